@@ -1,0 +1,244 @@
+import fs from 'node:fs';
+import type { CommandModule } from 'yargs';
+import { FileSink, PcapngWriter, readCaptureFile, readCaptureStream, type CaptureInterface, type CaptureRecord } from '../../pcap/index.js';
+import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJson, rowJsonExplained, type ReplayRow } from '../../replay/replay.js';
+import { ReplaySession, type ReplayStep } from '../../replay/session.js';
+import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
+import { formatProgress } from '../../replay/progress.js';
+import { UsageError } from '../errors.js';
+
+interface ReplayArgs {
+  capture: string;
+  kernel?: string;
+  sysctl?: string[];
+  compare?: string;
+  compareSysctl?: string[];
+  explain?: boolean;
+  json?: boolean;
+  out?: string;
+  hook?: string;
+  seed?: number;
+  iface?: string;
+  dedup?: boolean;
+  dedupWindow?: number;
+  progress?: boolean;
+}
+
+const isStdin = (path: string) => path === '-' || path === '/dev/stdin';
+
+const SLL2_RULE = `Several interfaces (tcpdump -i any, SLL2; pcapng with several interfaces): conntrack sees a packet once per network namespace, so:
+  --iface NAME   replays only the packets of one interface (pcapng if_name, or the SLL2 ifindex: --iface 3).
+  default        de-duplicates: a TCP packet with the same IP ID, IP length, seq, ack and flags as a packet tracked no more than --dedup-window ms (10) earlier, on another interface (or the other direction of the same one), is that packet again (forwarded, or looped back) and is not tracked twice. Addresses, ports, TTL and checksums are not compared (NAT and forwarding rewrite them); the first copy is tracked, and a copy with another tuple teaches the NAT binding, undone on later packets (replies).
+  --no-dedup     tracks every copy.`;
+
+/** "6.1", "6.18 nf_conntrack_tcp_be_liberal=1". */
+function profileLabel(name: string, sysctls: readonly string[]): string {
+  return [name, ...sysctls.map((s) => s.trim().replace(/^net[./]netfilter[./]/, ''))].join(' ');
+}
+
+/** The verdict as the annotated capture has always spelled it. */
+function commentVerdict(r: ReplayRow): string {
+  if (r.duplicateOf !== null) return `= #${r.duplicateOf} (the same packet seen again, on another interface or looped back: tracked once)`;
+  const verdict = r.state ? `${r.ctinfo} ${r.dir} ${r.stateBefore}->${r.state}${r.reopened ? ' (re-open: old entry destroyed)' : ''}` : r.ctinfo;
+  return `${verdict}${r.outcome === 'IGNORE' ? ' (ignored)' : ''}${r.reason ? ` [${r.reason}]` : ''}`;
+}
+
+/** Text written to stdout in 64 KiB pieces: a million rows cost a few thousand write calls. */
+class Output {
+  private parts: string[] = [];
+  private size = 0;
+  constructor(private readonly beforeFlush: () => void) {}
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= 65536) this.flush();
+  }
+  flush(): void {
+    if (this.size === 0) return;
+    this.beforeFlush();
+    process.stdout.write(this.parts.join(''));
+    this.parts = [];
+    this.size = 0;
+  }
+}
+
+/** A progress line redrawn on stderr at most 5 times a second. */
+class Progress {
+  private readonly start = Date.now();
+  private last = 0;
+  private drawn = false;
+  constructor(private readonly totalBytes: number | null) {}
+  tick(packets: number, bytes: number, differ?: number): void {
+    const now = Date.now();
+    if (now - this.last < 200) return;
+    this.last = now;
+    const line = formatProgress({ packets, bytes, totalBytes: this.totalBytes, elapsedMs: now - this.start, differ });
+    process.stderr.write(`\r\x1b[2K${line}`);
+    this.drawn = true;
+  }
+  clear(): void {
+    if (this.drawn) process.stderr.write('\r\x1b[2K');
+    this.drawn = false;
+  }
+}
+
+export const replayCommand: CommandModule<object, ReplayArgs> = {
+  command: 'replay <capture>',
+  describe: 'Push every IPv4/TCP packet of a pcap/pcapng capture (raw IP, Ethernet, SLL, SLL2; "-" for stdin) through one conntrack of a kernel profile and print each verdict; --compare another profile, --explain why',
+  builder: (y) => y
+    .positional('capture', { type: 'string', demandOption: true, describe: 'capture file, or - for standard input' })
+    .option('kernel', { type: 'string', describe: 'kernel release (e.g. 5.4, 5.15.90, 6.1.9, 6.18) or vendor profile (sles-15-sp4, ubuntu-20.04); default: newest' })
+    .option('sysctl', { type: 'string', array: true, describe: 'net.netfilter.* setting as name=value (repeatable; profile A only with --compare)' })
+    .option('compare', { type: 'string', describe: 'a second kernel profile B: replay the same packets through both and print only the packets whose verdicts differ' })
+    .option('compare-sysctl', { type: 'string', array: true, describe: 'net.netfilter.* setting for profile B (repeatable; without --compare, B is the --kernel with these sysctls)' })
+    .option('explain', { type: 'boolean', describe: 'for every INVALID or IGNORE verdict print which check failed and its numbers (window check, state-table cell, RST rule), also in --out comments' })
+    .option('json', { type: 'boolean', describe: 'one JSON object per packet (with --compare: per differing packet, then a summary object)' })
+    .option('out', { type: 'string', describe: 'write the capture back as pcapng with each verdict (both, with --compare) as a packet comment' })
+    .option('hook', { type: 'string', choices: ['auto', 'prerouting', 'output'], default: 'auto', describe: 'hook the packets are tracked at (prerouting verifies checksums); auto: by capture direction' })
+    .option('seed', { type: 'number', describe: 'hash seed of the conntrack table' })
+    .option('iface', { type: 'string', describe: 'replay only the packets of this interface (pcapng if_name, or SLL2 ifindex)' })
+    .option('dedup', { type: 'boolean', default: true, describe: 'track a packet seen on several interfaces once (--no-dedup: every copy)' })
+    .option('dedup-window', { type: 'number', default: DEFAULT_DEDUP_WINDOW_NS / 1e6, describe: 'ms within which a copy on another interface counts as the same packet' })
+    .option('progress', { type: 'boolean', describe: 'progress line on stderr (default: when stderr is a terminal)' })
+    .epilog(SLL2_RULE) as never,
+  handler: async (args) => {
+    if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`);
+    if (args.dedupWindow !== undefined && !(Number.isFinite(args.dedupWindow) && args.dedupWindow >= 0)) throw new UsageError(`--dedup-window must be a number of ms >= 0, got ${args.dedupWindow}`);
+    const sysA = args.sysctl ?? [];
+    const sysB = args.compareSysctl ?? [];
+    const comparing = args.compare !== undefined || args.compareSysctl !== undefined;
+    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true };
+    // Profiles first: a bad kernel or sysctl is reported before the capture is opened.
+    const session = new ReplaySession({
+      a: { ...common, kernel: args.kernel, sysctls: sysA },
+      b: comparing ? { ...common, kernel: args.compare ?? args.kernel, sysctls: sysB } : undefined,
+      select: { iface: args.iface, dedup: args.dedup !== false, dedupWindowNs: (args.dedupWindow ?? DEFAULT_DEDUP_WINDOW_NS / 1e6) * 1e6 },
+    });
+    const nameA = session.a.ct.profile.name;
+    let labelA = profileLabel(nameA, sysA);
+    let labelB = session.b ? profileLabel(session.b.ct.profile.name, sysB) : '';
+    if (labelA === labelB) {
+      labelA += ' (A)';
+      labelB += ' (B)';
+    }
+    const explain = args.explain === true;
+
+    let totalBytes: number | null = null;
+    if (!isStdin(args.capture)) {
+      try {
+        const st = fs.statSync(args.capture);
+        if (st.isFile()) totalBytes = st.size;
+      } catch {
+        // reported by the reader, with the capture error's wording
+      }
+    }
+    const progress = (args.progress ?? process.stderr.isTTY === true) ? new Progress(totalBytes) : null;
+    const out = new Output(() => {
+      if (progress && process.stdout.isTTY) progress.clear();
+    });
+
+    const application = `ctsim replay --kernel ${nameA}${session.b ? ` --compare ${session.b.ct.profile.name}` : ''}`;
+    const writer = args.out ? new PcapngWriter(new FileSink(args.out), { application }) : null;
+    const ifaceIds = new Map<CaptureInterface, number>();
+    const ifaceLabels = new Set<string>();
+    let header = !args.json;
+
+    const writeHeader = () => {
+      if (!session.b) {
+        out.write(`# ctsim replay: kernel ${nameA}${sysA.length ? `, ${sysA.join(' ')}` : ''}\n${'     n'} ${'time'.padStart(12)}  ${'tuple'.padEnd(44)} flags seq/ack (relative)${' '.repeat(10)} len   verdict\n`);
+      } else {
+        out.write(`# ctsim replay: A = ${labelA}, B = ${labelB}: packets whose verdicts differ (ctinfo, outcome, direction, state, re-open)\n`);
+        out.write(`${'     n'} ${'time'.padStart(12)}  ${'tuple'.padEnd(44)} flags seq/ack (relative)${' '.repeat(10)} len\n`);
+      }
+    };
+    const width = Math.max(labelA.length, labelB.length);
+    const indent = ' '.repeat(10);
+
+    const annotate = (step: ReplayStep): string => {
+      const { a, b } = step;
+      if (!a) return `ctsim: not on --iface ${args.iface}: not tracked`;
+      const why = (r: ReplayRow, pad: string) => (explain ? explainLines(r).map((l) => `\n${pad}${l}`).join('') : '');
+      if (!b) return `ctsim ${nameA}: ${commentVerdict(a)}${why(a, '')}`;
+      if (!step.differs) return `ctsim ${labelA} = ${labelB}: ${commentVerdict(a)}${why(a, '')}`;
+      const sides = [[labelA, a], [labelB, b]] as const;
+      const whys = sides.filter(([, r]) => explain && r.why).map(([label, r]) => `\n${label}:${why(r, '  ')}`).join('');
+      return `ctsim DIFFERS: ${labelA}: ${commentVerdict(a)} | ${labelB}: ${commentVerdict(b)}${whys}`;
+    };
+
+    const handle = (rec: CaptureRecord) => {
+      if (header) {
+        writeHeader();
+        header = false;
+      }
+      const step = session.push(rec);
+      if (ifaceLabels.size < 64 && session.selector.ifaceLabel) ifaceLabels.add(session.selector.ifaceLabel);
+      const { a, b } = step;
+      if (a) {
+        if (!b) {
+          if (args.json) out.write(`${JSON.stringify(explain ? rowJsonExplained(a) : rowJson(a))}\n`);
+          else {
+            out.write(`${formatRowText(a)}\n`);
+            if (explain) for (const l of explainLines(a)) out.write(`${indent}${l}\n`);
+          }
+        } else if (step.differs && b) {
+          if (args.json) {
+            const side = (r: ReplayRow) => (explain ? rowJsonExplained(r) : rowJson(r));
+            out.write(`${JSON.stringify({ n: a.n, time: a.time, src: a.src, dst: a.dst, sport: a.sport, dport: a.dport, flags: a.flags, a: { profile: labelA, ...side(a) }, b: { profile: labelB, ...side(b) } })}\n`);
+          } else {
+            out.write(`${formatPacketText(a).trimEnd()}\n`);
+            for (const [label, r] of [[labelA, a], [labelB, b]] as const) {
+              out.write(`${indent}${label.padEnd(width)}  ${formatVerdictText(r)}\n`);
+              if (explain) for (const l of explainLines(r)) out.write(`${indent}${' '.repeat(width + 2)}${l}\n`);
+            }
+          }
+        }
+      }
+      if (writer) {
+        let id = ifaceIds.get(rec.iface);
+        if (id === undefined) {
+          id = writer.addInterface({ linkType: rec.iface.linkType, name: rec.iface.name, description: rec.iface.description, snaplen: rec.iface.snaplen });
+          ifaceIds.set(rec.iface, id);
+        }
+        writer.writePacket({ interfaceId: id, timestampNs: rec.timestampNs, data: rec.data, originalLength: rec.originalLength, direction: rec.direction, comment: annotate(step) });
+      }
+      if (progress && (session.counts.packets & 1023) === 1) progress.tick(session.counts.packets, rec.fileOffset, session.b ? session.counts.differ : undefined);
+    };
+
+    try {
+      if (isStdin(args.capture)) {
+        for await (const rec of readCaptureStream(process.stdin)) handle(rec);
+      } else {
+        for (const rec of readCaptureFile(args.capture)) handle(rec);
+      }
+    } finally {
+      progress?.clear();
+      writer?.close();
+    }
+
+    const c = session.counts;
+    const count = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ');
+    const extras: string[] = [];
+    if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
+    if (session.selector.natUndone) extras.push(`${session.selector.natUndone} tracked with a learnt NAT binding undone`);
+    if (!session.b) {
+      if (!args.json) {
+        const parts = [count(c.outcomesA), ...extras].filter(Boolean).join(', ');
+        out.write(`# ${c.packets} packets${parts ? `: ${parts}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
+      }
+    } else if (args.json) {
+      out.write(`${JSON.stringify({
+        summary: {
+          packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, differ: c.differ, first: c.firstDiffer,
+          a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA }, b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB },
+        },
+      })}\n`);
+    } else {
+      out.write(`# ${labelA}: ${count(c.outcomesA) || 'nothing tracked'} | ${labelB}: ${count(c.outcomesB) || 'nothing tracked'}${extras.length ? `; ${extras.join(', ')}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
+      out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
+    }
+    out.flush();
+    if (args.iface !== undefined && c.tracked === 0 && c.packets > 0) {
+      process.stderr.write(`ctsim: no packet on interface ${args.iface}${ifaceLabels.size ? ` (the capture has: ${[...ifaceLabels].join(', ')})` : ''}\n`);
+    }
+  },
+};

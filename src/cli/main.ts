@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The ctsim command line. Only this folder parses arguments and prints; everything it runs
+// lives in the library folders and reports problems as typed errors.
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { demoCommand } from './commands/demo.js';
+import { replayCommand } from './commands/replay.js';
+import { scenarioCommand } from './commands/scenario.js';
+import { matrixCommand } from './commands/matrix.js';
+import { seedCommand } from './commands/seed.js';
+import { kernelDiffCommand } from './commands/kernel-diff.js';
+import { fuzzCommand } from './commands/fuzz.js';
+import { UsageError, reportError } from './errors.js';
+import { packageVersion } from './version.js';
+
+export async function main(argv: string[]): Promise<number> {
+  // yargs turns a bare "-" into an empty string: name standard input explicitly.
+  const parser = yargs(argv.map((a) => (a === '-' ? '/dev/stdin' : a)))
+    .scriptName('ctsim')
+    .usage('$0 <command> [options]\n\nUserspace TCP/NAT packet-level emulator: Linux conntrack + NAT, emulated TCP endpoints, byte-exact pcaps.')
+    .command(demoCommand)
+    .command(replayCommand)
+    .command(scenarioCommand)
+    .command(matrixCommand)
+    .command(seedCommand)
+    .command(kernelDiffCommand)
+    .command(fuzzCommand)
+    .demandCommand(1, 'Name a command (see --help).')
+    .strict()
+    .version(packageVersion())
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .exitProcess(false)
+    // A usage error must stop the run before any command does work: throw, never just flag it.
+    .fail((msg, err, y) => {
+      if (err) throw err;
+      let usage = '';
+      y.showHelp((text: string) => {
+        usage = text;
+      });
+      throw new UsageError(`${msg}\n\n${usage}`);
+    });
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    return reportError(e, (s) => process.stderr.write(s));
+  }
+  return 0;
+}
+
+// A closed pipe (`ctsim replay big.pcap | head`) ends the run quietly, as Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
+main(hideBin(process.argv)).then((code) => {
+  process.exitCode = code;
+});

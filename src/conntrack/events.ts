@@ -1,0 +1,45 @@
+// Conntrack events as `conntrack -E` prints them, and entries as `conntrack -L` prints them.
+import { formatTuple, type Tuple } from './tuple.js';
+import { Status, statusNames } from './status.js';
+import { tcpStateName } from './tcp-states.js';
+
+export type ConntrackEventType = 'NEW' | 'UPDATE' | 'DESTROY';
+export type DestroyReason = 'timeout' | 'rst-unreplied' | 'reopen' | 'early-drop' | 'flush';
+
+export interface ConntrackEvent {
+  type: ConntrackEventType;
+  timeNs: number;
+  id: number;
+  state: number;
+  status: number;
+  orig: Tuple;
+  reply: Tuple;
+  /** Whole seconds left, as the kernel reports (nf_ct_expires / HZ). */
+  timeoutSecs: number;
+  destroyReason?: DestroyReason;
+}
+
+/** One `conntrack -L` line (without accounting): state, tuples, [UNREPLIED]/[ASSURED], mark, use. */
+export function formatEntryLine(e: { state: number; status: number; orig: Tuple; reply: Tuple; timeoutSecs: number }): string {
+  const unreplied = e.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]';
+  const assured = e.status & Status.ASSURED ? ' [ASSURED]' : '';
+  return `tcp      6 ${e.timeoutSecs} ${tcpStateName(e.state)} ${formatTuple(e.orig)}${unreplied} ${formatTuple(e.reply)}${assured} mark=0 use=1`;
+}
+
+/** One `conntrack -E` line. DESTROY lines carry no timeout or state, as conntrack-tools prints them. */
+export function formatEvent(ev: ConntrackEvent): string {
+  const tag = `[${ev.type}]`.padStart(9);
+  if (ev.type === 'DESTROY') {
+    const unreplied = ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]';
+    const assured = ev.status & Status.ASSURED ? ' [ASSURED]' : '';
+    return `${tag} tcp      6 ${formatTuple(ev.orig)}${unreplied} ${formatTuple(ev.reply)}${assured}`;
+  }
+  return `${tag} ${formatEntryLine(ev).replace(/ mark=0 use=1$/, '')}`;
+}
+
+export function eventToJson(ev: ConntrackEvent): Record<string, unknown> {
+  return {
+    type: ev.type, timeNs: ev.timeNs, id: ev.id, state: tcpStateName(ev.state), status: statusNames(ev.status),
+    timeout: ev.timeoutSecs, orig: ev.orig, reply: ev.reply, ...(ev.destroyReason ? { reason: ev.destroyReason } : {}),
+  };
+}

@@ -1,0 +1,120 @@
+// A kernel profile: which behaviour switches a given Linux release (mainline or stable point
+// release, or a named vendor kernel) has, derived from KERNEL_CHANGES. A series number alone is
+// not enough: fixes were backported to stable point releases, so "5.10.166" differs from "5.10".
+import { ConfigError } from './errors.js';
+import { KERNEL_CHANGES, logWordingFor, type KernelChange } from './kernel-changes.js';
+import type { LogWording } from './reasons.js';
+import { BASELINE_BEHAVIOUR, type TcpBehaviour } from './tcp-behaviour.js';
+
+export interface KernelVersion {
+  major: number;
+  minor: number;
+  patch: number;
+}
+
+export interface KernelProfile {
+  /** As given on the command line (normalised), e.g. "6.1.9" or "sles-15-sp4". */
+  name: string;
+  /** The upstream release whose behaviour is modelled. */
+  version: KernelVersion;
+  behaviour: TcpBehaviour;
+  /** Changes present, by id. */
+  changes: string[];
+  wording: LogWording;
+  /** SYN retransmission model of the endpoint stack: tcp_syn_linear_timeouts exists (v6.5+). */
+  synLinearTimeouts: boolean;
+  /** net.ipv4.tcp_challenge_ack_limit default: 1000/s host-wide before v6.0, unlimited after. */
+  challengeAckLimit: number;
+  /** Early SYN resend after an unacceptable ACK in SYN_SENT (v5.6+). */
+  earlySynResend: boolean;
+  note: string;
+}
+
+/** The oldest and newest releases ctsim models; outside this range it refuses rather than guess. */
+export const OLDEST: KernelVersion = { major: 4, minor: 19, patch: 0 };
+export const NEWEST_NAME = '6.18';
+
+const VERSION_RE = /^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+~_].*)?$/;
+
+export function parseKernelVersion(text: string): KernelVersion | null {
+  const m = VERSION_RE.exec(text.trim());
+  if (!m) return null;
+  return { major: Number(m[1]), minor: Number(m[2]), patch: m[3] === undefined ? 0 : Number(m[3]) };
+}
+
+function cmp(a: KernelVersion, b: KernelVersion): number {
+  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
+}
+
+function series(v: KernelVersion): string {
+  return `${v.major}.${v.minor}`;
+}
+
+function seriesOf(text: string): KernelVersion {
+  const [major, minor] = text.split('.').map(Number);
+  return { major, minor, patch: 0 };
+}
+
+/** Is `change` in release v? Mainline from its release on, or a stable backport at or after its point. */
+export function releaseHas(change: KernelChange, v: KernelVersion): boolean {
+  const main = seriesOf(change.mainline);
+  if (v.major > main.major || (v.major === main.major && v.minor >= main.minor)) return true;
+  const point = change.stable[series(v)];
+  return point !== undefined && v.patch >= point;
+}
+
+function build(name: string, v: KernelVersion, changes: KernelChange[], note: string): KernelProfile {
+  const behaviour: TcpBehaviour = { ...BASELINE_BEHAVIOUR };
+  for (const c of changes) for (const s of c.sets) behaviour[s] = true;
+  const atLeast = (major: number, minor: number) => v.major > major || (v.major === major && v.minor >= minor);
+  return {
+    name,
+    version: v,
+    behaviour,
+    changes: changes.map((c) => c.id),
+    wording: logWordingFor(v.major, v.minor),
+    synLinearTimeouts: atLeast(6, 5),
+    challengeAckLimit: atLeast(6, 0) ? 0x7fffffff : 1000,
+    earlySynResend: atLeast(5, 6),
+    note,
+  };
+}
+
+const byId = (ids: string[]) => KERNEL_CHANGES.filter((c) => ids.includes(c.id));
+
+/** Vendor kernels named in the seed incident report. */
+const VENDOR: Record<string, () => KernelProfile> = {
+  'sles-15-sp4': () => {
+    const v: KernelVersion = { major: 5, minor: 14, patch: 21 };
+    const native = KERNEL_CHANGES.filter((c) => releaseHas(c, v));
+    return build('sles-15-sp4', v, [...native, ...byId(['synack-reinit', 'reinit-syn-only'])],
+      'SUSE Linux Enterprise 15 SP4, 5.14.21-150400: upstream 5.14 plus SUSE\'s backport of "re-init for syn packets only" and NOT "handle tcp challenge acks during connection reuse" (the RST after a challenge ACK is INVALID, as the seed report observed; the sysctl exists).');
+  },
+  'ubuntu-20.04': () => {
+    const v: KernelVersion = { major: 5, minor: 4, patch: 0 };
+    return build('ubuntu-20.04', v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)),
+      'Ubuntu 20.04 focal, 5.4.0-NNN-generic: upstream 5.4 behaviour, no nf_conntrack_tcp_ignore_invalid_rst, no "re-init for syn packets only" (the RST after a challenge ACK re-seeds the window and passes, as the seed report observed).');
+  },
+};
+
+export const VENDOR_PROFILES = Object.keys(VENDOR);
+
+/** Example releases chosen to straddle every change (for `matrix` and docs). */
+export const KNOWN_RELEASES = [
+  '4.19', '4.19.272', '5.4', '5.4.231', 'ubuntu-20.04', '5.10', '5.10.166', '5.14', 'sles-15-sp4', '5.15', '5.15.68',
+  '5.17.5', '5.17.6', '5.18', '6.0', '6.1', '6.1.8', '6.1.9', '6.1.77', '6.2', '6.6', '6.6.16', '6.12', '6.18', '7.0.12',
+];
+
+/** Resolves `--kernel` text: a vendor profile name, or x.y[.z] between 4.19 and 7.1. */
+export function resolveKernel(text: string | undefined): KernelProfile {
+  const raw = (text ?? NEWEST_NAME).trim().toLowerCase();
+  const vendor = VENDOR[raw];
+  if (vendor) return vendor();
+  const v = parseKernelVersion(raw);
+  if (!v) throw new ConfigError(`unknown kernel ${JSON.stringify(text)}: give a release like 5.4, 5.15.90, 6.1.9, 6.18 or one of ${VENDOR_PROFILES.join(', ')}`);
+  if (cmp(v, OLDEST) < 0 || v.major > 7 || (v.major === 7 && v.minor > 1)) {
+    throw new ConfigError(`kernel ${raw} is outside the modelled range 4.19 .. 7.1: ctsim has not read that code, so it will not guess its behaviour`);
+  }
+  const name = `${v.major}.${v.minor}${v.patch ? `.${v.patch}` : ''}`;
+  return build(name, v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)), `Linux ${name} (upstream)`);
+}

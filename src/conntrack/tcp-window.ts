@@ -1,0 +1,243 @@
+// tcp_in_window() of nf_conntrack_proto_tcp.c: per-direction window tracking and the four
+// acceptance checks (Guido van Rooij's "Real Stateful TCP Packet Filtering in IP Filter",
+// adapted to RFC 793 by the kernel):
+//   I.   seq  <= sender.td_maxend                                (upper bound for data)
+//   II.  end  >= sender.td_end - receiver.td_maxwin              (lower bound for data)
+//   III. sack <= receiver.td_end                                 (upper bound for (s)ack)
+//   IV.  sack >= receiver.td_end - MAXACKWINDOW(sender)          (lower bound for (s)ack)
+// Two generations are modelled: the boolean one (<= 6.0: any failure INVALID, one combined log)
+// and the ternary one (>= 6.1: I/III INVALID, II/IV IGNORE, checked in order I, III, II, IV).
+// In both, be_liberal turns a failure into ACCEPT *without* the state update that follows.
+import { TcpFlag, TcpOptionScan, readI32, scanTcpOptions, type TcpSegment, TCP_FIELD } from '../wire/index.js';
+import { Reason } from './reasons.js';
+import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
+import type { TcpBehaviour } from './tcp-behaviour.js';
+import { Dir, TcpCtState, TcpPacketClass } from './tcp-states.js';
+import type { Verdict } from './verdict.js';
+
+export const WindowResult = { ACCEPT: 0, IGNORE: 1, INVALID: 2 } as const;
+
+const MAXACKWINCONST = 66000;
+/** RFC 7323 §2.3: shifts above 14 are treated as 14. */
+const TCP_MAX_WSCALE = 14;
+
+function after(a: number, b: number): boolean { return ((b - a) | 0) < 0; }
+
+export interface WindowContext {
+  cols: TcpColumns;
+  behaviour: TcpBehaviour;
+  beLiberal: boolean;
+  scan: TcpOptionScan;
+}
+
+/** tcp_options(): window scale (capped at 14) and SACK_PERM into a sender's flags. */
+export function parseSenderOptions(ctx: WindowContext, side: number, seg: TcpSegment): void {
+  const c = ctx.cols;
+  const s = scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan);
+  if (seg.optionsLength === 0) return; // the kernel returns before clearing when there are no options
+  c.tdScale[side] = 0;
+  // "preserve liberal flag in tcp options" (f2dd495a8d58): keep BE_LIBERAL, clear the rest.
+  c.tdFlags[side] = ctx.behaviour.preserveLiberalFlag ? c.tdFlags[side] & TcpSeenFlag.BE_LIBERAL : 0;
+  if (s.sackPermitted) c.tdFlags[side] |= TcpSeenFlag.SACK_PERM;
+  if (s.wscale >= 0) {
+    c.tdScale[side] = Math.min(s.wscale, TCP_MAX_WSCALE);
+    c.tdFlags[side] |= TcpSeenFlag.WINDOW_SCALE;
+  }
+}
+
+/** tcp_init_sender(): a SYN/SYN-ACK (re)initialises its sender's window state. */
+function initSender(ctx: WindowContext, sender: number, receiver: number, seg: TcpSegment, end: number, win: number, dir: number): void {
+  const c = ctx.cols;
+  c.tdEnd[sender] = end;
+  c.tdMaxend[sender] = end;
+  c.tdMaxwin[sender] = win === 0 ? 1 : win;
+  parseSenderOptions(ctx, sender, seg);
+  // RFC 7323 §2.2: scaling needs the option from both sides. Before "correct window scaling with
+  // retransmitted SYN" (fb366fc7541a) the reset ran for either direction.
+  const bothScale = (c.tdFlags[sender] & TcpSeenFlag.WINDOW_SCALE) !== 0 && (c.tdFlags[receiver] & TcpSeenFlag.WINDOW_SCALE) !== 0;
+  if (!bothScale && (!ctx.behaviour.scaleResetReplyOnly || dir === Dir.REPLY)) {
+    c.tdScale[sender] = 0;
+    c.tdScale[receiver] = 0;
+  }
+}
+
+/** Highest SACK right edge after ack, when the receiver allowed SACK (tcp_sack()). */
+function sackOf(ctx: WindowContext, seg: TcpSegment, ack: number): number {
+  if (seg.optionsLength === 0) return ack;
+  const s = scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan);
+  if (s.sackBlocks > 0 && after(s.sackRightMax, ack)) return s.sackRightMax;
+  return ack;
+}
+
+function fillExplain(v: Verdict, ctx: WindowContext, check: Verdict['explain']['check'], seq: number, end: number, ack: number, sack: number, win: number, sender: number, receiver: number): void {
+  const c = ctx.cols;
+  const x = v.explain;
+  v.hasExplain = true;
+  x.check = check;
+  x.seq = seq >>> 0; x.end = end >>> 0; x.ack = ack >>> 0; x.sack = sack >>> 0; x.win = win;
+  x.senderEnd = c.tdEnd[sender] >>> 0; x.senderMaxend = c.tdMaxend[sender] >>> 0; x.senderMaxwin = c.tdMaxwin[sender]; x.senderScale = c.tdScale[sender];
+  x.receiverEnd = c.tdEnd[receiver] >>> 0; x.receiverMaxend = c.tdMaxend[receiver] >>> 0; x.receiverMaxwin = c.tdMaxwin[receiver]; x.receiverScale = c.tdScale[receiver];
+}
+
+/**
+ * Runs the window check for the packet `seg` of entry `e` in direction `dir` with packet class
+ * `index`; updates the per-direction state on acceptance. Writes the reason into `v` on failure.
+ */
+export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: number, seg: TcpSegment, v: Verdict): number {
+  const c = ctx.cols;
+  const b = ctx.behaviour;
+  const sender = e * 2 + dir;
+  const receiver = e * 2 + (dir ^ 1);
+  const flags = seg.flags;
+  const syn = (flags & TcpFlag.SYN) !== 0;
+  const hasAck = (flags & TcpFlag.ACK) !== 0;
+  const rst = (flags & TcpFlag.RST) !== 0;
+  const state = c.state[e];
+
+  // Sequence values are int32 throughout (see TcpColumns): same mod-2^32 results, no boxing.
+  let seq = readI32(seg.buf, seg.off + TCP_FIELD.SEQ);
+  let ack = readI32(seg.buf, seg.off + TCP_FIELD.ACK);
+  const winRaw = seg.window;
+  let win = winRaw;
+  let end = (seq + seg.payloadLength + (syn ? 1 : 0) + (flags & TcpFlag.FIN ? 1 : 0)) | 0;
+  let sack = c.tdFlags[receiver] & TcpSeenFlag.SACK_PERM ? sackOf(ctx, seg, ack) : ack;
+  // (The NAT sequence adjustment of helpers such as FTP is zero here: ctsim has no ALGs.)
+
+  if (c.tdMaxwin[sender] === 0) {
+    // First packet seen from this side.
+    if (syn) {
+      initSender(ctx, sender, receiver, seg, end, win, dir);
+      if (!hasAck) return WindowResult.ACCEPT; // simultaneous open
+    } else {
+      // A picked-up connection: its history is lost, trust this packet.
+      c.tdEnd[sender] = end;
+      const swin = (win << c.tdScale[sender]) >>> 0;
+      c.tdMaxwin[sender] = swin === 0 ? 1 : swin;
+      c.tdMaxend[sender] = (end + c.tdMaxwin[sender]) | 0;
+      if (c.tdMaxwin[receiver] === 0) {
+        c.tdEnd[receiver] = sack;
+        c.tdMaxend[receiver] = sack;
+      } else if (b.keepaliveReplyBump && sack === ((c.tdEnd[receiver] + 1) | 0)) {
+        c.tdEnd[receiver] = (c.tdEnd[receiver] + 1) | 0; // likely a keepalive reply: needed for III
+      }
+    }
+  } else if (b.reinitSynOnly) {
+    // "re-init for syn packets only" (c7aab4f17021, v5.18): only a newer SYN or SYN-ACK re-seeds.
+    if (syn && after(end, c.tdEnd[sender]) && (state === TcpCtState.SYN_SENT || state === TcpCtState.SYN_RECV)) {
+      initSender(ctx, sender, receiver, seg, end, win, dir);
+      if (dir === Dir.REPLY && !hasAck) return WindowResult.ACCEPT;
+    }
+  } else if (((state === TcpCtState.SYN_SENT && dir === Dir.ORIGINAL) || (state === TcpCtState.SYN_RECV && dir === Dir.REPLY)) && after(end, c.tdEnd[sender])) {
+    // RFC 793: a reinitialised TCP "must only be sure to use sequence numbers larger than those
+    // recently used". Before v5.18 this applied to ANY packet class: the RST answering a challenge
+    // ACK re-seeded the window here and so passed whenever its seq was "after" the SYN's.
+    if (b.synackReinit && syn) {
+      initSender(ctx, sender, receiver, seg, end, win, dir);
+    } else {
+      c.tdEnd[sender] = end;
+      c.tdMaxend[sender] = end;
+      c.tdMaxwin[sender] = win === 0 ? 1 : win;
+      parseSenderOptions(ctx, sender, seg);
+    }
+  }
+
+  if (!hasAck) {
+    ack = sack = c.tdEnd[receiver]; // no ACK: pretend it was set and fine
+  } else if (rst && ack === 0) {
+    ack = sack = c.tdEnd[receiver]; // broken stacks send RST+ACK with ack 0
+  }
+
+  if (rst && seq === 0 && state === TcpCtState.SYN_SENT) {
+    seq = end = c.tdEnd[sender]; // RST answering a SYN
+  }
+
+  const sEnd = c.tdEnd[sender];
+  const sMaxend = c.tdMaxend[sender];
+  const rEnd = c.tdEnd[receiver];
+  const rMaxwin = c.tdMaxwin[receiver];
+  const maxAckWindow = c.tdMaxwin[sender] > MAXACKWINCONST ? c.tdMaxwin[sender] : MAXACKWINCONST;
+  const okI = ((seq - sMaxend - 1) | 0) < 0; // before(seq, sMaxend + 1)
+  const okII = rMaxwin === 0 || ((sEnd - rMaxwin - 1 - end) | 0) < 0; // after(end, sEnd - rMaxwin - 1)
+  const okIII = ((sack - rEnd - 1) | 0) < 0; // before(sack, rEnd + 1)
+  const okIV = ((rEnd - maxAckWindow - 1 - sack) | 0) < 0; // after(sack, rEnd - MAXACKWINDOW - 1)
+  const liberal = ctx.beLiberal || (c.tdFlags[sender] & TcpSeenFlag.BE_LIBERAL) !== 0;
+
+  if (!(okI && okII && okIII && okIV)) {
+    // "work around exceeded receive window" (cf97769c761a): only I fails and the overshoot fits
+    // the receiver's window: remember the data so its ACK does not fail III later.
+    // (5.15.y's boolean backport runs it only when the packet is not already liberally accepted.)
+    if (b.overWindowWorkaround && !okI && (b.ternaryWindow || !liberal)) {
+      const overshot = (end - sMaxend + 1) >>> 0;
+      const inRecvWin = rMaxwin !== 0 && okII;
+      if (inRecvWin && okIV && overshot <= rMaxwin && okIII) {
+        fillExplain(v, ctx, 'OVERSHOOT', seq, end, ack, sack, win, sender, receiver);
+        c.tdEnd[sender] = end;
+        c.tdFlags[sender] |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
+        if (liberal) return WindowResult.ACCEPT;
+        v.setReason(Reason.OVERSHOT, overshot);
+        return b.ternaryWindow ? WindowResult.IGNORE : WindowResult.INVALID;
+      }
+    }
+    if (b.ternaryWindow) {
+      // Order I, III, II, IV; the first failure decides.
+      if (!okI) return fail(v, ctx, liberal, 'I', Reason.SEQ_OVER, sMaxend + 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+      if (!okIII) return fail(v, ctx, liberal, 'III', Reason.ACK_OVER, rEnd + 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+      if (!okII) return fail(v, ctx, liberal, 'II', Reason.SEQ_UNDER, sEnd - rMaxwin - 1, WindowResult.IGNORE, seq, end, ack, sack, win, sender, receiver);
+      return fail(v, ctx, liberal, 'IV', Reason.ACK_UNDER, rEnd - maxAckWindow - 1, WindowResult.IGNORE, seq, end, ack, sack, win, sender, receiver);
+    }
+    // Boolean generation: one combined message naming the first failing of I, II, III, IV.
+    if (!okI) return fail(v, ctx, liberal, 'I', Reason.SEQ_OVER, sMaxend + 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+    if (!okII) return fail(v, ctx, liberal, 'II', Reason.SEQ_UNDER, sEnd - rMaxwin - 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+    if (!okIII) return fail(v, ctx, liberal, 'III', Reason.ACK_OVER, rEnd + 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+    return fail(v, ctx, liberal, 'IV', Reason.ACK_UNDER, rEnd - maxAckWindow - 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
+  }
+
+  // In window: update sender and receiver (RFC 7323 scaling applies to non-SYN segments).
+  if (!syn) win = win << c.tdScale[sender]; // <= 65535 << 14: below 2^31
+  const swin = (win + ((sack - ack) | 0)) >>> 0;
+  if (c.tdMaxwin[sender] < swin) c.tdMaxwin[sender] = swin;
+  if (((c.tdEnd[sender] - end) | 0) < 0) { // after(end, td_end)
+    c.tdEnd[sender] = end;
+    c.tdFlags[sender] |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
+  }
+  if (hasAck) {
+    if (!(c.tdFlags[sender] & TcpSeenFlag.MAXACK_SET)) {
+      c.tdMaxack[sender] = ack;
+      c.tdFlags[sender] |= TcpSeenFlag.MAXACK_SET;
+    } else if (((c.tdMaxack[sender] - ack) | 0) < 0) { // after(ack, td_maxack)
+      c.tdMaxack[sender] = ack;
+    }
+  }
+  if (c.tdMaxwin[receiver] !== 0 && ((c.tdMaxend[sender] - end) | 0) < 0) {
+    c.tdMaxwin[receiver] = (c.tdMaxwin[receiver] + ((end - c.tdMaxend[sender]) | 0)) >>> 0;
+  }
+  if (((c.tdMaxend[receiver] - 1 - sack - win) | 0) < 0) { // after(sack + win, td_maxend - 1)
+    c.tdMaxend[receiver] = (sack + win) | 0;
+    if (win === 0) c.tdMaxend[receiver] = (c.tdMaxend[receiver] + 1) | 0;
+  }
+  if (ack === c.tdEnd[receiver]) c.tdFlags[receiver] &= ~TcpSeenFlag.DATA_UNACKNOWLEDGED;
+
+  // Retransmission counting (class ACK only): the same segment again from the same side.
+  if (index === TcpPacketClass.ACK) {
+    if (c.lastDir[e] === dir && c.lastSeq[e] === seq && c.lastAck[e] === ack && c.lastEnd[e] === end && c.lastWin[e] === winRaw) {
+      if (c.retrans[e] < 255) c.retrans[e]++;
+    } else {
+      c.lastDir[e] = dir;
+      c.lastSeq[e] = seq;
+      c.lastAck[e] = ack;
+      c.lastEnd[e] = end;
+      c.lastWin[e] = winRaw;
+      c.retrans[e] = 0;
+    }
+  }
+  return WindowResult.ACCEPT;
+}
+
+function fail(v: Verdict, ctx: WindowContext, liberal: boolean, check: 'I' | 'II' | 'III' | 'IV', code: number, bound: number, result: number,
+  seq: number, end: number, ack: number, sack: number, win: number, sender: number, receiver: number): number {
+  // be_liberal (sysctl or the sender's flag): accepted, no log, and no state update either.
+  if (liberal) return WindowResult.ACCEPT;
+  fillExplain(v, ctx, check, seq, end, ack, sack, win, sender, receiver);
+  v.setReason(code, bound >>> 0);
+  return result;
+}

@@ -1,0 +1,93 @@
+// A packet while a case is being generated: still a SegmentSpec (so structured mutations can
+// change seq, flags, options...) plus byte-level edits applied after encoding (corruptions,
+// malformed option lengths). `encodeDrafts` turns the list into the case's FuzzPackets.
+import {
+  IPV4_FIELD, IpProtocol, TCP_FIELD, encodeSegment, internetChecksum, pseudoHeaderSum, readU16, writeU16,
+  type SegmentSpec, type TcpOption,
+} from '../wire/index.js';
+import type { FuzzPacket } from './case.js';
+
+/** A byte-level change to an encoded packet; returns the new bytes (may be a new array). */
+export type RawEdit = (bytes: Uint8Array) => Uint8Array;
+
+export interface DraftPacket {
+  timeNs: number;
+  spec: SegmentSpec;
+  /** Which conversation of the case it belongs to (-1: injected noise). */
+  flow: number;
+  fromClient: boolean;
+  /** The receiver's window in bytes when this was sent: the scale for window-bound offsets. */
+  peerWindow: number;
+  edits: RawEdit[];
+}
+
+/** Pads an option list with NOPs to a multiple of 4 bytes and drops options beyond 40 bytes. */
+export function fitOptions(opts: readonly TcpOption[]): TcpOption[] {
+  const out: TcpOption[] = [];
+  let n = 0;
+  for (const o of opts) {
+    const l = optionLength(o);
+    if (n + l > 40) break;
+    out.push(o);
+    n += l;
+  }
+  while (n % 4 !== 0) {
+    out.push({ kind: 'nop' });
+    n++;
+  }
+  return out;
+}
+
+function optionLength(o: TcpOption): number {
+  switch (o.kind) {
+    case 'eol': return 1 + o.rest.length;
+    case 'nop': return 1;
+    case 'mss': return 4;
+    case 'wscale': return 3;
+    case 'sack-permitted': return 2;
+    case 'sack': return 2 + 8 * o.blocks.length;
+    case 'timestamp': return 10;
+    case 'unknown': return 2 + o.data.length;
+  }
+}
+
+/** Recomputes the IPv4 header checksum and, when the TCP segment is there, the TCP checksum. */
+export function fixChecksums(b: Uint8Array): Uint8Array {
+  if (b.length < 20 || b[0] >>> 4 !== 4) return b;
+  const hl = (b[0] & 0x0f) * 4;
+  if (hl < 20 || hl > b.length) return b;
+  writeU16(b, IPV4_FIELD.CHECKSUM, 0);
+  writeU16(b, IPV4_FIELD.CHECKSUM, internetChecksum(b, 0, hl));
+  fixTcpChecksum(b);
+  return b;
+}
+
+/** Recomputes only the TCP checksum (IPv4 total length decides the segment length). */
+export function fixTcpChecksum(b: Uint8Array): Uint8Array {
+  if (b.length < 20) return b;
+  const hl = (b[0] & 0x0f) * 4;
+  const total = readU16(b, IPV4_FIELD.TOTAL_LENGTH);
+  if (b[IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP || hl < 20 || total > b.length || total - hl < TCP_FIELD.CHECKSUM + 2) return b;
+  const segLen = total - hl;
+  writeU16(b, hl + TCP_FIELD.CHECKSUM, 0);
+  const src = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
+  const dst = ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0;
+  writeU16(b, hl + TCP_FIELD.CHECKSUM, internetChecksum(b, hl, segLen, pseudoHeaderSum(src, dst, IpProtocol.TCP, segLen)));
+  return b;
+}
+
+export function encodeDraft(d: DraftPacket): Uint8Array {
+  let bytes = encodeSegment({ ...d.spec, options: fitOptions(d.spec.options ?? []) });
+  for (const edit of d.edits) bytes = edit(bytes);
+  return bytes;
+}
+
+/** Encodes a time-ordered draft list; virtual time is shifted so the first packet is at 0. */
+export function encodeDrafts(drafts: readonly DraftPacket[]): FuzzPacket[] {
+  const t0 = drafts.length ? drafts[0].timeNs : 0;
+  let last = 0;
+  return drafts.map((d) => {
+    last = Math.max(last, Math.round(d.timeNs - t0));
+    return { timeNs: last, bytes: encodeDraft(d) };
+  });
+}

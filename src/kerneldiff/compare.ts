@@ -1,0 +1,143 @@
+// Runs the same injected packets through ctsim (the running kernel's profile, the same sysctls,
+// the same packet spacing) and compares, packet by packet, the ctstate R's conntrack gave with
+// ctsim's, then each case's final entries (state, [UNREPLIED], [ASSURED], timeout within the
+// run's duration).
+import { Conntrack } from '../conntrack/conntrack.js';
+import { tcpStateName } from '../conntrack/tcp-states.js';
+import { Status } from '../conntrack/status.js';
+import { CtInfo, Outcome } from '../conntrack/verdict.js';
+import { Reason } from '../conntrack/reasons.js';
+import type { KernelProfile } from '../conntrack/kernel-profile.js';
+import { caseAddresses, type DiffCase, type InjectedPacket } from './prepare-cases.js';
+import { INJECT_PPS, type KernelBatchResult, type KernelCtState } from './kernel-batch.js';
+import { formatIpv4Address, tcpFlagsShort } from '../wire/index.js';
+
+export interface PacketDiff {
+  caseIndex: number;
+  caseName: string;
+  index: number;
+  summary: string;
+  kernel: KernelCtState;
+  ctsim: KernelCtState;
+  ctsimReason: string;
+}
+
+export interface EntryDiff {
+  caseIndex: number;
+  caseName: string;
+  kernel: string;
+  ctsim: string;
+}
+
+export interface DiffReport {
+  kernel: string;
+  cases: number;
+  packets: number;
+  skippedPackets: number;
+  packetAgreement: number;
+  entryChecks: number;
+  entryAgreement: number;
+  packetDiffs: PacketDiff[];
+  entryDiffs: EntryDiff[];
+  /** Cases with at least one disagreement. */
+  disagreeingCases: number[];
+}
+
+function summarize(b: Uint8Array): string {
+  const hl = (b[0] & 0x0f) << 2;
+  if (b.length < hl + 14 || b[9] !== 6) return `${b.length} bytes`;
+  const u32 = (o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+  const u16 = (o: number) => (b[o] << 8) | b[o + 1];
+  return `${formatIpv4Address(u32(12))}:${u16(hl)} > ${formatIpv4Address(u32(16))}:${u16(hl + 2)} ${tcpFlagsShort(b[hl + 13] | ((b[hl + 12] & 1) << 8))} seq=${u32(hl + 4)} ack=${u32(hl + 8)}`;
+}
+
+export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, sysctls: readonly string[]): { states: KernelCtState[]; reasons: string[]; ct: Conntrack; endNs: number } {
+  const ct = new Conntrack({ kernel: profile, sysctls, initialCapacity: 1024 });
+  const states: KernelCtState[] = [];
+  const reasons: string[] = [];
+  const gap = 1e9 / INJECT_PPS;
+  let i = 0;
+  for (const p of packets) {
+    if (p.skipped) {
+      states.push('dropped');
+      reasons.push(p.skipped);
+      continue;
+    }
+    const now = Math.round(i++ * gap);
+    const v = ct.track(p.bytes, 0, p.bytes.length, now, 'prerouting');
+    reasons.push(ct.reasonText(v));
+    if (v.outcome === Outcome.DROP) {
+      states.push('dropped');
+      continue;
+    }
+    if (v.outcome === Outcome.UNTRACKED) {
+      states.push(v.reason.code === Reason.BAD_IP || v.reason.code === Reason.FRAGMENT ? 'dropped' : 'UNTRACKED');
+      continue;
+    }
+    if (v.created && v.outcome !== Outcome.INVALID) ct.confirm(v.entry, now);
+    states.push(v.ctinfo === CtInfo.INVALID ? 'INVALID' : v.ctinfo === CtInfo.NEW ? 'NEW' : 'ESTABLISHED');
+  }
+  return { states, reasons, ct, endNs: Math.round(i * gap) };
+}
+
+export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kernel: KernelBatchResult, profile: KernelProfile, sysctls: readonly string[]): DiffReport {
+  const sim = ctsimStates(packets, profile, sysctls);
+  const packetDiffs: PacketDiff[] = [];
+  let agree = 0;
+  let compared = 0;
+  let skipped = 0;
+  packets.forEach((p, k) => {
+    if (p.skipped) {
+      skipped++;
+      return;
+    }
+    compared++;
+    if (kernel.states[k] === sim.states[k]) agree++;
+    else packetDiffs.push({ caseIndex: p.caseIndex, caseName: cases[p.caseIndex].name, index: p.index, summary: summarize(p.bytes), kernel: kernel.states[k], ctsim: sim.states[k], ctsimReason: sim.reasons[k] });
+  });
+  // Final entries per case, keyed by their original tuple.
+  const key = (src: number, dst: number, sport: number, dport: number) => `${src >>> 0}:${sport}>${dst >>> 0}:${dport}`;
+  const kernelEntries = new Map(kernel.entries.map((e) => [key(e.src, e.dst, e.sport, e.dport), e]));
+  const now = sim.endNs;
+  const entryDiffs: EntryDiff[] = [];
+  let entryChecks = 0;
+  let entryAgree = 0;
+  const seen = new Set<string>();
+  const slack = Math.ceil(kernel.wallSeconds) + 2;
+  const caseOf = (addr: number) => {
+    for (let i = 0; i < cases.length; i++) {
+      const a = caseAddresses(i);
+      if (a.client === addr >>> 0 || a.server === addr >>> 0) return i;
+    }
+    return -1;
+  };
+  for (let e = 0; e < sim.ct.table.capacity; e++) {
+    if (!sim.ct.table.live[e] || !(sim.ct.status[e] & Status.CONFIRMED) || sim.ct.timeoutAt[e] <= now) continue;
+    const o = sim.ct.tuple(e, 0);
+    const k = key(o.src, o.dst, o.sport, o.dport);
+    seen.add(k);
+    entryChecks++;
+    const ke = kernelEntries.get(k);
+    const st = sim.ct.status[e];
+    const ctsimText = `${tcpStateName(sim.ct.tcp.state[e])}${st & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${st & Status.ASSURED ? ' [ASSURED]' : ''} ~${sim.ct.timeoutSecs(e, now)}s`;
+    const secs = sim.ct.timeoutSecs(e, now);
+    const ok = ke && ke.state === tcpStateName(sim.ct.tcp.state[e]) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED) && ke.timeoutSecs <= secs + 1 && ke.timeoutSecs >= secs - slack;
+    if (ok) entryAgree++;
+    else {
+      const ci = caseOf(o.src);
+      entryDiffs.push({ caseIndex: ci, caseName: cases[ci]?.name ?? '?', kernel: ke ? `${ke.state}${ke.unreplied ? ' [UNREPLIED]' : ''}${ke.assured ? ' [ASSURED]' : ''} ${ke.timeoutSecs}s` : '(no entry)', ctsim: `${ctsimText} ${formatIpv4Address(o.src)}:${o.sport} > ${formatIpv4Address(o.dst)}:${o.dport}` });
+    }
+  }
+  for (const [k, ke] of kernelEntries) {
+    if (seen.has(k)) continue;
+    const ci = caseOf(ke.src);
+    if (ci < 0) continue;
+    entryChecks++;
+    entryDiffs.push({ caseIndex: ci, caseName: cases[ci].name, kernel: `${ke.state}${ke.unreplied ? ' [UNREPLIED]' : ''}${ke.assured ? ' [ASSURED]' : ''} ${ke.timeoutSecs}s ${formatIpv4Address(ke.src)}:${ke.sport} > ${formatIpv4Address(ke.dst)}:${ke.dport}`, ctsim: '(no entry)' });
+  }
+  const disagreeing = [...new Set([...packetDiffs.map((d) => d.caseIndex), ...entryDiffs.map((d) => d.caseIndex)])].filter((i) => i >= 0).sort((a, b) => a - b);
+  return {
+    kernel: profile.name, cases: cases.length, packets: compared, skippedPackets: skipped, packetAgreement: agree, entryChecks, entryAgreement: entryAgree,
+    packetDiffs, entryDiffs, disagreeingCases: disagreeing,
+  };
+}

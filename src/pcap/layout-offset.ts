@@ -1,0 +1,9 @@
+// buffer-layout's offsetOf() answers `number | undefined`; the field names below are
+// constants, so a missing one is a typo we want to hear about at module load.
+import type { Structure } from 'buffer-layout';
+
+export function fieldOffset(layout: Structure, field: string): number {
+  const offset = layout.offsetOf(field);
+  if (offset === undefined) throw new Error(`layout has no field ${field}`);
+  return offset;
+}

@@ -1,0 +1,134 @@
+// An Envoy-like tcp_proxy sidecar, as Istio runs it: a listener on 15001 (virtualOutbound, uid
+// 1337 so its own traffic escapes the capture rules) recovers each accepted connection's original
+// destination with SO_ORIGINAL_DST and proxies bytes to it. Envoy's half-close semantics
+// (envoyproxy/envoy#2386): a read EOF on one side becomes shutdown(SHUT_WR) on the other; a
+// connection is closed only when both directions have ended, on a reset, or when the idle
+// timeout (tcp_proxy idle_timeout, default 1 h) fires — then both sides are closed without flush.
+import type { Host } from '../stack/host.js';
+import type { Timer } from '../stack/scheduler.js';
+import { SEC } from '../stack/scheduler.js';
+import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
+import { TcpState } from '../stack/tcp/tcp-state.js';
+import { formatIpv4Address } from '../wire/index.js';
+
+export interface TcpProxyOptions {
+  listenPort?: number;
+  uid?: number;
+  gid?: number;
+  /** tcp_proxy idle_timeout in ns (default 1 h; 0 disables). */
+  idleTimeoutNs?: number;
+}
+
+export interface ProxiedConnection {
+  id: number;
+  downstream: TcpSocket;
+  upstream: TcpSocket | null;
+  downEof: boolean;
+  upEof: boolean;
+  downShut: boolean;
+  upShut: boolean;
+  closed: boolean;
+  closeReason?: string;
+  /** Virtual time (ns) Envoy closed the connection. */
+  closedAt?: number;
+  idle?: () => Timer | null;
+}
+
+export class TcpProxy {
+  readonly listener: TcpSocket;
+  readonly connections: ProxiedConnection[] = [];
+  private nextId = 1;
+  readonly idleTimeoutNs: number;
+
+  constructor(readonly host: Host, readonly opts: TcpProxyOptions = {}) {
+    this.idleTimeoutNs = opts.idleTimeoutNs ?? 3600 * SEC;
+    this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
+    this.listener.reuseAddr = true;
+    this.listener.bind(0, opts.listenPort ?? 15001);
+    this.listener.listen();
+    this.listener.onAccept = (down) => this.accept(down);
+  }
+
+  private log(c: ProxiedConnection, text: string): void {
+    this.host.event(`envoy C${c.id}: ${text}`, 'app');
+  }
+
+  private accept(down: TcpSocket): void {
+    const c: ProxiedConnection = { id: this.nextId++, downstream: down, upstream: null, downEof: false, upEof: false, downShut: false, upShut: false, closed: false };
+    this.connections.push(c);
+    const orig = down.originalDst();
+    if (!orig) {
+      this.log(c, `accepted ${formatIpv4Address(down.remoteAddr)}:${down.remotePort}, SO_ORIGINAL_DST failed (no conntrack entry): closing`);
+      this.closeBoth(c, 'no original destination');
+      return;
+    }
+    this.log(c, `accepted ${formatIpv4Address(down.remoteAddr)}:${down.remotePort}, original destination ${formatIpv4Address(orig.addr)}:${orig.port}`);
+    const up = this.host.tcp.socket({ uid: this.opts.uid ?? 1337, gid: this.opts.gid ?? this.opts.uid ?? 1337 });
+    c.upstream = up;
+    let idle: Timer | null = null;
+    const touch = () => {
+      if (this.idleTimeoutNs <= 0 || c.closed) return;
+      idle?.cancel();
+      idle = this.host.sched.after(this.idleTimeoutNs, () => {
+        this.log(c, `idle timeout (${this.idleTimeoutNs / SEC} s): closing both sides (NoFlush)`);
+        this.closeBoth(c, 'idle timeout');
+      });
+    };
+    touch();
+    down.onData = (d) => {
+      touch();
+      if (up.state !== TcpState.CLOSE && !c.upShut) up.send(d);
+    };
+    up.onData = (d) => {
+      touch();
+      if (down.state !== TcpState.CLOSE && !c.downShut) down.send(d);
+    };
+    down.onEof = () => {
+      c.downEof = true;
+      this.log(c, 'downstream half-closed: shutdown(SHUT_WR) upstream');
+      c.upShut = true;
+      up.shutdown('wr');
+      this.maybeDone(c);
+    };
+    up.onEof = () => {
+      c.upEof = true;
+      this.log(c, 'upstream half-closed: shutdown(SHUT_WR) downstream');
+      c.downShut = true;
+      down.shutdown('wr');
+      this.maybeDone(c);
+    };
+    down.onError = (e) => {
+      this.log(c, `downstream ${e}: closing upstream`);
+      c.downEof = true;
+      this.closeBoth(c, `downstream ${e}`);
+    };
+    up.onError = (e) => {
+      this.log(c, `upstream ${e}: closing downstream`);
+      c.upEof = true;
+      this.closeBoth(c, `upstream ${e}`);
+    };
+    up.onConnect = () => this.log(c, `upstream connected from ${formatIpv4Address(up.localAddr)}:${up.localPort}`);
+    up.connect(orig.addr, orig.port);
+    c.idle = () => idle;
+  }
+
+  /** Both directions ended (read EOF seen and write end sent on each side): close. */
+  private maybeDone(c: ProxiedConnection): void {
+    if (c.downEof && c.upEof) this.closeBoth(c, 'both directions closed');
+  }
+
+  private closeBoth(c: ProxiedConnection, why: string): void {
+    if (c.closed) return;
+    c.closed = true;
+    c.closeReason = why;
+    c.closedAt = this.host.sched.now;
+    c.idle?.()?.cancel();
+    c.downstream.close();
+    c.upstream?.close();
+  }
+
+  /** Connections Envoy still holds (not closed). */
+  open(): ProxiedConnection[] {
+    return this.connections.filter((c) => !c.closed);
+  }
+}

@@ -1,0 +1,293 @@
+// Replays a capture through one conntrack of a chosen kernel profile: the tool users point at
+// their own captures. Every packet gets a row (IPv4/TCP or not); a packet that cannot be parsed
+// is reported in its row, never fatal. Captures are read as a stream (constant memory: per-flow
+// display state is bounded and expired entries are garbage-collected as the kernel's GC would).
+import type { CaptureRecord } from '../pcap/index.js';
+import { Conntrack, type ConntrackHook } from '../conntrack/conntrack.js';
+import { visibleStatusNames } from '../conntrack/status.js';
+import { TcpCtState, tcpStateName } from '../conntrack/tcp-states.js';
+import { CtInfo, Outcome, OUTCOME_NAMES, ctinfoName, type Verdict } from '../conntrack/verdict.js';
+import type { ConntrackEvent } from '../conntrack/events.js';
+import {
+  EtherType, IpProtocol, Ipv4Packet, TcpSegment, WireError, checkIpv4, checkTcp, decodeLinkLayer, formatIpv4Address, tcpFlagsShort,
+  type LinkLayerInfo,
+} from '../wire/index.js';
+import { TupleCache } from './tuple-cache.js';
+import { explainVerdict, explanationJson, explanationLines, type Explanation } from './explain.js';
+
+export interface ReplayOptions {
+  kernel?: string;
+  sysctls?: readonly string[];
+  seed?: number;
+  /**
+   * Which netfilter hook the packets are tracked at: 'prerouting' verifies TCP checksums
+   * (nf_conntrack_checksum), 'output' does not; 'auto' uses the capture's direction (outbound ->
+   * output, else prerouting).
+   */
+  hook?: ConntrackHook | 'auto';
+  onEvent?: (ev: ConntrackEvent) => void;
+  /** Build row.why for INVALID/IGNORE/DROP verdicts (and special RST rules, re-opens). */
+  explain?: boolean;
+}
+
+/** Run the expiry GC when capture time has advanced this much (ns) since the last run. */
+const GC_INTERVAL_NS = 1e9;
+
+/** One packet's outcome; `json()` gives the documented machine form. */
+export interface ReplayRow {
+  n: number;
+  /** Seconds since the first packet. */
+  time: number;
+  timeNs: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  flags: string;
+  /** Relative to the first SEQ seen in that direction of the flow (Wireshark's convention). */
+  seqRel: number | null;
+  ackRel: number | null;
+  len: number;
+  dir: 'original' | 'reply' | null;
+  ctinfo: string;
+  outcome: string;
+  state: string | null;
+  stateBefore: string | null;
+  status: string[];
+  timeout: number | null;
+  reason: string;
+  entryId: number | null;
+  /** This packet killed a closed entry and started a new one (re-open from TIME_WAIT/CLOSE). */
+  reopened: boolean;
+  /** Window-check numbers for a failed check (for --explain). */
+  explain: Verdict['explain'] | null;
+  /** --explain: why the verdict came about, in the kernel's terms (null: nothing to explain). */
+  why: Explanation | null;
+  /** The same IP packet as packet #duplicateOf, seen on another interface: not tracked again. */
+  duplicateOf: number | null;
+  /** Tracked with a learnt NAT binding undone: the tuple as captured. */
+  captured: string | null;
+}
+
+export function rowJson(r: ReplayRow): Record<string, unknown> {
+  const o: Record<string, unknown> = {
+    n: r.n, time: r.time, dir: r.dir, ctinfo: r.ctinfo, state: r.state, status: r.status, timeout: r.timeout, reason: r.reason || null,
+    outcome: r.outcome, reopened: r.reopened, src: r.src, dst: r.dst, sport: r.sport, dport: r.dport, flags: r.flags, seq: r.seqRel, ack: r.ackRel, len: r.len,
+  };
+  if (r.duplicateOf !== null) o.duplicateOf = r.duplicateOf;
+  if (r.captured !== null) o.captured = r.captured;
+  return o;
+}
+
+/** rowJson plus `explain` (the explanation's machine form, or null) for --explain. */
+export function rowJsonExplained(r: ReplayRow): Record<string, unknown> {
+  return { ...rowJson(r), explain: r.why ? explanationJson(r.why) : null };
+}
+
+/** An empty row for record `rec` at `time` seconds. */
+function blankRow(n: number, timeNs: number): ReplayRow {
+  return {
+    n, time: timeNs / 1e9, timeNs, src: '', dst: '', sport: 0, dport: 0, flags: '', seqRel: null, ackRel: null, len: 0,
+    dir: null, ctinfo: 'UNTRACKED', outcome: 'UNTRACKED', state: null, stateBefore: null, status: [], timeout: null, reason: '', entryId: null, reopened: false,
+    explain: null, why: null, duplicateOf: null, captured: null,
+  };
+}
+
+/** What the caller already decoded (PacketSelector): skip decoding the link layer again. */
+export interface Predecoded {
+  /** The link layer, or null when it could not be decoded (the row then says why). */
+  link: LinkLayerInfo | null;
+  /** The bytes to track (may be a NAT-undone copy of rec.data). */
+  data: Uint8Array;
+}
+
+export class Replayer {
+  readonly ct: Conntrack;
+  private firstNs: bigint | null = null;
+  /** First SEQ per flow direction (Wireshark's relative numbers): a bounded cache. */
+  private readonly seqBase = new TupleCache();
+  /** visibleStatusNames per status value: rows share these arrays (do not mutate). */
+  private readonly statusNames = new Map<number, string[]>();
+  private readonly ipv = new Ipv4Packet(new Uint8Array(0));
+  private readonly seg = new TcpSegment(new Uint8Array(0));
+  private lastNow = 0;
+  private lastGc = 0;
+
+  constructor(private readonly opts: ReplayOptions = {}) {
+    this.ct = new Conntrack({ kernel: opts.kernel, sysctls: opts.sysctls, seed: opts.seed, onEvent: opts.onEvent });
+  }
+
+  /** Capture time of `rec` in ns since the first tracked packet (clamped, never backwards). */
+  private clock(rec: CaptureRecord): number {
+    if (this.firstNs === null) this.firstNs = rec.timestampNs;
+    // Time never runs backwards for conntrack: an out-of-order capture timestamp is clamped.
+    const nowNs = Math.max(this.lastNow, Number(rec.timestampNs - this.firstNs));
+    this.lastNow = nowNs;
+    return nowNs;
+  }
+
+  /** Seconds of `rec` since the first tracked packet, without tracking it (for duplicates). */
+  timeOf(rec: CaptureRecord): number {
+    return this.firstNs === null ? 0 : Math.max(0, Number(rec.timestampNs - this.firstNs)) / 1e9;
+  }
+
+  /** Tracks one captured packet and describes the outcome. */
+  push(rec: CaptureRecord, pre?: Predecoded): ReplayRow {
+    const nowNs = this.clock(rec);
+    if (nowNs - this.lastGc >= GC_INTERVAL_NS) {
+      // The kernel's GC worker: expired entries go even if no packet of theirs comes back.
+      this.ct.expire(nowNs);
+      this.lastGc = nowNs;
+    }
+    const row = blankRow(rec.index + 1, nowNs);
+    let link: LinkLayerInfo | null;
+    if (pre !== undefined) {
+      link = pre.link;
+    } else {
+      try {
+        link = decodeLinkLayer(rec.iface.linkType, rec.data);
+      } catch (e) {
+        row.reason = e instanceof WireError ? `unparsable: ${e.message}` : String(e);
+        return row;
+      }
+    }
+    if (link === null) {
+      try {
+        decodeLinkLayer(rec.iface.linkType, rec.data);
+        row.reason = 'unparsable';
+      } catch (e) {
+        row.reason = e instanceof WireError ? `unparsable: ${e.message}` : String(e);
+      }
+      return row;
+    }
+    if (link.etherType !== EtherType.IPV4) {
+      row.reason = `not IPv4 (EtherType 0x${link.etherType.toString(16).padStart(4, '0')})`;
+      return row;
+    }
+    const off = link.networkOffset;
+    const outgoing = link.outgoing === true;
+    const data = pre?.data ?? rec.data;
+    const ipErr = checkIpv4(data, off, data.length - off);
+    if (ipErr) {
+      row.reason = `unparsable: ${ipErr.message}${rec.originalLength > data.length ? ' (capture truncated by snaplen)' : ''}`;
+      return row;
+    }
+    const ipv = this.ipv.reset(data, off);
+    row.src = formatIpv4Address(ipv.src);
+    row.dst = formatIpv4Address(ipv.dst);
+    let tcpFlags = 0;
+    let syn = false;
+    if (ipv.protocol === IpProtocol.TCP && !ipv.isFragment && checkTcp(data, ipv.payloadOffset, ipv.payloadLength) === null) {
+      const seg = this.seg.reset(data, ipv.payloadOffset, ipv.payloadLength);
+      row.sport = seg.srcPort;
+      row.dport = seg.dstPort;
+      tcpFlags = seg.flags;
+      syn = seg.syn;
+      row.flags = tcpFlagsShort(tcpFlags);
+      row.len = seg.payloadLength;
+      const src = ipv.src;
+      const dst = ipv.dst;
+      const seq = seg.seq;
+      let base = seg.syn ? -1 : this.seqBase.get(src, row.sport, dst, row.dport);
+      if (base < 0) {
+        this.seqBase.set(src, row.sport, dst, row.dport, seq);
+        base = seq;
+      }
+      row.seqRel = (seq - base) >>> 0;
+      if (seg.ackFlag) {
+        const rbase = this.seqBase.get(dst, row.dport, src, row.sport);
+        row.ackRel = rbase < 0 ? seg.ack : (seg.ack - rbase) >>> 0;
+      }
+    }
+    const hookOpt = this.opts.hook ?? 'auto';
+    const hook: ConntrackHook = hookOpt === 'auto' ? (rec.direction === 'outbound' || outgoing ? 'output' : 'prerouting') : hookOpt;
+    // For --explain: the state of the entry a SYN hits, in case the SYN re-opens it (the verdict
+    // of a re-open describes the new entry only).
+    let reopenedFrom = -1;
+    if (this.opts.explain && syn) {
+      const hit = this.ct.find({ src: ipv.src, dst: ipv.dst, sport: row.sport, dport: row.dport, proto: IpProtocol.TCP }, nowNs);
+      if (hit) reopenedFrom = this.ct.tcp.state[hit.entry];
+    }
+    const v = this.ct.track(data, off, ipv.totalLength, nowNs, hook);
+    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) this.ct.confirm(v.entry, nowNs);
+    row.ctinfo = ctinfoName(v.ctinfo);
+    row.outcome = OUTCOME_NAMES[v.outcome];
+    row.reason = this.ct.reasonText(v);
+    row.reopened = v.reopened;
+    if (v.ctinfo !== CtInfo.INVALID && v.ctinfo !== CtInfo.UNTRACKED && v.entry >= 0) {
+      row.dir = v.dir === 0 ? 'original' : 'reply';
+      row.state = tcpStateName(v.stateAfter);
+      row.stateBefore = tcpStateName(v.stateBefore);
+      let names = this.statusNames.get(v.status);
+      if (names === undefined) {
+        names = visibleStatusNames(v.status);
+        this.statusNames.set(v.status, names);
+      }
+      row.status = names;
+      row.timeout = v.timeoutNs >= 0 ? Math.floor(v.timeoutNs / 1e9) : null;
+      row.entryId = v.entryId;
+    } else if (v.ctinfo === CtInfo.INVALID && v.entry < 0) {
+      row.stateBefore = null;
+    }
+    if (v.hasExplain) row.explain = Object.assign(Object.create(Object.getPrototypeOf(v.explain)), v.explain);
+    if (this.opts.explain && v.outcome !== Outcome.UNTRACKED) {
+      row.why = explainVerdict(v, {
+        profile: this.ct.profile, sysctls: this.ct.sysctls, hook, tcpFlags,
+        reopenedFrom: reopenedFrom === TcpCtState.TIME_WAIT || reopenedFrom === TcpCtState.CLOSE ? reopenedFrom : -1,
+      });
+    }
+    return row;
+  }
+
+  /**
+   * The row of a duplicate of packet #originalN (the same IP packet on another interface): not
+   * tracked. It repeats the original's verdict (the same skb carries the same ct) when that row is
+   * still at hand, else it says only which packet it repeats.
+   */
+  duplicateRow(rec: CaptureRecord, original: ReplayRow | null, originalN: number, ownTuple: { src: string; dst: string; sport: number; dport: number } | null): ReplayRow {
+    const timeNs = Math.round(this.timeOf(rec) * 1e9);
+    const base = original ?? blankRow(originalN, timeNs);
+    return {
+      ...base, n: rec.index + 1, time: timeNs / 1e9, timeNs, ...(ownTuple ?? {}), outcome: 'DUPLICATE', explain: null, why: null, captured: null,
+      duplicateOf: originalN, reason: `same packet as #${originalN}: tracked once`,
+    };
+  }
+}
+
+/** Replays every record; rows are yielded one at a time (streaming). See ReplaySession for --iface/dedup. */
+export function* replayRecords(records: Iterable<CaptureRecord>, opts: ReplayOptions = {}): Generator<ReplayRow> {
+  const r = new Replayer(opts);
+  for (const rec of records) yield r.push(rec);
+}
+
+/** The verdict as one short phrase: "ESTABLISHED original SYN_SENT->CLOSE", "INVALID", ... */
+export function verdictText(r: ReplayRow): string {
+  if (r.duplicateOf !== null) return `= #${r.duplicateOf} (the same packet seen again, on another interface or looped back: tracked once)`;
+  const verdict = r.state ? `${r.ctinfo} ${r.dir} ${r.stateBefore}->${r.state}${r.reopened ? ' (re-open: old entry destroyed)' : ''}` : r.ctinfo;
+  return `${verdict}${r.outcome === 'IGNORE' ? ' (ignored)' : ''}`;
+}
+
+/** The packet part of a text row: number, time, tuple, flags, relative seq/ack, length. */
+export function formatPacketText(r: ReplayRow): string {
+  const t = r.time.toFixed(6).padStart(12);
+  const tuple = r.src ? `${r.src}:${r.sport} > ${r.dst}:${r.dport}` : '-';
+  const seq = r.seqRel === null ? '' : `seq=${r.seqRel}`;
+  const ack = r.ackRel === null ? '' : ` ack=${r.ackRel}`;
+  return `${String(r.n).padStart(6)} ${t}  ${tuple.padEnd(44)} ${(r.flags || '-').padEnd(5)} ${`${seq}${ack}`.padEnd(26)} len=${String(r.len).padEnd(5)}`;
+}
+
+/** The verdict part of a text row: verdict, [reason], NAT note. */
+export function formatVerdictText(r: ReplayRow): string {
+  const reason = r.reason && r.duplicateOf === null ? `  [${r.reason}]` : '';
+  const nat = r.captured ? `  (captured as ${r.captured}: NAT undone)` : '';
+  return `${verdictText(r)}${reason}${nat}`;
+}
+
+export function formatRowText(r: ReplayRow): string {
+  return `${formatPacketText(r)} ${formatVerdictText(r)}`;
+}
+
+/** The --explain lines of a row (empty when there is nothing to explain). */
+export function explainLines(r: ReplayRow): string[] {
+  return r.why ? explanationLines(r.why) : [];
+}

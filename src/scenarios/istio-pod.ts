@@ -1,0 +1,49 @@
+// The seed incidents' topology: a Kubernetes-style pod (application uid 1000 and an Envoy-like
+// sidecar uid 1337 in one network namespace, Istio's iptables capture rules) and an upstream host
+// on the same link. Every interface is captured.
+import { loadIstioPreset } from '../stack/presets/istio.js';
+import type { Host } from '../stack/host.js';
+import { SEC } from '../stack/scheduler.js';
+import { Network } from '../sim/network.js';
+import { TcpProxy } from '../proxy/tcp-proxy.js';
+import { ip } from '../wire/index.js';
+import { ClientApp, ServerApp } from './apps.js';
+
+export const POD_IP = '198.18.1.10';
+export const UPSTREAM_IP = '198.18.1.20';
+export const UPSTREAM_PORT = 8080;
+
+export interface PodOptions {
+  kernel: string;
+  /** net.netfilter.* / net.ipv4.* settings for the pod's namespace. */
+  sysctls: string[];
+  /** Istio's INVALID_DROP: mangle PREROUTING drops --ctstate INVALID. */
+  invalidDrop: boolean;
+  /** Sidecar tcp_proxy idle_timeout in seconds. */
+  idleTimeoutSec: number;
+  seed: number;
+  /** Upstream kernel (the far side is an ordinary host). */
+  upstreamKernel?: string;
+}
+
+export interface PodTopology {
+  net: Network;
+  pod: Host;
+  upstream: Host;
+  sidecar: TcpProxy;
+  server: ServerApp;
+  app: ClientApp;
+  upstreamAddr: number;
+}
+
+export function buildIstioPod(o: PodOptions): PodTopology {
+  const net = new Network(o.seed);
+  const pod = net.addHost({ name: 'pod', kernel: o.kernel, sysctls: o.sysctls, rules: loadIstioPreset({ invalidDrop: o.invalidDrop }) });
+  const upstream = net.addHost({ name: 'upstream', kernel: o.upstreamKernel ?? o.kernel });
+  pod.addInterface('eth0', `${POD_IP}/24`);
+  upstream.addInterface('eth0', `${UPSTREAM_IP}/24`);
+  net.connect(pod, 'eth0', upstream, 'eth0', { latencyNs: 100_000 });
+  const sidecar = new TcpProxy(pod, { listenPort: 15001, uid: 1337, idleTimeoutNs: o.idleTimeoutSec * SEC });
+  const server = new ServerApp(upstream, { port: UPSTREAM_PORT, response: new Uint8Array(200).fill(0x42) });
+  return { net, pod, upstream, sidecar, server, app: new ClientApp(pod, 1000), upstreamAddr: ip(UPSTREAM_IP) };
+}

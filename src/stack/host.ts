@@ -1,0 +1,438 @@
+// An emulated Linux host = one network namespace: interfaces (with loopback), addresses, routes,
+// one conntrack, an iptables ruleset and a TCP layer. Packets move through the netfilter hooks in
+// the kernel's order (raw -300, conntrack -200, mangle -150, nat dst -100 at PREROUTING/OUTPUT;
+// filter 0; nat src 100 and conntrack confirm last at POSTROUTING/INPUT). NAT is decided on the
+// first packet of a connection only; a packet conntrack marks INVALID has no entry attached and
+// is neither NATed nor matched by nat rules.
+import { Conntrack } from '../conntrack/conntrack.js';
+import type { ConntrackEvent } from '../conntrack/events.js';
+import { formatEvent } from '../conntrack/events.js';
+import { resolveKernel, type KernelProfile } from '../conntrack/kernel-profile.js';
+import { Status } from '../conntrack/status.js';
+import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
+import { CtInfo, Outcome } from '../conntrack/verdict.js';
+import { IpProtocol, checkIpv4, formatIpv4Address, inPrefix, parseIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
+import type { NetIf, Route } from './netif.js';
+import type { Hook, RuleEvaluator, RulePacket, Table } from './rules.js';
+import type { Scheduler, Timer } from './scheduler.js';
+import { newSkb, type Skb } from './skb.js';
+import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
+import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
+import { ConfigError } from '../conntrack/errors.js';
+
+export interface HostEvent {
+  timeNs: number;
+  host: string;
+  kind: 'socket' | 'conntrack' | 'packet' | 'rule' | 'app';
+  text: string;
+}
+
+export interface TapEvent {
+  host: string;
+  iface: string;
+  direction: 'inbound' | 'outbound';
+  bytes: Uint8Array;
+  /** The packet's notes; more are appended while the packet is processed after the tap. */
+  notes: string[];
+}
+
+export interface HostOptions {
+  name: string;
+  sched: Scheduler;
+  kernel?: KernelProfile | string;
+  /** net.netfilter.* and net.ipv4.* settings. */
+  sysctls?: readonly string[];
+  rules?: RuleEvaluator;
+  /** net.ipv4.ip_forward */
+  forwarding?: boolean;
+  onEvent?: (e: HostEvent) => void;
+  onTap?: (t: TapEvent) => void;
+}
+
+const LOOPBACK = parseIpv4Address('127.0.0.1');
+
+export class Host implements TcpHostPort {
+  readonly name: string;
+  readonly sched: Scheduler;
+  readonly profile: KernelProfile;
+  readonly conntrack: Conntrack;
+  readonly tcp: TcpStack;
+  rules?: RuleEvaluator;
+  forwarding: boolean;
+  readonly interfaces = new Map<string, NetIf>();
+  readonly routes: Route[] = [];
+  onEvent?: (e: HostEvent) => void;
+  onTap?: (t: TapEvent) => void;
+  /** Packets dropped, by reason (for scenario outcomes). */
+  readonly drops = new Map<string, number>();
+
+  constructor(o: HostOptions) {
+    this.name = o.name;
+    this.sched = o.sched;
+    this.profile = typeof o.kernel === 'object' ? o.kernel : resolveKernel(o.kernel);
+    const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
+    this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
+    this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
+    this.tcp = new TcpStack(this, o.sched, this.profile, applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile));
+    this.rules = o.rules;
+    this.forwarding = o.forwarding ?? false;
+    this.onEvent = o.onEvent;
+    this.onTap = o.onTap;
+    this.addInterface('lo', '127.0.0.1/8', true);
+  }
+
+  // ------------------------------------------------------------ configuration
+
+  addInterface(name: string, cidr: string, loopback = false): NetIf {
+    if (this.interfaces.has(name)) throw new ConfigError(`${this.name}: interface ${name} exists`);
+    const [a, len] = cidr.split('/');
+    const prefixLen = Number(len ?? 32);
+    if (!Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > 32) throw new ConfigError(`${this.name}: bad prefix in ${cidr}`);
+    const iface: NetIf = { name, addr: parseIpv4Address(a), prefixLen, loopback };
+    this.interfaces.set(name, iface);
+    // connected route
+    this.routes.push({ prefix: iface.addr, prefixLen, dev: name });
+    return iface;
+  }
+
+  addRoute(cidr: string, dev: string, via?: string): void {
+    if (!this.interfaces.has(dev)) throw new ConfigError(`${this.name}: no interface ${dev}`);
+    const [a, len] = cidr === 'default' ? ['0.0.0.0', '0'] : cidr.split('/');
+    this.routes.push({ prefix: parseIpv4Address(a), prefixLen: Number(len ?? 32), dev, via: via ? parseIpv4Address(via) : undefined });
+  }
+
+  /** Longest-prefix match (local addresses go to lo, like the local routing table). */
+  route(dst: number): NetIf | null {
+    if (this.isLocalAddress(dst)) return this.interfaces.get('lo')!;
+    let best: Route | null = null;
+    for (const r of this.routes) if (inPrefix(dst, r.prefix, r.prefixLen) && (!best || r.prefixLen > best.prefixLen)) best = r;
+    return best ? this.interfaces.get(best.dev)! : null;
+  }
+
+  isLocalAddress(addr: number): boolean {
+    if (inPrefix(addr, LOOPBACK, 8)) return true;
+    for (const i of this.interfaces.values()) if (i.addr === addr >>> 0) return true;
+    return false;
+  }
+
+  routeIsLoopback(dst: number): boolean {
+    return this.route(dst)?.loopback ?? false;
+  }
+
+  sourceFor(dst: number): number {
+    const i = this.route(dst);
+    if (!i) throw new ConfigError(`${this.name}: no route to ${formatIpv4Address(dst)}`);
+    if (i.loopback) return inPrefix(dst, LOOPBACK, 8) ? LOOPBACK : dst;
+    return i.addr;
+  }
+
+  primaryAddress(ifname: string): number | undefined {
+    return this.interfaces.get(ifname)?.addr;
+  }
+
+  originalDst(local: number, localPort: number, remote: number, remotePort: number): { addr: number; port: number } | null {
+    return this.conntrack.originalDst(local, localPort, remote, remotePort, this.sched.now);
+  }
+
+  /** Notes of the packet being delivered to a socket: socket reactions go into its capture comment. */
+  private deliveringNotes: string[] | null = null;
+
+  event(text: string, kind: HostEvent['kind'] = 'socket'): void {
+    if (kind === 'socket' && this.deliveringNotes) this.deliveringNotes.push(text.replace(/^socket /, 'sock '));
+    this.onEvent?.({ timeNs: this.sched.now, host: this.name, kind, text });
+  }
+
+  private conntrackEvent(ev: ConntrackEvent): void {
+    this.event(`conntrack ${formatEvent(ev).trim()}${ev.destroyReason ? ` (${ev.destroyReason})` : ''}`, 'conntrack');
+  }
+
+  private gcTimer: Timer | null = null;
+
+  /**
+   * The conntrack GC worker, woken at the earliest expiry so DESTROY events appear when an entry
+   * expires (the kernel's worker may report them up to its scan interval later; lookups never
+   * match an expired entry either way).
+   */
+  private scheduleGc(): void {
+    const t = this.conntrack.nextExpiry();
+    if (t === Infinity) return;
+    if (this.gcTimer?.active && this.gcTimer.at <= t) return;
+    this.gcTimer?.cancel();
+    this.gcTimer = this.sched.at(t, () => {
+      this.gcTimer = null;
+      this.conntrack.expire(this.sched.now);
+      this.scheduleGc();
+    });
+  }
+
+  private drop(skb: Skb, why: string): void {
+    skb.notes.push(`DROP: ${why}`);
+    this.drops.set(why, (this.drops.get(why) ?? 0) + 1);
+    this.event(`drop ${summary(skb.bytes)}: ${why}`, 'packet');
+    if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct)) this.conntrack.abort(skb.ct);
+  }
+
+  // ------------------------------------------------------------ netfilter
+
+  private rulePacket(skb: Skb): RulePacket {
+    const b = skb.bytes;
+    const hl = (b[0] & 0x0f) << 2;
+    const proto = b[9];
+    const ports = proto === IpProtocol.TCP || proto === IpProtocol.UDP;
+    return {
+      src: ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0,
+      dst: ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0,
+      proto, sport: ports ? readU16(b, hl) : 0, dport: ports ? readU16(b, hl + 2) : 0, length: b.length,
+      inIface: skb.inIface, outIface: skb.outIface, uid: skb.uid, gid: skb.gid, ctstate: skb.ctstate,
+    };
+  }
+
+  /** Runs one table's chain for a hook; false when the packet is dropped. */
+  private table(skb: Skb, table: Table, hook: Hook): boolean {
+    if (!this.rules) return true;
+    const r = this.rules.evaluate(table, hook, this.rulePacket(skb));
+    for (const h of r.hits) skb.notes.push(`rule ${h.table} ${h.chain}#${h.index} ${h.target}`);
+    for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
+    if (r.verdict === 'DROP') {
+      this.drop(skb, `${table} ${hook} ${r.hits.at(-1) ? `${r.hits.at(-1)!.chain}#${r.hits.at(-1)!.index}` : 'policy'} DROP`);
+      return false;
+    }
+    return true;
+  }
+
+  /** nf_conntrack_in(): attaches an entry (or marks INVALID); false when conntrack drops it. */
+  private conntrackIn(skb: Skb, hook: 'prerouting' | 'output'): boolean {
+    if (skb.tracked) return true; // loopback: already seen at OUTPUT ("Previously seen? Ignore.")
+    skb.tracked = true;
+    const now = this.sched.now;
+    const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook);
+    const reason = this.conntrack.reasonText(v);
+    if (v.outcome === Outcome.DROP) {
+      this.drop(skb, `conntrack: ${reason}`);
+      return false;
+    }
+    if (v.outcome === Outcome.UNTRACKED) {
+      skb.ct = -1;
+      skb.ctstate = 'UNTRACKED';
+      return true;
+    }
+    if (v.outcome === Outcome.INVALID) {
+      skb.ct = -1;
+      skb.ctstate = 'INVALID';
+      skb.notes.push(`ct INVALID${reason ? ` [${reason}]` : ''}`);
+      this.event(`conntrack INVALID ${summary(skb.bytes)}${reason ? `: ${reason}` : ''}`, 'conntrack');
+      return true;
+    }
+    skb.ct = v.destroyed ? -1 : v.entry;
+    skb.ctDir = v.dir;
+    skb.ctstate = v.ctinfo === CtInfo.NEW ? 'NEW' : 'ESTABLISHED';
+    const ignored = v.outcome === Outcome.IGNORE;
+    skb.notes.push(`ct ${skb.ctstate}${v.dir ? ' reply' : ''} ${ctStateName(v.stateBefore)}->${ctStateName(v.stateAfter)}${ignored ? ` ignored${reason ? ` [${reason}]` : ''}` : ''}${v.reopened ? ' (re-open)' : ''}${v.destroyed ? ' (entry deleted)' : ''}`);
+    if (v.destroyed) {
+      // The RST-with-no-reply rule deleted the entry, but this packet keeps it for NAT.
+      skb.ct = v.entry;
+    }
+    return true;
+  }
+
+  /**
+   * nf_nat_inet_fn(): on the first packet of a connection the nat table picks a binding (or a null
+   * one); then every packet with an entry gets the entry's manipulation for this hook.
+   */
+  private nat(skb: Skb, hook: Hook, manip: 'src' | 'dst'): boolean {
+    const e = skb.ct;
+    if (e < 0) return true;
+    const ct = this.conntrack;
+    const doneBit = manip === 'dst' ? Status.DST_NAT_DONE : Status.SRC_NAT_DONE;
+    if (skb.ctstate === 'NEW' && !(ct.status[e] & doneBit) && !ct.isConfirmed(e)) {
+      if (this.rules) {
+        const r = this.rules.evaluate('nat', hook, this.rulePacket(skb));
+        for (const h of r.hits) skb.notes.push(`rule nat ${h.chain}#${h.index} ${h.target}`);
+        if (r.verdict === 'DROP') {
+          this.drop(skb, `nat ${hook} DROP`);
+          return false;
+        }
+        if (r.nat) {
+          const pkt = this.rulePacket(skb);
+          let addr: number;
+          let port: number;
+          if (r.nat.kind === 'redirect') {
+            // nf_nat_redirect_ipv4: OUTPUT -> 127.0.0.1, PREROUTING -> primary address of the input interface.
+            if (hook === 'OUTPUT') addr = LOOPBACK;
+            else {
+              const a = skb.inIface ? this.primaryAddress(skb.inIface) : undefined;
+              if (a === undefined) {
+                this.drop(skb, 'REDIRECT: input interface has no address');
+                return false;
+              }
+              addr = a;
+            }
+            port = r.nat.portMin ?? pkt.dport;
+          } else {
+            addr = r.nat.addr;
+            port = r.nat.portMin ?? pkt.dport;
+          }
+          ct.bindNat(e, 'dnat', addr, port);
+          skb.notes.push(`nat ${r.nat.kind === 'redirect' ? 'REDIRECT' : 'DNAT'} to ${formatIpv4Address(addr)}:${port}`);
+        }
+      }
+      ct.status[e] |= doneBit;
+    }
+    ct.natManip(skb.bytes, 0, e, skb.ctDir, manip);
+    return true;
+  }
+
+  private confirm(skb: Skb): boolean {
+    if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct) && this.conntrack.table.live[skb.ct]) {
+      if (!this.conntrack.confirm(skb.ct, this.sched.now)) {
+        this.drop(skb, 'conntrack: insert failed (tuple clash)');
+        return false;
+      }
+    }
+    if (skb.ct >= 0) this.scheduleGc();
+    return true;
+  }
+
+  // ------------------------------------------------------------ packet paths
+
+  /** ip_local_out() for a packet built by the local TCP layer. */
+  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): void {
+    const skb = newSkb(bytes, owner ?? undefined);
+    const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
+    const out = this.route(dst);
+    if (!out) {
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
+      return;
+    }
+    skb.outIface = out.name;
+    if (!this.table(skb, 'raw', 'OUTPUT')) return;
+    if (!this.conntrackIn(skb, 'output')) return;
+    if (!this.table(skb, 'mangle', 'OUTPUT')) return;
+    if (!this.nat(skb, 'OUTPUT', 'dst')) return;
+    if (!this.table(skb, 'filter', 'OUTPUT')) return;
+    // ip_route_me_harder(): a destination changed by NAT needs a new route.
+    const newDst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
+    if (newDst !== dst) {
+      const r = this.route(newDst);
+      if (!r) {
+        this.drop(skb, `no route to ${formatIpv4Address(newDst)}`);
+        return;
+      }
+      skb.outIface = r.name;
+    }
+    this.postRouting(skb);
+  }
+
+  private postRouting(skb: Skb): void {
+    if (!this.table(skb, 'mangle', 'POSTROUTING')) return;
+    if (!this.nat(skb, 'POSTROUTING', 'src')) return;
+    if (!this.confirm(skb)) return;
+    const out = this.interfaces.get(skb.outIface!)!;
+    this.onTap?.({ host: this.name, iface: out.name, direction: 'outbound', bytes: skb.bytes, notes: skb.notes });
+    if (out.loopback) {
+      // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept.
+      const again: Skb = { ...skb, inIface: 'lo', outIface: undefined };
+      this.sched.after(0, () => this.receiveSkb(again));
+      return;
+    }
+    if (!out.transmit) {
+      this.drop(skb, `${out.name} is not connected`);
+      return;
+    }
+    out.transmit(skb.bytes, skb.notes);
+  }
+
+  /** A packet arriving on an interface (from a link). */
+  receive(ifname: string, bytes: Uint8Array): void {
+    const skb = newSkb(bytes);
+    skb.inIface = ifname;
+    if (!this.interfaces.get(ifname)?.loopback) this.onTap?.({ host: this.name, iface: ifname, direction: 'inbound', bytes, notes: skb.notes });
+    this.receiveSkb(skb);
+  }
+
+  /** ip_rcv() -> PREROUTING -> routing -> INPUT or FORWARD. */
+  private receiveSkb(skb: Skb): void {
+    if (checkIpv4(skb.bytes, 0, skb.bytes.length) !== null) {
+      this.drop(skb, 'malformed IPv4 header');
+      return;
+    }
+    if (!this.table(skb, 'raw', 'PREROUTING')) return;
+    if (!this.conntrackIn(skb, 'prerouting')) return;
+    if (!this.table(skb, 'mangle', 'PREROUTING')) return;
+    if (!this.nat(skb, 'PREROUTING', 'dst')) return;
+    const dst = ((skb.bytes[16] << 24) | (skb.bytes[17] << 16) | (skb.bytes[18] << 8) | skb.bytes[19]) >>> 0;
+    if (this.isLocalAddress(dst)) {
+      this.localIn(skb);
+      return;
+    }
+    if (!this.forwarding) {
+      this.drop(skb, `not for this host (${formatIpv4Address(dst)}) and ip_forward=0`);
+      return;
+    }
+    const out = this.route(dst);
+    if (!out) {
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
+      return;
+    }
+    skb.outIface = out.name;
+    if (!this.table(skb, 'mangle', 'FORWARD')) return;
+    if (!this.table(skb, 'filter', 'FORWARD')) return;
+    skb.bytes[8]--; // TTL (checksum adjusted below by a full recomputation: forwarding is rare here)
+    fixIpChecksum(skb.bytes);
+    this.postRouting(skb);
+  }
+
+  private localIn(skb: Skb): void {
+    if (!this.table(skb, 'mangle', 'INPUT')) return;
+    if (!this.table(skb, 'filter', 'INPUT')) return;
+    if (!this.nat(skb, 'INPUT', 'src')) return;
+    if (!this.confirm(skb)) return;
+    if (skb.bytes[9] !== IpProtocol.TCP) {
+      skb.notes.push('delivered: no handler for this protocol');
+      return;
+    }
+    this.deliveringNotes = skb.notes;
+    try {
+      this.tcp.receive(skb.bytes, 0);
+    } catch (e) {
+      this.drop(skb, `TCP: ${(e as Error).message}`);
+    } finally {
+      this.deliveringNotes = null;
+    }
+  }
+
+  /** `ss -tanoe` */
+  ss(): string[] {
+    return this.tcp.ss();
+  }
+
+  /** `conntrack -L` */
+  conntrackList(): string[] {
+    return this.conntrack.dump(this.sched.now);
+  }
+}
+
+function fixIpChecksum(b: Uint8Array): void {
+  b[10] = 0;
+  b[11] = 0;
+  let s = 0;
+  const hl = (b[0] & 0x0f) << 2;
+  for (let i = 0; i < hl; i += 2) s += (b[i] << 8) | b[i + 1];
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  const c = ~s & 0xffff;
+  b[10] = c >>> 8;
+  b[11] = c & 0xff;
+}
+
+/** One-line packet summary for events: "A:a > B:b S seq". */
+export function summary(b: Uint8Array): string {
+  if (b.length < 20) return '(short packet)';
+  const hl = (b[0] & 0x0f) << 2;
+  const src = formatIpv4Address(((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0);
+  const dst = formatIpv4Address(((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0);
+  if (b[9] !== IpProtocol.TCP || b.length < hl + 20) return `${src} > ${dst} proto ${b[9]}`;
+  const seq = (((b[hl + 4] << 24) | (b[hl + 5] << 16) | (b[hl + 6] << 8) | b[hl + 7]) >>> 0);
+  const ack = (((b[hl + 8] << 24) | (b[hl + 9] << 16) | (b[hl + 10] << 8) | b[hl + 11]) >>> 0);
+  const flags = b[hl + 13] | ((b[hl + 12] & 1) << 8);
+  return `${src}:${readU16(b, hl)} > ${dst}:${readU16(b, hl + 2)} [${tcpFlagsShort(flags)}] seq ${seq}${flags & 0x10 ? ` ack ${ack}` : ''}`;
+}

@@ -1,0 +1,27 @@
+// The emulated sk_buff: one IPv4 packet on its way through a host, with what the kernel attaches
+// to it (the conntrack entry and ctinfo, the owner of a locally generated packet, the interfaces)
+// and the notes ctsim collects for capture comments and timelines.
+
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+
+export interface Skb {
+  /** The whole IPv4 packet; NAT rewrites it in place. */
+  bytes: Uint8Array;
+  inIface?: string;
+  outIface?: string;
+  /** Attached conntrack entry (skb->_nfct) or -1 when none (INVALID or not yet tracked). */
+  ct: number;
+  ctDir: 0 | 1;
+  ctstate: CtState;
+  /** Conntrack has seen this packet (a loopback packet is tracked once, at OUTPUT). */
+  tracked: boolean;
+  /** Socket owner of a locally generated packet (for -m owner). */
+  uid?: number;
+  gid?: number;
+  /** What happened to the packet, in order: conntrack verdicts, rule hits, NAT, socket effects. */
+  notes: string[];
+}
+
+export function newSkb(bytes: Uint8Array, owner?: { uid: number; gid: number }): Skb {
+  return { bytes, ct: -1, ctDir: 0, ctstate: 'UNTRACKED', tracked: false, uid: owner?.uid, gid: owner?.gid, notes: [] };
+}

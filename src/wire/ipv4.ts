@@ -1,0 +1,246 @@
+// IPv4 header (RFC 791 §3.1): a zero-copy view for hot paths and a plain representation
+// with parse/emit that are exact inverses (smoltcp's Packet/Repr split).
+import { struct, u8, u16be, u32be } from 'buffer-layout';
+import { foldCarries, internetChecksum, sumWords } from './checksum.js';
+import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { formatIpv4Address } from './ipv4-address.js';
+import { WireError } from './wire-error.js';
+
+/** The fixed 20-byte header, declared once; every offset below is derived from it. */
+export const IPV4_LAYOUT = struct([
+  u8('versionIhl'),
+  u8('dscpEcn'),
+  u16be('totalLength'),
+  u16be('identification'),
+  u16be('flagsFragment'),
+  u8('ttl'),
+  u8('protocol'),
+  u16be('checksum'),
+  u32be('src'),
+  u32be('dst'),
+]);
+
+function at(field: string): number {
+  const o = IPV4_LAYOUT.offsetOf(field);
+  if (o === undefined) throw new Error(`IPV4_LAYOUT has no field ${field}`);
+  return o;
+}
+
+export const IPV4_FIELD = {
+  VERSION_IHL: at('versionIhl'),
+  DSCP_ECN: at('dscpEcn'),
+  TOTAL_LENGTH: at('totalLength'),
+  IDENTIFICATION: at('identification'),
+  FLAGS_FRAGMENT: at('flagsFragment'),
+  TTL: at('ttl'),
+  PROTOCOL: at('protocol'),
+  CHECKSUM: at('checksum'),
+  SRC: at('src'),
+  DST: at('dst'),
+} as const;
+
+export const IPV4_MIN_HEADER_LEN = IPV4_LAYOUT.span; // 20
+export const IPV4_MAX_HEADER_LEN = 60;
+
+export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+
+const FLAG_RESERVED = 0x8000;
+const FLAG_DF = 0x4000;
+const FLAG_MF = 0x2000;
+const FRAG_OFFSET_MASK = 0x1fff;
+
+/**
+ * Zero-copy view of an IPv4 header at buf[off]. `Ipv4Packet.checked` validates lengths once;
+ * after that no accessor can read out of bounds. `reset` re-points a view without allocating.
+ */
+export class Ipv4Packet {
+  constructor(
+    public buf: Uint8Array,
+    public off = 0,
+  ) {}
+
+  /** Validates version, IHL and total length against the `len` bytes available at off. */
+  static checked(buf: Uint8Array, off = 0, len = buf.length - off): Ipv4Packet {
+    const err = checkIpv4(buf, off, len);
+    if (err) throw err;
+    return new Ipv4Packet(buf, off);
+  }
+
+  reset(buf: Uint8Array, off: number): this {
+    this.buf = buf;
+    this.off = off;
+    return this;
+  }
+
+  get version(): number { return this.buf[this.off] >>> 4; }
+  get ihl(): number { return this.buf[this.off] & 0x0f; }
+  get headerLength(): number { return (this.buf[this.off] & 0x0f) << 2; }
+  get dscp(): number { return this.buf[this.off + IPV4_FIELD.DSCP_ECN] >>> 2; }
+  get ecn(): number { return this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0x3; }
+  get totalLength(): number { return readU16(this.buf, this.off + IPV4_FIELD.TOTAL_LENGTH); }
+  get identification(): number { return readU16(this.buf, this.off + IPV4_FIELD.IDENTIFICATION); }
+  get flagsFragment(): number { return readU16(this.buf, this.off + IPV4_FIELD.FLAGS_FRAGMENT); }
+  get dontFragment(): boolean { return (this.flagsFragment & FLAG_DF) !== 0; }
+  get moreFragments(): boolean { return (this.flagsFragment & FLAG_MF) !== 0; }
+  /** Fragment offset in 8-byte units. */
+  get fragmentOffset(): number { return this.flagsFragment & FRAG_OFFSET_MASK; }
+  /** Any fragment, first or not (conntrack sees only reassembled packets; we report, not reassemble). */
+  get isFragment(): boolean { return (this.flagsFragment & (FLAG_MF | FRAG_OFFSET_MASK)) !== 0; }
+  get ttl(): number { return this.buf[this.off + IPV4_FIELD.TTL]; }
+  get protocol(): number { return this.buf[this.off + IPV4_FIELD.PROTOCOL]; }
+  get checksum(): number { return readU16(this.buf, this.off + IPV4_FIELD.CHECKSUM); }
+  get src(): number { return readU32(this.buf, this.off + IPV4_FIELD.SRC); }
+  get dst(): number { return readU32(this.buf, this.off + IPV4_FIELD.DST); }
+  get payloadOffset(): number { return this.off + this.headerLength; }
+  get payloadLength(): number { return this.totalLength - this.headerLength; }
+
+  set src(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.SRC, v); }
+  set dst(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.DST, v); }
+  set checksum(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.CHECKSUM, v); }
+  set ttl(v: number) { this.buf[this.off + IPV4_FIELD.TTL] = v; }
+
+  /** The checksum this header should carry: the sum of every word but the checksum field. */
+  computeChecksum(): number {
+    const o = this.off;
+    const after = IPV4_FIELD.CHECKSUM + 2;
+    const s = sumWords(this.buf, o, IPV4_FIELD.CHECKSUM, sumWords(this.buf, o + after, this.headerLength - after));
+    return ~foldCarries(s) & 0xffff;
+  }
+
+  verifyChecksum(): boolean {
+    return internetChecksum(this.buf, this.off, this.headerLength) === 0;
+  }
+
+  fillChecksum(): void {
+    this.checksum = 0;
+    this.checksum = internetChecksum(this.buf, this.off, this.headerLength);
+  }
+
+  toString(): string {
+    return `IPv4 src=${formatIpv4Address(this.src)} dst=${formatIpv4Address(this.dst)} proto=${this.protocol} len=${this.totalLength} id=${this.identification} ttl=${this.ttl}`;
+  }
+}
+
+/** Returns a WireError describing the first structural problem, or null. Allocation-free on success. */
+export function checkIpv4(buf: Uint8Array, off: number, len: number): WireError | null {
+  if (len < IPV4_MIN_HEADER_LEN || off + len > buf.length) {
+    return new WireError('truncated', off, `IPv4 header needs ${IPV4_MIN_HEADER_LEN} bytes, have ${Math.min(len, buf.length - off)}`);
+  }
+  const vi = buf[off];
+  if (vi >>> 4 !== 4) return new WireError('bad-version', off, `IP version ${vi >>> 4}, expected 4`);
+  const hl = (vi & 0x0f) << 2;
+  if (hl < IPV4_MIN_HEADER_LEN) return new WireError('bad-ihl', off, `IHL ${vi & 0x0f} is below 5`);
+  if (hl > len) return new WireError('truncated', off, `IHL says ${hl} header bytes, have ${len}`);
+  const total = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH);
+  if (total < hl) return new WireError('bad-total-length', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} below header length ${hl}`);
+  if (total > len) return new WireError('truncated', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} beyond the ${len} bytes captured`);
+  return null;
+}
+
+/** Plain-object IPv4 header. Addresses are unsigned 32-bit numbers; options are raw bytes. */
+export interface Ipv4Repr {
+  dscp: number;
+  ecn: number;
+  identification: number;
+  /** The reserved ("evil") bit, kept so parse/emit stay exact inverses. */
+  reservedFlag: boolean;
+  dontFragment: boolean;
+  moreFragments: boolean;
+  /** In 8-byte units. */
+  fragmentOffset: number;
+  ttl: number;
+  protocol: number;
+  src: number;
+  dst: number;
+  /** Option bytes as carried (length a multiple of 4, at most 40). */
+  options: Uint8Array;
+  payloadLength: number;
+  /** Header checksum as found by parse; emit computes it unless told to keep this value. */
+  checksum: number;
+}
+
+export interface ParseOptions {
+  /** 'verify' (default): a wrong checksum is a WireError. 'ignore': accept as is. */
+  checksum?: 'verify' | 'ignore';
+}
+
+export function parseIpv4(view: Ipv4Packet, opts: ParseOptions = {}): Ipv4Repr {
+  const err = checkIpv4(view.buf, view.off, view.buf.length - view.off);
+  if (err) throw err;
+  if ((opts.checksum ?? 'verify') === 'verify' && !view.verifyChecksum()) {
+    throw new WireError('bad-checksum', view.off + IPV4_FIELD.CHECKSUM,
+      `IPv4 header checksum 0x${view.checksum.toString(16)} should be 0x${view.computeChecksum().toString(16)}`);
+  }
+  const ff = view.flagsFragment;
+  const hl = view.headerLength;
+  return {
+    dscp: view.dscp,
+    ecn: view.ecn,
+    identification: view.identification,
+    reservedFlag: (ff & FLAG_RESERVED) !== 0,
+    dontFragment: (ff & FLAG_DF) !== 0,
+    moreFragments: (ff & FLAG_MF) !== 0,
+    fragmentOffset: ff & FRAG_OFFSET_MASK,
+    ttl: view.ttl,
+    protocol: view.protocol,
+    src: view.src,
+    dst: view.dst,
+    options: view.buf.slice(view.off + IPV4_MIN_HEADER_LEN, view.off + hl),
+    payloadLength: view.totalLength - hl,
+    checksum: view.checksum,
+  };
+}
+
+export function ipv4HeaderLength(repr: Pick<Ipv4Repr, 'options'>): number {
+  return IPV4_MIN_HEADER_LEN + repr.options.length;
+}
+
+export interface EmitOptions {
+  /** 'compute' (default) fills the right checksum; 'keep' writes repr.checksum (for deliberately bad packets). */
+  checksum?: 'compute' | 'keep';
+}
+
+function checkRange(name: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new WireError('bad-field', 0, `IPv4 ${name}=${v} outside 0..${max}`);
+}
+
+/** Writes the header into buf at off; returns the header length. The payload is the caller's. */
+export function emitIpv4(repr: Ipv4Repr, buf: Uint8Array, off = 0, opts: EmitOptions = {}): number {
+  const optLen = repr.options.length;
+  if (optLen % 4 !== 0 || optLen > IPV4_MAX_HEADER_LEN - IPV4_MIN_HEADER_LEN) {
+    throw new WireError('bad-field', 0, `IPv4 options length ${optLen} must be a multiple of 4 and at most 40`);
+  }
+  checkRange('dscp', repr.dscp, 63);
+  checkRange('ecn', repr.ecn, 3);
+  checkRange('identification', repr.identification, 0xffff);
+  checkRange('fragmentOffset', repr.fragmentOffset, FRAG_OFFSET_MASK);
+  checkRange('ttl', repr.ttl, 255);
+  checkRange('protocol', repr.protocol, 255);
+  const hl = IPV4_MIN_HEADER_LEN + optLen;
+  checkRange('total length', hl + repr.payloadLength, 0xffff);
+  if (off + hl > buf.length) throw new WireError('truncated', off, `need ${hl} bytes to emit the IPv4 header`);
+  buf[off] = 0x40 | (hl >>> 2);
+  buf[off + IPV4_FIELD.DSCP_ECN] = (repr.dscp << 2) | repr.ecn;
+  writeU16(buf, off + IPV4_FIELD.TOTAL_LENGTH, hl + repr.payloadLength);
+  writeU16(buf, off + IPV4_FIELD.IDENTIFICATION, repr.identification);
+  writeU16(buf, off + IPV4_FIELD.FLAGS_FRAGMENT,
+    (repr.reservedFlag ? FLAG_RESERVED : 0) | (repr.dontFragment ? FLAG_DF : 0) |
+    (repr.moreFragments ? FLAG_MF : 0) | repr.fragmentOffset);
+  buf[off + IPV4_FIELD.TTL] = repr.ttl;
+  buf[off + IPV4_FIELD.PROTOCOL] = repr.protocol;
+  writeU32(buf, off + IPV4_FIELD.SRC, repr.src >>> 0);
+  writeU32(buf, off + IPV4_FIELD.DST, repr.dst >>> 0);
+  buf.set(repr.options, off + IPV4_MIN_HEADER_LEN);
+  if ((opts.checksum ?? 'compute') === 'compute') {
+    writeU16(buf, off + IPV4_FIELD.CHECKSUM, 0);
+    writeU16(buf, off + IPV4_FIELD.CHECKSUM, internetChecksum(buf, off, hl));
+  } else {
+    writeU16(buf, off + IPV4_FIELD.CHECKSUM, repr.checksum);
+  }
+  return hl;
+}
+
+export function formatIpv4(repr: Ipv4Repr): string {
+  const frag = repr.moreFragments || repr.fragmentOffset ? ` frag(off=${repr.fragmentOffset * 8}${repr.moreFragments ? ',MF' : ''})` : '';
+  return `IPv4 src=${formatIpv4Address(repr.src)} dst=${formatIpv4Address(repr.dst)} proto=${repr.protocol} len=${IPV4_MIN_HEADER_LEN + repr.options.length + repr.payloadLength} id=${repr.identification} ttl=${repr.ttl}${frag}`;
+}
