@@ -61,12 +61,10 @@ function initSender(ctx: WindowContext, sender: number, receiver: number, seg: T
   }
 }
 
-/** Highest SACK right edge after ack, when the receiver allowed SACK (tcp_sack()). */
+/** The highest acknowledged sequence number counting SACK blocks, when the receiver allowed SACK (tcp_sack()). */
 function sackOf(ctx: WindowContext, seg: TcpSegment, ack: number): number {
   if (seg.optionsLength === 0) return ack;
-  const s = scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan);
-  if (s.sackBlocks > 0 && after(s.sackRightMax, ack)) return s.sackRightMax;
-  return ack;
+  return scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan).sackFrom(ack);
 }
 
 function fillExplain(v: Verdict, ctx: WindowContext, check: Verdict['explain']['check'], seq: number, end: number, ack: number, sack: number, win: number, sender: number, receiver: number): void {

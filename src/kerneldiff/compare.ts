@@ -80,6 +80,21 @@ export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, s
   return { states, reasons, ct, endNs: Math.round(i * gap) };
 }
 
+/** An entry as `conntrack -L` shows its state and flags: "ESTABLISHED [ASSURED]". */
+export function entryStateText(ct: Conntrack, e: number): string {
+  const st = ct.status[e];
+  return `${tcpStateName(ct.tcp.state[e])}${st & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${st & Status.ASSURED ? ' [ASSURED]' : ''}`;
+}
+
+/** Live, confirmed entries at `now` (what `conntrack -L` would list). */
+export function liveEntries(ct: Conntrack, now: number): number[] {
+  const out: number[] = [];
+  for (let e = 0; e < ct.table.capacity; e++) {
+    if (ct.table.live[e] && ct.status[e] & Status.CONFIRMED && ct.timeoutAt[e] > now) out.push(e);
+  }
+  return out;
+}
+
 export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kernel: KernelBatchResult, profile: KernelProfile, sysctls: readonly string[]): DiffReport {
   const sim = ctsimStates(packets, profile, sysctls);
   const packetDiffs: PacketDiff[] = [];
@@ -111,15 +126,14 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
     }
     return -1;
   };
-  for (let e = 0; e < sim.ct.table.capacity; e++) {
-    if (!sim.ct.table.live[e] || !(sim.ct.status[e] & Status.CONFIRMED) || sim.ct.timeoutAt[e] <= now) continue;
+  for (const e of liveEntries(sim.ct, now)) {
     const o = sim.ct.tuple(e, 0);
     const k = key(o.src, o.dst, o.sport, o.dport);
     seen.add(k);
     entryChecks++;
     const ke = kernelEntries.get(k);
     const st = sim.ct.status[e];
-    const ctsimText = `${tcpStateName(sim.ct.tcp.state[e])}${st & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${st & Status.ASSURED ? ' [ASSURED]' : ''} ~${sim.ct.timeoutSecs(e, now)}s`;
+    const ctsimText = `${entryStateText(sim.ct, e)} ~${sim.ct.timeoutSecs(e, now)}s`;
     const secs = sim.ct.timeoutSecs(e, now);
     const ok = ke && ke.state === tcpStateName(sim.ct.tcp.state[e]) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED) && ke.timeoutSecs <= secs + 1 && ke.timeoutSecs >= secs - slack;
     if (ok) entryAgree++;

@@ -11,6 +11,9 @@ export class LabError extends Error {
 
 const CMD_TIMEOUT_MS = 20_000;
 
+/** MTU of every lab link; longer packets are not injected. */
+export const LAB_MTU = 9000;
+
 export function run(cmd: string, args: string[], o: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input: o.input, timeout: o.timeoutMs ?? CMD_TIMEOUT_MS });
   if (r.error) throw new LabError(`${cmd} ${args.join(' ')}: ${r.error.message}`);
@@ -76,7 +79,9 @@ export class NetnsLab {
       this.ns(this.e, 'ip', ['link', 'add', `eb${tag}`, 'type', 'veth', 'peer', 'name', `rb${tag}`, 'netns', this.r]);
       const addr = (ns: string, dev: string, cidr: string) => {
         this.ns(ns, 'ip', ['addr', 'add', cidr, 'dev', dev]);
-        this.ns(ns, 'ip', ['link', 'set', dev, 'up']);
+        // Jumbo MTU: a veth drops a frame longer than its MTU before conntrack sees it, and
+        // cases may carry full-sized segments plus options (> 1500 bytes).
+        this.ns(ns, 'ip', ['link', 'set', dev, 'mtu', String(LAB_MTU), 'up']);
       };
       addr(this.e, `ea${tag}`, '198.18.255.254/30');
       addr(this.r, `ra${tag}`, '198.18.255.253/30');

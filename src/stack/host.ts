@@ -11,7 +11,7 @@ import { resolveKernel, type KernelProfile } from '../conntrack/kernel-profile.j
 import { Status } from '../conntrack/status.js';
 import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
 import { CtInfo, Outcome } from '../conntrack/verdict.js';
-import { IpProtocol, checkIpv4, formatIpv4Address, inPrefix, parseIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
+import { IpProtocol, formatIpv4Address, ipv4ReceiveError, inPrefix, parseIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
 import type { NetIf, Route } from './netif.js';
 import type { Hook, RuleEvaluator, RulePacket, Table } from './rules.js';
 import type { Scheduler, Timer } from './scheduler.js';
@@ -352,8 +352,9 @@ export class Host implements TcpHostPort {
 
   /** ip_rcv() -> PREROUTING -> routing -> INPUT or FORWARD. */
   private receiveSkb(skb: Skb): void {
-    if (checkIpv4(skb.bytes, 0, skb.bytes.length) !== null) {
-      this.drop(skb, 'malformed IPv4 header');
+    const bad = ipv4ReceiveError(skb.bytes, 0, skb.bytes.length);
+    if (bad !== null) {
+      this.drop(skb, `ip_rcv: ${bad.message}`);
       return;
     }
     if (!this.table(skb, 'raw', 'PREROUTING')) return;

@@ -137,6 +137,18 @@ export function checkIpv4(buf: Uint8Array, off: number, len: number): WireError 
   return null;
 }
 
+/**
+ * What ip_rcv_core() drops before any netfilter hook sees the packet: the checks of checkIpv4()
+ * plus a wrong header checksum (ip_fast_csum() != 0, counted as InCsumErrors).
+ */
+export function ipv4ReceiveError(buf: Uint8Array, off: number, len: number): WireError | null {
+  const e = checkIpv4(buf, off, len);
+  if (e) return e;
+  const hl = (buf[off] & 0x0f) << 2;
+  if (internetChecksum(buf, off, hl) !== 0) return new WireError('bad-checksum', off + IPV4_FIELD.CHECKSUM, 'IPv4 header checksum is wrong');
+  return null;
+}
+
 /** Plain-object IPv4 header. Addresses are unsigned 32-bit numbers; options are raw bytes. */
 export interface Ipv4Repr {
   dscp: number;

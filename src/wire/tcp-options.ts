@@ -145,9 +145,12 @@ export class TcpOptionScan {
   /** TSval/TSecr as int32 (use >>> 0 for the unsigned value). */
   tsval = 0;
   tsecr = 0;
-  /** Number of SACK blocks seen and the highest right edge among them (int32, valid when sackBlocks > 0). */
+  /**
+   * SACK blocks of the first well-formed SACK option (tcp_sack() reads only that one): their
+   * count and right edges (int32), in packet order. At most 4 fit in 40 option bytes.
+   */
   sackBlocks = 0;
-  sackRightMax = 0;
+  readonly sackRights = new Int32Array(4);
 
   clear(): void {
     this.wscale = -1;
@@ -157,14 +160,26 @@ export class TcpOptionScan {
     this.tsval = 0;
     this.tsecr = 0;
     this.sackBlocks = 0;
-    this.sackRightMax = 0;
+  }
+
+  /**
+   * tcp_sack(): starting from `ack`, each right edge "after" the running value replaces it, in
+   * packet order. With edges half the sequence space apart the result depends on that order.
+   */
+  sackFrom(ack: number): number {
+    let sack = ack | 0;
+    for (let k = 0; k < this.sackBlocks; k++) {
+      const right = this.sackRights[k];
+      if (((sack - right) | 0) < 0) sack = right; // after(right, sack) as the kernel computes it
+    }
+    return sack;
   }
 }
 
 /**
  * Tolerant, allocation-free option scan: stops at EOL, at a length below 2 ("silly options") or
  * at an option running past the area ("don't parse partial options"), as the kernel does.
- * Known kinds with a wrong length are skipped. SACK right edges are compared in sequence space.
+ * Known kinds with a wrong length are skipped. Only the first well-formed SACK option is kept.
  */
 export function scanTcpOptions(buf: Uint8Array, off: number, len: number, out: TcpOptionScan): TcpOptionScan {
   out.clear();
@@ -184,12 +199,8 @@ export function scanTcpOptions(buf: Uint8Array, off: number, len: number, out: T
       out.hasTimestamp = true;
       out.tsval = readI32(buf, i + 2);
       out.tsecr = readI32(buf, i + 6);
-    } else if (type === TcpOptionKind.SACK && olen >= 10 && (olen - 2) % 8 === 0) {
-      for (let j = i + 2; j < i + olen; j += 8) {
-        const right = readI32(buf, j + 4);
-        if (out.sackBlocks === 0 || ((out.sackRightMax - right) | 0) < 0) out.sackRightMax = right;
-        out.sackBlocks++;
-      }
+    } else if (type === TcpOptionKind.SACK && olen >= 10 && (olen - 2) % 8 === 0 && out.sackBlocks === 0) {
+      for (let j = i + 2; j < i + olen; j += 8) out.sackRights[out.sackBlocks++] = readI32(buf, j + 4);
     }
     i += olen;
   }
