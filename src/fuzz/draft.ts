@@ -2,7 +2,7 @@
 // change seq, flags, options...) plus byte-level edits applied after encoding (corruptions,
 // malformed option lengths). `encodeDrafts` turns the list into the case's FuzzPackets.
 import {
-  IPV4_FIELD, IpProtocol, TCP_FIELD, encodeSegment, internetChecksum, pseudoHeaderSum, readU16, writeU16,
+  IPV4_FIELD, IpProtocol, TCP_FIELD, encodeSegment, internetChecksum, pseudoHeaderSum, readU16, tcpOptionLength, writeU16,
   type SegmentSpec, type TcpOption,
 } from '../wire/index.js';
 import type { FuzzPacket } from './case.js';
@@ -26,7 +26,7 @@ export function fitOptions(opts: readonly TcpOption[]): TcpOption[] {
   const out: TcpOption[] = [];
   let n = 0;
   for (const o of opts) {
-    const l = optionLength(o);
+    const l = tcpOptionLength(o);
     if (n + l > 40) break;
     out.push(o);
     n += l;
@@ -38,18 +38,6 @@ export function fitOptions(opts: readonly TcpOption[]): TcpOption[] {
   return out;
 }
 
-function optionLength(o: TcpOption): number {
-  switch (o.kind) {
-    case 'eol': return 1 + o.rest.length;
-    case 'nop': return 1;
-    case 'mss': return 4;
-    case 'wscale': return 3;
-    case 'sack-permitted': return 2;
-    case 'sack': return 2 + 8 * o.blocks.length;
-    case 'timestamp': return 10;
-    case 'unknown': return 2 + o.data.length;
-  }
-}
 
 /** Recomputes the IPv4 header checksum and, when the TCP segment is there, the TCP checksum. */
 export function fixChecksums(b: Uint8Array): Uint8Array {
