@@ -46,7 +46,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return reportError(e, (s) => process.stderr.write(s));
   }
-  return 0;
+  // A command may set a status of its own (kernel-diff: 1 when the kernel disagrees).
+  return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
 // A closed pipe (`ctsim replay big.pcap | head`) ends the run quietly, as Unix tools do.

@@ -1,0 +1,230 @@
+// The seed incidents' topology for real: a pod namespace (Istio's capture rules loaded from ctsim's
+// own preset with iptables-restore, the run's per-namespace sysctls) and an upstream namespace,
+// joined by one veth pair named eth0 on both sides and addressed as src/scenarios/istio-pod.ts
+// does. Like NetnsLab it only touches namespaces it creates (ctsim-<pid>-<tag>-pod / -up): every
+// command and program runs under `ip netns exec <ours>`, every program has a hard time limit, and
+// destroy() (also on SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and
+// removes the scratch directory.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
+import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
+import { LabError, run } from './netns-lab.js';
+
+/** The application's uid (Istio's rules capture everything not owned by 1337). */
+export const APP_UID = 1000;
+
+/** Refuses, with a message saying why, when this machine cannot run the scenario lab. */
+export function checkScenarioPrerequisites(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new LabError('kernel-diff --scenario needs root (it creates network namespaces); run it as root or skip it');
+  for (const tool of ['ip', 'iptables-restore', 'conntrack', 'tcpdump', 'setpriv', 'python3']) {
+    const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new LabError(`kernel-diff --scenario needs ${tool}: apt-get install -y iproute2 iptables conntrack tcpdump util-linux python3`);
+  }
+}
+
+let python: string | undefined;
+
+/**
+ * A python3 the lab's unprivileged programs can execute: the one on root's PATH may live under
+ * /root (pyenv), which uid 1337 cannot enter.
+ */
+export function labPython(): string {
+  if (python) return python;
+  const onPath = (spawnSync('sh', ['-c', 'which -a python3'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '').split('\n').filter(Boolean);
+  for (const p of ['/usr/bin/python3', '/usr/local/bin/python3', ...onPath]) {
+    if (!existsSync(p)) continue;
+    const r = spawnSync('setpriv', ['--reuid', String(ISTIO_DEFAULTS.proxyUid), '--regid', String(ISTIO_DEFAULTS.proxyGid), '--clear-groups', p, '-B', '-c', 'pass'], { timeout: 10_000 });
+    if (r.status === 0) return (python = p);
+  }
+  throw new LabError(`no python3 that uid ${ISTIO_DEFAULTS.proxyUid} can run (tried /usr/bin/python3 and ${onPath.join(', ') || 'nothing on PATH'})`);
+}
+
+let scriptsDir: string | undefined;
+
+/** src/kerneldiff/real of this ctsim package (tsc does not copy the .py files next to dist/). */
+export function realScriptsDirectory(): string {
+  if (scriptsDir) return scriptsDir;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'src', 'kerneldiff', 'real');
+    if (existsSync(join(candidate, 'proxy.py')) && existsSync(join(dir, 'package.json'))) {
+      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (name === 'ctsim') return (scriptsDir = candidate);
+    }
+    const up = dirname(dir);
+    if (up === dir) throw new LabError(`src/kerneldiff/real/*.py not found above ${fileURLToPath(import.meta.url)}`);
+    dir = up;
+  }
+}
+
+/** One output line of a lab program, stamped when it arrived. */
+export interface LabLine {
+  atMs: number;
+  text: string;
+}
+
+/** A program running in one of the lab's namespaces. */
+export class LabProcess {
+  readonly lines: LabLine[] = [];
+  stderr = '';
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  private readonly killer: NodeJS.Timeout;
+  exitCode: number | null = null;
+  exited = false;
+
+  constructor(readonly name: string, readonly child: ChildProcess, limitMs: number) {
+    child.stdout?.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        this.lines.push({ atMs: Date.now(), text: this.buf.slice(0, i) });
+        this.buf = this.buf.slice(i + 1);
+      }
+      this.wake();
+    });
+    child.stderr?.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+      this.wake();
+    });
+    child.on('exit', (code) => {
+      this.exited = true;
+      this.exitCode = code;
+      clearTimeout(this.killer);
+      this.wake();
+    });
+    child.on('error', () => {
+      this.exited = true;
+      this.wake();
+    });
+    // The hard limit: nothing the lab starts outlives it.
+    this.killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+    this.killer.unref();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when `ready` holds for the output so far; LabError on exit or after timeoutMs. */
+  async waitFor(ready: (p: LabProcess) => boolean, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!ready(this)) {
+      if (this.exited) throw new LabError(`${this.name} exited (${this.exitCode}) before ${what}: ${this.stderr.trim().slice(-400)}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new LabError(`${this.name}: no ${what} within ${timeoutMs} ms: ${this.stderr.trim().slice(-400)}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Resolves when the program has exited by itself (false after timeoutMs). */
+  async waitExit(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.exited && Date.now() < deadline) await new Promise<void>((r) => setTimeout(r, 20));
+    return this.exited;
+  }
+
+  /** Sends `signal` (SIGINT lets tcpdump and conntrack flush), then SIGKILL after graceMs. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
+    if (this.exited) return;
+    this.child.kill(signal);
+    if (!(await this.waitExit(graceMs))) {
+      this.child.kill('SIGKILL');
+      await this.waitExit(2000);
+    }
+  }
+}
+
+export class ScenarioLab {
+  readonly prefix: string;
+  readonly pod: string;
+  readonly upstream: string;
+  /** Scratch directory for captures (created with the namespaces, removed with them). */
+  dir = '';
+  private created: string[] = [];
+  private readonly procs: LabProcess[] = [];
+  private readonly onSignal = () => {
+    this.destroy();
+    process.exit(130);
+  };
+
+  constructor(tag = 'sc') {
+    this.prefix = `ctsim-${process.pid}-${tag}`;
+    this.pod = `${this.prefix}-pod`;
+    this.upstream = `${this.prefix}-up`;
+  }
+
+  ns(ns: string, cmd: string, args: string[], o?: { input?: string; allowFail?: boolean; timeoutMs?: number }): string {
+    return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
+  }
+
+  /** Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as ctsim's pod host gets them. */
+  create(sysctls: readonly string[]): void {
+    checkScenarioPrerequisites();
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+    try {
+      this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
+      for (const n of [this.pod, this.upstream]) {
+        run('ip', ['netns', 'add', n]);
+        this.created.push(n);
+        this.ns(n, 'ip', ['link', 'set', 'lo', 'up']);
+      }
+      // Created inside the pod (peer straight into the upstream namespace, renamed there) so no
+      // interface ever appears in the root namespace; both ends are eth0 as in ctsim's topology.
+      const peer = `ctu${process.pid % 100000}`;
+      this.ns(this.pod, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', this.upstream]);
+      this.ns(this.upstream, 'ip', ['link', 'set', peer, 'name', 'eth0']);
+      this.ns(this.pod, 'ip', ['addr', 'add', `${POD_IP}/24`, 'dev', 'eth0']);
+      this.ns(this.upstream, 'ip', ['addr', 'add', `${UPSTREAM_IP}/24`, 'dev', 'eth0']);
+      for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
+      // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
+      this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
+      for (const s of sysctls) {
+        const t = s.replace(/\s+/g, '');
+        this.ns(this.pod, 'sysctl', ['-q', '-w', t.startsWith('net.') ? t : `net.netfilter.${t}`]);
+      }
+    } catch (e) {
+      this.destroy();
+      throw e;
+    }
+  }
+
+  /** Interface index -> name inside a namespace (an SLL2 capture carries only the index). */
+  interfaces(ns: string): Map<number, string> {
+    const links = JSON.parse(this.ns(ns, 'ip', ['-j', 'link', 'show'])) as Array<{ ifindex: number; ifname: string }>;
+    return new Map(links.map((l) => [l.ifindex, l.ifname]));
+  }
+
+  /** Starts `cmd args` in a namespace (as `uid` when given) with a hard time limit. */
+  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; limitMs: number }): LabProcess {
+    const asUser = o.uid !== undefined ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.uid), '--clear-groups'] : [];
+    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = new LabProcess(name, child, o.limitMs);
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Kills every program still running (synchronously: this also runs from signal handlers), then removes the namespaces. */
+  destroy(): void {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
+    for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
+    this.created = [];
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = '';
+  }
+}

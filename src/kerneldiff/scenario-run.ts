@@ -1,0 +1,295 @@
+// One seed incident run for real in the scenario lab: tcpdump on every interface of the pod and
+// of the upstream, `conntrack -E` in the pod, the upstream server, the sidecar (uid 1337) and the
+// application (uid 1000) as small python programs (src/kerneldiff/real/), with the long timeouts
+// shortened (the pod's conntrack CLOSE_WAIT timeout by its per-namespace sysctl, the sidecar's idle
+// timeout by its option) so a run takes seconds. The result uses ctsim's own representation
+// (LadderPacket, conntrack -E lines, the outcome fields of ScenarioOutcome) on one clock: seconds
+// since the application's first SYN.
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
+import { readCaptureBytes } from '../pcap/index.js';
+import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
+import type { LadderPacket, ScenarioName } from '../scenarios/scenario-types.js';
+import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
+import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
+import { LabError } from './netns-lab.js';
+import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+
+/** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
+export const APP_PORT = 44410;
+
+export interface ScenarioTimings {
+  /** The pod's nf_conntrack_tcp_timeout_close_wait (s; 60 by default). */
+  closeWaitSec: number;
+  /** When the application close()s its half-closed socket (s after its first connect()). */
+  appCloseAtSec: number;
+  /**
+   * port-collision: when the application connects again. ctsim's incident script takes a
+   * snapshot 5 s after the close before it reconnects, so this must be >= appCloseAtSec + 5.
+   */
+  reconnectAtSec: number;
+  /** The sidecar's idle timeout (s; Envoy's default is 3600). */
+  idleTimeoutSec: number;
+  /** Both runs are compared from the first SYN up to this time (s); the real run ends here. */
+  windowSec: number;
+}
+
+/**
+ * The shortened timings. half-close-leak: the REDIRECT entry expires at ~2 s, the app closes at 3 s
+ * (its FIN escapes to the upstream), the sidecar's idle timeout closes its leaked sockets at 6 s.
+ * port-collision: the same leak, then at 8 s (idle timeout 15 s, so the sidecar still holds its
+ * FIN_WAIT2 socket) the app binds the same port and connects again.
+ */
+export const SCENARIO_TIMINGS: Readonly<Record<ScenarioName, Readonly<ScenarioTimings>>> = Object.freeze({
+  'half-close-leak': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 6, windowSec: 8 }),
+  'port-collision': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 15, windowSec: 11 }),
+});
+
+/** The pod's sysctls for these timings (the same list goes to ctsim's pod host). */
+export function scenarioSysctls(t: ScenarioTimings): string[] {
+  return [`nf_conntrack_tcp_timeout_close_wait=${t.closeWaitSec}`];
+}
+
+/** A line of `conntrack -E -o timestamp` (the timestamp moved into timeNs). */
+export interface RealConntrackEvent {
+  timeNs: number;
+  text: string;
+}
+
+/** A JSON line one of the python programs printed. */
+export interface ProgramEvent {
+  timeNs: number;
+  prog: 'app' | 'proxy' | 'upstream';
+  ev: string;
+  data: Record<string, unknown>;
+}
+
+/** The fields of ScenarioOutcome the real run can observe. */
+export interface RealOutcome {
+  appFinReachedSidecar: boolean;
+  leakSeconds: number;
+  sidecarClosedAtSec: number | null;
+  connect: string | null;
+  connectSeconds: number | null;
+  synsSent: number;
+  /** `conntrack -S` invalid counter of the pod namespace over the whole run. */
+  invalidPackets: number;
+}
+
+export interface RealSnapshot {
+  label: string;
+  timeNs: number;
+  ss: string[];
+  conntrack: string[];
+}
+
+export interface RealScenarioResult {
+  name: ScenarioName;
+  kernel: string;
+  timings: ScenarioTimings;
+  sysctls: string[];
+  /** Every packet a namespace sent (on lo: each once), times since the first SYN. */
+  packets: LadderPacket[];
+  conntrackEvents: RealConntrackEvent[];
+  programEvents: ProgramEvent[];
+  snapshots: RealSnapshot[];
+  outcome: RealOutcome;
+  /** Epoch ns of the application's first SYN (the run's time 0). */
+  t0EpochNs: bigint;
+  /** Last moment observed (ns since t0). */
+  endNs: number;
+  wallSeconds: number;
+  /** Where the captures were kept (keepDir), if asked. */
+  keptIn?: string;
+}
+
+export interface RealRunOptions {
+  timings?: ScenarioTimings;
+  /** Keep pod.pcap, upstream.pcap and the program logs here. */
+  keepDir?: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Program lines as events (non-JSON lines are ignored: only our programs print here). */
+function programEvents(p: LabProcess, prog: ProgramEvent['prog']): ProgramEvent[] {
+  const out: ProgramEvent[] = [];
+  for (const l of p.lines) {
+    try {
+      const d = JSON.parse(l.text) as Record<string, unknown>;
+      if (typeof d.t === 'number' && typeof d.ev === 'string') out.push({ timeNs: Math.round(d.t * 1e9), prog, ev: d.ev, data: d });
+    } catch {
+      // not one of ours
+    }
+  }
+  return out;
+}
+
+/** conntrack -E holds its netlink socket once /proc/<pid>/fd shows one (it prints nothing until the first event). */
+async function conntrackListening(p: LabProcess): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    if (p.exited) throw new LabError(`conntrack -E exited (${p.exitCode}): ${p.stderr.trim()}`);
+    try {
+      const fds = readdirSync(`/proc/${p.child.pid}/fd`);
+      if (fds.some((f) => readlinkSync(`/proc/${p.child.pid}/fd/${f}`).startsWith('socket:'))) {
+        await sleep(100); // subscription follows the socket at once; a margin for a loaded machine
+        return;
+      }
+    } catch {
+      // the process is still being exec'd
+    }
+    await sleep(20);
+  }
+  throw new LabError('conntrack -E did not open its netlink socket within 5 s');
+}
+
+/** Packets a namespace sent: outgoing on real interfaces; on lo each packet is captured once (as received). */
+function capturePackets(file: string, host: string, ifnames: Map<number, string>): Array<LadderPacket & { epochNs: bigint }> {
+  const out: Array<LadderPacket & { epochNs: bigint }> = [];
+  for (const rec of readCaptureBytes(readFileSync(file))) {
+    const l = decodeLinkLayer(rec.iface.linkType, rec.data);
+    if (l.etherType !== EtherType.IPV4) continue;
+    const iface = ifnames.get(l.ifindex ?? -1) ?? `if${l.ifindex}`;
+    if (iface === 'lo' ? l.outgoing : !l.outgoing) continue;
+    const b = rec.data;
+    const o = l.networkOffset;
+    if (b[o + 9] !== IpProtocol.TCP) continue;
+    const hl = (b[o] & 0x0f) << 2;
+    const t = o + hl;
+    if (b.length < t + 14) continue;
+    const flags = b[t + 13] | ((b[t + 12] & 1) << 8);
+    out.push({
+      epochNs: rec.timestampNs, timeNs: 0, host, iface,
+      src: `${formatIpv4Address(readU32(b, o + 12))}:${readU16(b, t)}`, dst: `${formatIpv4Address(readU32(b, o + 16))}:${readU16(b, t + 2)}`,
+      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [],
+    });
+  }
+  return out;
+}
+
+function parseConntrackEvents(p: LabProcess): Array<{ epochNs: bigint; text: string }> {
+  const out: Array<{ epochNs: bigint; text: string }> = [];
+  for (const l of p.lines) {
+    const m = /^\[(\d+)\.(\d+)\]\s*(.*)$/.exec(l.text);
+    if (m) out.push({ epochNs: BigInt(m[1]) * 1_000_000_000n + BigInt(m[2].padEnd(9, '0').slice(0, 9)), text: m[3].trim() });
+  }
+  return out;
+}
+
+function realOutcome(name: ScenarioName, packets: LadderPacket[], evs: ProgramEvent[], invalid: number): RealOutcome {
+  const find = (prog: ProgramEvent['prog'], ev: string, conn: number) => evs.find((e) => e.prog === prog && e.ev === ev && (e.data.c ?? e.data.conn) === conn);
+  const appFinReachedSidecar = !!find('proxy', 'down-eof', 1);
+  const closed = find('proxy', 'close', 1);
+  const appClose = find('app', 'close', 1);
+  const sidecarClosedAtSec = closed ? closed.timeNs / 1e9 : null;
+  const leakSeconds = !appFinReachedSidecar && sidecarClosedAtSec !== null && appClose ? Math.max(0, sidecarClosedAtSec - appClose.timeNs / 1e9) : 0;
+  let connect: string | null = null;
+  let connectSeconds: number | null = null;
+  let synsSent = 0;
+  if (name === 'port-collision') {
+    const start = find('app', 'connect', 2);
+    const ok = find('app', 'connected', 2);
+    const err = find('app', 'connect-error', 2);
+    connect = ok ? 'connected' : err ? String(err.data.error) : 'pending';
+    // SYNs the application's new socket sent: the first one and its retransmissions.
+    const app = `${POD_IP}:${APP_PORT}`;
+    const syns = start ? packets.filter((p) => p.host === 'pod' && p.src === app && p.flags === 'S' && p.timeNs >= start.timeNs - 1_000_000) : [];
+    synsSent = syns.length;
+    // As ctsim measures it: from the first SYN to the moment the socket is ESTABLISHED, which the
+    // capture shows as the handshake's final ACK (seq = ISN + 1). The program's own measure adds
+    // its wake-up latency; it is the fallback when the connect failed.
+    const established = syns.length ? packets.find((p) => p.src === app && p.flags === '.' && p.seq === ((syns[0].seq + 1) >>> 0) && p.timeNs > syns[0].timeNs) : undefined;
+    const secs = (ok ?? err)?.data.seconds;
+    connectSeconds = ok && established ? (established.timeNs - syns[0].timeNs) / 1e9 : typeof secs === 'number' ? secs : null;
+  }
+  return { appFinReachedSidecar, leakSeconds, sidecarClosedAtSec, connect, connectSeconds, synsSent, invalidPackets: invalid };
+}
+
+/** Runs one incident in fresh namespaces (removed again whatever happens). */
+export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}): Promise<RealScenarioResult> {
+  const t = o.timings ?? SCENARIO_TIMINGS[name];
+  if (name === 'port-collision' && t.reconnectAtSec < t.appCloseAtSec + 5) throw new LabError(`reconnectAtSec (${t.reconnectAtSec}) must be >= appCloseAtSec + 5: ctsim's incident reconnects no earlier`);
+  const sysctls = scenarioSysctls(t);
+  const wall0 = performance.now();
+  const lab = new ScenarioLab(name === 'half-close-leak' ? 'hcl' : 'pc');
+  try {
+    lab.create(sysctls);
+    const dir = lab.dir;
+    const py = labPython();
+    const scripts = realScriptsDirectory();
+    const limitMs = (t.windowSec + 30) * 1000;
+    const podIfs = lab.interfaces(lab.pod);
+    const upIfs = lab.interfaces(lab.upstream);
+    const podPcap = join(dir, 'pod.pcap');
+    const upPcap = join(dir, 'upstream.pcap');
+    // -i any: every interface of the namespace (SLL2, with the interface index and direction).
+    const dumps = [
+      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', podPcap, 'tcp'], { limitMs }),
+      lab.start(lab.upstream, 'tcpdump (upstream)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', upPcap, 'tcp'], { limitMs }),
+    ];
+    for (const d of dumps) await d.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
+    const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
+    await conntrackListening(events);
+    const server = lab.start(lab.upstream, 'upstream.py', py, ['-B', join(scripts, 'upstream.py'), '--port', String(UPSTREAM_PORT), '--close-after', '0.010'], { limitMs });
+    const proxy = lab.start(lab.pod, 'proxy.py', py, ['-B', join(scripts, 'proxy.py'), '--port', String(ISTIO_DEFAULTS.outboundCapturePort), '--idle', String(t.idleTimeoutSec)], { uid: ISTIO_DEFAULTS.proxyUid, limitMs });
+    const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
+    await server.waitFor(ready, 10_000, 'ready line');
+    await proxy.waitFor(ready, 10_000, 'ready line');
+    const appArgs = ['-B', join(scripts, 'app.py'), '--dst', `${UPSTREAM_IP}:${UPSTREAM_PORT}`, '--port', String(APP_PORT), '--close-at', String(t.appCloseAtSec), '--hold', String(t.windowSec + 20)];
+    if (name === 'port-collision') appArgs.push('--reconnect-at', String(t.reconnectAtSec), '--connect-timeout', '10');
+    const app = lab.start(lab.pod, 'app.py', py, appArgs, { uid: APP_UID, limitMs });
+    await app.waitFor((p) => p.lines.length > 0, 10_000, 'first connect()');
+    const appStartMs = (JSON.parse(app.lines[0].text) as { t: number }).t * 1000;
+
+    // Snapshots while it runs: the leaked sockets after the close, and before the end.
+    const snapshots: Array<RealSnapshot & { epochMs: number }> = [];
+    const snap = (label: string) => snapshots.push({
+      label, timeNs: 0, epochMs: Date.now(),
+      ss: lab.ns(lab.pod, 'ss', ['-tanoe'], { allowFail: true }).split('\n').filter((l) => l && !l.startsWith('State')).map((l) => `pod      ${l.replace(/\s+ino:\d+.*$/, '')}`),
+      conntrack: lab.ns(lab.pod, 'conntrack', ['-L', '-p', 'tcp'], { allowFail: true }).split('\n').filter((l) => l.startsWith('tcp')),
+    });
+    await sleep(appStartMs + (t.appCloseAtSec + 1) * 1000 - Date.now());
+    snap(`after the app closed (t=${t.appCloseAtSec + 1} s)`);
+    await sleep(appStartMs + t.windowSec * 1000 - Date.now());
+    if (app.exited) throw new LabError(`app.py exited early (${app.exitCode}): ${app.stderr.trim().slice(-400)}`);
+    // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
+    // so their DESTROY events are reported before the run ends.
+    snap(`end of the run (t=${t.windowSec} s)`);
+    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
+    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    await sleep(200);
+    await events.stop('SIGINT');
+    for (const d of dumps) await d.stop('SIGINT');
+    for (const p of [app, proxy, server]) await p.stop('SIGTERM', 1000);
+
+    const raw = [...capturePackets(podPcap, 'pod', podIfs), ...capturePackets(upPcap, 'upstream', upIfs)].sort((a, b) => (a.epochNs < b.epochNs ? -1 : a.epochNs > b.epochNs ? 1 : 0));
+    const first = raw.find((p) => p.host === 'pod' && p.src === `${POD_IP}:${APP_PORT}` && p.flags === 'S');
+    if (!first) throw new LabError(`no SYN from the application (${POD_IP}:${APP_PORT}) was captured in the pod; app said: ${app.lines.map((l) => l.text).join(' ')} ${app.stderr}`);
+    const t0 = first.epochNs;
+    const rel = (ns: bigint) => Number(ns - t0);
+    const packets: LadderPacket[] = raw.map(({ epochNs, ...p }) => ({ ...p, timeNs: rel(epochNs) }));
+    const conntrackEvents = parseConntrackEvents(events).map((e) => ({ timeNs: rel(e.epochNs), text: e.text }));
+    const progs = [...programEvents(app, 'app'), ...programEvents(proxy, 'proxy'), ...programEvents(server, 'upstream')]
+      .map((e) => ({ ...e, timeNs: rel(BigInt(e.timeNs)) })).sort((a, b) => a.timeNs - b.timeNs);
+    let keptIn: string | undefined;
+    if (o.keepDir) {
+      mkdirSync(o.keepDir, { recursive: true });
+      copyFileSync(podPcap, join(o.keepDir, `${name}-pod.pcap`));
+      copyFileSync(upPcap, join(o.keepDir, `${name}-upstream.pcap`));
+      writeFileSync(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      keptIn = o.keepDir;
+    }
+    return {
+      name, kernel: release(), timings: { ...t }, sysctls, packets, conntrackEvents, programEvents: progs,
+      snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
+      outcome: realOutcome(name, packets, progs, invalid),
+      t0EpochNs: t0, endNs: Math.max(t.windowSec * 1e9, ...conntrackEvents.map((e) => e.timeNs), ...packets.map((p) => p.timeNs)),
+      wallSeconds: (performance.now() - wall0) / 1000, keptIn,
+    };
+  } finally {
+    lab.destroy();
+  }
+}
+

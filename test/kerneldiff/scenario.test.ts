@@ -1,0 +1,137 @@
+// `kernel-diff --scenario`: the seed incidents run for real (pod and upstream namespaces this
+// process creates, Istio's rules, the python sidecar as uid 1337) and in ctsim with the same
+// shortened timings, compared packet by packet. The comparator itself is tested without root on
+// ctsim runs; the real runs need root and are skipped otherwise.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
+import { compareScenario, runScenarioDiff, simulateScenario, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
+import { SCENARIO_TIMINGS, scenarioSysctls, type RealScenarioResult } from '../../src/kerneldiff/scenario-run.js';
+import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../src/scenarios/scenario-types.js';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const show = (xs: Array<ComparedPacket | ComparedEvent>) => xs.map((x) => `${x.status} ${'packet' in x ? `${x.where} ${x.packet}` : (x.kernel ?? x.ctsim)} ${x.note ?? ''}`);
+
+/** A ctsim run dressed up as a real one: what the kernel would show if it behaved exactly like ctsim. */
+function asReal(sim: ScenarioResult, edit: (p: RealScenarioResult['packets']) => RealScenarioResult['packets'] = (p) => p): RealScenarioResult {
+  const t = SCENARIO_TIMINGS[sim.name];
+  const windowNs = t.windowSec * 1e9;
+  const o = sim.outcome;
+  return {
+    name: sim.name, kernel: 'ctsim', timings: { ...t }, sysctls: scenarioSysctls(t),
+    packets: edit(sim.packets.map((p) => ({ ...p }))),
+    conntrackEvents: sim.timeline
+      .filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.text.startsWith('conntrack ['))
+      .map((e) => ({ timeNs: e.timeNs, text: e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, '') })),
+    programEvents: [], snapshots: [],
+    outcome: {
+      appFinReachedSidecar: o.appFinReachedSidecar, leakSeconds: o.leakSeconds, sidecarClosedAtSec: o.sidecarClosedAtSec, connect: o.connect, connectSeconds: o.connectSeconds, synsSent: o.synsSent,
+      invalidPackets: sim.timeline.filter((e) => e.host === 'pod' && e.text.startsWith('conntrack INVALID') && e.timeNs <= windowNs).length,
+    },
+    t0EpochNs: 0n, endNs: windowNs, wallSeconds: 0,
+  };
+}
+
+describe('scenario comparator', () => {
+  it.each(SCENARIO_NAMES)('%s: ctsim compared with itself agrees on every packet, event and outcome', (name) => {
+    const sim = simulateScenario(name);
+    const c = compareScenario(asReal(sim), sim);
+    expect(c.summary.agree).toBe(true);
+    expect(c.summary.packets.matched).toBe(c.summary.packets.ctsim);
+    expect(c.summary.events.matched).toBe(c.summary.events.ctsim);
+    expect(c.packets[0].packet).toBe('pod:44410 > lo:15001 S seq=c1+0');
+  });
+
+  it('reports a missing packet, an extra one and a late one; the ISN does not matter', () => {
+    const sim = simulateScenario('half-close-leak');
+    const late = sim.packets.findIndex((p) => p.flags === 'R');
+    const real = asReal(sim, (ps) => {
+      // Another ISN for the app's side: relative numbers stay the same.
+      const shifted = ps.map((p) => (p.src === '198.18.1.10:44410' ? { ...p, seq: (p.seq + 0x12345678) >>> 0 } : p.dst === '198.18.1.10:44410' && p.flags.includes('.') ? { ...p, ack: (p.ack + 0x12345678) >>> 0 } : p));
+      shifted[late] = { ...shifted[late], timeNs: shifted[late].timeNs + 200e6 };
+      const dropped = shifted.filter((p) => !(p.flags === 'F.' && p.host === 'upstream'));
+      return [...dropped, { ...dropped[0], timeNs: 1e9, flags: 'S.' }];
+    });
+    const c = compareScenario(real, sim);
+    expect(c.summary.agree).toBe(false);
+    expect(c.packets.filter((p) => p.status === 'only-ctsim').map((p) => p.packet)).toEqual(['upstream:8080 > pod:eph1 F. seq=s1+201 ack=c1+101']);
+    expect(c.packets.filter((p) => p.status === 'only-kernel')).toHaveLength(1);
+    expect(c.packets.filter((p) => p.status === 'timing').map((p) => p.packet)).toEqual(['upstream:8080 > pod:44410 R seq=s1+202']);
+  });
+});
+
+// Differences between ctsim and Linux 6.18 these runs show, asserted as they are so that a fix in
+// ctsim's model makes this test fail and get updated (each is in the lead's report):
+//
+// 1. The ACK of a FIN is delayed. Linux's tcp_fin() enters pingpong (delayed-ACK) mode when a socket
+//    goes ESTABLISHED -> CLOSE_WAIT, so the FIN is ACKed by the delayed-ACK timer (~40 ms at
+//    HZ=250); ctsim's TCP ACKs every in-order segment at once (src/stack/tcp/tcp-socket.ts,
+//    "quickack mode throughout"). Seen on both FINs the sidecar path forwards (upstream -> sidecar
+//    on eth0, sidecar -> app on lo), and in conntrack's CLOSE_WAIT UPDATE, which that ACK triggers.
+const finAck = (p: ComparedPacket) => /^pod:(44410|eph\d) > (lo:15001|upstream:8080) \. seq=c\d\+101 ack=s\d\+202$/.test(p.packet);
+const closeWaitUpdate = (e: ComparedEvent) => /^\[UPDATE\] 2 CLOSE_WAIT /.test(e.kernel ?? '');
+// 2. Linux ACKs the 100-byte request from softirq (quickack at connection start) before the
+//    upstream program runs and answers; ctsim runs the server's onData synchronously before its ACK
+//    decision, so the answer carries the ACK and the separate ACK is missing.
+const quickAck = (p: ComparedPacket) => p.where === 'upstream eth0' && /^upstream:8080 > pod:eph\d \. seq=s1\+1 ack=c1\+101$/.test(p.packet);
+// 3. The reset answering the loose-picked-up ACK (redirected to 15006) kills the entry: the kernel
+//    kills it inside tcp_packet() before nf_conntrack_in sets SEEN_REPLY, so its DESTROY says
+//    [UNREPLIED]; ctsim sets SEEN_REPLY first (src/conntrack/conntrack.ts).
+const rstUnrepliedDestroy = '[DESTROY] upstream:8080 > pod:eph1 | pod:15006 > upstream:8080';
+
+describe.skipIf(!isRoot)('kernel-diff --scenario against the running kernel (root)', () => {
+  const results = new Map<ScenarioName, ScenarioComparison>();
+
+  beforeAll(async () => {
+    for (const n of SCENARIO_NAMES) results.set(n, await runScenarioDiff(n));
+  }, 110_000);
+
+  it.each(SCENARIO_NAMES)('%s: same packets (flags, relative seq/ack, length) and outcome; timing and events as known', (name) => {
+    const c = results.get(name)!;
+    expect(c.realWallSeconds).toBeLessThan(60);
+    expect(c.outcome.filter((o) => !o.agree)).toEqual([]);
+    // Every packet ctsim sends, the kernel sends, in the same order per flow.
+    expect(show(c.packets.filter((p) => p.status === 'only-ctsim'))).toEqual([]);
+    const extra = c.packets.filter((p) => p.status === 'only-kernel');
+    expect(extra.length).toBe(name === 'port-collision' ? 2 : 1);
+    expect(extra.every(quickAck)).toBe(true);
+    // Timing within tolerance except for the delayed FIN ACKs (which always show).
+    const timing = c.packets.filter((p) => p.status === 'timing');
+    expect(show(timing.filter((p) => !finAck(p)))).toEqual([]);
+    expect(c.packets.filter(finAck).every((p) => p.status === 'timing')).toBe(true);
+    expect(timing.length).toBe(name === 'port-collision' ? 4 : 2);
+    // conntrack events: all matched except the rst-unreplied DESTROY's [UNREPLIED].
+    expect(c.events.filter((e) => e.status === 'only-ctsim').map((e) => e.ctsim)).toEqual([rstUnrepliedDestroy]);
+    expect(c.events.filter((e) => e.status === 'only-kernel').map((e) => e.kernel)).toEqual([`[DESTROY] 300 CLOSE ${rstUnrepliedDestroy.slice('[DESTROY] '.length)} [UNREPLIED]`]);
+    expect(show(c.events.filter((e) => e.status === 'timing' && !closeWaitUpdate(e)))).toEqual([]);
+    expect(c.summary.agree).toBe(false); // because of the three differences above
+  });
+
+  it('half-close-leak: the app FIN escapes the sidecar and the upstream resets it; the sidecar holds its sockets until the idle timeout', () => {
+    const c = results.get('half-close-leak')!;
+    const row = (text: string) => c.packets.find((p) => p.packet === text);
+    expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toBe('ok');
+    expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toBe('ok');
+    expect(c.outcome.find((o) => o.field === 'app FIN reached the sidecar')?.kernel).toBe('no');
+    expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeCloseTo(3, 1);
+    expect(c.snapshots[0].ss.some((l) => /FIN-WAIT-2 .*127\.0\.0\.1:15001\s+198\.18\.1\.10:44410/.test(l))).toBe(true);
+  });
+
+  it('port-collision: challenge ACK, the RST passes conntrack (6.2 fix), the SYN retransmission connects', () => {
+    const c = results.get('port-collision')!;
+    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => `${p.status} ${p.packet}`);
+    expect(seq.slice(0, 5)).toEqual([
+      'ok pod:44410 > lo:15001 S seq=c2+0', // the reconnect, redirected onto the leaked FIN_WAIT2 socket
+      'ok upstream:8080 > pod:44410 . seq=s1+202 ack=c1+101', // its challenge ACK, in the old connection's numbers
+      'ok pod:44410 > lo:15001 R seq=c1+101', // the app's RST: conntrack lets it through, the socket dies
+      'ok pod:44410 > lo:15001 S seq=c2+0', // SYN retransmission after TCP_TIMEOUT_MIN (8 ms)
+      'ok upstream:8080 > pod:44410 S. seq=s2+0 ack=c2+1', // the listener answers
+    ]);
+    const out = Object.fromEntries(c.outcome.map((o) => [o.field, o.kernel]));
+    expect(out['reconnect from the same port']).toBe('connected');
+    expect(out['SYNs sent by the reconnect']).toBe('2');
+  });
+
+  it('leaves no namespace of this process behind', () => {
+    expect(listOurNamespaces().filter((n) => n.startsWith(`ctsim-${process.pid}-`))).toEqual([]);
+  });
+});
