@@ -212,16 +212,22 @@ export class Conntrack {
         v.outcome = Outcome.IGNORE;
       } else {
         v.outcome = Outcome.ACCEPT;
-        if (v.timeoutNs >= 0 && !(this.status[e] & Status.FIXED_TIMEOUT)) this.timeoutAt[e] = now + v.timeoutNs;
+        // An RST on an entry that never saw a reply is killed before the refresh and before
+        // nf_conntrack_in marks SEEN_REPLY: its DESTROY event still says [UNREPLIED].
+        if (!v.destroyed && v.timeoutNs >= 0 && !(this.status[e] & Status.FIXED_TIMEOUT)) this.timeoutAt[e] = now + v.timeoutNs;
+      }
+      if (v.destroyed) {
+        v.stateAfter = this.tcp.state[e];
+        v.status = this.status[e];
+        this.destroy(e, now, 'rst-unreplied');
+        return v;
       }
       // nf_conntrack_in: any accepted reply (ignored ones too) marks the entry SEEN_REPLY.
       if (dir === Dir.REPLY) this.status[e] |= Status.SEEN_REPLY;
       v.stateAfter = this.tcp.state[e];
       v.status = this.status[e];
-      if (v.destroyed) {
-        this.destroy(e, now, 'rst-unreplied');
-      } else if (!v.created && this.onEvent && (v.stateAfter !== stateBefore || v.status !== statusBefore)) {
-        this.emit('UPDATE', e, now);
+      if (!v.created && this.onEvent && (v.stateAfter !== stateBefore || v.status !== statusBefore)) {
+        this.emit('UPDATE', e, now, undefined, v.stateAfter !== stateBefore);
       }
       return v;
     }
@@ -424,9 +430,9 @@ export class Conntrack {
     return formatReason(v.reason, this.profile.wording);
   }
 
-  private emit(type: ConntrackEventType, e: number, now: number, destroyReason?: DestroyReason): void {
+  private emit(type: ConntrackEventType, e: number, now: number, destroyReason?: DestroyReason, stateChanged?: boolean): void {
     const snap = this.snapshot(e, now);
-    this.onEvent?.({ type, timeNs: now, ...snap, ...(destroyReason ? { destroyReason } : {}) });
+    this.onEvent?.({ type, timeNs: now, ...snap, ...(destroyReason ? { destroyReason } : {}), ...(stateChanged !== undefined ? { stateChanged } : {}) });
   }
 }
 

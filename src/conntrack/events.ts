@@ -17,6 +17,8 @@ export interface ConntrackEvent {
   /** Whole seconds left, as the kernel reports (nf_ct_expires / HZ). */
   timeoutSecs: number;
   destroyReason?: DestroyReason;
+  /** UPDATE: the TCP state changed (IPCT_PROTOINFO), so the line carries it. */
+  stateChanged?: boolean;
 }
 
 /** One `conntrack -L` line (without accounting): state, tuples, [UNREPLIED]/[ASSURED], mark, use. */
@@ -26,15 +28,18 @@ export function formatEntryLine(e: { state: number; status: number; orig: Tuple;
   return `tcp      6 ${e.timeoutSecs} ${tcpStateName(e.state)} ${formatTuple(e.orig)}${unreplied} ${formatTuple(e.reply)}${assured} mark=0 use=1`;
 }
 
-/** One `conntrack -E` line. DESTROY lines carry no timeout or state, as conntrack-tools prints them. */
+/**
+ * One `conntrack -E` line as conntrack-tools prints ctnetlink events: the TCP state only when the
+ * event carries protocol info (NEW, DESTROY, an UPDATE whose state changed: IPCT_PROTOINFO), and
+ * on DESTROY the timeout only while some is left (ctnetlink_dump_timeout(..., skip_zero)).
+ */
 export function formatEvent(ev: ConntrackEvent): string {
   const tag = `[${ev.type}]`.padStart(9);
-  if (ev.type === 'DESTROY') {
-    const unreplied = ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]';
-    const assured = ev.status & Status.ASSURED ? ' [ASSURED]' : '';
-    return `${tag} tcp      6 ${formatTuple(ev.orig)}${unreplied} ${formatTuple(ev.reply)}${assured}`;
-  }
-  return `${tag} ${formatEntryLine(ev).replace(/ mark=0 use=1$/, '')}`;
+  const timeout = ev.type !== 'DESTROY' || ev.timeoutSecs > 0 ? `${Math.max(0, ev.timeoutSecs)} ` : '';
+  const state = ev.type === 'UPDATE' && !ev.stateChanged ? '' : `${tcpStateName(ev.state)} `;
+  const unreplied = ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]';
+  const assured = ev.status & Status.ASSURED ? ' [ASSURED]' : '';
+  return `${tag} tcp      6 ${timeout}${state}${formatTuple(ev.orig)}${unreplied} ${formatTuple(ev.reply)}${assured}`;
 }
 
 export function eventToJson(ev: ConntrackEvent): Record<string, unknown> {

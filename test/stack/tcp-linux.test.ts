@@ -90,7 +90,10 @@ describe('FIN_WAIT2', () => {
     a.tcp.socket().connect(SRV, 8080);
     net.runUntil(5 * MS);
     accepted[0].close();
-    net.runUntil(10 * MS);
+    // The client ACKs the FIN 40 ms later (tcp_fin(): delayed ACK on ESTABLISHED -> CLOSE_WAIT).
+    net.runUntil(30 * MS);
+    expect(accepted[0].state).toBe(TcpState.FIN_WAIT1);
+    net.runUntil(60 * MS);
     expect(accepted[0].state).toBe(TcpState.FIN_WAIT2);
     net.runUntil(59 * SEC);
     expect(accepted[0].state).toBe(TcpState.FIN_WAIT2);
@@ -111,7 +114,7 @@ describe('RFC 5961 on a reused 4-tuple', () => {
     net.runUntil(5 * MS);
     if (serverSide === 'fin-wait2') accepted[0].shutdown('wr');
     if (serverSide === 'orphan-fin-wait2') accepted[0].close();
-    net.runUntil(10 * MS);
+    net.runUntil(60 * MS); // past the client's delayed ACK of the FIN (40 ms)
     old.destroy('vanishes (test)');
     const t0 = net.sim.now;
     const s = a.tcp.socket();

@@ -2,7 +2,8 @@
 // (tcp_rcv_state_process, tcp_rcv_synsent_state_process, tcp_validate_incoming), tcp_timer.c
 // (retransmission and connect timeouts), tcp_minisocks.c (TIME_WAIT and orphaned FIN_WAIT2) and
 // tcp.c (close/shutdown). Simplifications, each chosen because no seed scenario depends on it:
-// every in-order segment is ACKed at once (quickack mode throughout), out-of-order segments are
+// in-order data is ACKed at once, before the application reads it (quickack mode throughout; the
+// one delayed ACK modelled is that of a FIN moving ESTABLISHED -> CLOSE_WAIT), out-of-order segments are
 // dropped with a duplicate ACK (no OFO queue), no congestion control (windows are large enough
 // for the scenarios' transfers), no PAWS rejection, no keepalive.
 import { TcpFlag } from '../../wire/index.js';
@@ -11,6 +12,9 @@ import { MS, SEC } from '../scheduler.js';
 import { synOptions, tsOptions, type SegmentOut } from './tcp-segment-out.js';
 import { TcpState, isSynchronized, tcpStateName } from './tcp-state.js';
 import type { TcpStack } from './tcp-stack.js';
+
+/** TCP_DELACK_MIN / TCP_ATO_MIN: HZ/25 jiffies = 40 ms. */
+const DELACK_MIN_NS = 40 * MS;
 
 /** A received segment, parsed once by the stack. Sequence numbers are unsigned. */
 export interface SegIn {
@@ -267,6 +271,17 @@ export class TcpSocket {
     });
   }
 
+  private delackTimer: Timer | null = null;
+
+  /** tcp_send_delayed_ack(): ACK after the delayed-ACK timeout if nothing else carried it. */
+  private scheduleDelayedAck(): void {
+    this.delackTimer?.cancel();
+    this.delackTimer = this.stack.sched.after(DELACK_MIN_NS, () => {
+      this.delackTimer = null;
+      if (this.state !== TcpState.CLOSE && this.ackedUpTo !== this.rcvNxt) this.sendAck();
+    });
+  }
+
   /** tcp_send_ack(): a pure ACK with our current seq/ack. */
   sendAck(): void {
     this.sendSegment({ seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK, window: this.advertisedWindow(), options: tsOptions(this.tsOpt()) });
@@ -405,6 +420,7 @@ export class TcpSocket {
   // ---------------------------------------------------------------- teardown
 
   destroy(why: string): void {
+    this.delackTimer?.cancel();
     this.rtxTimer?.cancel();
     this.slowTimer?.cancel();
     if (this.state !== TcpState.CLOSE) this.setState(TcpState.CLOSE, why);
@@ -613,6 +629,10 @@ export class TcpSocket {
         return;
       }
       this.rcvNxt = add(this.rcvNxt, seg.len);
+      // Quickack mode: tcp_ack_snd_check() ACKs in softirq, before the application can read and
+      // answer, so an answer comes after (not instead of) this ACK. A FIN in the same segment is
+      // ACKed with it below.
+      if (this.onData && !(f & TcpFlag.FIN)) this.sendAck();
       // An onData handler reads the data as it arrives; without one it waits in the receive queue
       // (and a close() with unread data aborts with RST, as Linux does).
       if (this.onData) this.onData(seg.payload.slice());
@@ -623,7 +643,13 @@ export class TcpSocket {
     }
     if (f & TcpFlag.FIN && add(seg.seq, seg.len) === this.rcvNxt) {
       this.rcvNxt = add(this.rcvNxt, 1);
-      this.sendAck();
+      if (this.state === TcpState.ESTABLISHED) {
+        // tcp_fin(): ESTABLISHED -> CLOSE_WAIT enters pingpong mode, so the FIN's ACK is delayed
+        // (TCP_ATO_MIN = HZ/25 = 40 ms) unless something we send first carries it (e.g. our FIN).
+        this.scheduleDelayedAck();
+      } else {
+        this.sendAck(); // FIN_WAIT1/FIN_WAIT2: tcp_fin() sends the ACK at once
+      }
       this.onPeerFin();
       return;
     }
