@@ -36,8 +36,55 @@ export interface VethEnd {
   mac: string;
 }
 
-export class NetnsLab {
+/**
+ * Network namespaces this process creates and always removes, also on SIGINT/SIGTERM and on
+ * errors (subclasses call destroy() from their catch). Names carry this process's id.
+ */
+export class OwnedNamespaces {
   readonly prefix: string;
+  private created: string[] = [];
+  private readonly onSignal = () => {
+    this.destroy();
+    process.exit(130);
+  };
+
+  constructor(tag: string) {
+    this.prefix = `ctsim-${process.pid}-${tag}`;
+  }
+
+  ns(ns: string, cmd: string, args: string[], o?: { input?: string; allowFail?: boolean; timeoutMs?: number }): string {
+    return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
+  }
+
+  /** Arms the signal handlers, then adds each namespace with its loopback up. */
+  protected addNamespaces(names: readonly string[]): void {
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
+    for (const n of names) {
+      run('ip', ['netns', 'add', n]);
+      this.created.push(n);
+      this.ns(n, 'ip', ['link', 'set', 'lo', 'up']);
+    }
+  }
+
+  /** Per-namespace sysctls: a bare name is net.netfilter.*, a dotted net.* name is taken as is. */
+  setSysctls(ns: string, settings: readonly string[]): void {
+    for (const s of settings) {
+      const t = s.replace(/\s+/g, '');
+      this.ns(ns, 'sysctl', ['-q', '-w', t.startsWith('net.') ? t : `net.netfilter.${t}`]);
+    }
+  }
+
+  /** Removes our namespaces (idempotent). */
+  destroy(): void {
+    process.removeListener('SIGINT', this.onSignal);
+    process.removeListener('SIGTERM', this.onSignal);
+    for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
+    this.created = [];
+  }
+}
+
+export class NetnsLab extends OwnedNamespaces {
   /** Injector and sink: both endpoint sides live here, so one tcpreplay keeps packet order. */
   readonly e: string;
   /** The router whose conntrack is under test. */
@@ -46,33 +93,18 @@ export class NetnsLab {
   rb!: VethEnd;
   ea!: VethEnd;
   eb!: VethEnd;
-  private created: string[] = [];
-  private readonly onSignal = () => {
-    this.destroy();
-    process.exit(130);
-  };
 
   constructor(tag = 'kd') {
-    this.prefix = `ctsim-${process.pid}-${tag}`;
+    super(tag);
     this.e = `${this.prefix}-e`;
     this.r = `${this.prefix}-r`;
-  }
-
-  ns(ns: string, cmd: string, args: string[], o?: { input?: string; allowFail?: boolean; timeoutMs?: number }): string {
-    return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
   }
 
   /** Creates E = R = E (two veth pairs). R forwards 198.18/16 <-> 198.19/16; E never answers. */
   create(): void {
     checkLabPrerequisites();
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
     try {
-      for (const n of [this.e, this.r]) {
-        run('ip', ['netns', 'add', n]);
-        this.created.push(n);
-        this.ns(n, 'ip', ['link', 'set', 'lo', 'up']);
-      }
+      this.addNamespaces([this.e, this.r]);
       const tag = String(process.pid % 100000);
       // Created inside E so no interface ever appears in the root namespace.
       this.ns(this.e, 'ip', ['link', 'add', `ea${tag}`, 'type', 'veth', 'peer', 'name', `ra${tag}`, 'netns', this.r]);
@@ -109,17 +141,7 @@ export class NetnsLab {
 
   /** Sets per-namespace conntrack sysctls in R (net.netfilter.*). */
   sysctl(settings: readonly string[]): void {
-    for (const s of settings) {
-      const t = s.replace(/\s+/g, '');
-      this.ns(this.r, 'sysctl', ['-q', '-w', t.startsWith('net.') ? t : `net.netfilter.${t}`]);
-    }
-  }
-
-  destroy(): void {
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
-    for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
-    this.created = [];
+    this.setSysctls(this.r, settings);
   }
 }
 

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
 import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
-import { LabError, run } from './netns-lab.js';
+import { LabError, OwnedNamespaces } from './netns-lab.js';
 
 /** The application's uid (Istio's rules capture everything not owned by 1337). */
 export const APP_UID = 1000;
@@ -147,41 +147,25 @@ export class LabProcess {
   }
 }
 
-export class ScenarioLab {
-  readonly prefix: string;
+export class ScenarioLab extends OwnedNamespaces {
   readonly pod: string;
   readonly upstream: string;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
-  private created: string[] = [];
   private readonly procs: LabProcess[] = [];
-  private readonly onSignal = () => {
-    this.destroy();
-    process.exit(130);
-  };
 
   constructor(tag = 'sc') {
-    this.prefix = `ctsim-${process.pid}-${tag}`;
+    super(tag);
     this.pod = `${this.prefix}-pod`;
     this.upstream = `${this.prefix}-up`;
-  }
-
-  ns(ns: string, cmd: string, args: string[], o?: { input?: string; allowFail?: boolean; timeoutMs?: number }): string {
-    return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
   }
 
   /** Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as ctsim's pod host gets them. */
   create(sysctls: readonly string[]): void {
     checkScenarioPrerequisites();
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
     try {
       this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
-      for (const n of [this.pod, this.upstream]) {
-        run('ip', ['netns', 'add', n]);
-        this.created.push(n);
-        this.ns(n, 'ip', ['link', 'set', 'lo', 'up']);
-      }
+      this.addNamespaces([this.pod, this.upstream]);
       // Created inside the pod (peer straight into the upstream namespace, renamed there) so no
       // interface ever appears in the root namespace; both ends are eth0 as in ctsim's topology.
       const peer = `ctu${process.pid % 100000}`;
@@ -192,10 +176,7 @@ export class ScenarioLab {
       for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
       // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
-      for (const s of sysctls) {
-        const t = s.replace(/\s+/g, '');
-        this.ns(this.pod, 'sysctl', ['-q', '-w', t.startsWith('net.') ? t : `net.netfilter.${t}`]);
-      }
+      this.setSysctls(this.pod, sysctls);
     } catch (e) {
       this.destroy();
       throw e;
@@ -218,12 +199,9 @@ export class ScenarioLab {
   }
 
   /** Kills every program still running (synchronously: this also runs from signal handlers), then removes the namespaces. */
-  destroy(): void {
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+  override destroy(): void {
     for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
-    for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
-    this.created = [];
+    super.destroy();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = '';
   }

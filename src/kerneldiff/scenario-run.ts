@@ -10,7 +10,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
-import type { LadderPacket, ScenarioName } from '../scenarios/scenario-types.js';
+import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
@@ -65,24 +65,11 @@ export interface ProgramEvent {
   data: Record<string, unknown>;
 }
 
-/** The fields of ScenarioOutcome the real run can observe. */
-export interface RealOutcome {
-  appFinReachedSidecar: boolean;
-  leakSeconds: number;
-  sidecarClosedAtSec: number | null;
-  connect: string | null;
-  connectSeconds: number | null;
-  synsSent: number;
-  /** `conntrack -S` invalid counter of the pod namespace over the whole run. */
-  invalidPackets: number;
-}
-
-export interface RealSnapshot {
-  label: string;
-  timeNs: number;
-  ss: string[];
-  conntrack: string[];
-}
+/**
+ * The fields of ScenarioOutcome the real run can observe (invalidPackets: the pod namespace's
+ * `conntrack -S` invalid counter over the whole run).
+ */
+export type RealOutcome = Pick<ScenarioOutcome, 'appFinReachedSidecar' | 'leakSeconds' | 'sidecarClosedAtSec' | 'connect' | 'connectSeconds' | 'synsSent' | 'invalidPackets'>;
 
 export interface RealScenarioResult {
   name: ScenarioName;
@@ -93,7 +80,7 @@ export interface RealScenarioResult {
   packets: LadderPacket[];
   conntrackEvents: RealConntrackEvent[];
   programEvents: ProgramEvent[];
-  snapshots: RealSnapshot[];
+  snapshots: Snapshot[];
   outcome: RealOutcome;
   /** Epoch ns of the application's first SYN (the run's time 0). */
   t0EpochNs: bigint;
@@ -244,7 +231,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     const appStartMs = (JSON.parse(app.lines[0].text) as { t: number }).t * 1000;
 
     // Snapshots while it runs: the leaked sockets after the close, and before the end.
-    const snapshots: Array<RealSnapshot & { epochMs: number }> = [];
+    const snapshots: Array<Snapshot & { epochMs: number }> = [];
     const snap = (label: string) => snapshots.push({
       label, timeNs: 0, epochMs: Date.now(),
       ss: lab.ns(lab.pod, 'ss', ['-tanoe'], { allowFail: true }).split('\n').filter((l) => l && !l.startsWith('State')).map((l) => `pod      ${l.replace(/\s+ino:\d+.*$/, '')}`),
