@@ -43,7 +43,12 @@ export interface VethEnd {
 export class OwnedNamespaces {
   readonly prefix: string;
   private created: string[] = [];
+  private exiting = false;
   private readonly onSignal = () => {
+    // Handlers stay installed until exit: a second Ctrl-C (or a wrapper forwarding the same
+    // signal) during the cleanup is ignored instead of killing the process half-way.
+    if (this.exiting) return;
+    this.exiting = true;
     this.destroy();
     process.exit(130);
   };
@@ -58,8 +63,8 @@ export class OwnedNamespaces {
 
   /** Arms the signal handlers, then adds each namespace with its loopback up. */
   protected addNamespaces(names: readonly string[]): void {
-    process.once('SIGINT', this.onSignal);
-    process.once('SIGTERM', this.onSignal);
+    process.on('SIGINT', this.onSignal);
+    process.on('SIGTERM', this.onSignal);
     for (const n of names) {
       run('ip', ['netns', 'add', n]);
       this.created.push(n);
@@ -77,8 +82,10 @@ export class OwnedNamespaces {
 
   /** Removes our namespaces (idempotent). */
   destroy(): void {
-    process.removeListener('SIGINT', this.onSignal);
-    process.removeListener('SIGTERM', this.onSignal);
+    if (!this.exiting) {
+      process.removeListener('SIGINT', this.onSignal);
+      process.removeListener('SIGTERM', this.onSignal);
+    }
     for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
     this.created = [];
   }
