@@ -280,14 +280,30 @@ export class Conntrack {
     if (this.status[e] & Status.CONFIRMED) throw new ConfigError('NAT is decided on the first packet only: the entry is already confirmed');
     const t = this.table.tuples;
     const w = (e * 2 + Dir.REPLY) * 4;
+    // nf_nat_setup_info: IPS_SRC_NAT/IPS_DST_NAT only when the tuple actually changes.
     if (kind === 'dnat') {
       // reply src/sport = the new destination
+      const changed = t[w] !== (addr | 0) || t[w + 2] >>> 16 !== port;
       this.table.setTuple(e, Dir.REPLY, addr, t[w + 1], port, t[w + 2] & 0xffff, t[w + 3]);
-      this.status[e] |= Status.DST_NAT | Status.DST_NAT_DONE;
+      this.status[e] |= (changed ? Status.DST_NAT : 0) | Status.DST_NAT_DONE;
     } else {
+      const changed = t[w + 1] !== (addr | 0) || (t[w + 2] & 0xffff) !== port;
       this.table.setTuple(e, Dir.REPLY, t[w], addr, t[w + 2] >>> 16, port, t[w + 3]);
-      this.status[e] |= Status.SRC_NAT | Status.SRC_NAT_DONE;
+      this.status[e] |= (changed ? Status.SRC_NAT : 0) | Status.SRC_NAT_DONE;
     }
+  }
+
+  /**
+   * nf_conntrack_tcp_set_closing (called by nf_send_reset for the rejected packet's entry): a
+   * confirmed entry goes to CLOSE with the CLOSE timeout (unless already CLOSE or fixed timeout).
+   */
+  setClosing(e: number, now: number): void {
+    if (!(this.status[e] & Status.CONFIRMED) || !this.table.live[e]) return;
+    const old = this.tcp.state[e];
+    this.tcp.state[e] = TcpCtState.CLOSE;
+    if (old === TcpCtState.CLOSE || this.status[e] & Status.FIXED_TIMEOUT) return;
+    this.timeoutAt[e] = now + this.tracker.settings.timeouts[TcpCtState.CLOSE];
+    if (this.onEvent) this.emit('UPDATE', e, now, undefined, true);
   }
 
   /**

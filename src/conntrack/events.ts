@@ -4,7 +4,7 @@ import { Status, statusNames } from './status.js';
 import { tcpStateName } from './tcp-states.js';
 
 export type ConntrackEventType = 'NEW' | 'UPDATE' | 'DESTROY';
-export type DestroyReason = 'timeout' | 'rst-unreplied' | 'reopen' | 'early-drop' | 'flush';
+export type DestroyReason = 'timeout' | 'rst-unreplied' | 'reopen' | 'early-drop' | 'flush' | 'nat-evict';
 
 export interface ConntrackEvent {
   type: ConntrackEventType;

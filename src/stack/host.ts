@@ -13,7 +13,11 @@ import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
 import { CtInfo, Outcome } from '../conntrack/verdict.js';
 import { IpProtocol, formatIpv4Address, ipv4ReceiveError, inPrefix, parseIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
 import type { NetIf, Route } from './netif.js';
-import type { Hook, RuleEvaluator, RulePacket, Table } from './rules.js';
+import type { Hook, NatBinding, RejectAction, RuleEvaluator, RulePacket, RuleRandomSource, Table } from './rules.js';
+import { CT_NAT_DST, CT_NAT_SRC, RouteType } from './rules.js';
+import { chooseSourceNat } from '../conntrack/source-nat.js';
+import { RuleEvalError } from './iptables/errors.js';
+import { TcpFlag, encodeSegment, parseIpv4Tcp } from '../wire/index.js';
 import type { Scheduler, Timer } from './scheduler.js';
 import { newSkb, type Skb } from './skb.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
@@ -65,6 +69,9 @@ export class Host implements TcpHostPort {
   onTap?: (t: TapEvent) => void;
   /** Packets dropped, by reason (for scenario outcomes). */
   readonly drops = new Map<string, number>();
+  /** The run's random source for rule matches (-m statistic) and NAT port choice (get_random_u16). */
+  private readonly random: RuleRandomSource;
+  private readonly addrTypeFn = (addr: number, dev: string | undefined) => this.addrType(addr, dev);
 
   constructor(o: HostOptions) {
     this.name = o.name;
@@ -75,6 +82,7 @@ export class Host implements TcpHostPort {
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
     this.tcp = new TcpStack(this, o.sched, this.profile, applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile));
     this.rules = o.rules;
+    this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
     this.onEvent = o.onEvent;
     this.onTap = o.onTap;
@@ -124,6 +132,38 @@ export class Host implements TcpHostPort {
     if (!i) throw new ConfigError(`${this.name}: no route to ${formatIpv4Address(dst)}`);
     if (i.loopback) return inPrefix(dst, LOOPBACK, 8) ? LOOPBACK : dst;
     return i.addr;
+  }
+
+  /**
+   * inet_dev_addr_type() for -m addrtype: 0.0.0.0/8 and 255.255.255.255 are BROADCAST, 224/4
+   * MULTICAST; otherwise the local routing table decides (a LOCAL route per address and for
+   * 127.0.0.0/8 on lo, a BROADCAST route for each subnet broadcast when the prefix is below /31),
+   * and with `dev` only a route on that device counts; anything else is UNICAST.
+   */
+  addrType(addr: number, dev?: string): number {
+    const a = addr >>> 0;
+    if (a >>> 24 === 0 || a === 0xffffffff) return RouteType.BROADCAST;
+    if (a >>> 28 === 0xe) return RouteType.MULTICAST;
+    let best = -1;
+    let type: number = RouteType.UNICAST;
+    let onDev = '';
+    const consider = (prefix: number, len: number, t: number, d: string) => {
+      if (len > best && inPrefix(a, prefix, len)) {
+        best = len;
+        type = t;
+        onDev = d;
+      }
+    };
+    for (const i of this.interfaces.values()) {
+      consider(i.addr, 32, RouteType.LOCAL, i.name);
+      if (i.loopback) consider(i.addr, i.prefixLen, RouteType.LOCAL, i.name);
+      if (i.prefixLen < 31) {
+        const mask = i.prefixLen === 0 ? 0 : (0xffffffff << (32 - i.prefixLen)) >>> 0;
+        consider(((i.addr & mask) | ~mask) >>> 0, 32, RouteType.BROADCAST, i.name);
+      }
+    }
+    if (best < 0) return RouteType.UNICAST;
+    return dev === undefined || dev === onDev ? type : RouteType.UNICAST;
   }
 
   primaryAddress(ifname: string): number | undefined {
@@ -184,15 +224,25 @@ export class Host implements TcpHostPort {
       dst: ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0,
       proto, sport: ports ? readU16(b, hl) : 0, dport: ports ? readU16(b, hl + 2) : 0, length: b.length,
       inIface: skb.inIface, outIface: skb.outIface, uid: skb.uid, gid: skb.gid, ctstate: skb.ctstate,
+      mark: skb.mark, ctNat: this.ctNatBits(skb), addrType: this.addrTypeFn,
     };
+  }
+
+  private ctNatBits(skb: Skb): number {
+    if (skb.ct < 0) return 0;
+    const st = this.conntrack.status[skb.ct];
+    return (st & Status.SRC_NAT ? CT_NAT_SRC : 0) | (st & Status.DST_NAT ? CT_NAT_DST : 0);
   }
 
   /** Runs one table's chain for a hook; false when the packet is dropped. */
   private table(skb: Skb, table: Table, hook: Hook): boolean {
     if (!this.rules) return true;
-    const r = this.rules.evaluate(table, hook, this.rulePacket(skb));
+    const pkt = this.rulePacket(skb);
+    const r = this.rules.evaluate(table, hook, pkt, this.random);
+    skb.mark = pkt.mark ?? skb.mark;
     for (const h of r.hits) skb.notes.push(`rule ${h.table} ${h.chain}#${h.index} ${h.target}`);
     for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
+    if (r.reject) this.sendReject(skb, r.reject, hook);
     if (r.verdict === 'DROP') {
       this.drop(skb, `${table} ${hook} ${r.hits.at(-1) ? `${r.hits.at(-1)!.chain}#${r.hits.at(-1)!.index}` : 'policy'} DROP`);
       return false;
@@ -245,14 +295,20 @@ export class Host implements TcpHostPort {
     const ct = this.conntrack;
     const doneBit = manip === 'dst' ? Status.DST_NAT_DONE : Status.SRC_NAT_DONE;
     if (skb.ctstate === 'NEW' && !(ct.status[e] & doneBit) && !ct.isConfirmed(e)) {
+      let bound = false;
       if (this.rules) {
-        const r = this.rules.evaluate('nat', hook, this.rulePacket(skb));
+        const pkt = this.rulePacket(skb);
+        const r = this.rules.evaluate('nat', hook, pkt, this.random);
+        skb.mark = pkt.mark ?? skb.mark;
         for (const h of r.hits) skb.notes.push(`rule nat ${h.chain}#${h.index} ${h.target}`);
         if (r.verdict === 'DROP') {
           this.drop(skb, `nat ${hook} DROP`);
           return false;
         }
-        if (r.nat) {
+        if (r.nat && (r.nat.kind === 'masquerade' || r.nat.kind === 'snat')) {
+          if (!this.sourceNat(skb, e, r.nat)) return false;
+          bound = true;
+        } else if (r.nat) {
           const pkt = this.rulePacket(skb);
           let addr: number;
           let port: number;
@@ -273,16 +329,101 @@ export class Host implements TcpHostPort {
             port = r.nat.portMin ?? pkt.dport;
           }
           ct.bindNat(e, 'dnat', addr, port);
+          bound = true;
           skb.notes.push(`nat ${r.nat.kind === 'redirect' ? 'REDIRECT' : 'DNAT'} to ${formatIpv4Address(addr)}:${port}`);
         }
       }
+      // nf_nat_alloc_null_binding: a source manip without a rule still keeps the tuple unique,
+      // so a clash with an existing mapping gets a new source port (a destination one never changes).
+      if (!bound && manip === 'src') this.nullSourceBinding(skb, e);
       ct.status[e] |= doneBit;
     }
     ct.natManip(skb.bytes, 0, e, skb.ctDir, manip);
     return true;
   }
 
+  /** MASQUERADE / SNAT at POSTROUTING (or SNAT at INPUT): nf_nat_setup_info with a source range. */
+  private sourceNat(skb: Skb, e: number, nat: Extract<NatBinding, { kind: 'masquerade' | 'snat' }>): boolean {
+    let addr: number;
+    if (nat.kind === 'masquerade') {
+      // nf_nat_masquerade_ipv4: the output device's address (inet_select_addr); none -> drop.
+      const out = skb.outIface ? this.interfaces.get(skb.outIface) : undefined;
+      if (!out || out.loopback) {
+        this.drop(skb, `MASQUERADE: ${skb.outIface ?? '?'} has no usable address`);
+        return false;
+      }
+      addr = out.addr;
+    } else {
+      if (nat.addrMin !== nat.addrMax) {
+        throw new RuleEvalError(`SNAT --to-source with an address range (${formatIpv4Address(nat.addrMin)}-${formatIpv4Address(nat.addrMax)}) is not modelled (find_best_ips_proto's jhash)`);
+      }
+      addr = nat.addrMin;
+    }
+    const c = chooseSourceNat(this.conntrack, e, { addr, portMin: nat.portMin, portMax: nat.portMax, random: nat.random, randomFully: nat.randomFully }, this.sched.now, () => this.sched.randomU32() & 0xffff);
+    this.conntrack.bindNat(e, 'snat', c.addr, c.port);
+    skb.notes.push(`nat ${nat.kind === 'masquerade' ? 'MASQUERADE' : 'SNAT'} to ${formatIpv4Address(c.addr)}:${c.port}${c.evicted.length ? ` (evicted TIME_WAIT entry ${c.evicted.join(',')})` : ''}`);
+    return true;
+  }
+
+  private nullSourceBinding(skb: Skb, e: number): void {
+    const ct = this.conntrack;
+    const t = ct.table.tuples;
+    const rw = (e * 2 + 1) * 4;
+    const addr = t[rw + 1] >>> 0;
+    const port = t[rw + 2] & 0xffff;
+    const c = chooseSourceNat(ct, e, { addr, random: false, randomFully: false }, this.sched.now, () => this.sched.randomU32() & 0xffff);
+    if (c.addr !== addr || c.port !== port) {
+      ct.bindNat(e, 'snat', c.addr, c.port);
+      skb.notes.push(`nat null binding: tuple taken, source port ${port} -> ${c.port}`);
+    }
+  }
+
+  /**
+   * REJECT's answer, sent before the rejected packet is dropped (ipt_REJECT calls it inline).
+   * tcp-reset: nf_send_reset (no RST for an RST, a fragment or a non-unicast destination; IP id
+   * 0, DF, TTL 64, seq = the ACK's number or ack = seq + SYN + FIN + payload; attached to the
+   * original's entry as RELATED so NAT is undone; a confirmed entry goes to CLOSE). The ICMP
+   * answers are not modelled: a TCP packet that reaches such a rule stops the run with a typed
+   * error naming the rule's line.
+   */
+  private sendReject(skb: Skb, reject: RejectAction, hook: Hook): void {
+    if (reject.with !== 'tcp-reset') {
+      throw new RuleEvalError(`REJECT --reject-with ${reject.with} (rules line ${reject.line}) answers with ICMP, which ctsim does not model (only --reject-with tcp-reset)`);
+    }
+    let old;
+    try {
+      old = parseIpv4Tcp(skb.bytes, 0, { checksum: skb.inIface && skb.inIface !== 'lo' ? 'verify' : 'ignore' });
+    } catch {
+      return; // not a whole TCP segment, or a bad checksum (nf_ip_checksum): no reset
+    }
+    const th = old.tcp;
+    if (th.flags & TcpFlag.RST || old.ip.fragmentOffset !== 0) return;
+    const rt = this.addrType(old.ip.dst);
+    if (rt === RouteType.BROADCAST || rt === RouteType.MULTICAST) return;
+    const hasAck = (th.flags & TcpFlag.ACK) !== 0;
+    const payload = th.payload.length;
+    const rst = encodeSegment({
+      src: old.ip.dst, dst: old.ip.src, srcPort: th.dstPort, dstPort: th.srcPort,
+      seq: hasAck ? th.ack : 0,
+      ack: hasAck ? 0 : (th.seq + (th.flags & TcpFlag.SYN ? 1 : 0) + (th.flags & TcpFlag.FIN ? 1 : 0) + payload) >>> 0,
+      flags: TcpFlag.RST | (hasAck ? 0 : TcpFlag.ACK), window: 0, options: [], identification: 0, dontFragment: true, ttl: 64,
+    });
+    const out = newSkb(rst);
+    // nf_ct_attach: the reset belongs to the rejected packet's entry, in the other direction.
+    if (skb.ct >= 0) {
+      out.ct = skb.ct;
+      out.ctDir = (skb.ctDir ^ 1) as 0 | 1;
+      out.ctstate = 'RELATED';
+      this.conntrack.setClosing(skb.ct, this.sched.now);
+    }
+    out.tracked = true;
+    out.notes.push(`REJECT --reject-with tcp-reset answering a packet at ${hook}`);
+    this.event(`REJECT tcp-reset ${summary(rst)}`, 'rule');
+    this.localOutSkb(out);
+  }
+
   private confirm(skb: Skb): boolean {
+    if (skb.ctstate === 'RELATED') return true; // nf_conntrack_confirm skips IP_CT_RELATED_REPLY
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct) && this.conntrack.table.live[skb.ct]) {
       if (!this.conntrack.confirm(skb.ct, this.sched.now)) {
         this.drop(skb, 'conntrack: insert failed (tuple clash)');
@@ -297,7 +438,11 @@ export class Host implements TcpHostPort {
 
   /** ip_local_out() for a packet built by the local TCP layer. */
   localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): void {
-    const skb = newSkb(bytes, owner ?? undefined);
+    this.localOutSkb(newSkb(bytes, owner ?? undefined));
+  }
+
+  private localOutSkb(skb: Skb): void {
+    const bytes = skb.bytes;
     const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     const out = this.route(dst);
     if (!out) {

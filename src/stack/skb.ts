@@ -15,6 +15,8 @@ export interface Skb {
   ctstate: CtState;
   /** Conntrack has seen this packet (a loopback packet is tracked once, at OUTPUT). */
   tracked: boolean;
+  /** skb->mark (-m mark, MARK). */
+  mark: number;
   /** Socket owner of a locally generated packet (for -m owner). */
   uid?: number;
   gid?: number;
@@ -23,5 +25,5 @@ export interface Skb {
 }
 
 export function newSkb(bytes: Uint8Array, owner?: { uid: number; gid: number }): Skb {
-  return { bytes, ct: -1, ctDir: 0, ctstate: 'UNTRACKED', tracked: false, uid: owner?.uid, gid: owner?.gid, notes: [] };
+  return { bytes, ct: -1, ctDir: 0, ctstate: 'UNTRACKED', tracked: false, mark: 0, uid: owner?.uid, gid: owner?.gid, notes: [] };
 }

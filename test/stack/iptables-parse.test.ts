@@ -94,8 +94,8 @@ describe('normalisation to iptables-save form', () => {
 
 describe('parse errors name the line and the token', () => {
   const cases: Array<[string, string, RuleParseReason, number, string, string, ParseOptions?]> = [
-    ['unsupported match', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m multiport --dports 80,443 -j ACCEPT\nCOMMIT\n', 'unsupported-match', 3, '-m multiport', 'line 3: unsupported match "-m multiport"'],
-    ['unsupported target', '*nat\n-A POSTROUTING -o eth0 -j MASQUERADE\nCOMMIT\n', 'unsupported-target', 2, '-j MASQUERADE', 'line 2: unsupported target "-j MASQUERADE"'],
+    ['unsupported match', '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m recent --rcheck -j ACCEPT\nCOMMIT\n', 'unsupported-match', 3, '-m recent', 'line 3: unsupported match "-m recent"'],
+    ['unsupported target', '*mangle\n-A POSTROUTING -o eth0 -j CONNMARK --save-mark\nCOMMIT\n', 'unsupported-target', 2, '-j CONNMARK', 'line 2: unsupported target "-j CONNMARK"'],
     ['unsupported option', '*filter\n-A INPUT -p tcp --syn -j DROP\nCOMMIT\n', 'unsupported-option', 2, '--syn', 'line 2: unsupported option "--syn"'],
     ['unsupported option (short)', '*filter\n-A INPUT -f -j DROP\nCOMMIT\n', 'unsupported-option', 2, '-f', 'line 2: unsupported option "-f"'],
     ['unsupported command', '*filter\n-D INPUT 1\nCOMMIT\n', 'unsupported-command', 2, '-D', 'line 2: unsupported command "-D"'],
@@ -114,7 +114,7 @@ describe('parse errors name the line and the token', () => {
     ['bad port (service name)', '*filter\n-A INPUT -p tcp --dport http -j DROP\nCOMMIT\n', 'bad-port', 2, 'http', 'line 2: bad port "http" for "--dport"'],
     ['bad port (REDIRECT 0)', '*nat\n-A OUTPUT -p tcp -j REDIRECT --to-ports 0\nCOMMIT\n', 'bad-port', 2, '0', 'line 2: bad port "0" for "--to-ports"'],
     ['bad value (uid name)', '*nat\n-A OUTPUT -m owner --uid-owner root -j RETURN\nCOMMIT\n', 'bad-value', 2, 'root', 'line 2: bad id "root" for "--uid-owner" (numeric ids only)'],
-    ['bad value (state)', '*filter\n-A INPUT -m conntrack --ctstate NEW,SNAT -j DROP\nCOMMIT\n', 'bad-value', 2, 'NEW,SNAT', 'line 2: bad state "SNAT" in "--ctstate NEW,SNAT"'],
+    ['bad value (state)', '*filter\n-A INPUT -m conntrack --ctstate NEW,SYN -j DROP\nCOMMIT\n', 'bad-value', 2, 'NEW,SYN', 'line 2: bad state "SYN" in "--ctstate NEW,SYN"'],
     ['bad value (log level)', '*filter\n-A INPUT -j LOG --log-level 9\nCOMMIT\n', 'bad-value', 2, '9', 'line 2: bad log level "9" for "--log-level"'],
     ['bad value (builtin policy)', '*filter\n:INPUT MAYBE [0:0]\nCOMMIT\n', 'bad-value', 2, 'MAYBE', 'line 2: bad policy "MAYBE" for INPUT (ACCEPT or DROP)'],
     ['bad value (user chain policy)', '*filter\n:MINE ACCEPT [0:0]\nCOMMIT\n', 'bad-value', 2, 'ACCEPT', `line 2: can't set policy "ACCEPT" on "MINE": not a builtin chain of table filter`],

@@ -7,9 +7,10 @@
 // binding, LOG continues (XT_CONTINUE). Nothing here allocates per rule: no regex, no strings
 // except LOG lines, hit records are shared.
 import { formatIpv4Address } from '../../wire/ipv4-address.js';
-import type { NatBinding, RuleHit, RulePacket, RuleResult } from '../rules.js';
+import type { NatBinding, RejectAction, RuleHit, RulePacket, RuleResult } from '../rules.js';
+import { CT_NAT_DST, CT_NAT_SRC } from '../rules.js';
 import { RuleEvalError } from './errors.js';
-import { ctStateBit, targetName } from './rule.js';
+import { CT_DNAT_BIT, CT_SNAT_BIT, ctStateBit, targetName } from './rule.js';
 import type { Chain, Match, Rule, TableRules } from './rule.js';
 import { ruleSaveLine } from './rule-text.js';
 import type { Hook, TableName } from './tables.js';
@@ -37,14 +38,36 @@ const T_JUMP = 4;
 const T_GOTO = 5;
 const T_NAT = 6;
 const T_LOG = 7;
+const T_MARK = 8;
+const T_REJECT = 9;
+const T_INERT = 10;
 
 const M_PORTS = 0;
 const M_OWNER = 1;
 const M_CTSTATE = 2;
+const M_MARK = 3;
+const M_MULTIPORT = 4;
+const M_RANDOM = 5;
+const M_NTH = 6;
+const M_ADDRTYPE = 7;
+
+/** Where a multiport match looks (XT_MULTIPORT_SOURCE / DESTINATION / EITHER). */
+const MP_SRC = 0;
+const MP_DST = 1;
+const MP_EITHER = 2;
+
+/** The random source -m statistic --mode random draws from (get_random_u32()); deterministic per run. */
+export interface RuleRandom {
+  randomU32(): number;
+}
 
 /** One shape for every match kind keeps the hot loop monomorphic. */
 interface CMatch {
   kind: number;
+  /** multiport: [min, max] pairs flattened; nth: unused. */
+  ports: Int32Array | null;
+  /** nth: the shared counter (xt_statistic's master->count); addrtype: 1 limit-in, 2 limit-out; multiport: MP_*. */
+  count: number;
   on1: boolean; // --sport / --uid-owner / --ctstate given
   lo1: number;
   hi1: number;
@@ -80,6 +103,10 @@ interface CRule {
   jump: CChain | null;
   nat: NatBinding | undefined;
   logPrefix: string;
+  /** MARK: skb->mark = (mark & ~markMask) ^ markValue. */
+  markValue: number;
+  markMask: number;
+  reject: RejectAction | undefined;
   hit: TraceHit;
 }
 
@@ -97,8 +124,20 @@ export interface CompiledTable {
 }
 
 function compileMatch(m: Match): CMatch | null {
-  const c: CMatch = { kind: M_PORTS, on1: false, lo1: 0, hi1: 0, inv1: false, on2: false, lo2: 0, hi2: 0, inv2: false };
+  const c: CMatch = { kind: M_PORTS, ports: null, count: 0, on1: false, lo1: 0, hi1: 0, inv1: false, on2: false, lo2: 0, hi2: 0, inv2: false };
   switch (m.kind) {
+    case 'mark':
+      return { ...c, kind: M_MARK, on1: true, lo1: m.mark!.value | 0, hi1: m.mark!.mask | 0, inv1: m.invert };
+    case 'multiport':
+      return { ...c, kind: M_MULTIPORT, ports: Int32Array.from(m.ranges.flat()), count: m.which === 'sports' ? MP_SRC : m.which === 'dports' ? MP_DST : MP_EITHER, inv1: m.invert };
+    case 'statistic':
+      return m.mode === 'random'
+        ? { ...c, kind: M_RANDOM, lo1: m.probability!, inv1: m.invert }
+        : { ...c, kind: M_NTH, lo1: m.every!, count: m.packet ?? 0, inv1: m.invert };
+    case 'addrtype':
+      return { ...c, kind: M_ADDRTYPE, lo1: m.src, inv1: m.srcInvert, lo2: m.dst, inv2: m.dstInvert, count: m.limitIn ? 1 : m.limitOut ? 2 : 0 };
+    case 'nfacct':
+      return null; // xt_nfacct always matches (it only counts, in the rule's own counters here)
     case 'tcp':
     case 'udp':
       if (m.sport) Object.assign(c, { on1: true, lo1: m.sport.min, hi1: m.sport.max, inv1: m.sport.invert });
@@ -124,6 +163,10 @@ function natBinding(r: Rule): NatBinding | undefined {
     x.portMin === undefined ? {} : { portMin: x.portMin, portMax: x.portMax };
   if (t.kind === 'redirect') return Object.freeze({ kind: 'redirect', ...ports(t) });
   if (t.kind === 'dnat') return Object.freeze({ kind: 'dnat', addr: t.addr, ...ports(t) });
+  if (t.kind === 'masquerade') return Object.freeze({ kind: 'masquerade', random: t.random, randomFully: t.randomFully, ...ports(t) });
+  if (t.kind === 'snat') {
+    return Object.freeze({ kind: 'snat', addrMin: t.addrMin, addrMax: t.addrMax, random: t.random, randomFully: t.randomFully, persistent: t.persistent, ...ports(t) });
+  }
   return undefined;
 }
 
@@ -135,7 +178,12 @@ const TARGET_CODES: Readonly<Record<Rule['target']['kind'], number>> = {
   jump: T_JUMP,
   redirect: T_NAT,
   dnat: T_NAT,
+  masquerade: T_NAT,
+  snat: T_NAT,
   log: T_LOG,
+  mark: T_MARK,
+  reject: T_REJECT,
+  inert: T_INERT,
 };
 
 /** Compiles a (validated: loop-free, every jump target present) table. */
@@ -170,6 +218,9 @@ export function compileTable(t: TableRules): CompiledTable {
         jump: null,
         nat: natBinding(r),
         logPrefix: tk.kind === 'log' ? tk.prefix : '',
+        markValue: tk.kind === 'mark' ? tk.value | 0 : 0,
+        markMask: tk.kind === 'mark' ? tk.mask | 0 : 0,
+        reject: tk.kind === 'reject' ? Object.freeze({ with: tk.with, line: r.line }) : undefined,
         hit: Object.freeze({
           table: t.name,
           chain: chain.name,
@@ -206,8 +257,13 @@ function ifaceMatches(name: string, want: string, wild: boolean): boolean {
   return wild ? name.startsWith(want) : name === want;
 }
 
+function addrTypeOf(p: RulePacket, addr: number, dev: string | undefined, r: CRule): number {
+  if (!p.addrType) throw new RuleEvalError(`-m addrtype needs the host's addresses (rule ${r.hit.chain}#${r.hit.index}, line ${r.rule.line})`);
+  return p.addrType(addr, dev);
+}
+
 /** ip_packet_match plus the match extensions, in rule order. */
-function ruleMatches(r: CRule, p: RulePacket, ctbit: number): boolean {
+function ruleMatches(r: CRule, p: RulePacket, ctbit: number, rnd: RuleRandom): boolean {
   if (r.srcOn && ((p.src & r.srcMask) === r.srcAddr) === r.srcInv) return false;
   if (r.dstOn && ((p.dst & r.dstMask) === r.dstAddr) === r.dstInv) return false;
   if (r.inOn && ifaceMatches(p.inIface ?? '', r.inName, r.inWild) === r.inInv) return false;
@@ -234,6 +290,38 @@ function ruleMatches(r: CRule, p: RulePacket, ctbit: number): boolean {
       case M_CTSTATE:
         if (((m.lo1 & ctbit) !== 0) === m.inv1) return false;
         break;
+      case M_MARK:
+        // xt_mark: ((skb->mark & mask) == mark) ^ invert
+        if ((((p.mark ?? 0) & m.hi1) === m.lo1) === m.inv1) return false;
+        break;
+      case M_MULTIPORT: {
+        // ports_match_v1: the first entry that covers the port decides.
+        const ps = m.ports!;
+        let hit = false;
+        for (let k = 0; k < ps.length && !hit; k += 2) {
+          const lo = ps[k];
+          const hi = ps[k + 1];
+          hit = (m.count !== MP_SRC && p.dport >= lo && p.dport <= hi) || (m.count !== MP_DST && p.sport >= lo && p.sport <= hi);
+        }
+        if (hit === m.inv1) return false;
+        break;
+      }
+      case M_RANDOM:
+        // statistic_mt: (get_random_u32() & 0x7FFFFFFF) < probability
+        if (((rnd.randomU32() & 0x7fffffff) < m.lo1) === m.inv1) return false;
+        break;
+      case M_NTH: {
+        const nval = m.count === m.lo1 ? 0 : m.count + 1;
+        m.count = nval;
+        if ((nval === 0) === m.inv1) return false;
+        break;
+      }
+      case M_ADDRTYPE: {
+        const dev = m.count === 1 ? p.inIface : m.count === 2 ? p.outIface : undefined;
+        if (m.lo1 !== 0 && (((m.lo1 & (1 << addrTypeOf(p, p.src, dev, r))) !== 0) === m.inv1)) return false;
+        if (m.lo2 !== 0 && (((m.lo2 & (1 << addrTypeOf(p, p.dst, dev, r))) !== 0) === m.inv2)) return false;
+        break;
+      }
     }
   }
   return true;
@@ -248,12 +336,31 @@ function logLine(prefix: string, p: RulePacket): string {
   return `${prefix}IN=${p.inIface ?? ''} OUT=${p.outIface ?? ''} SRC=${formatIpv4Address(p.src)} DST=${formatIpv4Address(p.dst)} LEN=${p.length} PROTO=${proto}${ports}`;
 }
 
-export function evaluateTable(ct: CompiledTable, hook: Hook, p: RulePacket): TraceResult {
+/** Deterministic stand-in when no random source is given (xorshift32 from a fixed seed). */
+const FIXED_RANDOM: RuleRandom = (() => {
+  let x = 0x2545f491;
+  return {
+    randomU32(): number {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    },
+  };
+})();
+
+export function evaluateTable(ct: CompiledTable, hook: Hook, p: RulePacket, rnd: RuleRandom = FIXED_RANDOM): TraceResult {
   const start = ct.hooks[hook];
   if (!start) throw new RuleEvalError(`table ${ct.name} is not registered at ${hook} (it has no ${hook} chain)`);
   const hits: TraceHit[] = [];
   const logs: string[] = [];
-  const ctbit = ctStateBit(p.ctstate);
+  let ctbit = ctStateBit(p.ctstate);
+  // xt_conntrack's virtual states: only with an entry attached.
+  if (p.ctstate !== 'INVALID' && p.ctstate !== 'UNTRACKED') {
+    const nat = p.ctNat ?? 0;
+    if (nat & CT_NAT_SRC) ctbit |= CT_SNAT_BIT;
+    if (nat & CT_NAT_DST) ctbit |= CT_DNAT_BIT;
+  }
   const { stackChain, stackPos } = ct;
   let chain = start;
   let i = 0;
@@ -263,7 +370,7 @@ export function evaluateTable(ct: CompiledTable, hook: Hook, p: RulePacket): Tra
     let ret = i >= rules.length; // fell off the end: implicit RETURN (or the policy of a builtin chain)
     if (!ret) {
       const r = rules[i++];
-      if (!ruleMatches(r, p, ctbit)) continue;
+      if (!ruleMatches(r, p, ctbit, rnd)) continue;
       const c = r.rule.counters;
       c.packets++;
       c.bytes += p.length;
@@ -280,6 +387,14 @@ export function evaluateTable(ct: CompiledTable, hook: Hook, p: RulePacket): Tra
           return { verdict: 'DROP', hits, logs };
         case T_NAT:
           return { verdict: 'ACCEPT', nat: r.nat, hits, logs };
+        case T_MARK:
+          p.mark = (((p.mark ?? 0) & ~r.markMask) ^ r.markValue) >>> 0;
+          continue;
+        case T_REJECT:
+          return { verdict: 'DROP', reject: r.reject, hits, logs };
+        case T_INERT:
+          // Only reachable by a non-TCP packet: ctsim carries TCP only, so this is a modelling gap, never a silent pass.
+          throw new RuleEvalError(`target "-j ${r.hit.target}" (line ${r.rule.line}) is not modelled; it was accepted only because its rule can never match a TCP packet`);
         case T_RETURN:
           ret = true;
           break;

@@ -5,7 +5,7 @@
 import { formatIpv4Address } from '../../wire/ipv4-address.js';
 import { PROTO_NAMES, targetName } from './rule.js';
 import type { AddrSpec, Chain, IfaceSpec, Match, PortSpec, Rule, TableRules } from './rule.js';
-import { stateListText } from './rule-text.js';
+import { addrTypesText, markText, multiportText, probabilityText, stateListText } from './rule-text.js';
 import { orderedChains } from './chain-order.js';
 
 const pad = (s: string, w: number) => s.padEnd(w);
@@ -55,6 +55,24 @@ function matchText(m: Match): string {
       return `${m.invert ? ' !' : ''} state ${stateListText(m.mask)}`;
     case 'comment':
       return ` /* ${m.text} */`;
+    case 'mark':
+      return ` mark match${m.invert ? ' !' : ''} ${markText(m.mark!)}`;
+    case 'multiport':
+      return ` multiport ${m.which} ${m.invert ? '!' : ''}${multiportText(m.ranges)}`;
+    case 'statistic':
+      return m.mode === 'random'
+        ? ` statistic mode random${m.invert ? ' !' : ''} probability ${probabilityText(m.probability!)}`
+        : ` statistic mode nth${m.invert ? ' !' : ''} every ${m.every! + 1}${m.packet ? ` packet ${m.packet}` : ''}`;
+    case 'addrtype':
+      return (
+        ' ADDRTYPE match' +
+        (m.src || m.srcInvert ? ` src-type ${m.srcInvert ? '!' : ''}${addrTypesText(m.src)}` : '') +
+        (m.dst || m.dstInvert ? ` dst-type ${m.dstInvert ? '!' : ''}${addrTypesText(m.dst)}` : '') +
+        (m.limitIn ? ' limit-in' : '') +
+        (m.limitOut ? ' limit-out' : '')
+      );
+    case 'nfacct':
+      return ` nfacct-name  ${m.name}`;
   }
 }
 
@@ -71,6 +89,25 @@ function targetText(r: Rule): string {
       return ` to:${formatIpv4Address(t.addr)}${t.portMin === undefined ? '' : `:${natPorts(t)}`}`;
     case 'log':
       return ` LOG flags 0 level ${t.level}${t.prefix !== '' ? ` prefix "${t.prefix}"` : ''}`;
+    case 'mark': {
+      // libxt_MARK mark_tg_print (revision 2): the simplest form that describes (value, mask).
+      const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+      if (t.value === t.mask) return ` MARK or ${hex(t.value)}`;
+      if (t.value === 0) return ` MARK and ${hex(~t.mask)}`;
+      if (t.mask === 0) return ` MARK xor ${hex(t.value)}`;
+      if (t.mask >>> 0 === 0xffffffff) return ` MARK set ${hex(t.value)}`;
+      return ` MARK xset ${hex(t.value)}/${hex(t.mask)}`;
+    }
+    case 'masquerade':
+      return `${t.portMin !== undefined ? ` masq ports: ${natPorts(t)}` : ''}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}`;
+    case 'snat': {
+      const a = t.addrMin === t.addrMax ? formatIpv4Address(t.addrMin) : `${formatIpv4Address(t.addrMin)}-${formatIpv4Address(t.addrMax)}`;
+      return ` to:${a}${t.portMin === undefined ? '' : `:${natPorts(t)}`}${t.random ? ' random' : ''}${t.randomFully ? ' random-fully' : ''}${t.persistent ? ' persistent' : ''}`;
+    }
+    case 'reject':
+      return ` reject-with ${t.with}`;
+    case 'inert':
+      return t.args.length ? ` ${t.args.join(' ')}` : '';
     default:
       return '';
   }

@@ -4,7 +4,8 @@
 // instance of that match, `-p tcp --dport 80` loads the tcp match implicitly (iptables-extensions(8):
 // "these extensions are loaded if `--protocol tcp' is specified"), target options follow `-j`.
 import { RuleParseError } from './errors.js';
-import type { Match, Rule, Target } from './rule.js';
+import { REJECT_WITH } from './rule.js';
+import type { Match, RejectWith, Rule, Target } from './rule.js';
 import { isBuiltinChain } from './tables.js';
 import type { TableName } from './tables.js';
 import {
@@ -15,6 +16,12 @@ import {
   parseOwnerId,
   parsePortMatch,
   parseStateList,
+  parseAddrTypes,
+  parseMarkMask,
+  parseMultiportList,
+  parseProbability,
+  parseU32,
+  parseSnatSource,
 } from './values.js';
 
 export interface RuleContext {
@@ -41,6 +48,8 @@ const ALIASES: Readonly<Record<string, string>> = {
   '--source-port': '--sport',
   '--destination-port': '--dport',
   '--to-port': '--to-ports',
+  '--source-ports': '--sports',
+  '--destination-ports': '--dports',
 };
 
 const MATCH_OPTIONS: Readonly<Record<string, Match['kind'][]>> = {
@@ -51,16 +60,55 @@ const MATCH_OPTIONS: Readonly<Record<string, Match['kind'][]>> = {
   '--ctstate': ['conntrack'],
   '--state': ['state'],
   '--comment': ['comment'],
+  '--mark': ['mark'],
+  '--sports': ['multiport'],
+  '--dports': ['multiport'],
+  '--ports': ['multiport'],
+  '--mode': ['statistic'],
+  '--probability': ['statistic'],
+  '--every': ['statistic'],
+  '--packet': ['statistic'],
+  '--src-type': ['addrtype'],
+  '--dst-type': ['addrtype'],
+  '--limit-iface-in': ['addrtype'],
+  '--limit-iface-out': ['addrtype'],
+  '--nfacct-name': ['nfacct'],
 };
 
-const TARGET_OPTIONS: Readonly<Record<string, Target['kind']>> = {
-  '--to-ports': 'redirect',
-  '--to-destination': 'dnat',
-  '--log-prefix': 'log',
-  '--log-level': 'log',
+/** Options that take no value (flags). */
+const FLAG_OPTIONS = new Set(['--limit-iface-in', '--limit-iface-out', '--random', '--random-fully', '--persistent']);
+
+/** Match options that may carry "!" (xtables_check_inverse is called for them). */
+const INVERTIBLE = new Set(['--sport', '--dport', '--uid-owner', '--gid-owner', '--ctstate', '--state', '--mark', '--sports', '--dports', '--ports', '--probability', '--every', '--src-type', '--dst-type']);
+
+const TARGET_OPTIONS: Readonly<Record<string, Target['kind'][]>> = {
+  '--to-ports': ['redirect', 'masquerade'],
+  '--to-destination': ['dnat'],
+  '--log-prefix': ['log'],
+  '--log-level': ['log'],
+  '--set-xmark': ['mark'],
+  '--set-mark': ['mark'],
+  '--and-mark': ['mark'],
+  '--or-mark': ['mark'],
+  '--xor-mark': ['mark'],
+  '--to-source': ['snat'],
+  '--random': ['masquerade', 'snat'],
+  '--random-fully': ['masquerade', 'snat'],
+  '--persistent': ['snat'],
+  '--reject-with': ['reject'],
 };
 
-const TARGET_OPTION_OWNER: Readonly<Record<string, string>> = { redirect: 'REDIRECT', dnat: 'DNAT', log: 'LOG' };
+const TARGET_OPTION_OWNER: Readonly<Record<string, string>> = {
+  redirect: 'REDIRECT', dnat: 'DNAT', log: 'LOG', mark: 'MARK', masquerade: 'MASQUERADE', snat: 'SNAT', reject: 'REJECT',
+};
+
+/** The --*-mark options of MARK are one option group: only one of them per rule. */
+const MARK_OPTIONS = ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '--xor-mark'];
+
+/** XT_MULTI_PORTS: a multiport list holds at most 15 ports, a range counting as two. */
+const MAX_MULTIPORTS = 15;
+/** NFACCT_NAME_MAX - 1. */
+const MAX_NFACCT_NAME = 31;
 
 /** Targets that exist in iptables but not here: a clear "unsupported" instead of "unknown chain". */
 const KNOWN_TARGETS = new Set([
@@ -70,9 +118,12 @@ const KNOWN_TARGETS = new Set([
   'TEE', 'TOS', 'TPROXY', 'TRACE', 'TTL', 'ULOG',
 ]);
 
+/** Targets the engine models (the rest of KNOWN_TARGETS are refused, or kept inert on non-TCP rules). */
+const MODELLED_TARGETS = new Set(['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'DNAT', 'LOG', 'MARK', 'MASQUERADE', 'SNAT', 'REJECT']);
+
 /** Names a user chain may not take because they are targets (iptables: "chain name may not clash with target name"). */
 export function isTargetName(name: string): boolean {
-  return KNOWN_TARGETS.has(name) || ['ACCEPT', 'DROP', 'RETURN', 'REDIRECT', 'DNAT', 'LOG'].includes(name);
+  return KNOWN_TARGETS.has(name) || MODELLED_TARGETS.has(name);
 }
 
 const PROTOCOLS: Readonly<Record<string, number>> = { all: 0, icmp: 1, tcp: 6, udp: 17, '0': 0, '1': 1, '6': 6, '17': 17 };
@@ -185,19 +236,30 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext): Rule {
         noInvert(opt);
         if (targetGiven) throw fail('syntax', opt, 'multiple "-j"/"-g" flags not allowed');
         targetGiven = true;
-        rule.target = parseTarget(opt, value(opt, false), ctx);
+        const name = value(opt, false);
+        if (opt === '-j' && neverMatchesTcp(rule) && KNOWN_TARGETS.has(name) && !MODELLED_TARGETS.has(name) && ctx.chainKind(name) === undefined) {
+          // A target ctsim does not model on a UDP/ICMP-only rule: it can never see a TCP packet,
+          // so it is kept as written (every remaining argument is its option) and never runs.
+          rule.target = { kind: 'inert', name, args: args.slice(i) };
+          i = args.length;
+          break;
+        }
+        rule.target = parseTarget(opt, name, ctx);
         break;
       }
       default: {
         if (!opt.startsWith('-') || opt === '-') throw fail('syntax', raw, `unexpected argument "${raw}"`);
-        const targetKind = TARGET_OPTIONS[opt];
-        if (targetKind !== undefined) {
-          if (rule.target.kind !== targetKind) {
-            throw fail('syntax', opt, `option "${opt}" needs "-j ${TARGET_OPTION_OWNER[targetKind]}" before it`);
+        const targetKinds = TARGET_OPTIONS[opt];
+        if (targetKinds !== undefined) {
+          if (!targetKinds.includes(rule.target.kind)) {
+            throw fail('syntax', opt, `option "${opt}" needs "-j ${TARGET_OPTION_OWNER[targetKinds[0]]}" before it`);
           }
           once(seen, opt);
+          if (rule.target.kind === 'mark') {
+            if (MARK_OPTIONS.some((o) => o !== opt && seen.has(o))) throw fail('syntax', opt, 'MARK takes only one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark');
+          }
           noInvert(opt);
-          applyTargetOption(rule.target, opt, value(opt, false), line);
+          applyTargetOption(rule.target, opt, FLAG_OPTIONS.has(opt) ? '' : value(opt, false), line);
           break;
         }
         const kinds = MATCH_OPTIONS[opt];
@@ -215,7 +277,10 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext): Rule {
         }
         if (idx < 0) throw fail('syntax', opt, `option "${opt}" needs "-m ${kinds[0]}" before it`);
         once(matchSeen[idx], opt);
-        applyMatchOption(rule.matches[idx], opt, value(opt, opt !== '--comment'), takeInvert(), line);
+        const v = FLAG_OPTIONS.has(opt) ? '' : value(opt, INVERTIBLE.has(opt));
+        const inv = takeInvert();
+        if (inv && !INVERTIBLE.has(opt)) throw fail('syntax', '!', `"!" is not allowed with "${opt}"`);
+        applyMatchOption(rule.matches[idx], opt, v, inv, line, matchSeen[idx]);
         break;
       }
     }
@@ -237,13 +302,77 @@ function newMatch(name: string): Match | undefined {
       return { kind: name, mask: 0, invert: false };
     case 'comment':
       return { kind: 'comment', text: '' };
+    case 'mark':
+      return { kind: 'mark', invert: false };
+    case 'multiport':
+      return { kind: 'multiport', ranges: [], invert: false };
+    case 'statistic':
+      return { kind: 'statistic', invert: false };
+    case 'addrtype':
+      return { kind: 'addrtype', src: 0, srcInvert: false, dst: 0, dstInvert: false, limitIn: false, limitOut: false };
+    case 'nfacct':
+      return { kind: 'nfacct', name: '' };
     default:
       return undefined;
   }
 }
 
-function applyMatchOption(m: Match, opt: string, v: string, invert: boolean, line: number): void {
+/** A rule whose protocol is UDP or ICMP (not inverted) never sees a TCP packet. */
+function neverMatchesTcp(rule: Rule): boolean {
+  return rule.proto !== undefined && !rule.proto.invert && rule.proto.num !== 6 && rule.proto.num !== 0;
+}
+
+function applyMatchOption(m: Match, opt: string, v: string, invert: boolean, line: number, given: Set<string>): void {
+  const bad = (detail: string) => new RuleParseError('bad-value', line, v, detail);
   switch (m.kind) {
+    case 'mark':
+      m.mark = parseMarkMask(v, opt, line);
+      m.invert = invert;
+      return;
+    case 'multiport': {
+      if (m.which !== undefined) throw new RuleParseError('syntax', line, opt, `multiport takes only one of --sports, --dports, --ports`);
+      m.which = opt.slice(2) as 'sports' | 'dports' | 'ports';
+      m.ranges = parseMultiportList(v, opt, line);
+      const count = m.ranges.reduce((n, [a, b]) => n + (a === b ? 1 : 2), 0);
+      if (count > MAX_MULTIPORTS) throw bad(`too many ports in "${opt} ${v}" (at most ${MAX_MULTIPORTS}, a range counts as two)`);
+      m.invert = invert;
+      return;
+    }
+    case 'statistic':
+      if (opt === '--mode') {
+        if (v !== 'random' && v !== 'nth') throw bad(`bad mode "${v}" for "--mode" (random or nth)`);
+        m.mode = v;
+      } else if (opt === '--probability') {
+        m.probability = parseProbability(v, line);
+        if (invert) m.invert = true;
+      } else if (opt === '--every') {
+        const n = parseU32(v, opt, line);
+        if (n === 0) throw bad('"--every" must be at least 1');
+        m.every = n - 1;
+        if (invert) m.invert = true;
+      } else {
+        m.packet = parseU32(v, opt, line);
+      }
+      void given;
+      return;
+    case 'addrtype':
+      if (opt === '--src-type') {
+        m.src = parseAddrTypes(v, opt, line);
+        m.srcInvert = invert;
+      } else if (opt === '--dst-type') {
+        m.dst = parseAddrTypes(v, opt, line);
+        m.dstInvert = invert;
+      } else if (opt === '--limit-iface-in') {
+        m.limitIn = true;
+      } else {
+        m.limitOut = true;
+      }
+      if (m.limitIn && m.limitOut) throw new RuleParseError('syntax', line, opt, 'addrtype: you can\'t specify both --limit-iface-in and --limit-iface-out');
+      return;
+    case 'nfacct':
+      if (v.length > MAX_NFACCT_NAME || v === '') throw bad(`bad --nfacct-name "${v}" (1 to ${MAX_NFACCT_NAME} characters)`);
+      m.name = v;
+      return;
     case 'tcp':
     case 'udp': {
       const r = parsePortMatch(v, opt, line);
@@ -296,6 +425,22 @@ function parseTarget(opt: string, name: string, ctx: RuleContext): Target {
         throw new RuleParseError('wrong-table', line, `-j ${name}`, `target "-j ${name}" is only valid in the nat table, not ${ctx.table}`);
       }
       return name === 'REDIRECT' ? { kind: 'redirect' } : { kind: 'dnat', addr: -1 };
+    case 'MASQUERADE':
+    case 'SNAT':
+      if (ctx.table !== 'nat') {
+        throw new RuleParseError('wrong-table', line, `-j ${name}`, `target "-j ${name}" is only valid in the nat table, not ${ctx.table}`);
+      }
+      return name === 'MASQUERADE'
+        ? { kind: 'masquerade', random: false, randomFully: false }
+        : { kind: 'snat', addrMin: -1, addrMax: -1, random: false, randomFully: false, persistent: false };
+    case 'REJECT':
+      // ipt_REJECT registers with .table = "filter".
+      if (ctx.table !== 'filter') {
+        throw new RuleParseError('wrong-table', line, '-j REJECT', `target "-j REJECT" is only valid in the filter table, not ${ctx.table}`);
+      }
+      return { kind: 'reject', with: 'icmp-port-unreachable' };
+    case 'MARK':
+      return { kind: 'mark', value: 0, mask: 0, given: false };
     default:
       if (KNOWN_TARGETS.has(name)) {
         throw new RuleParseError('unsupported-target', line, `-j ${name}`, `unsupported target "-j ${name}"`);
@@ -303,6 +448,13 @@ function parseTarget(opt: string, name: string, ctx: RuleContext): Target {
       throw new RuleParseError('unknown-chain', line, name, `unknown chain "${name}" (jump target)`);
   }
 }
+
+/** libipt_REJECT's short names. */
+const REJECT_ALIASES: Readonly<Record<string, RejectWith>> = {
+  'net-unreach': 'icmp-net-unreachable', 'host-unreach': 'icmp-host-unreachable', 'proto-unreach': 'icmp-proto-unreachable',
+  'port-unreach': 'icmp-port-unreachable', 'net-prohib': 'icmp-net-prohibited', 'host-prohib': 'icmp-host-prohibited',
+  'tcp-rst': 'tcp-reset', 'admin-prohib': 'icmp-admin-prohibited',
+};
 
 function applyTargetOption(t: Target, opt: string, v: string, line: number): void {
   if (t.kind === 'redirect') {
@@ -312,6 +464,29 @@ function applyTargetOption(t: Target, opt: string, v: string, line: number): voi
     const colon = v.indexOf(':');
     t.addr = parseHostAddr(colon < 0 ? v : v.slice(0, colon), opt, line);
     if (colon >= 0) Object.assign(t, parseNatPorts(v.slice(colon + 1), opt, line));
+  } else if (t.kind === 'mark') {
+    // libxt_MARK (revision 2): every form becomes (value, mask) with skb->mark = (mark & ~mask) ^ value.
+    t.given = true;
+    if (opt === '--set-xmark' || opt === '--set-mark') {
+      const m = parseMarkMask(v, opt, line);
+      t.value = m.value;
+      t.mask = opt === '--set-xmark' ? m.mask : (m.value | m.mask) >>> 0;
+    } else {
+      const n = parseU32(v, opt, line);
+      if (opt === '--and-mark') Object.assign(t, { value: 0, mask: ~n >>> 0 });
+      else if (opt === '--or-mark') Object.assign(t, { value: n, mask: n });
+      else Object.assign(t, { value: n, mask: 0 });
+    }
+  } else if (t.kind === 'masquerade' || t.kind === 'snat') {
+    if (opt === '--random') t.random = true;
+    else if (opt === '--random-fully') t.randomFully = true;
+    else if (opt === '--persistent' && t.kind === 'snat') t.persistent = true;
+    else if (opt === '--to-ports') Object.assign(t, parseNatPorts(v, opt, line));
+    else if (t.kind === 'snat') Object.assign(t, parseSnatSource(v, line));
+  } else if (t.kind === 'reject') {
+    const found = REJECT_WITH.find((n) => n === v) ?? REJECT_ALIASES[v];
+    if (found === undefined) throw new RuleParseError('bad-value', line, v, `bad --reject-with "${v}" (${REJECT_WITH.join(', ')})`);
+    t.with = found;
   } else if (t.kind === 'log') {
     if (opt === '--log-level') {
       t.level = parseLogLevel(v, line);
@@ -341,7 +516,38 @@ function checkRule(rule: Rule, ctx: RuleContext, matchSeen: readonly Set<string>
       throw new RuleParseError('missing-argument', line, `-m ${m.kind}`, `match "-m ${m.kind}" needs "${need}"`);
     }
   });
+  for (const m of rule.matches) {
+    // libxt_multiport: "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'".
+    if (m.kind === 'multiport') {
+      if (!tcpOrUdp) throw new RuleParseError('wrong-protocol', line, '-m multiport', 'match "-m multiport" needs "-p tcp" or "-p udp"');
+      if (m.which === undefined) throw new RuleParseError('missing-argument', line, '-m multiport', 'match "-m multiport" needs --sports, --dports or --ports');
+    }
+    if (m.kind === 'mark' && m.mark === undefined) throw new RuleParseError('missing-argument', line, '-m mark', 'match "-m mark" needs "--mark"');
+    if (m.kind === 'nfacct' && m.name === '') throw new RuleParseError('missing-argument', line, '-m nfacct', 'match "-m nfacct" needs "--nfacct-name"');
+    if (m.kind === 'addrtype' && m.src === 0 && m.dst === 0 && !m.srcInvert && !m.dstInvert) {
+      throw new RuleParseError('missing-argument', line, '-m addrtype', 'match "-m addrtype" needs --src-type or --dst-type');
+    }
+    if (m.kind === 'statistic') {
+      // libxt_statistic's final check.
+      if (m.mode === undefined) throw new RuleParseError('missing-argument', line, '-m statistic', 'match "-m statistic" needs "--mode"');
+      if (m.mode === 'random' && m.probability === undefined) throw new RuleParseError('missing-argument', line, '-m statistic', '--mode random needs "--probability"');
+      if (m.mode === 'random' && (m.every !== undefined || m.packet !== undefined)) throw new RuleParseError('syntax', line, '--every', '--every and --packet need --mode nth');
+      if (m.mode === 'nth' && m.every === undefined) throw new RuleParseError('missing-argument', line, '-m statistic', '--mode nth needs "--every"');
+      if (m.mode === 'nth' && m.probability !== undefined) throw new RuleParseError('syntax', line, '--probability', '--probability needs --mode random');
+      if (m.mode === 'nth' && (m.packet ?? 0) > (m.every ?? 0)) throw new RuleParseError('bad-value', line, String(m.packet), '--packet can not be bigger than --every');
+    }
+  }
   const t = rule.target;
+  if (t.kind === 'mark' && !t.given) throw new RuleParseError('missing-argument', line, '-j MARK', 'target "-j MARK" needs --set-xmark, --set-mark, --and-mark, --or-mark or --xor-mark');
+  if (t.kind === 'snat' && t.addrMin < 0) throw new RuleParseError('missing-argument', line, '-j SNAT', 'target "-j SNAT" needs "--to-source"');
+  // ipt_REJECT's checkentry: "TCP_RESET invalid for non-tcp".
+  if (t.kind === 'reject' && t.with === 'tcp-reset' && !(rule.proto && !rule.proto.invert && rule.proto.num === 6)) {
+    throw new RuleParseError('wrong-protocol', line, '-j REJECT', '"--reject-with tcp-reset" needs "-p tcp"');
+  }
+  if ((t.kind === 'masquerade' || t.kind === 'snat') && t.portMin !== undefined && !tcpOrUdp) {
+    const name = t.kind === 'masquerade' ? 'MASQUERADE' : 'SNAT';
+    throw new RuleParseError('wrong-protocol', line, `-j ${name}`, `target "-j ${name}" with ports needs "-p tcp" or "-p udp"`);
+  }
   if (t.kind === 'dnat' && t.addr < 0) {
     throw new RuleParseError('missing-argument', line, '-j DNAT', 'target "-j DNAT" needs "--to-destination"');
   }

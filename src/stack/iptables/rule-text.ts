@@ -2,8 +2,8 @@
 // -s, -d, -i, -o, -p first, then "-m name --options" in load order, then -j/-g and target options.
 // Parsing this text gives the same rule back, which is what the save -> parse round trip relies on.
 import { formatIpv4Address } from '../../wire/ipv4-address.js';
-import { CT_STATE_ORDER, PROTO_NAMES, ctStateBit } from './rule.js';
-import type { AddrSpec, IdSpec, IfaceSpec, Match, PortSpec, Rule, Target } from './rule.js';
+import { ADDR_TYPES, CT_STATE_ORDER, PROTO_NAMES, ctStateBit } from './rule.js';
+import type { AddrSpec, IdSpec, IfaceSpec, MarkSpec, Match, PortSpec, Rule, Target } from './rule.js';
 import { quoteArg } from './tokenizer.js';
 
 const inv = (invert: boolean) => (invert ? ' !' : '');
@@ -29,8 +29,57 @@ function id(opt: string, s: IdSpec | undefined): string {
   return s ? `${inv(s.invert)} ${opt} ${s.id}` : '';
 }
 
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+/** print_mark of libxt_mark: "0xV/0xM", or "0xV" when the mask is all ones. */
+export function markText(m: MarkSpec): string {
+  return m.mask >>> 0 === 0xffffffff ? hex(m.value) : `${hex(m.value)}/${hex(m.mask)}`;
+}
+
+/**
+ * printf("%.11f", k / 2^31) exactly, as libxt_statistic prints a probability: the value is a
+ * dyadic rational, so the 11-decimal rounding is done in integers (half to even, like glibc).
+ */
+export function probabilityText(k: number): string {
+  const q = BigInt(k) * 10n ** 11n;
+  let n = q >> 31n;
+  const r = q - (n << 31n);
+  const half = 1n << 30n;
+  if (r > half || (r === half && (n & 1n) === 1n)) n += 1n;
+  const digits = n.toString().padStart(12, '0');
+  return `${digits.slice(0, -11)}.${digits.slice(-11)}`;
+}
+
+/** print_types of libxt_addrtype: the names of the set bits, comma separated, in RTN_* order. */
+export function addrTypesText(mask: number): string {
+  return ADDR_TYPES.filter((_, i) => (mask & (1 << i)) !== 0).join(',');
+}
+
+export function multiportText(ranges: ReadonlyArray<readonly [number, number]>): string {
+  return ranges.map(([a, b]) => (a === b ? `${a}` : `${a}:${b}`)).join(',');
+}
+
 export function matchSaveText(m: Match): string {
   switch (m.kind) {
+    case 'mark':
+      return ` -m mark${inv(m.invert)} --mark ${markText(m.mark!)}`;
+    case 'multiport':
+      return ` -m multiport${inv(m.invert)} --${m.which} ${multiportText(m.ranges)}`;
+    case 'statistic':
+      return m.mode === 'random'
+        ? ` -m statistic --mode random${inv(m.invert)} --probability ${probabilityText(m.probability!)}`
+        : ` -m statistic --mode nth${inv(m.invert)} --every ${m.every! + 1}${m.packet ? ` --packet ${m.packet}` : ''}`;
+    case 'addrtype':
+      return (
+        ' -m addrtype' +
+        (m.src || m.srcInvert ? `${inv(m.srcInvert)} --src-type ${addrTypesText(m.src)}` : '') +
+        (m.dst || m.dstInvert ? `${inv(m.dstInvert)} --dst-type ${addrTypesText(m.dst)}` : '') +
+        (m.limitIn ? ' --limit-iface-in' : '') +
+        (m.limitOut ? ' --limit-iface-out' : '')
+      );
+    case 'nfacct':
+      // libxt_nfacct prints the name after two blanks (" --nfacct-name  %s"), as iptables-save 1.8 shows.
+      return ` -m nfacct --nfacct-name  ${quoteArg(m.name)}`;
     case 'tcp':
     case 'udp':
       return ` -m ${m.kind}${ports('--sport', m.sport)}${ports('--dport', m.dport)}`;
@@ -72,6 +121,21 @@ export function targetSaveText(t: Target): string {
     case 'log':
       // libxt_LOG saves the prefix when set and the level when it is not the default (4).
       return ` -j LOG${t.prefix !== '' ? ` --log-prefix ${quoteArg(t.prefix)}` : ''}${t.level !== 4 ? ` --log-level ${t.level}` : ''}`;
+    case 'mark':
+      return ` -j MARK --set-xmark ${hex(t.value)}/${hex(t.mask)}`;
+    case 'masquerade': {
+      const p = natPorts(t);
+      return ` -j MASQUERADE${p ? ` --to-ports ${p}` : ''}${t.random ? ' --random' : ''}${t.randomFully ? ' --random-fully' : ''}`;
+    }
+    case 'snat': {
+      const p = natPorts(t);
+      const a = t.addrMin === t.addrMax ? formatIpv4Address(t.addrMin) : `${formatIpv4Address(t.addrMin)}-${formatIpv4Address(t.addrMax)}`;
+      return ` -j SNAT --to-source ${a}${p ? `:${p}` : ''}${t.random ? ' --random' : ''}${t.randomFully ? ' --random-fully' : ''}${t.persistent ? ' --persistent' : ''}`;
+    }
+    case 'reject':
+      return ` -j REJECT --reject-with ${t.with}`;
+    case 'inert':
+      return ` -j ${t.name}${t.args.map((a) => ` ${quoteArg(a)}`).join('')}`;
   }
 }
 

@@ -41,10 +41,24 @@ export interface IdSpec {
 }
 
 /** Bits of a --ctstate/--state list; listings print them in this order (libxt_conntrack). */
-export const CT_STATE_ORDER: readonly CtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED'];
+export const CT_STATE_ORDER: readonly CtStateName[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
 
-export function ctStateBit(state: CtState): number {
+/**
+ * A --ctstate name: the packet's ctinfo state, or the virtual states SNAT/DNAT of xt_conntrack
+ * (set when the entry's IPS_SRC_NAT/IPS_DST_NAT status bit is, i.e. NAT changed its tuple).
+ */
+export type CtStateName = CtState | 'SNAT' | 'DNAT';
+
+/** xt_conntrack's virtual state bits (XT_CONNTRACK_STATE_SNAT/DNAT). */
+export const CT_SNAT_BIT = 32;
+export const CT_DNAT_BIT = 64;
+
+export function ctStateBit(state: CtStateName): number {
   switch (state) {
+    case 'SNAT':
+      return CT_SNAT_BIT;
+    case 'DNAT':
+      return CT_DNAT_BIT;
     case 'INVALID':
       return 1;
     case 'NEW':
@@ -58,8 +72,30 @@ export function ctStateBit(state: CtState): number {
   }
 }
 
+/** A value/mask pair (-m mark --mark, MARK --set-xmark): u32 each. */
+export interface MarkSpec {
+  value: number;
+  mask: number;
+}
+
+/** RTN_* route types of xt_addrtype, in the order libxt_addrtype prints them. */
+export const ADDR_TYPES = [
+  'UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE',
+] as const;
+export type AddrType = (typeof ADDR_TYPES)[number];
+
 export type Match =
   | { kind: 'tcp' | 'udp'; sport?: PortSpec; dport?: PortSpec }
+  | { kind: 'mark'; mark?: MarkSpec; invert: boolean }
+  /** -m multiport --sports/--dports/--ports: [min, max] pairs (a single port has min = max). */
+  | { kind: 'multiport'; which?: 'sports' | 'dports' | 'ports'; ranges: Array<[number, number]>; invert: boolean }
+  /**
+   * -m statistic as the kernel stores it: random with probability = lround(p * 2^31); nth with
+   * every = n - 1 and the starting count `packet`. `invert` is the "!" before --probability/--every.
+   */
+  | { kind: 'statistic'; mode?: 'random' | 'nth'; probability?: number; every?: number; packet?: number; invert: boolean }
+  | { kind: 'addrtype'; src: number; srcInvert: boolean; dst: number; dstInvert: boolean; limitIn: boolean; limitOut: boolean }
+  | { kind: 'nfacct'; name: string }
   | { kind: 'owner'; uid?: IdSpec; gid?: IdSpec }
   /** mask 0: no --ctstate/--state given (a bare -m conntrack matches every packet). */
   | { kind: 'conntrack' | 'state'; mask: number; invert: boolean }
@@ -73,7 +109,27 @@ export type Target =
   | { kind: 'jump'; chain: string; goto: boolean }
   | { kind: 'redirect'; portMin?: number; portMax?: number }
   | { kind: 'dnat'; addr: number; portMin?: number; portMax?: number }
-  | { kind: 'log'; prefix: string; level: number };
+  | { kind: 'log'; prefix: string; level: number }
+  /** MARK (revision 2): skb->mark = (skb->mark & ~mask) ^ value; every --*-mark form reduces to it. */
+  | { kind: 'mark'; value: number; mask: number; given: boolean }
+  /** MASQUERADE: source NAT to the output interface's address. */
+  | { kind: 'masquerade'; portMin?: number; portMax?: number; random: boolean; randomFully: boolean }
+  /** SNAT --to-source a[-b][:p[-q]]. */
+  | { kind: 'snat'; addrMin: number; addrMax: number; portMin?: number; portMax?: number; random: boolean; randomFully: boolean; persistent: boolean }
+  /** REJECT --reject-with TYPE (ipt_REJECT); tcp-reset builds an RST as nf_send_reset does. */
+  | { kind: 'reject'; with: RejectWith }
+  /**
+   * A target ctsim does not model (CT, ...) on a rule that can never match a TCP packet (its
+   * protocol is UDP or ICMP): kept as written, printed back as it was read.
+   */
+  | { kind: 'inert'; name: string; args: string[] };
+
+/** REJECT --reject-with values (ipt_REJECT's enum ipt_reject_with), canonical names as iptables-save prints them. */
+export const REJECT_WITH = [
+  'icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-port-unreachable', 'icmp-proto-unreachable',
+  'icmp-net-prohibited', 'icmp-host-prohibited', 'tcp-reset', 'icmp-admin-prohibited',
+] as const;
+export type RejectWith = (typeof REJECT_WITH)[number];
 
 export interface Rule {
   src?: AddrSpec;
@@ -116,6 +172,16 @@ export function targetName(t: Target): string {
       return 'DNAT';
     case 'log':
       return 'LOG';
+    case 'mark':
+      return 'MARK';
+    case 'masquerade':
+      return 'MASQUERADE';
+    case 'snat':
+      return 'SNAT';
+    case 'reject':
+      return 'REJECT';
+    case 'inert':
+      return t.name;
   }
 }
 

@@ -3,7 +3,7 @@
 // table like `iptables -L -v -n --line-numbers`, and saves like `iptables-save -c`. Changes go
 // through iptables commands and are checked like the kernel checks a table replace (loops, hook
 // masks) before they take effect; evaluation uses a compiled copy rebuilt after each change.
-import type { RuleEvaluator, RulePacket } from '../rules.js';
+import type { RuleEvaluator, RulePacket, RuleRandomSource } from '../rules.js';
 import { applyCommand, cloneTableRules, newTableRules } from './commands.js';
 import { RuleEvalError } from './errors.js';
 import { compileTable, evaluateTable } from './evaluate.js';
@@ -70,7 +70,7 @@ export class Ruleset implements RuleEvaluator {
    * rule and policy counters. A table that was never loaded accepts without hits, as an
    * unregistered table does; a hook the table does not have is an error.
    */
-  evaluate(table: TableName, hook: Hook, pkt: RulePacket): TraceResult {
+  evaluate(table: TableName, hook: Hook, pkt: RulePacket, random?: RuleRandomSource): TraceResult {
     let ct = this.compiled.get(table);
     if (!ct) {
       const t = this.tableMap.get(table);
@@ -83,7 +83,7 @@ export class Ruleset implements RuleEvaluator {
       ct = compileTable(t);
       this.compiled.set(table, ct);
     }
-    return evaluateTable(ct, hook, pkt);
+    return evaluateTable(ct, hook, pkt, random);
   }
 
   /** `iptables -t table -L -v -n --line-numbers` (an absent table lists its empty builtin chains). */

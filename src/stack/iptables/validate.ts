@@ -10,6 +10,20 @@ import { hookBit, hookMaskText } from './tables.js';
 
 const NAT_HOOKS = hookBit('PREROUTING') | hookBit('OUTPUT'); // xt_REDIRECT, xt_nat DNAT
 const OWNER_HOOKS = hookBit('OUTPUT') | hookBit('POSTROUTING'); // xt_owner
+const MASQUERADE_HOOKS = hookBit('POSTROUTING'); // xt_MASQUERADE
+const SNAT_HOOKS = hookBit('POSTROUTING') | hookBit('INPUT'); // xt_nat SNAT
+const REJECT_HOOKS = hookBit('INPUT') | hookBit('FORWARD') | hookBit('OUTPUT'); // ipt_REJECT
+// addrtype_mt_checkentry_v1: "output interface limitation not valid in PREROUTING and INPUT" and the converse.
+const NO_LIMIT_OUT = hookBit('PREROUTING') | hookBit('INPUT');
+const NO_LIMIT_IN = hookBit('POSTROUTING') | hookBit('OUTPUT');
+
+const TARGET_HOOKS: Readonly<Partial<Record<Rule['target']['kind'], [string, number]>>> = {
+  redirect: ['REDIRECT', NAT_HOOKS],
+  dnat: ['DNAT', NAT_HOOKS],
+  masquerade: ['MASQUERADE', MASQUERADE_HOOKS],
+  snat: ['SNAT', SNAT_HOOKS],
+  reject: ['REJECT', REJECT_HOOKS],
+};
 
 function jumpTarget(r: Rule): string | undefined {
   return r.target.kind === 'jump' ? r.target.chain : undefined;
@@ -56,15 +70,22 @@ export function validateChains(chains: ReadonlyMap<string, Chain>): void {
     const mask = masks.get(c.name) ?? 0;
     if (mask === 0) continue;
     for (const r of c.rules) {
-      const t = r.target;
-      if ((t.kind === 'redirect' || t.kind === 'dnat') && (mask & ~NAT_HOOKS) !== 0) {
-        const name = t.kind === 'redirect' ? 'REDIRECT' : 'DNAT';
+      const limits = TARGET_HOOKS[r.target.kind];
+      if (limits && (mask & ~limits[1]) !== 0) {
+        const [name, allowed] = limits;
         throw new RuleParseError(
           'wrong-hook',
           r.line,
           `-j ${name}`,
-          `target "-j ${name}" in chain ${c.name} is used from hook ${hookMaskText(mask & ~NAT_HOOKS)}, but only valid from ${hookMaskText(NAT_HOOKS)}`,
+          `target "-j ${name}" in chain ${c.name} is used from hook ${hookMaskText(mask & ~allowed)}, but only valid from ${hookMaskText(allowed)}`,
         );
+      }
+      for (const m of r.matches) {
+        if (m.kind !== 'addrtype') continue;
+        if ((m.limitOut && (mask & NO_LIMIT_OUT) !== 0) || (m.limitIn && (mask & NO_LIMIT_IN) !== 0)) {
+          const which = m.limitOut ? 'output' : 'input';
+          throw new RuleParseError('wrong-hook', r.line, '-m addrtype', `addrtype: ${which} interface limitation in chain ${c.name} is not valid from hook ${hookMaskText(mask & (m.limitOut ? NO_LIMIT_OUT : NO_LIMIT_IN))}`);
+        }
       }
       if (r.matches.some((m) => m.kind === 'owner') && (mask & ~OWNER_HOOKS) !== 0) {
         throw new RuleParseError(

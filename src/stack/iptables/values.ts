@@ -2,9 +2,8 @@
 // time. Names that need a lookup the emulator cannot do (host names, /etc/services ports, user
 // names) are refused: iptables-save always prints the numeric form, so pasted rules never need them.
 import { RuleParseError } from './errors.js';
-import { ctStateBit } from './rule.js';
-import type { AddrSpec } from './rule.js';
-import type { CtState } from '../skb.js';
+import { ADDR_TYPES, CT_STATE_ORDER, ctStateBit } from './rule.js';
+import type { AddrSpec, MarkSpec } from './rule.js';
 import { parseIpv4Address } from '../../wire/ipv4-address.js';
 
 const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
@@ -100,7 +99,7 @@ export function parseOwnerId(text: string, opt: string, line: number): number {
   return v;
 }
 
-const STATES: readonly CtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED'];
+const STATES = CT_STATE_ORDER;
 
 /** --ctstate/--state: comma list of states, case-insensitive as in libxt_conntrack. */
 export function parseStateList(text: string, opt: string, line: number): number {
@@ -129,4 +128,62 @@ export function parseCounters(text: string, line: number): { packets: number; by
   const m = /^\[(\d+):(\d+)\]$/.exec(text);
   if (!m) throw new RuleParseError('bad-value', line, text, `bad counters "${text}" (expected [packets:bytes])`);
   return { packets: Number(m[1]), bytes: Number(m[2]) };
+}
+
+/** An unsigned 32-bit number as strtoul(s, NULL, 0) reads it: decimal, 0x hex or 0 octal. */
+export function parseU32(text: string, opt: string, line: number): number {
+  let v = NaN;
+  if (/^0[xX][0-9a-fA-F]+$/.test(text)) v = parseInt(text.slice(2), 16);
+  else if (/^0[0-7]*$/.test(text)) v = parseInt(text, 8);
+  else if (/^[1-9]\d*$/.test(text)) v = Number(text);
+  if (!(v >= 0 && v <= 0xffffffff)) throw new RuleParseError('bad-value', line, text, `bad value "${text}" for "${opt}" (an unsigned 32-bit number)`);
+  return v;
+}
+
+/** value[/mask] (xtables_parse_mark_mask); the mask defaults to 0xffffffff. */
+export function parseMarkMask(text: string, opt: string, line: number): MarkSpec {
+  const slash = text.indexOf('/');
+  if (slash < 0) return { value: parseU32(text, opt, line), mask: 0xffffffff };
+  return { value: parseU32(text.slice(0, slash), opt, line), mask: parseU32(text.slice(slash + 1), opt, line) };
+}
+
+/**
+ * --probability p (0 <= p <= 1), stored as the kernel compares it: lround(2^31 * p) against
+ * the low 31 bits of a random u32 (libxt_statistic, xt_statistic.c).
+ */
+export function parseProbability(text: string, line: number): number {
+  const p = /^(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(p >= 0 && p <= 1)) throw new RuleParseError('bad-value', line, text, `bad --probability "${text}" (0 to 1)`);
+  return Math.round(0x80000000 * p); // lround: halves away from zero, p >= 0
+}
+
+/** --src-type/--dst-type: comma list of RTN_* names, case-insensitive (libxt_addrtype). Returns a bit mask (1 << type). */
+export function parseAddrTypes(text: string, opt: string, line: number): number {
+  let mask = 0;
+  for (const item of text.split(',')) {
+    const i = ADDR_TYPES.findIndex((n) => n === item.toUpperCase());
+    if (i < 0) throw new RuleParseError('bad-value', line, text, `bad address type "${item}" in "${opt} ${text}" (${ADDR_TYPES.join(', ')})`);
+    mask |= 1 << i;
+  }
+  return mask;
+}
+
+/** -m multiport lists: "p1,p2,a:b" (xtables_parse_multi_ports with ranges, revision 1). */
+export function parseMultiportList(text: string, opt: string, line: number): Array<[number, number]> {
+  return text.split(',').map((item) => {
+    const r = item.includes(':') ? parsePortMatch(item, opt, line) : parsePortMatch(item, opt, line);
+    if (item.startsWith(':') || item.endsWith(':')) throw new RuleParseError('bad-port', line, text, `bad port range "${item}" in "${opt}"`);
+    return [r.min, r.max] as [number, number];
+  });
+}
+
+/** SNAT --to-source a[-b][:p[-q]] (libipt_SNAT); an address is required here. */
+export function parseSnatSource(text: string, line: number): { addrMin: number; addrMax: number; portMin?: number; portMax?: number } {
+  const colon = text.indexOf(':');
+  const addrs = colon < 0 ? text : text.slice(0, colon);
+  const dash = addrs.indexOf('-');
+  const addrMin = parseHostAddr(dash < 0 ? addrs : addrs.slice(0, dash), '--to-source', line);
+  const addrMax = dash < 0 ? addrMin : parseHostAddr(addrs.slice(dash + 1), '--to-source', line);
+  if (addrMax < addrMin) throw new RuleParseError('bad-address', line, text, `bad address range "${addrs}" for "--to-source"`);
+  return colon < 0 ? { addrMin, addrMax } : { addrMin, addrMax, ...parseNatPorts(text.slice(colon + 1), '--to-source', line) };
 }
