@@ -25,5 +25,7 @@ export interface Skb {
 }
 
 export function newSkb(bytes: Uint8Array, owner?: { uid: number; gid: number }): Skb {
-  return { bytes, ct: -1, ctDir: 0, ctstate: 'UNTRACKED', tracked: false, mark: 0, uid: owner?.uid, gid: owner?.gid, notes: [] };
+  // Before conntrack has seen it the packet has no entry and no untracked template: xt_conntrack
+  // (in the raw table, say) calls that INVALID.
+  return { bytes, ct: -1, ctDir: 0, ctstate: 'INVALID', tracked: false, mark: 0, uid: owner?.uid, gid: owner?.gid, notes: [] };
 }
