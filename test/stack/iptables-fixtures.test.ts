@@ -80,7 +80,10 @@ describe('kube-proxy node (iptables mode)', () => {
     };
     const a = run(7);
     expect([...a.keys()].sort()).toEqual([ip('198.18.64.10'), ip('198.18.64.11'), ip('198.18.65.12')].map((x) => `${x}:8080`).sort());
-    for (const n of a.values()) expect(n / 3000).toBeGreaterThan(0.27), expect(n / 3000).toBeLessThan(0.4);
+    for (const n of a.values()) {
+      expect(n / 3000).toBeGreaterThan(0.27);
+      expect(n / 3000).toBeLessThan(0.4);
+    }
     expect(run(7)).toEqual(a);
     expect(run(8)).not.toEqual(a);
   });

@@ -39,12 +39,28 @@ export function loadScenarioText(text: string, file: string): ScenarioSpec {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
-    throw new ScenarioFileError('yaml', file, e.linePos?.[0].line ?? 1, '', `malformed YAML/JSON: ${e.message.split('\n')[0]}`);
+    // A duplicate key is reported at its map; point at the second occurrence instead.
+    const line = e.code === 'DUPLICATE_KEY' ? duplicateKeyLine(text, lines.linePos(e.pos[0]).line) : lines.linePos(e.pos[0]).line;
+    throw new ScenarioFileError('yaml', file, line, '', `malformed YAML/JSON: ${e.message.split('\n')[0]}`);
   }
   const at = new Locator(doc, lines);
   const parsed = scenarioSchema.safeParse(doc.toJS());
   if (!parsed.success) throw schemaError(parsed.error.issues[0], file, at);
   return new Checker(parsed.data, file, at).run();
+}
+
+/** The line of the first key that repeats an earlier key at the same indentation, from `from` on. */
+function duplicateKeyLine(text: string, from: number): number {
+  const seen = new Map<string, number>();
+  const rows = text.split('\n');
+  for (let i = from - 1; i < rows.length; i++) {
+    const m = /^(\s*)(?:- )?([^\s:#][^:#]*):(\s|$)/.exec(rows[i]);
+    if (!m) continue;
+    const key = `${m[1].length}:${m[2].trim()}`;
+    if (seen.has(key)) return i + 1;
+    seen.set(key, i + 1);
+  }
+  return from;
 }
 
 type Issue = z.core.$ZodIssue;

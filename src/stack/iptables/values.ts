@@ -171,7 +171,7 @@ export function parseAddrTypes(text: string, opt: string, line: number): number 
 /** -m multiport lists: "p1,p2,a:b" (xtables_parse_multi_ports with ranges, revision 1). */
 export function parseMultiportList(text: string, opt: string, line: number): Array<[number, number]> {
   return text.split(',').map((item) => {
-    const r = item.includes(':') ? parsePortMatch(item, opt, line) : parsePortMatch(item, opt, line);
+    const r = parsePortMatch(item, opt, line);
     if (item.startsWith(':') || item.endsWith(':')) throw new RuleParseError('bad-port', line, text, `bad port range "${item}" in "${opt}"`);
     return [r.min, r.max] as [number, number];
   });
