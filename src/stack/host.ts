@@ -20,6 +20,7 @@ import { RuleEvalError } from './iptables/errors.js';
 import { TcpFlag, encodeSegment, parseIpv4Tcp } from '../wire/index.js';
 import type { Scheduler, Timer } from './scheduler.js';
 import { newSkb, type Skb } from './skb.js';
+import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
@@ -29,6 +30,8 @@ export interface HostEvent {
   host: string;
   kind: 'socket' | 'conntrack' | 'packet' | 'rule' | 'app';
   text: string;
+  /** The TCP layer's typed fact behind a 'socket' event (text is its rendering). */
+  tcp?: TcpEvent;
 }
 
 export interface TapEvent {
@@ -177,9 +180,14 @@ export class Host implements TcpHostPort {
   /** Notes of the packet being delivered to a socket: socket reactions go into its capture comment. */
   private deliveringNotes: string[] | null = null;
 
-  event(text: string, kind: HostEvent['kind'] = 'socket'): void {
+  event(text: string, kind: HostEvent['kind'] = 'socket', tcp?: TcpEvent): void {
     if (kind === 'socket' && this.deliveringNotes) this.deliveringNotes.push(text.replace(/^socket /, 'sock '));
-    this.onEvent?.({ timeNs: this.sched.now, host: this.name, kind, text });
+    this.onEvent?.(tcp ? { timeNs: this.sched.now, host: this.name, kind, text, tcp } : { timeNs: this.sched.now, host: this.name, kind, text });
+  }
+
+  /** The TCP layer's events, rendered here (the edge) for timelines and capture comments. */
+  tcpEvent(e: TcpEvent): void {
+    this.event(formatTcpEvent(e), 'socket', e);
   }
 
   private conntrackEvent(ev: ConntrackEvent): void {

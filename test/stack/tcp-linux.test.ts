@@ -5,6 +5,7 @@ import { MemorySink } from '../../src/pcap/index.js';
 import { ip } from '../../src/wire/index.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
 import type { TcpSocket } from '../../src/stack/tcp/tcp-socket.js';
+import { Cause } from '../../src/stack/tcp/tcp-events.js';
 
 const MS = 1e6;
 const SEC = 1e9;
@@ -115,7 +116,7 @@ describe('RFC 5961 on a reused 4-tuple', () => {
     if (serverSide === 'fin-wait2') accepted[0].shutdown('wr');
     if (serverSide === 'orphan-fin-wait2') accepted[0].close();
     net.runUntil(60 * MS); // past the client's delayed ACK of the FIN (40 ms)
-    old.destroy('vanishes (test)');
+    old.destroy(Cause['close']); // gone without a packet (as if its host rebooted)
     const t0 = net.sim.now;
     const s = a.tcp.socket();
     s.reuseAddr = true;

@@ -1,0 +1,308 @@
+// Segment processing of a full socket, modelled on net/ipv4/tcp_input.c: the request socket a
+// listener opens for a SYN (tcp_conn_request), tcp_rcv_synsent_state_process, the SYN_RECV
+// completion, tcp_validate_incoming (RFC 5961 challenge ACKs), and the synchronised part of
+// tcp_rcv_state_process (ACK, data, FIN) that hands the connection to a TIME_WAIT minisocket at
+// the end (tcp_time_wait). receive() answers as tcp_rcv_state_process does: 'reset' asks the
+// caller to send a reset for the segment from the control socket.
+// Simplifications, each chosen because no seed scenario depends on it: in-order data is ACKed at
+// once, before the application reads it (quickack mode throughout; the one delayed ACK modelled
+// is that of a FIN moving ESTABLISHED -> CLOSE_WAIT), out-of-order segments are dropped with a
+// duplicate ACK (no OFO queue), no PAWS rejection, no keepalive.
+import { MS, SEC } from '../scheduler.js';
+import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
+import { Cause, type ChallengeTrigger } from './tcp-events.js';
+import { TcpOutputSock } from './tcp-output.js';
+import type { SegIn } from './tcp-segment-in.js';
+import { OUR_WSCALE, TCP_TIMEOUT_INIT, type TcpSock } from './tcp-sock.js';
+import { TcpState } from './tcp-state.js';
+import { TCP_TIMEWAIT_LEN, TimeWaitSock } from './tcp-timewait.js';
+
+/** What the caller does after the socket processed a segment (tcp_rcv_state_process's return). */
+export type RcvStatus = 'done' | 'reset';
+
+export abstract class TcpInputSock extends TcpOutputSock {
+  /** inet_csk_complete_hashdance(): the established child joins its listener's accept queue. */
+  protected abstract joinAcceptQueue(): void;
+
+  /** Entry point for a segment demultiplexed to this socket. */
+  receive(seg: SegIn): RcvStatus {
+    switch (this.state) {
+      case TcpState.SYN_SENT: return this.synSentReceive(seg);
+      case TcpState.SYN_RECV: return this.synRecvReceive(seg);
+      default:
+        this.synchronizedReceive(seg);
+        return 'done';
+    }
+  }
+
+  /**
+   * tcp_conn_request(): this new socket answers the SYN `seg` that reached `listener` (its tuple
+   * is already hashed): options from the SYN, our ISN (given when a TIME_WAIT socket gave way,
+   * else drawn), SYN_RECV, the SYN-ACK and its retransmission timer.
+   */
+  openRequest(listener: TcpSock, seg: SegIn, isn: number | undefined): void {
+    this.parent = listener;
+    this.mss = this.port.route(seg.src).mss;
+    this.adoptPeerOptions(seg);
+    this.irs = seg.seq;
+    this.rcvNxt = seqAdd(seg.seq, 1);
+    this.iss = isn ?? this.port.sched.randomU32();
+    this.sndUna = this.iss;
+    this.sndNxt = seqAdd(this.iss, 1);
+    this.tsOffset = this.port.sched.randomU32();
+    this.setState(TcpState.SYN_RECV, { kind: 'syn-to-listener', listenAddr: listener.localAddr, listenPort: listener.localPort });
+    this.sendSynAck();
+    this.rto = TCP_TIMEOUT_INIT;
+    this.armRtx(this.rto);
+  }
+
+  /** tcp_rcv_synsent_state_process() */
+  private synSentReceive(seg: SegIn): RcvStatus {
+    const f = seg.flags;
+    if (f & TcpFlag.ACK) {
+      if (!seqAfter(seg.ack, this.iss) || seqAfter(seg.ack, this.sndNxt)) {
+        // Unacceptable ACK (RFC 9293 §3.10.7.3): with RST drop it; else answer with a reset.
+        if (f & TcpFlag.RST) return 'done';
+        // v5.6+ "Reduce SYN resend delay if a suspicous ACK is received": the first time, resend
+        // the SYN after TCP_TIMEOUT_MIN (2 jiffies) instead of waiting the full RTO.
+        if (this.port.earlySynResend && this.retransmits === 0) {
+          this.armRtx(Math.round((2 * 1000) / this.port.sysctls.hz) * MS);
+        }
+        this.port.event({ type: 'unacceptable-ack', sock: this.ref(), ack: seg.ack, expected: seqAdd(this.iss, 1) });
+        return 'reset';
+      }
+      if (f & TcpFlag.RST) {
+        this.fail('ECONNREFUSED', Cause['rst-answering-syn']);
+        return 'done';
+      }
+      if (!(f & TcpFlag.SYN)) return 'done';
+      this.adoptPeerOptions(seg);
+      this.irs = seg.seq;
+      this.rcvNxt = seqAdd(seg.seq, 1);
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window << this.sndWscale;
+      this.stopRtx();
+      if (this.retransmits === 0) this.updateRtt(Math.max(1, this.now - (this.lastSynAt ?? this.now)));
+      else this.rto = TCP_TIMEOUT_INIT;
+      this.retransmits = 0;
+      this.setState(TcpState.ESTABLISHED, Cause['syn-ack']);
+      this.sendAck();
+      this.onConnect?.();
+      if (this.sendQueue.length || this.shutWr) this.pushData();
+      return 'done';
+    }
+    if (f & TcpFlag.RST) return 'done';
+    if (f & TcpFlag.SYN) {
+      // Simultaneous open (RFC 9293 §3.5).
+      this.adoptPeerOptions(seg);
+      this.irs = seg.seq;
+      this.rcvNxt = seqAdd(seg.seq, 1);
+      this.setState(TcpState.SYN_RECV, Cause['simultaneous-open']);
+      this.sendSynAck();
+    }
+    return 'done';
+  }
+
+  /** tcp_openreq_init() / tcp_synsent: options both sides agreed on. */
+  private adoptPeerOptions(seg: SegIn): void {
+    const sys = this.port.sysctls;
+    this.tsOn = sys.tcp_timestamps === 1 && seg.hasTs;
+    if (this.tsOn) this.tsRecent = seg.tsval;
+    this.sackOn = sys.tcp_sack === 1 && seg.sackOk;
+    if (sys.tcp_window_scaling && seg.wscale >= 0) {
+      this.sndWscale = Math.min(seg.wscale, 14);
+      this.rcvWscale = OUR_WSCALE;
+    } else {
+      this.sndWscale = 0;
+      this.rcvWscale = 0;
+    }
+    if (seg.mss > 0) this.mss = Math.min(this.mss, seg.mss - (this.tsOn ? 12 : 0));
+  }
+
+  /** A request socket / child in SYN_RECV (tcp_check_req). */
+  private synRecvReceive(seg: SegIn): RcvStatus {
+    const f = seg.flags;
+    if (f & TcpFlag.RST) {
+      if (seg.seq === this.rcvNxt) this.destroy(Cause['rst-syn-recv']);
+      return 'done';
+    }
+    if (f & TcpFlag.SYN && !(f & TcpFlag.ACK)) {
+      if (seg.seq === this.irs) this.sendSynAck(); // retransmitted SYN: answer again
+      return 'done';
+    }
+    if (f & TcpFlag.ACK) {
+      if (seg.ack !== this.sndNxt) return 'reset';
+      this.sndUna = seg.ack;
+      this.sndWnd = seg.window << this.sndWscale;
+      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+      this.stopRtx();
+      this.retransmits = 0;
+      this.rto = TCP_TIMEOUT_INIT;
+      this.setState(TcpState.ESTABLISHED, Cause['handshake-complete']);
+      this.joinAcceptQueue();
+      if (seg.len > 0 || f & TcpFlag.FIN) this.synchronizedReceive(seg);
+    }
+    return 'done';
+  }
+
+  /** tcp_send_challenge_ack(): per-socket limit (tcp_invalid_ratelimit), then the netns limit. */
+  private challengeAck(trigger: ChallengeTrigger): void {
+    if (this.oowRateLimited()) {
+      this.port.event({ type: 'challenge-ack', sock: this.ref(), state: this.state, trigger, suppressedBy: 'tcp_invalid_ratelimit' });
+      return;
+    }
+    if (!this.port.challengeAcks.take(this.now)) {
+      this.port.event({ type: 'challenge-ack', sock: this.ref(), state: this.state, trigger, suppressedBy: 'tcp_challenge_ack_limit' });
+      return;
+    }
+    this.port.event({ type: 'challenge-ack', sock: this.ref(), state: this.state, trigger, suppressedBy: null });
+    this.sendAck();
+  }
+
+  /** tcp_validate_incoming() then the synchronised part of tcp_rcv_state_process(). */
+  private synchronizedReceive(seg: SegIn): void {
+    const f = seg.flags;
+    const endSeq = seqAdd(seg.seq, seg.len + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0));
+    // tcp_sequence(): the segment must overlap [rcv_nxt, rcv_nxt + window].
+    const inWindow = !seqLt(endSeq, this.rcvNxt) && !seqAfter(seg.seq, seqAdd(this.rcvNxt, this.port.route(this.remoteAddr).window));
+    if (!inWindow) {
+      if (f & TcpFlag.RST) return; // out-of-window RST: silently dropped
+      if (f & TcpFlag.SYN) return this.challengeAck('out-of-window-syn');
+      // tcp_send_dupack, rate limited unless it carries data
+      if (seg.len > 0 || !this.oowRateLimited()) this.sendAck();
+      return;
+    }
+    if (f & TcpFlag.RST) {
+      // RFC 5961 §3.2: reset only on an exact match; otherwise a challenge ACK. tcp_reset_check()
+      // also accepts rcv_nxt - 1 once the peer's FIN was consumed.
+      const closingPeer = this.state === TcpState.CLOSE_WAIT || this.state === TcpState.LAST_ACK || this.state === TcpState.CLOSING;
+      if (seg.seq === this.rcvNxt || (closingPeer && seg.seq === seqAdd(this.rcvNxt, -1))) {
+        this.fail(this.state === TcpState.CLOSE_WAIT ? 'EPIPE' : 'ECONNRESET', Cause['rst-received']);
+      } else {
+        this.challengeAck('in-window-rst');
+      }
+      return;
+    }
+    if (f & TcpFlag.SYN) return this.challengeAck('syn'); // RFC 5961 §4.2
+    if (!(f & TcpFlag.ACK)) return;
+    if (this.tsOn && seg.hasTs && !seqLt(seg.tsval, this.tsRecent)) this.tsRecent = seg.tsval;
+
+    // ACK processing (tcp_ack)
+    if (seqAfter(seg.ack, this.sndNxt)) {
+      this.sendAck(); // ACK of something we never sent
+      return;
+    }
+    if (seqAfter(seg.ack, this.sndUna)) this.onAcked(seg.ack);
+    this.sndWnd = seg.window << this.sndWscale;
+
+    // Data
+    if (seg.len > 0) {
+      if (seg.seq !== this.rcvNxt) {
+        this.sendAck(); // out of order or partly old: duplicate ACK
+        return;
+      }
+      if (this.orphan || this.shutRd && (this.state === TcpState.FIN_WAIT1 || this.state === TcpState.FIN_WAIT2)) {
+        // tcp_rcv_state_process: data after the application shut down reading: abort (TCPAbortOnData)
+        this.rcvNxt = seqAdd(this.rcvNxt, seg.len);
+        this.transmit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.RST | TcpFlag.ACK, window: 0, options: [] });
+        this.fail('ECONNRESET', Cause['data-after-close']);
+        return;
+      }
+      this.rcvNxt = seqAdd(this.rcvNxt, seg.len);
+      // Quickack mode: tcp_ack_snd_check() ACKs in softirq, before the application can read and
+      // answer, so an answer comes after (not instead of) this ACK. A FIN in the same segment is
+      // ACKed with it below.
+      if (this.onData && !(f & TcpFlag.FIN)) this.sendAck();
+      // An onData handler reads the data as it arrives; without one it waits in the receive queue
+      // (and a close() with unread data aborts with RST, as Linux does).
+      if (this.onData) this.onData(seg.payload.slice());
+      else {
+        this.recvBuffer.push(seg.payload.slice());
+        this.recvQueued += seg.len;
+      }
+    }
+    if (f & TcpFlag.FIN && seqAdd(seg.seq, seg.len) === this.rcvNxt) {
+      this.rcvNxt = seqAdd(this.rcvNxt, 1);
+      if (this.state === TcpState.ESTABLISHED) {
+        // tcp_fin(): ESTABLISHED -> CLOSE_WAIT enters pingpong mode, so the FIN's ACK is delayed
+        // (TCP_ATO_MIN = HZ/25 = 40 ms) unless something we send first carries it (e.g. our FIN).
+        this.scheduleDelayedAck();
+      } else {
+        this.sendAck(); // FIN_WAIT1/FIN_WAIT2: tcp_fin() sends the ACK at once
+      }
+      this.onPeerFin();
+      return;
+    }
+    // tcp_ack_snd_check(): data that an answer already acknowledged needs no separate ACK.
+    if (seg.len > 0 && this.ackedUpTo !== this.rcvNxt) this.sendAck();
+  }
+
+  /** tcp_ack(): newly acknowledged data, RTT sample, timer, and the FIN states. */
+  private onAcked(ack: number): void {
+    if (this.rttProbe && !seqLt(ack, this.rttProbe.seq)) {
+      this.updateRtt(Math.max(1, this.now - this.rttProbe.at));
+      this.rttProbe = null;
+    }
+    this.sndUna = ack;
+    while (this.unacked.length && !seqAfter(seqAdd(this.unacked[0].seq, this.unacked[0].data.length), ack)) this.unacked.shift();
+    this.retransmits = 0;
+    if (this.sndUna === this.sndNxt) this.stopRtx();
+    else this.armRtx(this.rto);
+    const finAcked = this.finSeq >= 0 && !seqLt(ack, seqAdd(this.finSeq, 1));
+    if (!finAcked) return;
+    if (this.state === TcpState.FIN_WAIT1) {
+      // FIN_WAIT2 has no timer while the application still holds the socket (half-close).
+      this.setState(TcpState.FIN_WAIT2, Cause['fin-acked']);
+      if (this.orphan) this.enterOrphanFinWait2();
+    } else if (this.state === TcpState.CLOSING) {
+      this.enterTimeWait();
+    } else if (this.state === TcpState.LAST_ACK) {
+      this.destroy(Cause['last-ack']);
+    }
+  }
+
+  /** tcp_fin() */
+  private onPeerFin(): void {
+    switch (this.state) {
+      case TcpState.ESTABLISHED:
+        this.setState(TcpState.CLOSE_WAIT, Cause['fin-received']);
+        break;
+      case TcpState.FIN_WAIT1:
+        if (this.sndUna === this.sndNxt) this.enterTimeWait();
+        else this.setState(TcpState.CLOSING, Cause['simultaneous-close']);
+        break;
+      case TcpState.FIN_WAIT2:
+        this.enterTimeWait();
+        break;
+      default:
+        return;
+    }
+    if (!this.orphan) this.onEof?.();
+  }
+
+  /** tcp_time_wait(sk, TCP_TIME_WAIT): a minisocket holds the tuple for TCP_TIMEWAIT_LEN. */
+  private enterTimeWait(): void {
+    this.stopRtx();
+    this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
+    this.handOver(TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN);
+  }
+
+  /**
+   * An orphaned FIN_WAIT2 socket lives tcp_fin_timeout seconds as a minisocket in substate
+   * FIN_WAIT2 (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)). (Linux keeps the full socket for the part
+   * of tcp_fin_timeout beyond TCP_TIMEWAIT_LEN; the default, 60 s, has none.)
+   */
+  protected enterOrphanFinWait2(): void {
+    const tmo = this.port.sysctls.tcp_fin_timeout;
+    this.port.event({ type: 'orphan-fin-wait2', sock: this.ref(), finTimeoutSec: tmo });
+    this.handOver(TcpState.FIN_WAIT2, tmo * SEC);
+  }
+
+  private handOver(substate: number, timeoutNs: number): void {
+    this.delackTimer?.cancel();
+    const tw = new TimeWaitSock(this.port, this, substate, timeoutNs);
+    tw.owner = this;
+    this.port.hashTimeWait(this, tw);
+    this.successor = tw;
+  }
+}

@@ -1,0 +1,149 @@
+// The full TCP socket's control block (struct tcp_sock): state, sequence space, negotiated
+// options, retransmission variables, buffers, the application's callbacks, and the port through
+// which it reaches its TCP layer (TcpSocketPort; the stack implements it, the socket never sees
+// the stack). Behaviour is layered on top the way Linux splits it: tcp-output.ts (sending and
+// timers), tcp-input.ts (segment processing), tcp-socket.ts (the socket calls). Once the
+// connection enters TIME_WAIT a TimeWaitSock takes over its tuple; this object stays the
+// application's handle and reports the minisocket's state.
+import type { Timer } from '../scheduler.js';
+import { MS, SEC } from '../scheduler.js';
+import type { ChallengeAckBudget } from './tcp-challenge-ack.js';
+import { TcpEndpoint, type SegmentFields } from './tcp-endpoint.js';
+import type { SocketError, StateCause } from './tcp-events.js';
+import { TcpFlag } from '../../wire/index.js';
+import { TcpState } from './tcp-state.js';
+import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.js';
+
+export const TCP_TIMEOUT_INIT = 1 * SEC;
+export const TCP_RTO_MIN = 200 * MS;
+export const TCP_RTO_MAX = 120 * SEC;
+/** The window scale Linux announces with default rmem. */
+export const OUR_WSCALE = 7;
+
+/** What a full socket needs from its TCP layer beyond what a TIME_WAIT minisocket needs. */
+export interface TcpSocketPort extends TimeWaitPort {
+  /** v5.6+ resends the SYN early after an unacceptable ACK in SYN_SENT (a kernel-profile fact). */
+  readonly earlySynResend: boolean;
+  /** The netns-wide RFC 5961 budget. */
+  readonly challengeAcks: ChallengeAckBudget;
+  /** inet_csk_get_port(): bind() conflicts; assigns the local address and port. */
+  bind(s: TcpSock, addr: number, port: number): void;
+  listen(s: TcpSock, backlog: number): void;
+  /** inet_hash_connect(): assigns the source address, an ephemeral port unless bound, hashes the 4-tuple. */
+  connect(s: TcpSock, addr: number, port: number): void;
+  /** The socket is closed: out of every table. */
+  unhash(s: TcpSock): void;
+  /** inet_twsk_hashdance(): the minisocket takes the socket's place in the tables. */
+  hashTimeWait(s: TcpSock, tw: TimeWaitSock): void;
+  /** getsockopt(SO_ORIGINAL_DST): the host's conntrack (null = ENOENT). */
+  originalDst(s: TcpSock): { addr: number; port: number } | null;
+}
+
+export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
+  declare readonly port: TcpSocketPort;
+  private ownState: number = TcpState.CLOSE;
+  /** The TIME_WAIT minisocket that holds this connection's tuple now, if any. */
+  protected successor: TimeWaitSock | null = null;
+  shutWr = false;
+  shutRd = false;
+  // sequence space (unsigned 32-bit)
+  iss = 0;
+  sndUna = 0;
+  irs = 0;
+  sndWnd = 0;
+  /** seq of our FIN once sent, -1 before. */
+  finSeq = -1;
+  // negotiated options
+  mss = 1460;
+  sackOn = false;
+  sndWscale = 0;
+  // retransmission
+  rto = TCP_TIMEOUT_INIT;
+  retransmits = 0;
+  srtt = -1;
+  rttvar = 0;
+  lastSynAt: number | null = null;
+  protected rtxTimer: Timer | null = null;
+  protected delackTimer: Timer | null = null;
+  protected rttProbe: { seq: number; at: number } | null = null;
+  /** rcv_nxt carried by the last segment we sent with ACK (a later pure ACK would duplicate it). */
+  protected ackedUpTo = -1;
+  // buffers
+  protected sendQueue: Uint8Array[] = [];
+  protected sendQueued = 0;
+  protected unacked: Array<{ seq: number; data: Uint8Array }> = [];
+  readonly recvBuffer: Uint8Array[] = [];
+  recvQueued = 0;
+  // listener side
+  backlog = 0;
+  /** The listener whose SYN opened this socket. */
+  parent: TcpSock | null = null;
+  pendingError: SocketError | null = null;
+
+  // application callbacks
+  onConnect?: () => void;
+  /** Data as it arrives; setting it means the application reads everything (nothing queues). */
+  onData?: (data: Uint8Array) => void;
+  onEof?: () => void;
+  onError?: (e: SocketError) => void;
+  onClosed?: () => void;
+  onStateChange?: (from: number, to: number) => void;
+
+  constructor(port: TcpSocketPort, uid: number, gid: number, id: number) {
+    super(port, uid, gid, id, port.sched.randomU32() & 0xffff);
+  }
+
+  get state(): number {
+    return this.successor ? this.successor.state : this.ownState;
+  }
+
+  /** tcp_set_state() */
+  protected setState(s: number, cause: StateCause): void {
+    if (s === this.ownState) return;
+    const from = this.ownState;
+    this.ownState = s;
+    this.port.event({ type: 'state', sock: this.ref(), from, to: s, cause });
+    this.onStateChange?.(from, s);
+  }
+
+  timeWaitStateChanged(from: number, to: number): void {
+    this.onStateChange?.(from, to);
+    if (to === TcpState.CLOSE) this.onClosed?.();
+  }
+
+  /** Sends one segment; remembers what an ACK in it acknowledged. */
+  protected override transmit(s: SegmentFields): void {
+    if (s.flags & TcpFlag.ACK) this.ackedUpTo = s.ack >>> 0;
+    super.transmit(s);
+  }
+
+  /** tcp_done(): the socket is closed and leaves the tables. */
+  destroy(cause: StateCause): void {
+    this.delackTimer?.cancel();
+    this.rtxTimer?.cancel();
+    if (this.ownState !== TcpState.CLOSE) this.setState(TcpState.CLOSE, cause);
+    this.port.unhash(this);
+    this.onClosed?.();
+  }
+
+  /** tcp_reset() / timeouts: the connection dies with an error the application sees. */
+  protected fail(err: SocketError, cause: StateCause): void {
+    this.pendingError = err;
+    this.port.event({ type: 'error', sock: this.ref(), error: err, cause });
+    const cb = this.onError;
+    this.destroy(cause);
+    if (!this.orphan) cb?.(err);
+  }
+
+  timerInfo(): string {
+    const t = this.rtxTimer?.active ? this.rtxTimer : null;
+    if (!t) return this.successor?.timerInfo() ?? '';
+    const left = Math.max(0, t.at - this.now);
+    const human = left >= 1e9 ? `${Math.round(left / 1e9)}sec` : `${Math.round(left / 1e6)}ms`;
+    return `timer:(on,${human},${this.retransmits})`;
+  }
+
+  hasTimer(): boolean {
+    return !!this.rtxTimer?.active || !!this.successor?.hasTimer();
+  }
+}
