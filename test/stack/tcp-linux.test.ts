@@ -106,7 +106,7 @@ describe('FIN_WAIT2', () => {
 
 describe('RFC 5961 on a reused 4-tuple', () => {
   /** Client connects, then its socket vanishes without a FIN reaching the server (as when the FIN missed the NAT). */
-  function reuse(kernel: string, serverSide: 'established' | 'fin-wait2' | 'orphan-fin-wait2') {
+  function reuse(kernel: string, serverSide: 'established' | 'fin-wait2' | 'orphan-fin-wait2', isnOffset?: number) {
     const { net, a, accepted } = pair(kernel);
     const old = a.tcp.socket();
     old.reuseAddr = true;
@@ -125,7 +125,7 @@ describe('RFC 5961 on a reused 4-tuple', () => {
     let error = '';
     s.onConnect = () => { connectedAt = net.sim.now - t0; };
     s.onError = (e) => { error = e; };
-    s.connect(SRV, 8080);
+    s.connect(SRV, 8080, { iss: isnOffset === undefined ? undefined : (accepted[0].rcvNxt + isnOffset) >>> 0 });
     net.runUntil(t0 + 5 * SEC);
     const text = net.timeline.filter((e) => e.timeNs >= t0).map((e) => `${e.host}: ${e.text}`).join('\n');
     return { connectedAt, error, text, oldServer: accepted[0] };
@@ -156,10 +156,22 @@ describe('RFC 5961 on a reused 4-tuple', () => {
     expect(r.connectedAt).toBeLessThan(1.001 * SEC);
   });
 
-  it('an orphaned FIN_WAIT2 answers the SYN with RST (TW_RST): the client gets ECONNREFUSED', () => {
-    const r = reuse('6.18', 'orphan-fin-wait2');
-    expect(r.text).toMatch(/SYN answered with RST \(TW_RST\)/);
+  // tcp_timewait_state_process(), substate FIN_WAIT2: the window check comes first.
+  it('an orphaned FIN_WAIT2 minisocket answers an in-window SYN with RST and is gone (TW_RST): ECONNREFUSED', () => {
+    const r = reuse('6.18', 'orphan-fin-wait2', 10);
+    expect(r.text).toMatch(/server: socket .*: FIN_WAIT2 -> CLOSE \(SYN to an orphaned FIN_WAIT2 socket: RST \(TW_RST\)\)/);
+    expect(r.text).toMatch(/server: reset 198\.18\.0\.2:8080 -> 198\.18\.0\.1:40000 seq=0 ack=/);
+    expect(r.oldServer.state).toBe(TcpState.CLOSE);
     expect(r.error).toBe('ECONNREFUSED');
+  });
+
+  it('an orphaned FIN_WAIT2 minisocket answers an out-of-window SYN with an ACK; the client\'s RST kills it and the SYN retry connects', () => {
+    const r = reuse('6.18', 'orphan-fin-wait2', -0x10000000);
+    expect(r.text).toMatch(/client: socket .*: unacceptable ACK .* in SYN_SENT/);
+    expect(r.text).toMatch(/server: socket .*: FIN_WAIT2 -> CLOSE \(RST in orphaned FIN_WAIT2\)/);
+    expect(r.error).toBe('');
+    expect(r.connectedAt).toBeGreaterThan(8 * MS);
+    expect(r.connectedAt).toBeLessThan(9 * MS);
   });
 
   it('challenge ACKs are rate limited per socket (tcp_invalid_ratelimit 500 ms)', () => {

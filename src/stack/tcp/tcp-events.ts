@@ -61,7 +61,6 @@ export type TcpEvent =
   | { type: 'challenge-ack'; sock: SockRef; state: number; trigger: ChallengeTrigger; suppressedBy: 'tcp_invalid_ratelimit' | 'tcp_challenge_ack_limit' | null }
   | { type: 'abort-unread'; sock: SockRef; unread: number }
   | { type: 'orphan-fin-wait2'; sock: SockRef; finTimeoutSec: number }
-  | { type: 'tw-syn-reset'; sock: SockRef }
   | { type: 'reset-sent'; src: number; sport: number; dst: number; dport: number; seq: number; ack: number | null }
   | { type: 'no-socket'; localAddr: number; localPort: number; remoteAddr: number; remotePort: number };
 
@@ -132,7 +131,6 @@ export function formatTcpEvent(e: TcpEvent): string {
         : `socket ${formatSockPair(e.sock)} (${tcpStateName(e.state)}): RFC 5961 challenge ACK for ${TRIGGER_TEXT[e.trigger]}`;
     case 'abort-unread': return `socket ${formatSockPair(e.sock)}: close() with ${e.unread} unread bytes: RST`;
     case 'orphan-fin-wait2': return `socket ${formatSockPair(e.sock)}: orphaned in FIN_WAIT2, tcp_fin_timeout ${e.finTimeoutSec} s`;
-    case 'tw-syn-reset': return `socket ${formatSockPair(e.sock)} (orphaned FIN_WAIT2): SYN answered with RST (TW_RST)`;
     case 'reset-sent': return `reset ${formatEndpoint(e.src, e.sport)} -> ${formatEndpoint(e.dst, e.dport)} seq=${e.seq}${e.ack !== null ? ` ack=${e.ack}` : ''}`;
     case 'no-socket': return `no socket for ${formatEndpoint(e.localAddr, e.localPort)} <- ${formatEndpoint(e.remoteAddr, e.remotePort)}`;
   }

@@ -159,8 +159,21 @@ export abstract class TcpInputSock extends TcpOutputSock {
     this.sendAck();
   }
 
-  /** tcp_validate_incoming() then the synchronised part of tcp_rcv_state_process(). */
+  /**
+   * tcp_validate_incoming() then the synchronised part of tcp_rcv_state_process(). An orphan
+   * whose FIN this segment acknowledged becomes a FIN_WAIT2 minisocket only after the whole
+   * segment was processed: its data aborts the connection, its FIN leads to TIME_WAIT instead.
+   */
   private synchronizedReceive(seg: SegIn): void {
+    this.orphanFinWait2Pending = false;
+    this.processSynchronized(seg);
+    if (this.orphanFinWait2Pending && !this.successor && this.state === TcpState.FIN_WAIT2) this.toFinWait2Minisocket();
+  }
+
+  /** Set when an orphan's FIN was just acknowledged (tcp_rcv_state_process, TCP_FIN_WAIT1). */
+  private orphanFinWait2Pending = false;
+
+  private processSynchronized(seg: SegIn): void {
     const f = seg.flags;
     const endSeq = seqAdd(seg.seq, seg.len + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0));
     // tcp_sequence(): the segment must overlap [rcv_nxt, rcv_nxt + window].
@@ -192,7 +205,8 @@ export abstract class TcpInputSock extends TcpOutputSock {
       this.sendAck(); // ACK of something we never sent
       return;
     }
-    if (seqAfter(seg.ack, this.sndUna)) this.onAcked(seg.ack);
+    // The ACK of our FIN in CLOSING or LAST_ACK ends processing (tcp_time_wait / tcp_done).
+    if (seqAfter(seg.ack, this.sndUna) && this.onAcked(seg.ack)) return;
     this.sndWnd = seg.window << this.sndWscale;
 
     // Data
@@ -237,8 +251,11 @@ export abstract class TcpInputSock extends TcpOutputSock {
     if (seg.len > 0 && this.ackedUpTo !== this.rcvNxt) this.sendAck();
   }
 
-  /** tcp_ack(): newly acknowledged data, RTT sample, timer, and the FIN states. */
-  private onAcked(ack: number): void {
+  /**
+   * tcp_ack(): newly acknowledged data, RTT sample, timer, and the FIN states. True when the
+   * socket is done with this segment (it went to TIME_WAIT or closed).
+   */
+  private onAcked(ack: number): boolean {
     if (this.rttProbe && !seqLt(ack, this.rttProbe.seq)) {
       this.updateRtt(Math.max(1, this.now - this.rttProbe.at));
       this.rttProbe = null;
@@ -249,16 +266,25 @@ export abstract class TcpInputSock extends TcpOutputSock {
     if (this.sndUna === this.sndNxt) this.stopRtx();
     else this.armRtx(this.rto);
     const finAcked = this.finSeq >= 0 && !seqLt(ack, seqAdd(this.finSeq, 1));
-    if (!finAcked) return;
+    if (!finAcked) return false;
     if (this.state === TcpState.FIN_WAIT1) {
       // FIN_WAIT2 has no timer while the application still holds the socket (half-close).
       this.setState(TcpState.FIN_WAIT2, Cause['fin-acked']);
-      if (this.orphan) this.enterOrphanFinWait2();
-    } else if (this.state === TcpState.CLOSING) {
-      this.enterTimeWait();
-    } else if (this.state === TcpState.LAST_ACK) {
-      this.destroy(Cause['last-ack']);
+      if (this.orphan) {
+        this.port.event({ type: 'orphan-fin-wait2', sock: this.ref(), finTimeoutSec: this.port.sysctls.tcp_fin_timeout });
+        this.orphanFinWait2Pending = true;
+      }
+      return false;
     }
+    if (this.state === TcpState.CLOSING) {
+      this.enterTimeWait();
+      return true;
+    }
+    if (this.state === TcpState.LAST_ACK) {
+      this.destroy(Cause['last-ack']);
+      return true;
+    }
+    return false;
   }
 
   /** tcp_fin() */
@@ -287,18 +313,23 @@ export abstract class TcpInputSock extends TcpOutputSock {
     this.handOver(TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN);
   }
 
+  /** close() of a socket in FIN_WAIT2: it is orphaned and waits as a minisocket. */
+  protected enterOrphanFinWait2(): void {
+    this.port.event({ type: 'orphan-fin-wait2', sock: this.ref(), finTimeoutSec: this.port.sysctls.tcp_fin_timeout });
+    this.toFinWait2Minisocket();
+  }
+
   /**
    * An orphaned FIN_WAIT2 socket lives tcp_fin_timeout seconds as a minisocket in substate
    * FIN_WAIT2 (tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)). (Linux keeps the full socket for the part
    * of tcp_fin_timeout beyond TCP_TIMEWAIT_LEN; the default, 60 s, has none.)
    */
-  protected enterOrphanFinWait2(): void {
-    const tmo = this.port.sysctls.tcp_fin_timeout;
-    this.port.event({ type: 'orphan-fin-wait2', sock: this.ref(), finTimeoutSec: tmo });
-    this.handOver(TcpState.FIN_WAIT2, tmo * SEC);
+  private toFinWait2Minisocket(): void {
+    this.handOver(TcpState.FIN_WAIT2, this.port.sysctls.tcp_fin_timeout * SEC);
   }
 
   private handOver(substate: number, timeoutNs: number): void {
+    if (this.successor) throw new Error(`${this.describe()}: already handed to a TIME_WAIT minisocket`);
     this.delackTimer?.cancel();
     const tw = new TimeWaitSock(this.port, this, substate, timeoutNs);
     tw.owner = this;

@@ -228,13 +228,17 @@ export class TcpStack implements TcpSocketPort {
     const r = tw.receive(seg);
     if (r.action === 'reset') {
       this.sendReset(seg);
-      if (r.kill) tw.kill(r.kill);
+      tw.kill(r.kill);
     } else if (r.action === 'syn') {
-      // TW_SYN: the minisocket gives way and the SYN goes to the listener, with the ISN it chose.
-      tw.kill(Cause['tw-recycled']);
+      // TW_SYN: with a listener the minisocket gives way and the SYN opens a request socket with
+      // the ISN it chose; without one the SYN is answered like any other segment (TW_ACK).
       const l = this.listenerFor(seg);
-      if (l) this.listenReceive(l, seg, r.isn);
-      else this.sendReset(seg);
+      if (l) {
+        tw.kill(Cause['tw-recycled']);
+        this.listenReceive(l, seg, r.isn);
+      } else {
+        tw.sendAck();
+      }
     }
   }
 

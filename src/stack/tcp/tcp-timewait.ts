@@ -25,15 +25,31 @@ export interface TimeWaitOwner {
   timeWaitStateChanged(from: number, to: number): void;
 }
 
-/** What tcp_v4_rcv() must do once the minisocket has processed a segment. */
+/**
+ * What tcp_v4_rcv() must do once the minisocket has processed a segment: nothing more (TW_SUCCESS,
+ * or TW_ACK already sent), send a reset and kill it (TW_RST), or kill it and give the SYN to the
+ * listener with this ISN (TW_SYN).
+ */
 export type TwStatus =
   | { readonly action: 'done' }
-  | { readonly action: 'reset'; readonly kill: StateCause | null }
+  | { readonly action: 'reset'; readonly kill: StateCause }
   | { readonly action: 'syn'; readonly isn: number };
 
 const DONE: TwStatus = { action: 'done' };
-const RESET: TwStatus = { action: 'reset', kill: null };
+const RESET_SYN: TwStatus = { action: 'reset', kill: Cause['syn-orphan-fin-wait2'] };
 const RESET_DATA: TwStatus = { action: 'reset', kill: Cause['data-orphan-fin-wait2'] };
+
+/** seq + len, counting SYN and FIN (TCP_SKB_CB(skb)->end_seq). */
+function segEnd(seg: SegIn): number {
+  return seqAdd(seg.seq, seg.len + (seg.flags & TcpFlag.SYN ? 1 : 0) + (seg.flags & TcpFlag.FIN ? 1 : 0));
+}
+
+/** tcp_in_window(): does [seq, end) touch the window [s, e]? */
+function tcpInWindow(seq: number, end: number, s: number, e: number): boolean {
+  if (seq === s) return true;
+  if (seqAfter(end, s) && seqLt(seq, e)) return true;
+  return seq === e && seq === end;
+}
 
 /** The fields tcp_time_wait() copies from the full socket. */
 export interface TimeWaitInit {
@@ -97,47 +113,65 @@ export class TimeWaitSock extends TcpEndpoint {
     return this.state === TcpState.FIN_WAIT2 ? this.finWait2Receive(seg) : this.timeWaitReceive(seg);
   }
 
-  /** Substate TIME_WAIT. */
+  /**
+   * Substate TIME_WAIT. A bare segment at rcv_nxt re-arms the timer, an RST there kills the
+   * minisocket (TIME_WAIT assassination, net.ipv4.tcp_rfc1337=0), a SYN after rcv_nxt may reuse
+   * the tuple (TW_SYN); anything else is answered with a rate-limited ACK (TW_ACK). No PAWS.
+   */
   private timeWaitReceive(seg: SegIn): TwStatus {
     const f = seg.flags;
-    const inWindow = seg.seq === this.rcvNxt;
-    if (f & TcpFlag.RST) {
-      if (inWindow) this.kill(Cause['rst-time-wait']); // net.ipv4.tcp_rfc1337=0
-      return DONE;
-    }
-    if (f & TcpFlag.SYN && !(f & TcpFlag.ACK) && seqAfter(seg.seq, this.rcvNxt)) {
-      // TW_SYN: a new connection may reuse the tuple; its ISN continues past ours.
-      return { action: 'syn', isn: seqAdd(this.sndNxt, 65535 + 2) };
-    }
-    if (f & TcpFlag.ACK && inWindow && seg.len === 0 && !(f & TcpFlag.FIN)) {
+    const endSeq = segEnd(seg);
+    if (seg.seq === this.rcvNxt && (endSeq === seg.seq || f & TcpFlag.RST)) {
+      if (f & TcpFlag.RST) {
+        this.kill(Cause['rst-time-wait']);
+        return DONE;
+      }
       this.schedule(TCP_TIMEWAIT_LEN);
+      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
       return DONE;
     }
-    if (!this.oowRateLimited()) this.sendAck();
+    if (f & TcpFlag.SYN && !(f & (TcpFlag.RST | TcpFlag.ACK)) && seqAfter(seg.seq, this.rcvNxt)) {
+      // A new connection's ISN continues past ours (RFC 1122 4.2.2.13); 0 is skipped.
+      return { action: 'syn', isn: seqAdd(this.sndNxt, 65535 + 2) || 1 };
+    }
+    if (!(f & TcpFlag.RST)) {
+      if (f & TcpFlag.ACK) this.schedule(TCP_TIMEWAIT_LEN);
+      this.oowAck(seg);
+    }
     return DONE;
   }
 
-  /** Substate FIN_WAIT2 (an orphaned socket waiting for the peer's FIN). */
+  /**
+   * Substate FIN_WAIT2 (an orphaned socket waiting for the peer's FIN): "just repeat all the
+   * checks of tcp_rcv_state_process()". Out of window: ACK; RST: gone; a SYN or new data: reset
+   * (TW_RST); the FIN: true TIME_WAIT.
+   */
   private finWait2Receive(seg: SegIn): TwStatus {
     const f = seg.flags;
+    const endSeq = segEnd(seg);
+    if (!tcpInWindow(seg.seq, endSeq, this.rcvNxt, seqAdd(this.rcvNxt, this.port.route(this.remoteAddr).window))) {
+      this.oowAck(seg);
+      return DONE;
+    }
     if (f & TcpFlag.RST) {
-      if (seg.seq === this.rcvNxt) this.kill(Cause['rst-orphan-fin-wait2']);
+      this.kill(Cause['rst-orphan-fin-wait2']);
       return DONE;
     }
-    if (f & TcpFlag.SYN && !seqLt(seg.seq, this.rcvNxt)) {
-      this.port.event({ type: 'tw-syn-reset', sock: this.ref() });
-      return RESET;
-    }
-    if (f & TcpFlag.FIN && seg.seq === this.rcvNxt && seg.len === 0) {
-      this.rcvNxt = seqAdd(this.rcvNxt, 1);
-      this.sendAck();
-      this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
-      this.schedule(TCP_TIMEWAIT_LEN);
-      return DONE;
-    }
-    if (seg.len > 0 && seqAfter(seqAdd(seg.seq, seg.len), this.rcvNxt)) return RESET_DATA;
-    if (!this.oowRateLimited()) this.sendAck();
+    if (f & TcpFlag.SYN && !seqLt(seg.seq, this.rcvNxt)) return RESET_SYN;
+    if (!(f & TcpFlag.ACK) || !seqAfter(endSeq, this.rcvNxt) || endSeq === seg.seq) return DONE; // duplicate
+    if (!(f & TcpFlag.FIN) || endSeq !== seqAdd(this.rcvNxt, 1)) return RESET_DATA;
+    this.rcvNxt = endSeq;
+    if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+    this.sendAck();
+    this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
+    this.schedule(TCP_TIMEWAIT_LEN);
     return DONE;
+  }
+
+  /** tcp_timewait_check_oow_rate_limit(): segments with data (and no SYN) are always answered. */
+  private oowAck(seg: SegIn): void {
+    const carriesData = segEnd(seg) !== seg.seq && !(seg.flags & TcpFlag.SYN);
+    if (carriesData || !this.oowRateLimited()) this.sendAck();
   }
 
   private setState(to: number, cause: StateCause): void {
