@@ -36,10 +36,10 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'in 5.4.124 source; in 4.19.y by 4.19.238 (context of a later backport); the first 4.19 point release is not determined, 238 is the earliest proven',
   },
   {
-    id: 'keepalive-reply', commit: '(5.10 nf pull)', title: 'netfilter: conntrack: accept keepalive replies of picked-up connections', mainline: '5.10', stable: {},
+    id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: {},
     sets: ['keepaliveReplyBump'],
-    effect: 'On a picked-up connection, an ACK with sack == receiver td_end + 1 bumps td_end so check III passes.',
-    evidence: 'present in the newest source; mainline version inferred from a netfilter pull of 20 Oct 2020 (not verified)',
+    effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes. The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
+    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 inferred from the netfilter pull of 20 Oct 2020; stable backports not determined',
   },
   {
     id: 'ignore-invalid-rst', commit: '1da4cd82dd18', title: 'netfilter: conntrack: add new sysctl to disable RST check', mainline: '5.14', stable: {},
@@ -68,8 +68,8 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
   {
     id: 'synack-reinit', commit: '82b72cb94666', title: 'netfilter: conntrack: re-init state for retransmitted syn-ack', mainline: '5.17', stable: {},
     sets: ['synackReinit'],
-    effect: 'A retransmitted SYN/ACK with a newer sequence re-initialises its sender with window-scale negotiation (tcp_init_sender).',
-    evidence: 'verified in the 5.17 "Netfilter fixes" pull; never in an LTS series (Cardwell, netdev Aug/Sep 2022)',
+    effect: 'A SYN/ACK arriving while the entry is still SYN_SENT (an earlier one was out of window, e.g. it acked an old ISN) re-initialises its sender like the first one (tcp_init_sender), whatever its sequence number.',
+    evidence: 'verified in the 5.17 "Netfilter fixes" pull; the patch (netdev, 4 Feb 2022) adds a third branch (syn, REPLY, SYN_SENT) after the old re-init branch; never in an LTS series (Cardwell, netdev Aug/Sep 2022)',
   },
   {
     id: 'reinit-syn-only', commit: 'c7aab4f17021', title: 'netfilter: nf_conntrack_tcp: re-init for syn packets only', mainline: '5.18', stable: { '5.17': 6 },

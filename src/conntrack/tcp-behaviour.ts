@@ -19,7 +19,11 @@ export interface TcpBehaviour {
   rstExactToClose: boolean;
   /** "do not renew entry stuck in tcp SYN_SENT state" (e15d4cdf27cb, v5.14). */
   synRetransNoRenew: boolean;
-  /** "re-init state for retransmitted syn-ack" (82b72cb94666, v5.17): tcp_init_sender also for SYN/ACK re-init; scale reset only for REPLY. */
+  /**
+   * "re-init state for retransmitted syn-ack" (82b72cb94666, v5.17): a REPLY SYN/ACK while the
+   * entry is still SYN_SENT re-initialises the reply sender (tcp_init_sender) whatever its
+   * sequence number. Merged into reinitSynOnly's condition by c7aab4f17021.
+   */
   synackReinit: boolean;
   /** "re-init for syn packets only" (c7aab4f17021, v5.18): only SYN/SYNACK packets re-initialise a sender in SYN_SENT/SYN_RECV. */
   reinitSynOnly: boolean;

@@ -129,14 +129,16 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
     // RFC 793: a reinitialised TCP "must only be sure to use sequence numbers larger than those
     // recently used". Before v5.18 this applied to ANY packet class: the RST answering a challenge
     // ACK re-seeded the window here and so passed whenever its seq was "after" the SYN's.
-    if (b.synackReinit && syn) {
-      initSender(ctx, sender, receiver, seg, end, win, dir);
-    } else {
-      c.tdEnd[sender] = end;
-      c.tdMaxend[sender] = end;
-      c.tdMaxwin[sender] = win === 0 ? 1 : win;
-      parseSenderOptions(ctx, sender, seg);
-    }
+    c.tdEnd[sender] = end;
+    c.tdMaxend[sender] = end;
+    c.tdMaxwin[sender] = win === 0 ? 1 : win;
+    parseSenderOptions(ctx, sender, seg);
+  } else if (b.synackReinit && syn && dir === Dir.REPLY && state === TcpCtState.SYN_SENT) {
+    // "re-init state for retransmitted syn-ack" (82b72cb94666, v5.17): a SYN/ACK seen while the
+    // entry is still SYN_SENT (the first one was out of window) re-initialises its sender like
+    // the first one, whatever its sequence number; a SYN (simultaneous open) is accepted.
+    initSender(ctx, sender, receiver, seg, end, win, dir);
+    if (!hasAck) return WindowResult.ACCEPT;
   }
 
   if (!hasAck) {
