@@ -12,7 +12,7 @@ import { MS, SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { Cause, type ChallengeTrigger } from './tcp-events.js';
 import { TcpOutputSock } from './tcp-output.js';
-import type { SegIn } from './tcp-segment-in.js';
+import { segEndSeq, type SegIn } from './tcp-segment-in.js';
 import { OUR_WSCALE, TCP_TIMEOUT_INIT, type TcpSock } from './tcp-sock.js';
 import { TcpState } from './tcp-state.js';
 import { TCP_TIMEWAIT_LEN, TimeWaitSock } from './tcp-timewait.js';
@@ -175,7 +175,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
 
   private processSynchronized(seg: SegIn): void {
     const f = seg.flags;
-    const endSeq = seqAdd(seg.seq, seg.len + (f & TcpFlag.SYN ? 1 : 0) + (f & TcpFlag.FIN ? 1 : 0));
+    const endSeq = segEndSeq(seg);
     // tcp_sequence(): the segment must overlap [rcv_nxt, rcv_nxt + window].
     const inWindow = !seqLt(endSeq, this.rcvNxt) && !seqAfter(seg.seq, seqAdd(this.rcvNxt, this.port.route(this.remoteAddr).window));
     if (!inWindow) {

@@ -1,6 +1,6 @@
 // A received segment as the TCP layer sees it after tcp_v4_rcv() parsed it once: addresses,
 // header fields and the options tcp_parse_options() extracts. Sockets read these fields only.
-import { Ipv4Packet, TcpOptionScan, TcpSegment, scanTcpOptions } from '../../wire/index.js';
+import { Ipv4Packet, TcpFlag, TcpOptionScan, TcpSegment, scanTcpOptions, seqAdd } from '../../wire/index.js';
 
 /** Sequence numbers are unsigned 32-bit; mss and wscale are -1 when the option is absent. */
 export interface SegIn {
@@ -35,4 +35,9 @@ export function parseSegIn(bytes: Uint8Array, ipOff: number, scan: TcpOptionScan
     len: seg.payloadLength, payload: seg.buf.subarray(seg.payloadOffset, seg.off + seg.len),
     mss: o.mss, wscale: o.wscale, sackOk: o.sackPermitted, hasTs: o.hasTimestamp, tsval: o.tsval >>> 0, tsecr: o.tsecr >>> 0,
   };
+}
+
+/** seq + len, counting SYN and FIN (TCP_SKB_CB(skb)->end_seq). */
+export function segEndSeq(seg: Pick<SegIn, 'seq' | 'len' | 'flags'>): number {
+  return seqAdd(seg.seq, seg.len + (seg.flags & TcpFlag.SYN ? 1 : 0) + (seg.flags & TcpFlag.FIN ? 1 : 0));
 }

@@ -2,6 +2,7 @@
 // (MSS; SACK_PERM and TIMESTAMP packed together; NOP + WSCALE), advertised windows, and resets
 // as tcp_v4_send_reset() builds them (RFC 9293 §3.10.7.1).
 import { TcpFlag, encodeSegment, type TcpOption } from '../../wire/index.js';
+import { segEndSeq } from './tcp-segment-in.js';
 
 export interface SegmentOut {
   src: number;
@@ -44,6 +45,5 @@ export function encodeOut(s: SegmentOut, ipId: number): Uint8Array {
 export function resetFor(seg: { src: number; dst: number; sport: number; dport: number; seq: number; ack: number; flags: number; len: number }): SegmentOut {
   const base = { src: seg.dst, dst: seg.src, sport: seg.dport, dport: seg.sport, window: 0, options: [] as TcpOption[] };
   if (seg.flags & TcpFlag.ACK) return { ...base, seq: seg.ack, ack: 0, flags: TcpFlag.RST };
-  const ack = (seg.seq + seg.len + (seg.flags & TcpFlag.SYN ? 1 : 0) + (seg.flags & TcpFlag.FIN ? 1 : 0)) >>> 0;
-  return { ...base, seq: 0, ack, flags: TcpFlag.RST | TcpFlag.ACK };
+  return { ...base, seq: 0, ack: segEndSeq(seg), flags: TcpFlag.RST | TcpFlag.ACK };
 }

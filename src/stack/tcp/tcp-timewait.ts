@@ -9,7 +9,7 @@ import { SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { TcpEndpoint, type TcpEndpointPort } from './tcp-endpoint.js';
 import { Cause, type StateCause } from './tcp-events.js';
-import type { SegIn } from './tcp-segment-in.js';
+import { segEndSeq, type SegIn } from './tcp-segment-in.js';
 import { TcpState } from './tcp-state.js';
 
 /** TCP_TIMEWAIT_LEN */
@@ -38,11 +38,6 @@ export type TwStatus =
 const DONE: TwStatus = { action: 'done' };
 const RESET_SYN: TwStatus = { action: 'reset', kill: Cause['syn-orphan-fin-wait2'] };
 const RESET_DATA: TwStatus = { action: 'reset', kill: Cause['data-orphan-fin-wait2'] };
-
-/** seq + len, counting SYN and FIN (TCP_SKB_CB(skb)->end_seq). */
-function segEnd(seg: SegIn): number {
-  return seqAdd(seg.seq, seg.len + (seg.flags & TcpFlag.SYN ? 1 : 0) + (seg.flags & TcpFlag.FIN ? 1 : 0));
-}
 
 /** tcp_in_window(): does [seq, end) touch the window [s, e]? */
 function tcpInWindow(seq: number, end: number, s: number, e: number): boolean {
@@ -120,7 +115,7 @@ export class TimeWaitSock extends TcpEndpoint {
    */
   private timeWaitReceive(seg: SegIn): TwStatus {
     const f = seg.flags;
-    const endSeq = segEnd(seg);
+    const endSeq = segEndSeq(seg);
     if (seg.seq === this.rcvNxt && (endSeq === seg.seq || f & TcpFlag.RST)) {
       if (f & TcpFlag.RST) {
         this.kill(Cause['rst-time-wait']);
@@ -148,7 +143,7 @@ export class TimeWaitSock extends TcpEndpoint {
    */
   private finWait2Receive(seg: SegIn): TwStatus {
     const f = seg.flags;
-    const endSeq = segEnd(seg);
+    const endSeq = segEndSeq(seg);
     if (!tcpInWindow(seg.seq, endSeq, this.rcvNxt, seqAdd(this.rcvNxt, this.port.route(this.remoteAddr).window))) {
       this.oowAck(seg);
       return DONE;
@@ -170,7 +165,7 @@ export class TimeWaitSock extends TcpEndpoint {
 
   /** tcp_timewait_check_oow_rate_limit(): segments with data (and no SYN) are always answered. */
   private oowAck(seg: SegIn): void {
-    const carriesData = segEnd(seg) !== seg.seq && !(seg.flags & TcpFlag.SYN);
+    const carriesData = segEndSeq(seg) !== seg.seq && !(seg.flags & TcpFlag.SYN);
     if (carriesData || !this.oowRateLimited()) this.sendAck();
   }
 
