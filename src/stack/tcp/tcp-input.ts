@@ -13,18 +13,14 @@ import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { Cause, type ChallengeTrigger } from './tcp-events.js';
 import { TcpOutputSock } from './tcp-output.js';
 import { segEndSeq, type SegIn } from './tcp-segment-in.js';
-import { OUR_WSCALE, TCP_TIMEOUT_INIT, type TcpSock } from './tcp-sock.js';
+import { OUR_WSCALE, TCP_TIMEOUT_INIT, type RcvStatus, type TcpSock } from './tcp-sock.js';
 import { TcpState } from './tcp-state.js';
 import { TCP_TIMEWAIT_LEN, TimeWaitSock } from './tcp-timewait.js';
-
-/** What the caller does after the socket processed a segment (tcp_rcv_state_process's return). */
-export type RcvStatus = 'done' | 'reset';
 
 export abstract class TcpInputSock extends TcpOutputSock {
   /** inet_csk_complete_hashdance(): the established child joins its listener's accept queue. */
   protected abstract joinAcceptQueue(): void;
 
-  /** Entry point for a segment demultiplexed to this socket. */
   receive(seg: SegIn): RcvStatus {
     switch (this.state) {
       case TcpState.SYN_SENT: return this.synSentReceive(seg);

@@ -10,9 +10,13 @@ import { MS, SEC } from '../scheduler.js';
 import type { ChallengeAckBudget } from './tcp-challenge-ack.js';
 import { TcpEndpoint, type SegmentFields } from './tcp-endpoint.js';
 import type { SocketError, StateCause } from './tcp-events.js';
+import type { SegIn } from './tcp-segment-in.js';
 import { TcpFlag } from '../../wire/index.js';
 import { TcpState } from './tcp-state.js';
 import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.js';
+
+/** What the caller does after a socket processed a segment (tcp_rcv_state_process's return): 'reset' = send one for it from the control socket. */
+export type RcvStatus = 'done' | 'reset';
 
 export const TCP_TIMEOUT_INIT = 1 * SEC;
 export const TCP_RTO_MIN = 200 * MS;
@@ -96,6 +100,9 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   get state(): number {
     return this.successor ? this.successor.state : this.ownState;
   }
+
+  /** A segment the stack demultiplexed to this socket (tcp_v4_do_rcv); the socket answers. */
+  abstract receive(seg: SegIn): RcvStatus;
 
   /** tcp_set_state() */
   protected setState(s: number, cause: StateCause): void {

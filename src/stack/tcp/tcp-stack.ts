@@ -51,8 +51,8 @@ const listenKey = (la: number, lp: number) => `${la >>> 0}:${lp}`;
 
 export class TcpStack implements TcpSocketPort {
   /** Established hash: connected sockets and TIME_WAIT minisockets, by 4-tuple. */
-  private readonly ehash = new Map<string, TcpSocket | TimeWaitSock>();
-  private readonly listeners = new Map<string, TcpSocket>();
+  private readonly ehash = new Map<string, TcpSock | TimeWaitSock>();
+  private readonly listeners = new Map<string, TcpSock>();
   /** Every endpoint holding a local port (bound, connected or in TIME_WAIT), by port. */
   private readonly byPort = new Map<number, Set<TcpEndpoint>>();
   /** Every endpoint `ss` lists. */
@@ -139,7 +139,7 @@ export class TcpStack implements TcpSocketPort {
     const k = listenKey(s.localAddr, s.localPort);
     if (this.listeners.has(k)) throw new TcpError('EADDRINUSE', `already listening on ${formatEndpoint(s.localAddr, s.localPort)}`);
     s.backlog = backlog;
-    this.listeners.set(k, s as TcpSocket);
+    this.listeners.set(k, s);
   }
 
   /** inet_hash_connect(): source address by route, ephemeral port unless bound; 4-tuple must be unique. */
@@ -168,7 +168,7 @@ export class TcpStack implements TcpSocketPort {
       s.localPort = p;
       this.holdPort(s);
     }
-    this.ehash.set(key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort), s as TcpSocket);
+    this.ehash.set(key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort), s);
   }
 
   unhash(s: TcpSock): void {
@@ -219,7 +219,7 @@ export class TcpStack implements TcpSocketPort {
     this.sendReset(seg);
   }
 
-  private listenerFor(seg: SegIn): TcpSocket | undefined {
+  private listenerFor(seg: SegIn): TcpSock | undefined {
     return this.listeners.get(listenKey(seg.dst, seg.dport)) ?? this.listeners.get(listenKey(0, seg.dport));
   }
 
@@ -243,7 +243,7 @@ export class TcpStack implements TcpSocketPort {
   }
 
   /** tcp_v4_conn_request() and the LISTEN branch of tcp_rcv_state_process(). */
-  private listenReceive(l: TcpSocket, seg: SegIn, isn?: number): void {
+  private listenReceive(l: TcpSock, seg: SegIn, isn?: number): void {
     const f = seg.flags;
     if (f & TcpFlag.RST) return;
     if (f & TcpFlag.ACK) {
