@@ -3,7 +3,9 @@
 // tmo)), the full socket hands its 4-tuple to this small object, which keeps only what
 // tcp_timewait_state_process() needs and holds the tuple until its timer fires. Its answers to a
 // segment follow enum tcp_tw_status: the caller (tcp_v4_rcv) sends resets and passes a SYN that
-// may reuse the tuple on to the listener.
+// may reuse the tuple on to the listener. Not modelled: PAWS; Linux sends TW_ACK answers from the
+// per-netns control socket (IP ID 0, no socket owner), ctsim with the connection's IP ID counter
+// and owner as the full socket did (the committed captures depend on it).
 import type { Timer } from '../scheduler.js';
 import { SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
