@@ -29,6 +29,8 @@ export function reportError(e: unknown, write: (s: string) => void): number {
   }
   if (isKnownError(e)) {
     write(`ctsim: ${e.name} (${e.kind}): ${e.message}\n`);
+    // An error that names its own status (a bad scenario file: 2).
+    if ('exitCode' in e && typeof e.exitCode === 'number') return e.exitCode;
     return e.kind === 'usage' || e.kind === 'config' ? EXIT_USAGE : EXIT_INPUT;
   }
   if (e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'string') {

@@ -6,6 +6,7 @@ import { hideBin } from 'yargs/helpers';
 import { demoCommand } from './commands/demo.js';
 import { replayCommand } from './commands/replay.js';
 import { scenarioCommand } from './commands/scenario.js';
+import { runCommand } from './commands/run.js';
 import { matrixCommand } from './commands/matrix.js';
 import { seedCommand } from './commands/seed.js';
 import { kernelDiffCommand } from './commands/kernel-diff.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .usage('$0 <command> [options]\n\nUserspace TCP/NAT packet-level emulator: Linux conntrack + NAT, emulated TCP endpoints, byte-exact pcaps.')
     .command(demoCommand)
     .command(replayCommand)
+    .command(runCommand)
     .command(scenarioCommand)
     .command(matrixCommand)
     .command(seedCommand)

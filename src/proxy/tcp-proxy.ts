@@ -1,15 +1,18 @@
-// An Envoy-like tcp_proxy sidecar, as Istio runs it: a listener on 15001 (virtualOutbound, uid
-// 1337 so its own traffic escapes the capture rules) recovers each accepted connection's original
-// destination with SO_ORIGINAL_DST and proxies bytes to it. Envoy's half-close semantics
-// (envoyproxy/envoy#2386): a read EOF on one side becomes shutdown(SHUT_WR) on the other; a
-// connection is closed only when both directions have ended, on a reset, or when the idle
-// timeout (tcp_proxy idle_timeout, default 1 h) fires — then both sides are closed without flush.
+// An Envoy-like tcp_proxy sidecar, as Istio runs it: a listener (15001 virtualOutbound, 15006
+// virtualInbound; uid 1337 so its own traffic escapes the capture rules) recovers each accepted
+// connection's original destination with SO_ORIGINAL_DST (Envoy's ORIGINAL_DST cluster) or uses
+// a fixed upstream, optionally from a fixed local address (127.0.0.6 for inbound passthrough),
+// and proxies bytes. Envoy's half-close semantics (envoyproxy/envoy#2386): a read EOF on one side
+// becomes shutdown(SHUT_WR) on the other; a connection is closed only when both directions have
+// ended, on a reset, or when the idle timeout (tcp_proxy idle_timeout, default 1 h) fires — then
+// both sides are closed without flush. With halfClose 'close' a read EOF on either side closes both.
 import type { Host } from '../stack/host.js';
 import type { Timer } from '../stack/scheduler.js';
 import { SEC } from '../stack/scheduler.js';
+import type { SocketError } from '../stack/tcp/tcp-events.js';
+import { formatEndpoint } from '../stack/tcp/tcp-events.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
-import { formatIpv4Address } from '../wire/index.js';
 
 export interface TcpProxyOptions {
   listenPort?: number;
@@ -17,7 +20,28 @@ export interface TcpProxyOptions {
   gid?: number;
   /** tcp_proxy idle_timeout in ns (default 1 h; 0 disables). */
   idleTimeoutNs?: number;
+  /** A fixed upstream instead of SO_ORIGINAL_DST. */
+  upstream?: { addr: number; port: number };
+  /** What a read EOF does: 'shutdown-wr' (Envoy's half-close, default) or 'close' both sides. */
+  halfClose?: 'shutdown-wr' | 'close';
+  /** Local address of upstream connections (0: chosen by the route). */
+  source?: number;
+  /** The proxy's typed events (what Envoy's access log and connection stats would show). */
+  onEvent?: (e: ProxyEvent) => void;
 }
+
+/** What the proxy did, per connection (numbered from 1 in accept order); endpoints as "a.b.c.d:port". */
+export type ProxyEvent =
+  | { ev: 'proxy-accept'; conn: number; peer: string; orig: string }
+  | { ev: 'no-original-dst'; conn: number; peer: string }
+  | { ev: 'upstream-connected'; conn: number; local: string }
+  | { ev: 'upstream-error'; conn: number; error: SocketError | 'EADDRINUSE' | 'EADDRNOTAVAIL' }
+  | { ev: 'down-eof'; conn: number }
+  | { ev: 'up-eof'; conn: number }
+  | { ev: 'down-error'; conn: number; error: SocketError }
+  | { ev: 'up-error'; conn: number; error: SocketError }
+  | { ev: 'idle-timeout'; conn: number }
+  | { ev: 'close'; conn: number; reason: string };
 
 export interface ProxiedConnection {
   id: number;
@@ -39,9 +63,11 @@ export class TcpProxy {
   readonly connections: ProxiedConnection[] = [];
   private nextId = 1;
   readonly idleTimeoutNs: number;
+  private readonly halfClose: 'shutdown-wr' | 'close';
 
   constructor(readonly host: Host, readonly opts: TcpProxyOptions = {}) {
     this.idleTimeoutNs = opts.idleTimeoutNs ?? 3600 * SEC;
+    this.halfClose = opts.halfClose ?? 'shutdown-wr';
     this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
     this.listener.reuseAddr = true;
     this.listener.bind(0, opts.listenPort ?? 15001);
@@ -53,24 +79,34 @@ export class TcpProxy {
     this.host.event(`envoy C${c.id}: ${text}`, 'app');
   }
 
+  private emit(e: ProxyEvent): void {
+    this.opts.onEvent?.(e);
+  }
+
   private accept(down: TcpSocket): void {
     const c: ProxiedConnection = { id: this.nextId++, downstream: down, upstream: null, downEof: false, upEof: false, downShut: false, upShut: false, closed: false };
     this.connections.push(c);
-    const orig = down.originalDst();
+    const peer = formatEndpoint(down.remoteAddr, down.remotePort);
+    const orig = this.opts.upstream ?? down.originalDst();
     if (!orig) {
-      this.log(c, `accepted ${formatIpv4Address(down.remoteAddr)}:${down.remotePort}, SO_ORIGINAL_DST failed (no conntrack entry): closing`);
+      this.log(c, `accepted ${peer}, SO_ORIGINAL_DST failed (no conntrack entry): closing`);
+      this.emit({ ev: 'no-original-dst', conn: c.id, peer });
       this.closeBoth(c, 'no original destination');
       return;
     }
-    this.log(c, `accepted ${formatIpv4Address(down.remoteAddr)}:${down.remotePort}, original destination ${formatIpv4Address(orig.addr)}:${orig.port}`);
+    const origText = formatEndpoint(orig.addr, orig.port);
+    this.log(c, `accepted ${peer}, ${this.opts.upstream ? 'upstream' : 'original destination'} ${origText}`);
+    this.emit({ ev: 'proxy-accept', conn: c.id, peer, orig: origText });
     const up = this.host.tcp.socket({ uid: this.opts.uid ?? 1337, gid: this.opts.gid ?? this.opts.uid ?? 1337 });
     c.upstream = up;
+    let upConnected = false;
     let idle: Timer | null = null;
     const touch = () => {
       if (this.idleTimeoutNs <= 0 || c.closed) return;
       idle?.cancel();
       idle = this.host.sched.after(this.idleTimeoutNs, () => {
         this.log(c, `idle timeout (${this.idleTimeoutNs / SEC} s): closing both sides (NoFlush)`);
+        this.emit({ ev: 'idle-timeout', conn: c.id });
         this.closeBoth(c, 'idle timeout');
       });
     };
@@ -85,6 +121,12 @@ export class TcpProxy {
     };
     down.onEof = () => {
       c.downEof = true;
+      this.emit({ ev: 'down-eof', conn: c.id });
+      if (this.halfClose === 'close') {
+        this.log(c, 'downstream closed its side: closing both');
+        this.closeBoth(c, 'downstream closed');
+        return;
+      }
       this.log(c, 'downstream half-closed: shutdown(SHUT_WR) upstream');
       c.upShut = true;
       up.shutdown('wr');
@@ -92,6 +134,12 @@ export class TcpProxy {
     };
     up.onEof = () => {
       c.upEof = true;
+      this.emit({ ev: 'up-eof', conn: c.id });
+      if (this.halfClose === 'close') {
+        this.log(c, 'upstream closed its side: closing both');
+        this.closeBoth(c, 'upstream closed');
+        return;
+      }
       this.log(c, 'upstream half-closed: shutdown(SHUT_WR) downstream');
       c.downShut = true;
       down.shutdown('wr');
@@ -99,17 +147,32 @@ export class TcpProxy {
     };
     down.onError = (e) => {
       this.log(c, `downstream ${e}: closing upstream`);
+      this.emit({ ev: 'down-error', conn: c.id, error: e });
       c.downEof = true;
       this.closeBoth(c, `downstream ${e}`);
     };
     up.onError = (e) => {
       this.log(c, `upstream ${e}: closing downstream`);
+      this.emit(!upConnected ? { ev: 'upstream-error', conn: c.id, error: e } : { ev: 'up-error', conn: c.id, error: e });
       c.upEof = true;
       this.closeBoth(c, `upstream ${e}`);
     };
-    up.onConnect = () => this.log(c, `upstream connected from ${formatIpv4Address(up.localAddr)}:${up.localPort}`);
-    up.connect(orig.addr, orig.port);
+    up.onConnect = () => {
+      upConnected = true;
+      const local = formatEndpoint(up.localAddr, up.localPort);
+      this.log(c, `upstream connected from ${local}`);
+      this.emit({ ev: 'upstream-connected', conn: c.id, local });
+    };
     c.idle = () => idle;
+    try {
+      if (this.opts.source) up.bind(this.opts.source, 0);
+      up.connect(orig.addr, orig.port);
+    } catch (e) {
+      const kind = (e as { kind?: string }).kind === 'EADDRNOTAVAIL' ? 'EADDRNOTAVAIL' : 'EADDRINUSE';
+      this.log(c, `upstream connect() failed: ${kind}`);
+      this.emit({ ev: 'upstream-error', conn: c.id, error: kind });
+      this.closeBoth(c, `upstream ${kind}`);
+    }
   }
 
   /** Both directions ended (read EOF seen and write end sent on each side): close. */
@@ -123,6 +186,7 @@ export class TcpProxy {
     c.closeReason = why;
     c.closedAt = this.host.sched.now;
     c.idle?.()?.cancel();
+    this.emit({ ev: 'close', conn: c.id, reason: why });
     c.downstream.close();
     c.upstream?.close();
   }

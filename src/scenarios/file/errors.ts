@@ -20,7 +20,8 @@ export type ScenarioFileErrorKind =
   | 'route-loop' // following the routes from some host towards an address comes back to a host
   | 'timeline-backwards' // a step's `at` lies before the time the previous steps reach
   | 'uid-owns-nothing' // an --uid-owner/--gid-owner in a host's rules that no process on that host runs as
-  | 'bad-expectation'; // an expectation that is not one of the supported forms
+  | 'bad-expectation' // an expectation that is not one of the supported forms
+  | 'bad-override'; // a --set/--sysctl argument that does not fit the document (the file is '--set')
 
 export class ScenarioFileError extends Error {
   override readonly name = 'ScenarioFileError';

@@ -9,32 +9,32 @@ import type { z } from 'zod';
 import { ConfigError } from '../../conntrack/errors.js';
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { applySysctls, defaultSysctls } from '../../conntrack/sysctls.js';
-import { RuleParseError } from '../../stack/iptables/errors.js';
-import { parseIptablesSave } from '../../stack/iptables/restore.js';
 import type { Ruleset } from '../../stack/iptables/ruleset.js';
 import { presetsDirectory } from '../../stack/presets/istio.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from '../../stack/tcp/tcp-sysctls.js';
 import { ScenarioFileError, type ScenarioFileErrorKind } from './errors.js';
-import { parseExpectation, type Expectation } from './expectations.js';
+import { parseExpectation, type Expectation, type Subject } from './expectations.js';
+import { buildRuleset, RulesSourceError } from './rules.js';
 import { Locator, pathText, type DocPath } from './locate.js';
+import { applyOverrides, type LoadOverrides } from './overrides.js';
 import { scenarioSchema, type ScenarioInput, type StepInput } from './schema.js';
 import type { HostSpec, LinkSpec, ProcessSpec, RulesText, ScenarioSpec } from './spec.js';
 
 const DEFAULT_KERNEL = '6.18';
 
-/** Reads and loads a scenario file (YAML or JSON). */
-export function loadScenarioFile(file: string): ScenarioSpec {
+/** Reads and loads a scenario file (YAML or JSON), with command-line overrides applied first. */
+export function loadScenarioFile(file: string, overrides: LoadOverrides = {}): ScenarioSpec {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ScenarioFileError('read', file, 0, '', `cannot read: ${(e as Error).message}`);
   }
-  return loadScenarioText(text, file);
+  return loadScenarioText(text, file, overrides);
 }
 
 /** Loads scenario text; `file` names it in errors and anchors relative rules paths. */
-export function loadScenarioText(text: string, file: string): ScenarioSpec {
+export function loadScenarioText(text: string, file: string, overrides: LoadOverrides = {}): ScenarioSpec {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
@@ -43,10 +43,18 @@ export function loadScenarioText(text: string, file: string): ScenarioSpec {
     const line = e.code === 'DUPLICATE_KEY' ? duplicateKeyLine(text, lines.linePos(e.pos[0]).line) : lines.linePos(e.pos[0]).line;
     throw new ScenarioFileError('yaml', file, line, '', `malformed YAML/JSON: ${e.message.split('\n')[0]}`);
   }
+  const changed = applyOverrides(doc, overrides);
   const at = new Locator(doc, lines);
-  const parsed = scenarioSchema.safeParse(doc.toJS());
-  if (!parsed.success) throw schemaError(parsed.error.issues[0], file, at);
-  return new Checker(parsed.data, file, at).run();
+  try {
+    const parsed = scenarioSchema.safeParse(doc.toJS());
+    if (!parsed.success) throw schemaError(parsed.error.issues[0], file, at);
+    return new Checker(parsed.data, file, at).run();
+  } catch (e) {
+    // A value an override put there: say so (its line is the field's place in the file).
+    const by = e instanceof ScenarioFileError ? changed.filter((c) => e.field === c.field || e.field.startsWith(`${c.field}.`) || e.field.startsWith(`${c.field}[`)).at(-1) : undefined;
+    if (by && e instanceof ScenarioFileError) throw new ScenarioFileError(e.kind, e.file, e.line, e.field, `${e.detail} (value from ${by.arg})`);
+    throw e;
+  }
 }
 
 /** The line of the first key that repeats an earlier key at the same indentation, from `from` on. */
@@ -123,11 +131,19 @@ class Checker {
     this.routes(hosts, byName, links);
     for (const p of processes) if (p.kind === 'app') this.timeline(p, byName);
     for (const p of processes) if (p.kind === 'proxy' && p.upstream !== 'original-destination') this.reachable(p.host, p.upstream.addr, ['processes', p.name, 'upstream'], byName);
+    for (const p of processes) if (p.kind === 'proxy' && p.source && !this.hostHas(byName.get(p.host)!, p.source)) throw this.fail('address-on-no-host', ['processes', p.name, 'source'], `${fmt(p.source)} is not an address of host ${p.host}`);
+    for (const p of processes) if (p.kind === 'flood') this.reachable(p.host, p.to, ['processes', p.name, 'to'], byName);
+    for (const p of processes) if (p.kind === 'inject') this.injectTimes(p);
     const captures = (s.captures ?? ['all']).flatMap((c, i) => this.capture(c, i, byName));
-    const expectations = this.expectations(processes);
+    const expectations = this.expectations(processes, byName);
+    const snapshotsNs = [...(s.snapshots ?? [])];
+    snapshotsNs.forEach((t, i) => {
+      if (t > s.duration) throw this.fail('bad-value', ['snapshots', i], `snapshot at ${t / 1e9} s lies after the end of the run (${s.duration / 1e9} s)`);
+    });
     return {
       file: this.file, name: s.name, description: s.description ?? '', seed: s.seed ?? 1, durationNs: s.duration,
-      hosts, links, processes, captures, expectations,
+      hosts, links, processes, captures, expectations, snapshotsNs: snapshotsNs.sort((a, b) => a - b),
+      realSet: Object.entries(s.real?.set ?? {}).map(([path, value]) => ({ path, value })),
     };
   }
 
@@ -175,22 +191,26 @@ class Checker {
         } catch (e) {
           throw this.fail('read', path, `cannot read rules file ${rel}: ${(e as Error).message}`);
         }
-        out.push({ origin: full, text, line, lineOffset: 0 });
+        out.push({ format: 'restore', origin: full, text, line, lineOffset: 0 });
       } else if ('inline' in src) {
-        out.push({ origin: this.file, text: src.inline, line, lineOffset: this.at.contentLine([...path, 'inline']) - 1 });
+        out.push({ format: 'restore', origin: this.file, text: src.inline, line, lineOffset: this.at.contentLine([...path, 'inline']) - 1 });
+      } else if ('iptables' in src) {
+        const lines = src.iptables.map((_, k) => this.at.line([...path, 'iptables', k]));
+        src.iptables.forEach((c, k) => {
+          if (c.includes('\n')) throw this.fail('bad-value', [...path, 'iptables', k], 'one iptables command per item');
+        });
+        out.push({ format: 'commands', origin: this.file, text: src.iptables.join('\n'), line, lineOffset: 0, lines });
       } else {
         const full = resolve(presetsDirectory(), `${src.preset}.rules`);
-        out.push({ origin: full, text: readFileSync(full, 'utf8'), line, lineOffset: 0 });
+        out.push({ format: 'restore', origin: full, text: readFileSync(full, 'utf8'), line, lineOffset: 0 });
       }
     });
     let rs: Ruleset | undefined;
-    for (const r of out) {
-      try {
-        rs = parseIptablesSave(r.text, { into: rs });
-      } catch (e) {
-        if (!(e instanceof RuleParseError)) throw e;
-        throw new ScenarioFileError('unsupported-rule', r.origin, e.line + r.lineOffset, `hosts.${host}.rules`, e.message.replace(/^line \d+: /, ''));
-      }
+    try {
+      rs = buildRuleset(out);
+    } catch (e) {
+      if (!(e instanceof RulesSourceError)) throw e;
+      throw new ScenarioFileError('unsupported-rule', e.origin, e.line, `hosts.${host}.rules`, e.detail);
     }
     if (rs) this.rulesets.set(host, rs);
     return out;
@@ -239,10 +259,17 @@ class Checker {
         return {
           kind: 'proxy', name, host: p.host, uid, gid, listenPort: p.listen,
           upstream: p.upstream === 'original-destination' ? p.upstream : { addr: p.upstream.addr, port: p.upstream.port },
-          idleTimeoutNs: p.idle_timeout ?? 3600e9, halfClose: p.half_close ?? 'shutdown-wr',
+          idleTimeoutNs: p.idle_timeout ?? 3600e9, halfClose: p.half_close ?? 'shutdown-wr', source: p.source ?? 0,
         };
       case 'app':
         return { kind: 'app', name, host: p.host, uid, gid, timeline: p.timeline };
+      case 'inject':
+        return { kind: 'inject', name, host: p.host, uid, gid, segments: p.segments };
+      case 'flood':
+        return {
+          kind: 'flood', name, host: p.host, uid, gid, to: p.to, ports: p.ports, fromPorts: p.from_ports ?? { low: 1024, high: 65535 },
+          count: p.count, atNs: p.at ?? 0, rate: p.rate ?? null,
+        };
     }
   }
 
@@ -276,6 +303,10 @@ class Checker {
     for (let i = h.rules.length - 1; i >= 0; i--) {
       const r = h.rules[i];
       const text = r.text.split('\n')[line - 1];
+      if (r.format === 'commands') {
+        if (text !== undefined && /(^|\s)-[AI]\b/.test(text)) return { origin: r.origin, line: r.lines?.[line - 1] ?? r.line };
+        continue;
+      }
       if (text !== undefined && /^\s*(\[\d+:\d+\]\s*)?-[AI]\b/.test(text)) return { origin: r.origin, line: line + r.lineOffset };
     }
     return { origin: this.file, line: h.rules[0]?.line ?? 1 };
@@ -377,15 +408,51 @@ class Checker {
     return [{ host, iface }];
   }
 
-  private expectations(processes: ProcessSpec[]): Expectation[] {
+  private hostHas(h: HostSpec, addr: number): boolean {
+    return (addr >>> 24) === 127 || h.interfaces.some((i) => i.addr === addr);
+  }
+
+  /** An injector's `at`/`after` times must not go backwards either. */
+  private injectTimes(p: Extract<ProcessSpec, { kind: 'inject' }>): void {
+    let cursor = 0;
+    p.segments.forEach((st, i) => {
+      const path = ['processes', p.name, 'segments', i];
+      if (st.at !== undefined && st.after !== undefined) throw this.fail('bad-value', path, 'give "at" or "after", not both');
+      if (st.at !== undefined) {
+        if (st.at < cursor) throw this.fail('timeline-backwards', [...path, 'at'], `at ${st.at / 1e9} s lies before ${cursor / 1e9} s, where the segments before it already are`);
+        cursor = st.at;
+      }
+      if (st.after !== undefined) cursor += st.after;
+    });
+  }
+
+  /** The key of an expectation: a process, else a host, else "host/iface". */
+  private subject(key: string, path: DocPath, line: number, processes: ProcessSpec[], hosts: Map<string, HostSpec>): Subject {
+    if (processes.some((p) => p.name === key)) return { kind: 'process', name: key };
+    if (hosts.has(key)) return { kind: 'host', name: key };
+    const [host, iface, extra] = key.split('/');
+    if (iface !== undefined && extra === undefined) {
+      const h = hosts.get(host);
+      if (!h) throw this.fail('unknown-host', path, `no host "${host}"`, line);
+      if (iface !== 'lo' && !h.interfaces.some((i) => i.name === iface)) throw this.fail('unknown-interface', path, `host ${host} has no interface "${iface}"`, line);
+      return { kind: 'point', host, iface };
+    }
+    throw this.fail('unknown-process', path, `no process or host "${key}"`, line);
+  }
+
+  private expectations(processes: ProcessSpec[], hosts: Map<string, HostSpec>): Expectation[] {
     const out: Expectation[] = [];
     (this.s.expect ?? []).forEach((item, i) => {
-      for (const [proc, text] of Object.entries(item)) {
-        const path = ['expect', i, proc];
-        if (!processes.some((p) => p.name === proc)) throw this.fail('unknown-process', path, `no process "${proc}"`, this.at.keyLine(['expect', i], proc));
-        const e = parseExpectation(proc, text);
+      for (const [key, text] of Object.entries(item)) {
+        const path = ['expect', i, key];
+        const subject = this.subject(key, path, this.at.keyLine(['expect', i], key), processes, hosts);
+        const e = parseExpectation(subject, text);
         if (typeof e === 'string') throw this.fail('bad-expectation', path, e);
         if (e.kind === 'fin' && e.reaches !== null && !processes.some((p) => p.name === e.reaches)) throw this.fail('unknown-process', path, `no process "${e.reaches}"`);
+        const proc = processes.find((p) => 'process' in e && p.name === e.process);
+        if (proc && (e.kind === 'connect' || e.kind === 'syns' || e.kind === 'fin' || e.kind === 'received') && proc.kind !== 'app') {
+          throw this.fail('bad-expectation', path, `"${text}" is about an app's socket calls, and ${proc.name} is a ${proc.kind}`);
+        }
         out.push(e);
       }
     });

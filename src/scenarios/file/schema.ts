@@ -73,6 +73,8 @@ export const rulesSource = z.union([
   z.strictObject({ file: z.string().min(1) }),
   z.strictObject({ inline: z.string() }),
   z.strictObject({ preset: z.enum(['istio-sidecar', 'istio-invalid-drop']) }),
+  /** iptables commands applied on top of what is loaded so far, as `iptables ARGS` would ("-I FORWARD ...", "-t nat -A ..."). */
+  z.strictObject({ iptables: z.array(z.string().min(1)).min(1) }),
 ]);
 
 export const hostSchema = z.strictObject({
@@ -122,6 +124,65 @@ export const stepSchema: z.ZodType<StepInput, unknown> = z.lazy(() =>
 
 const common = { host: name, uid: id.optional(), gid: id.optional() };
 
+/** "80" or "10000-10009" */
+export const portRange = z.union([port, z.string()]).transform((v, ctx) => {
+  const m = typeof v === 'number' ? [String(v), String(v), undefined] : /^(\d+)(?:-(\d+))?$/.exec(v.trim());
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!(lo >= 1 && hi <= 65535 && lo <= hi)) {
+    ctx.addIssue({ code: 'custom', message: `bad port range "${v}" (a port, or low-high within 1-65535)` });
+    return z.NEVER;
+  }
+  return { low: lo, high: hi };
+});
+
+/** seq: isn|next [+-N] or a number; ack: acked|isn|next [+-N] or a number (see docs/scenario-format.md). */
+const seqExpr = z.union([z.number().int().min(0).max(0xffffffff), z.string()]).transform((v, ctx) => {
+  if (typeof v === 'number') return { base: 'abs' as const, offset: v };
+  const m = /^(isn|next|acked)\s*(?:([+-])\s*(\d+))?$/.exec(v.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: `bad sequence expression "${v}" (isn, next or acked, optionally +N or -N, or a number)` });
+    return z.NEVER;
+  }
+  const n = m[3] ? Number(m[3]) * (m[2] === '-' ? -1 : 1) : 0;
+  return { base: m[1] as 'isn' | 'next' | 'acked', offset: n };
+});
+
+/** tcpdump's flag letters: S F R P U E W and "." for ACK ("P.", "R", "F."). */
+const tcpFlags = z.string().regex(/^[SFRPUEW.]+$/, 'TCP flags as tcpdump prints them: letters S F R P U E W and "." for ACK, e.g. "P." or "R"');
+
+export const injectSchema = z.strictObject({
+  at: duration.optional(),
+  after: duration.optional(),
+  segment: z.strictObject({
+    /** The flow: the host's own side as its packets carry it when they leave ("a.b.c.d:port") ... */
+    from: endpoint,
+    /** ... and the other side ("a.b.c.d" or "a.b.c.d:port"); the most recent connection between them. */
+    to: z.string().transform((v, ctx) => {
+      const [a, p, extra] = v.split(':');
+      const e = endpointParts(a, p);
+      if (!e || extra !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `bad address "${v}" (a.b.c.d or a.b.c.d:port)` });
+        return z.NEVER;
+      }
+      return e;
+    }),
+    seq: seqExpr,
+    ack: seqExpr.optional(),
+    flags: tcpFlags,
+    /** Payload bytes (zeros). */
+    bytes: z.number().int().min(0).max(1400).optional(),
+  }),
+});
+
+function endpointParts(a: string, p: string | undefined): { addr: number; port: number | null } | null {
+  const addr = ipv4(a);
+  if (addr === null) return null;
+  if (p === undefined) return { addr, port: null };
+  const n = Number(p);
+  return /^\d+$/.test(p) && n >= 1 && n <= 65535 ? { addr, port: n } : null;
+}
+
 export const processSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('listener'),
@@ -141,11 +202,35 @@ export const processSchema = z.discriminatedUnion('kind', [
     idle_timeout: duration.optional(),
     /** What a read EOF on one side does to the other: shutdown-wr (Envoy tcp_proxy) or close. */
     half_close: z.enum(['shutdown-wr', 'close']).optional(),
+    /** Local address the upstream connections are bound to (Istio's inbound passthrough uses 127.0.0.6). */
+    source: address.optional(),
   }),
   z.strictObject({
     kind: z.literal('app'),
     ...common,
     timeline: z.array(stepSchema).min(1),
+  }),
+  z.strictObject({
+    kind: z.literal('inject'),
+    ...common,
+    /** Crafted TCP segments sent from a raw socket on the host, on a flow the host has sent packets on. */
+    segments: z.array(injectSchema).min(1),
+  }),
+  z.strictObject({
+    kind: z.literal('flood'),
+    ...common,
+    /** Destination address of the SYNs. */
+    to: address,
+    /** Destination ports, cycled after the source ports ("80" or "10000-10009"). */
+    ports: portRange,
+    /** Source ports, cycled first (default 1024-65535). */
+    from_ports: portRange.optional(),
+    /** How many SYNs. */
+    count: z.number().int().min(1).max(2_000_000),
+    /** When the first one leaves. */
+    at: duration.optional(),
+    /** SYNs per second (the simulated spacing; a real run sends as fast as it can up to this rate). */
+    rate: z.number().positive().optional(),
   }),
 ]);
 
@@ -165,11 +250,17 @@ export const scenarioSchema = z.strictObject({
   links: z.array(linkSchema).optional(),
   processes: z.record(name, processSchema).optional(),
   captures: z.array(captureSchema).optional(),
-  /** Each item: { process: "assertion" } (see expectations.ts). */
-  expect: z.array(z.record(name, z.string())).optional(),
+  /** Times (virtual) at which `ss` and `conntrack -L` of every host are recorded. */
+  snapshots: z.array(duration).optional(),
+  /** Overrides `kernel-diff --scenario` applies before a real run (path: value, as --set takes them), to keep it short. */
+  real: z.strictObject({ set: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])) }).optional(),
+  /** Each item: { subject: "assertion" }, subject a process, a host or "host/iface" (see expectations.ts). */
+  expect: z.array(z.record(z.string(), z.string())).optional(),
 });
 
 export type ScenarioInput = z.output<typeof scenarioSchema>;
 export type HostInput = z.output<typeof hostSchema>;
 export type ProcessInput = z.output<typeof processSchema>;
 export type RulesSourceInput = z.output<typeof rulesSource>;
+export type InjectInput = z.output<typeof injectSchema>;
+export type SeqExpr = z.output<typeof seqExpr>;
