@@ -1,33 +1,37 @@
-// ctsim versus the running kernel on one seed incident: the real run (scenario-run.ts) and
-// runIncident under the running kernel's profile with the same shortened timings, brought into
-// one representation and compared.
+// ctsim versus the running kernel on one scenario file: the real run (scenario-run.ts) and ctsim's
+// run of the same spec under the running kernel's profile, brought into one representation and
+// compared — outcome (the typed outcome of both runs, field by field), every program fact, every
+// packet each host sent, every conntrack event of each tracking host.
 //
 // The representation: a packet is "where it was sent" (host and interface), its endpoints with
-// the addresses named (pod, upstream, lo) and the ports that differ from run to run (the sidecar's
-// ephemeral upstream ports) numbered in order of appearance (eph1, eph2, ...), its flags, its
-// sequence and acknowledgment numbers relative to an ISN (c<n>+x: the client side of the n-th
-// connection from that client port, s<n>+x: its server side; the nearest ISN below the number
-// wins, so a challenge ACK or a late FIN is expressed in the old connection's space) and its
-// payload length. Packets are aligned per flow (one connection at one interface) by longest common
-// subsequence; conntrack events per entry (original tuple), likewise.
+// the addresses named by their host (`pod`, or `node.eth1` for a host with several interfaces;
+// 127.0.0.1 is `lo`) and the ports the file does not name numbered in order of appearance (eph1,
+// eph2, ...), its flags, its sequence and acknowledgment numbers relative to an ISN (c<n>+x: the
+// client side of the n-th connection from that client endpoint, s<n>+x: its server side; the
+// nearest ISN below the number wins, so a challenge ACK or a late FIN is expressed in the old
+// connection's space) and its payload length. Packets are aligned per flow (one connection at one
+// interface) by longest common subsequence; conntrack events per host and entry, likewise.
 //
-// Timing tolerance: a matched packet agrees when it is within TOLERANCE.absoluteMs of ctsim's time
-// (a quarter of the minimum RTO, so a retransmission round more or less is always a difference)
-// and when its gap to the previous matched packet of its flow is within max(gapMinMs, gapRelative
-// x gap) of ctsim's gap (gapMinMs is just over one jiffy at HZ=250, so TCP_TIMEOUT_MIN, a delayed
-// ACK or a timer a few ms off shows). A DESTROY event for an expired entry (ctsim's reason
-// "timeout") may come later in the kernel: it is reported when a packet, a `conntrack -L` or the GC
-// worker next touches the entry; ctsim reports it at the deadline. Event lines are compared on
-// what both print: a state or timeout only one side's line carries is a format note, not a
-// difference, and timeouts one second apart are equal (whole seconds left when the message is
-// built). Nothing else is forgiven.
+// What decides agreement: the outcome, the program facts and the packet and event sequences.
+// Timing is reported as numbers (TOLERANCE marks a row `~`), never a disagreement by itself: a
+// loaded machine's real run is late by milliseconds. A DESTROY for an expired entry may come later
+// in the kernel (reported when a packet, `conntrack -L` or the GC worker next touches the entry).
+// Rows within TOLERANCE.absoluteMs of the end of the run are not compared (either side may have
+// them). Event lines are compared on what both print: a state or timeout only one side's line
+// carries is a format note, and timeouts one second apart are equal.
 import { performance } from 'node:perf_hooks';
-import { runIncident } from '../scenarios/incidents.js';
-import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
-import type { LadderPacket, ScenarioName, ScenarioResult } from '../scenarios/scenario-types.js';
-import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
+import type { ConntrackEvent } from '../conntrack/events.js';
+import { Status } from '../conntrack/status.js';
+import { tcpStateName } from '../conntrack/tcp-states.js';
+import type { Tuple } from '../conntrack/tuple.js';
+import { computeOutcome, type RunRecord, type ScenarioOutcome } from '../scenarios/engine/outcome.js';
+import type { ProgramEvent } from '../scenarios/engine/program-events.js';
+import { runScenario, type ScenarioRun } from '../scenarios/engine/run.js';
+import type { ScenarioSpec, Step } from '../scenarios/file/spec.js';
+import type { LadderPacket } from '../scenarios/scenario-types.js';
+import { formatIpv4Address } from '../wire/index.js';
 import { runningKernelProfile } from './kernel-diff.js';
-import { APP_PORT, SCENARIO_TIMINGS, runRealScenario, scenarioSysctls, type RealRunOptions, type RealScenarioResult, type ScenarioTimings } from './scenario-run.js';
+import { runRealScenario, type RealRun, type RealRunOptions } from './scenario-run.js';
 
 /** The kernel and ctsim disagreed on a scenario (the CLI throws it after printing the comparison: exit status 1). */
 export class ScenarioDisagreement extends Error {
@@ -51,6 +55,7 @@ export interface ComparedPacket {
 }
 
 export interface ComparedEvent {
+  host: string;
   /** The entry's original tuple, abstracted. */
   entry: string;
   ctsim: string | null;
@@ -59,8 +64,17 @@ export interface ComparedEvent {
   kernelNs: number | null;
   status: RowStatus;
   note?: string;
-  /** A difference in what the event line carries, not in behaviour (see formatNotes). */
+  /** A difference in what the event line carries, not in behaviour. */
   formatNote?: string;
+}
+
+export interface ComparedFact {
+  process: string;
+  fact: string;
+  ctsimNs: number | null;
+  kernelNs: number | null;
+  status: RowStatus;
+  note?: string;
 }
 
 export interface ComparedOutcome {
@@ -68,24 +82,28 @@ export interface ComparedOutcome {
   ctsim: string;
   kernel: string;
   agree: boolean;
-  note?: string;
+  /** A time: reported, never a disagreement. */
+  timing?: boolean;
 }
 
 export interface ScenarioComparison {
-  name: ScenarioName;
+  name: string;
+  file: string;
   kernel: string;
   profile: string;
-  sysctls: string[];
-  timings: ScenarioTimings;
+  durationSec: number;
   tolerance: typeof TOLERANCE;
   packets: ComparedPacket[];
   events: ComparedEvent[];
+  program: ComparedFact[];
   outcome: ComparedOutcome[];
   /** Kernel snapshots (ss, conntrack -L) taken during the real run. */
-  snapshots: RealScenarioResult['snapshots'];
+  snapshots: RealRun['snapshots'];
+  late: string[];
   summary: {
     packets: { ctsim: number; kernel: number; matched: number; timing: number; onlyCtsim: number; onlyKernel: number };
     events: { ctsim: number; kernel: number; matched: number; timing: number; onlyCtsim: number; onlyKernel: number; formatNotes: number };
+    program: { ctsim: number; kernel: number; matched: number; onlyCtsim: number; onlyKernel: number };
     outcomeAgree: boolean;
     agree: boolean;
   };
@@ -95,23 +113,53 @@ export interface ScenarioComparison {
 
 // ------------------------------------------------------------ the common representation
 
-const SERVER_PORTS = new Set<number>([UPSTREAM_PORT, ISTIO_DEFAULTS.outboundCapturePort, ISTIO_DEFAULTS.inboundCapturePort]);
-const FIXED_PORTS = new Set<number>([APP_PORT, ...SERVER_PORTS]);
-const ADDRESS_NAMES = new Map<string, string>([[POD_IP, 'pod'], [UPSTREAM_IP, 'upstream'], ['127.0.0.1', 'lo']]);
+/** Ports the file names; which of them are servers' (for the client/server side of a packet). */
+function specPorts(spec: ScenarioSpec): { fixed: Set<number>; servers: Set<number> } {
+  const fixed = new Set<number>();
+  const servers = new Set<number>();
+  const steps = (xs: Step[]) => {
+    for (const st of xs) {
+      if ('bind' in st) fixed.add(st.bind.port);
+      if ('connect' in st) {
+        servers.add(st.connect.to.port);
+        if (st.connect.from_port) fixed.add(st.connect.from_port);
+      }
+      if ('repeat' in st) steps(st.repeat.steps);
+    }
+  };
+  for (const p of spec.processes) {
+    if (p.kind === 'listener') servers.add(p.port);
+    if (p.kind === 'proxy') {
+      servers.add(p.listenPort);
+      if (p.upstream !== 'original-destination') servers.add(p.upstream.port);
+    }
+    if (p.kind === 'app') steps(p.timeline);
+    if (p.kind === 'inject') for (const s of p.segments) fixed.add(s.segment.from.port);
+  }
+  for (const s of servers) fixed.add(s);
+  return { fixed, servers };
+}
 
 /** Names endpoints; ports that vary between runs are numbered in order of first appearance. */
 class EndpointNames {
   private readonly eph = new Map<number, string>();
+  private readonly addrs = new Map<string, string>([['127.0.0.1', 'lo']]);
+
+  constructor(spec: ScenarioSpec, private readonly fixed: Set<number>) {
+    for (const h of spec.hosts) {
+      for (const i of h.interfaces) this.addrs.set(formatIpv4Address(i.addr), h.interfaces.length > 1 ? `${h.name}.${i.name}` : h.name);
+    }
+  }
 
   port(p: number): string {
-    if (FIXED_PORTS.has(p)) return String(p);
+    if (this.fixed.has(p)) return String(p);
     let n = this.eph.get(p);
     if (!n) this.eph.set(p, (n = `eph${this.eph.size + 1}`));
     return n;
   }
 
   endpoint(addr: string, port: number): string {
-    return `${ADDRESS_NAMES.get(addr) ?? addr}:${this.port(port)}`;
+    return `${this.addrs.get(addr) ?? addr}:${this.port(port)}`;
   }
 }
 
@@ -144,13 +192,19 @@ function relative(v: number, list: SeqInstance[], side: 'c' | 's'): string {
   return best ? `${side}${best[0] + 1}+${best[1]}` : '?';
 }
 
-function packetRows(packets: LadderPacket[], names: EndpointNames): Row[] {
+/** The flood's own SYNs (no TCP options): not compared (the real capture leaves them out). */
+function isFloodSyn(spec: ScenarioSpec, p: LadderPacket): boolean {
+  return p.flags === 'S' && p.optionLen === 0 && spec.processes.some((x) => x.kind === 'flood');
+}
+
+function packetRows(spec: ScenarioSpec, packets: LadderPacket[], names: EndpointNames, servers: Set<number>): Row[] {
   const conns = new Map<string, SeqInstance[]>();
   const rows: Row[] = [];
   for (const p of [...packets].sort((a, b) => a.timeNs - b.timeNs)) {
+    if (isFloodSyn(spec, p)) continue;
     const [sa, sp] = splitEndpoint(p.src);
     const [da, dp] = splitEndpoint(p.dst);
-    const fromClient = !SERVER_PORTS.has(sp);
+    const fromClient = !servers.has(sp);
     const client = fromClient ? p.src : p.dst;
     let list = conns.get(client);
     if (!list) conns.set(client, (list = []));
@@ -172,6 +226,7 @@ function packetRows(packets: LadderPacket[], names: EndpointNames): Row[] {
 }
 
 interface CtRow {
+  host: string;
   timeNs: number;
   type: string;
   timeout: number | null;
@@ -184,14 +239,27 @@ interface CtRow {
 
 const CT_LINE = /^\[(NEW|UPDATE|DESTROY)\]\s+tcp\s+6\s+(?:(\d+)\s+)?(?:([A-Z_]+)\s+)?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)\s*(\[UNREPLIED\])?\s*src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)\s*(\[ASSURED\])?/;
 
-/** A `conntrack -E` line (the kernel's, or ctsim's formatEvent text) in the common representation. */
-function ctRow(timeNs: number, text: string, names: EndpointNames, reason?: string): CtRow | null {
+/** A `conntrack -E` line of the kernel's in the common representation. */
+function kernelCtRow(host: string, timeNs: number, text: string, names: EndpointNames): CtRow | null {
   const m = CT_LINE.exec(text.trim());
   if (!m) return null;
   const tuple = (s: string, d: string, sp: string, dp: string) => `${names.endpoint(s, Number(sp))} > ${names.endpoint(d, Number(dp))}`;
   return {
-    timeNs, type: m[1], timeout: m[2] !== undefined ? Number(m[2]) : null, state: m[3] ?? null,
-    orig: tuple(m[4], m[5], m[6], m[7]), reply: tuple(m[9], m[10], m[11], m[12]), flags: `${m[8] ? ' [UNREPLIED]' : ''}${m[13] ? ' [ASSURED]' : ''}`, reason,
+    host, timeNs, type: m[1], timeout: m[2] !== undefined ? Number(m[2]) : null, state: m[3] ?? null,
+    orig: tuple(m[4], m[5], m[6], m[7]), reply: tuple(m[9], m[10], m[11], m[12]), flags: `${m[8] ? ' [UNREPLIED]' : ''}${m[13] ? ' [ASSURED]' : ''}`,
+  };
+}
+
+/** ctsim's typed event in the same representation (what `conntrack -E` would print of it). */
+function ctsimCtRow(host: string, ev: ConntrackEvent, names: EndpointNames): CtRow {
+  const tuple = (t: Tuple) => `${names.endpoint(formatIpv4Address(t.src), t.sport)} > ${names.endpoint(formatIpv4Address(t.dst), t.dport)}`;
+  return {
+    host, timeNs: ev.timeNs, type: ev.type,
+    timeout: ev.type !== 'DESTROY' || ev.timeoutSecs > 0 ? Math.max(0, ev.timeoutSecs) : null,
+    state: ev.type === 'UPDATE' && !ev.stateChanged ? null : tcpStateName(ev.state),
+    orig: tuple(ev.orig), reply: tuple(ev.reply),
+    flags: `${ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${ev.status & Status.ASSURED ? ' [ASSURED]' : ''}`,
+    reason: ev.destroyReason,
   };
 }
 
@@ -219,15 +287,51 @@ function ctFormatNote(sim: CtRow, real: CtRow): string | undefined {
   return notes.length ? notes.join('; ') : undefined;
 }
 
+/** A program fact in a form both sides print identically (times and byte counts of reads aside). */
+function factText(e: ProgramEvent, names: EndpointNames): string {
+  const ep = (x: string) => {
+    const [a, p] = splitEndpoint(x);
+    return names.endpoint(a, p);
+  };
+  switch (e.ev) {
+    case 'call': return `${e.call}(${e.socket}) = ${e.result}${e.local ? ` local ${ep(e.local)}` : ''}`;
+    case 'recv-eof': return `read(${e.socket}) EOF after ${e.bytes} bytes`;
+    case 'recv-error': return `read(${e.socket}) ${e.error}`;
+    case 'received': return `${e.socket} received ${e.bytes} bytes`;
+    case 'accept': return `accept C${e.conn} from ${ep(e.peer)}`;
+    case 'proxy-accept': return `accept C${e.conn} from ${ep(e.peer)} to ${ep(e.orig)}`;
+    case 'no-original-dst': return `C${e.conn} from ${ep(e.peer)}: no original destination`;
+    case 'upstream-connected': return `C${e.conn} upstream connected from ${ep(e.local)}`;
+    case 'inject': return `inject #${e.index}`;
+    default: {
+      const { t: _t, process: _p, ...rest } = e;
+      return Object.entries(rest).map(([k, v]) => (k === 'ev' ? String(v) : `${k}=${String(v)}`)).join(' ');
+    }
+  }
+}
+
 // ------------------------------------------------------------ alignment and timing
 
-/** Longest common subsequence alignment, in order, with gaps as nulls. */
+/** Longest common subsequence alignment, in order, with gaps as nulls (greedy beyond 4M cells). */
 function align<A, B>(a: A[], b: B[], eq: (x: A, y: B) => boolean): Array<[A | null, B | null]> {
   const n = a.length;
   const m = b.length;
-  const L: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = eq(a[i], b[j]) ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
   const out: Array<[A | null, B | null]> = [];
+  if (n * m > 4_000_000) {
+    // Too long for a table: walk both in order, pairing equal heads and skipping the other side's.
+    let i = 0;
+    let j = 0;
+    while (i < n && j < m) {
+      if (eq(a[i], b[j])) out.push([a[i++], b[j++]]);
+      else if (j + 1 < m && eq(a[i], b[j + 1])) out.push([null, b[j++]]);
+      else out.push([a[i++], null]);
+    }
+    while (i < n) out.push([a[i++], null]);
+    while (j < m) out.push([null, b[j++]]);
+    return out;
+  }
+  const L: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = eq(a[i], b[j]) ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
@@ -242,7 +346,7 @@ function align<A, B>(a: A[], b: B[], eq: (x: A, y: B) => boolean): Array<[A | nu
 
 const ms = (ns: number) => ns / 1e6;
 
-/** Why a matched pair's timing disagrees, or null. */
+/** Why a matched pair's timing is off, or null. */
 function timingProblem(c: number, k: number, prev: [number, number] | null, lateOk: boolean): string | null {
   const d = ms(k - c);
   if (lateOk ? d < -TOLERANCE.absoluteMs : Math.abs(d) > TOLERANCE.absoluteMs) return `kernel ${d >= 0 ? '+' : ''}${d.toFixed(1)} ms off ctsim's time (tolerance ${TOLERANCE.absoluteMs} ms)`;
@@ -255,21 +359,39 @@ function timingProblem(c: number, k: number, prev: [number, number] | null, late
   return null;
 }
 
+/** Unmatched rows at the very end of the run (either side may or may not have them). */
+function unmatched(side: 'only-ctsim' | 'only-kernel', t: number, windowNs: number): RowStatus {
+  return t > windowNs - TOLERANCE.absoluteMs * 1e6 ? 'after-window' : side;
+}
+
 function comparePackets(sim: Row[], real: Row[], windowNs: number): ComparedPacket[] {
   const out: ComparedPacket[] = [];
   const flows = [...new Set([...sim.map((r) => r.flow), ...real.map((r) => r.flow)])];
+  const simBy = groupBy(sim, (r) => r.flow);
+  const realBy = groupBy(real, (r) => r.flow);
   for (const f of flows) {
     let prev: [number, number] | null = null;
-    for (const [c, k] of align(sim.filter((r) => r.flow === f), real.filter((r) => r.flow === f), (x, y) => x.text === y.text)) {
+    for (const [c, k] of align(simBy.get(f) ?? [], realBy.get(f) ?? [], (x, y) => x.text === y.text)) {
       if (c && k) {
         const problem = timingProblem(c.timeNs, k.timeNs, prev, false);
         out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok', ...(problem ? { note: problem } : {}) });
         prev = [c.timeNs, k.timeNs];
-      } else if (c) out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: null, status: 'only-ctsim' });
-      else if (k) out.push({ where: k.where, packet: k.text, ctsimNs: null, kernelNs: k.timeNs, status: k.timeNs > windowNs ? 'after-window' : 'only-kernel' });
+      } else if (c) out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: null, status: unmatched('only-ctsim', c.timeNs, windowNs) });
+      else if (k) out.push({ where: k.where, packet: k.text, ctsimNs: null, kernelNs: k.timeNs, status: unmatched('only-kernel', k.timeNs, windowNs) });
     }
   }
   return out.sort(byTime);
+}
+
+function groupBy<T>(xs: T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(x);
+  }
+  return m;
 }
 
 /** ctsim's time first; ties (ctsim often sends several packets in one instant) in the kernel's order. */
@@ -279,86 +401,116 @@ function byTime(a: { ctsimNs: number | null; kernelNs: number | null }, b: { cts
 
 function compareEvents(sim: CtRow[], real: CtRow[], windowNs: number): ComparedEvent[] {
   const out: ComparedEvent[] = [];
-  const entries = [...new Set([...sim.map((r) => r.orig), ...real.map((r) => r.orig)])];
-  for (const entry of entries) {
+  const key = (r: CtRow) => `${r.host} ${r.orig}`;
+  const simBy = groupBy(sim, key);
+  const realBy = groupBy(real, key);
+  for (const entry of new Set([...simBy.keys(), ...realBy.keys()])) {
     let prev: [number, number] | null = null;
-    for (const [c, k] of align(sim.filter((r) => r.orig === entry), real.filter((r) => r.orig === entry), ctEqual)) {
+    const host = entry.slice(0, entry.indexOf(' '));
+    const orig = entry.slice(host.length + 1);
+    for (const [c, k] of align(simBy.get(entry) ?? [], realBy.get(entry) ?? [], ctEqual)) {
       if (c && k) {
         const expired = c.type === 'DESTROY' && c.reason === 'timeout';
         const problem = timingProblem(c.timeNs, k.timeNs, prev, expired);
         const formatNote = ctFormatNote(c, k);
         const lag = expired && k.timeNs - c.timeNs > TOLERANCE.absoluteMs * 1e6 ? `expired entry reported ${((k.timeNs - c.timeNs) / 1e9).toFixed(3)} s after its deadline` : undefined;
         out.push({
-          entry, ctsim: ctText(c), kernel: ctText(k), ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok',
+          host, entry: orig, ctsim: ctText(c), kernel: ctText(k), ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok',
           ...(problem || lag ? { note: problem ?? lag } : {}), ...(formatNote ? { formatNote } : {}),
         });
         if (!expired) prev = [c.timeNs, k.timeNs];
-      } else if (c) out.push({ entry, ctsim: ctText(c), kernel: null, ctsimNs: c.timeNs, kernelNs: null, status: 'only-ctsim' });
-      else if (k) out.push({ entry, ctsim: null, kernel: ctText(k), ctsimNs: null, kernelNs: k.timeNs, status: k.timeNs > windowNs ? 'after-window' : 'only-kernel' });
+      } else if (c) out.push({ host, entry: orig, ctsim: ctText(c), kernel: null, ctsimNs: c.timeNs, kernelNs: null, status: unmatched('only-ctsim', c.timeNs, windowNs) });
+      else if (k) out.push({ host, entry: orig, ctsim: null, kernel: ctText(k), ctsimNs: null, kernelNs: k.timeNs, status: unmatched('only-kernel', k.timeNs, windowNs) });
     }
   }
   return out.sort(byTime);
 }
 
-function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScenarioResult, windowNs: number): ComparedOutcome[] {
-  const s = sim.outcome;
-  const k = real.outcome;
-  const yn = (b: boolean) => (b ? 'yes' : 'no');
-  const secs = (v: number | null) => (v === null ? '-' : v.toFixed(3));
-  const near = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) * 1000 <= TOLERANCE.absoluteMs);
-  const rows: ComparedOutcome[] = [
-    { field: 'app FIN reached the sidecar', ctsim: yn(s.appFinReachedSidecar), kernel: yn(k.appFinReachedSidecar), agree: s.appFinReachedSidecar === k.appFinReachedSidecar },
-    { field: 'sidecar closed the leaked connection at (s)', ctsim: secs(s.sidecarClosedAtSec), kernel: secs(k.sidecarClosedAtSec), agree: near(s.sidecarClosedAtSec, k.sidecarClosedAtSec) },
-    { field: 'leak after the app closed (s)', ctsim: s.leakSeconds.toFixed(3), kernel: k.leakSeconds.toFixed(3), agree: near(s.leakSeconds, k.leakSeconds) },
-  ];
-  if (name === 'port-collision') {
-    const gapOk = s.connectSeconds !== null && k.connectSeconds !== null
-      ? Math.abs(k.connectSeconds - s.connectSeconds) * 1000 <= Math.max(TOLERANCE.gapMinMs, TOLERANCE.gapRelative * 1000 * Math.max(s.connectSeconds, k.connectSeconds))
-      : s.connectSeconds === k.connectSeconds;
-    rows.push(
-      { field: 'reconnect from the same port', ctsim: s.connect ?? '-', kernel: k.connect ?? '-', agree: s.connect === k.connect },
-      { field: 'connect() took (s)', ctsim: secs(s.connectSeconds), kernel: secs(k.connectSeconds), agree: gapOk },
-      { field: 'SYNs sent by the reconnect', ctsim: String(s.synsSent), kernel: String(k.synsSent), agree: s.synsSent === k.synsSent },
-    );
+function compareProgram(sim: ProgramEvent[], real: ProgramEvent[], simNames: EndpointNames, realNames: EndpointNames, windowNs: number): ComparedFact[] {
+  const out: ComparedFact[] = [];
+  const simBy = groupBy(sim, (e) => e.process);
+  const realBy = groupBy(real, (e) => e.process);
+  for (const proc of new Set([...simBy.keys(), ...realBy.keys()])) {
+    const a = (simBy.get(proc) ?? []).map((e) => ({ t: e.t, text: factText(e, simNames) }));
+    const b = (realBy.get(proc) ?? []).map((e) => ({ t: e.t, text: factText(e, realNames) }));
+    for (const [c, k] of align(a, b, (x, y) => x.text === y.text)) {
+      if (c && k) {
+        const d = ms(k.t - c.t);
+        out.push({ process: proc, fact: c.text, ctsimNs: c.t, kernelNs: k.t, status: Math.abs(d) > TOLERANCE.absoluteMs ? 'timing' : 'ok', ...(Math.abs(d) > TOLERANCE.absoluteMs ? { note: `kernel ${d >= 0 ? '+' : ''}${d.toFixed(1)} ms` } : {}) });
+      } else if (c) out.push({ process: proc, fact: c.text, ctsimNs: c.t, kernelNs: null, status: unmatched('only-ctsim', c.t, windowNs) });
+      else if (k) out.push({ process: proc, fact: k.text, ctsimNs: null, kernelNs: k.t, status: unmatched('only-kernel', k.t, windowNs) });
+    }
   }
-  // ctsim counts over its whole run; the kernel's counter covers the real run (up to the window).
-  const simInvalid = sim.timeline.filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.text.startsWith('conntrack INVALID') && e.timeNs <= windowNs).length;
-  rows.push({ field: `conntrack INVALID verdicts in the pod (first ${windowNs / 1e9} s)`, ctsim: String(simInvalid), kernel: String(k.invalidPackets), agree: simInvalid === k.invalidPackets });
+  return out.sort(byTime);
+}
+
+function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutcome, tracking: Record<string, boolean>, simNames: EndpointNames, realNames: EndpointNames): ComparedOutcome[] {
+  const rows: ComparedOutcome[] = [];
+  const ep = (names: EndpointNames, x: string | null) => {
+    if (!x) return '-';
+    const [a, p] = splitEndpoint(x);
+    return names.endpoint(a, p);
+  };
+  const row = (field: string, a: string, b: string, timing = false) => rows.push({ field, ctsim: a, kernel: b, agree: timing || a === b, ...(timing ? { timing } : {}) });
+  for (const sa of s.apps) {
+    const ka = k.apps.find((x) => x.process === sa.process);
+    const n = Math.max(sa.connects.length, ka?.connects.length ?? 0);
+    for (let i = 0; i < n; i++) {
+      const c = sa.connects[i];
+      const r = ka?.connects[i];
+      const what = `${sa.process}: connect #${i + 1}${c ? ` (${c.socket})` : ''}`;
+      row(`${what} result`, c?.result ?? '-', r?.result ?? '-');
+      row(`${what} from`, ep(simNames, c?.local ?? null), ep(realNames, r?.local ?? null));
+      row(`${what} SYNs`, String(c?.syns ?? '-'), String(r?.syns ?? '-'));
+      row(`${what} took (s)`, c ? c.seconds.toFixed(3) : '-', r ? r.seconds.toFixed(3) : '-', true);
+    }
+    const fins = Math.max(sa.fins.length, ka?.fins.length ?? 0);
+    for (let i = 0; i < fins; i++) row(`${sa.process}: FIN #${i + 1} reached`, sa.fins[i]?.reached ?? (sa.fins[i] ? 'no one' : '-'), ka?.fins[i]?.reached ?? (ka?.fins[i] ? 'no one' : '-'));
+    row(`${sa.process}: errors`, [...new Set(sa.errors.map((e) => e.error))].join(',') || 'none', [...new Set(ka?.errors.map((e) => e.error) ?? [])].join(',') || 'none');
+    row(`${sa.process}: bytes received`, String(sa.received), String(ka?.received ?? 0));
+  }
+  for (const [proxy, conns] of Object.entries(s.proxies)) {
+    const kc = k.proxies[proxy] ?? [];
+    for (let i = 0; i < Math.max(conns.length, kc.length); i++) {
+      const a = conns[i];
+      const b = kc[i];
+      row(`${proxy}: connection ${i + 1} closed`, a?.reason ?? (a ? 'open at the end' : '-'), b?.reason ?? (b ? 'open at the end' : '-'));
+      row(`${proxy}: connection ${i + 1} closed at (s)`, a?.closedAtNs != null ? (a.closedAtNs / 1e9).toFixed(3) : '-', b?.closedAtNs != null ? (b.closedAtNs / 1e9).toFixed(3) : '-', true);
+    }
+  }
+  for (const h of spec.hosts) {
+    if (!tracking[h.name]) continue;
+    const a = s.counters[h.name];
+    const b = k.counters[h.name];
+    for (const c of ['invalid', 'drop', 'early_drop', 'insert_failed', 'entries'] as const) row(`${h.name}: conntrack ${c}`, String(a?.[c] ?? '-'), String(b?.[c] ?? '-'));
+  }
   return rows;
 }
 
 // ------------------------------------------------------------ entry points
 
-/** ctsim's run of the incident with the real run's timings, on the running kernel's profile. */
-export function simulateScenario(name: ScenarioName, t: ScenarioTimings = SCENARIO_TIMINGS[name]): ScenarioResult {
-  return runIncident(name, {
-    kernel: runningKernelProfile().name, sysctls: scenarioSysctls(t), invalidDrop: false, idleTimeoutSec: t.idleTimeoutSec, seed: 1,
-    appCloseAtSec: t.appCloseAtSec, reconnectAtSec: t.reconnectAtSec, portChoice: 'explicit',
-    // Linux's ISN for the same 4-tuple grows with time (secure_tcp_seq: a keyed hash plus ns/64), so
-    // the reconnect's ISN lies ~Δt/64 ns after the old one: the RST's seq (the old rcv_nxt) comes
-    // before the new SYN's ISN, which is ctsim's 'before'.
-    isn: 'before',
-  });
+/** ctsim's run of the spec on the running kernel's profile (every host). */
+export function simulateForKernel(spec: ScenarioSpec): ScenarioRun {
+  const profile = runningKernelProfile().name;
+  return runScenario({ ...spec, hosts: spec.hosts.map((h) => ({ ...h, kernel: profile })) });
 }
 
-export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, ctsimWallSeconds = 0): ScenarioComparison {
-  const windowNs = real.timings.windowSec * 1e9;
-  const simNames = new EndpointNames();
-  const realNames = new EndpointNames();
+export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSeconds = 0): ScenarioComparison {
+  const spec = real.spec;
+  const windowNs = spec.durationNs;
+  const { fixed, servers } = specPorts(spec);
+  const simNames = new EndpointNames(spec, fixed);
+  const realNames = new EndpointNames(spec, fixed);
   // Packets first, in time order, so that ephemeral ports get the same names on both sides.
-  const simRows = packetRows(sim.packets.filter((p) => p.timeNs <= windowNs), simNames);
-  const realRows = packetRows(real.packets, realNames);
-  const simEvents = sim.timeline
-    .filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.text.startsWith('conntrack [') && e.timeNs <= windowNs)
-    .map((e) => {
-      const m = /\s\(([a-z-]+)\)$/.exec(e.text);
-      return ctRow(e.timeNs, e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, ''), simNames, m?.[1]);
-    })
-    .filter((e): e is CtRow => e !== null);
-  const realEvents = real.conntrackEvents.map((e) => ctRow(e.timeNs, e.text, realNames)).filter((e): e is CtRow => e !== null);
+  const simRows = packetRows(spec, sim.packets.filter((p) => p.timeNs <= windowNs), simNames, servers);
+  const realRows = packetRows(spec, real.packets, realNames, servers);
+  const simEvents = sim.conntrack.filter((c) => real.tracking[c.host] && c.event.timeNs <= windowNs).map((c) => ctsimCtRow(c.host, c.event, simNames));
+  const realEvents = real.conntrackEvents.map((e) => kernelCtRow(e.host, e.timeNs, e.text, realNames)).filter((e): e is CtRow => e !== null);
   const packets = comparePackets(simRows, realRows, windowNs);
   const events = compareEvents(simEvents, realEvents, windowNs);
-  const outcome = compareOutcome(real.name, sim, real, windowNs);
+  const program = compareProgram(sim.program, real.program, simNames, realNames, windowNs);
+  const simRecord: RunRecord = { ...sim, counters: sim.counters };
+  const outcome = compareOutcome(spec, computeOutcome(simRecord), computeOutcome(real), real.tracking, simNames, realNames);
   const count = <T extends { status: RowStatus }>(xs: T[]) => ({
     matched: xs.filter((x) => x.status === 'ok' || x.status === 'timing').length,
     timing: xs.filter((x) => x.status === 'timing').length,
@@ -367,25 +519,26 @@ export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, c
   });
   const pc = count(packets);
   const ec = count(events);
+  const fc = count(program);
   const outcomeAgree = outcome.every((o) => o.agree);
   return {
-    name: real.name, kernel: real.kernel, profile: runningKernelProfile().name, sysctls: real.sysctls, timings: real.timings, tolerance: TOLERANCE,
-    packets, events, outcome, snapshots: real.snapshots,
+    name: spec.name, file: spec.file, kernel: real.kernel, profile: runningKernelProfile().name, durationSec: spec.durationNs / 1e9, tolerance: TOLERANCE,
+    packets, events, program, outcome, snapshots: real.snapshots, late: real.late,
     summary: {
       packets: { ctsim: simRows.length, kernel: realRows.filter((r) => r.timeNs <= windowNs).length, ...pc },
       events: { ctsim: simEvents.length, kernel: realEvents.length, ...ec, formatNotes: events.filter((e) => e.formatNote).length },
+      program: { ctsim: sim.program.length, kernel: real.program.length, matched: fc.matched, onlyCtsim: fc.onlyCtsim, onlyKernel: fc.onlyKernel },
       outcomeAgree,
-      agree: outcomeAgree && pc.timing + pc.onlyCtsim + pc.onlyKernel + ec.timing + ec.onlyCtsim + ec.onlyKernel === 0,
+      agree: outcomeAgree && pc.onlyCtsim + pc.onlyKernel + ec.onlyCtsim + ec.onlyKernel + fc.onlyCtsim + fc.onlyKernel === 0,
     },
     realWallSeconds: real.wallSeconds, ctsimWallSeconds,
   };
 }
 
-/** Runs the incident for real, then in ctsim, and compares. */
-export async function runScenarioDiff(name: ScenarioName, o: RealRunOptions = {}): Promise<ScenarioComparison> {
-  const t = o.timings ?? SCENARIO_TIMINGS[name];
-  const real = await runRealScenario(name, { ...o, timings: t });
+/** Runs the spec for real, then in ctsim, and compares. */
+export async function runScenarioDiff(spec: ScenarioSpec, o: RealRunOptions = {}): Promise<ScenarioComparison> {
+  const real = await runRealScenario(spec, o);
   const t0 = performance.now();
-  const sim = simulateScenario(name, t);
+  const sim = simulateForKernel(spec);
   return compareScenario(real, sim, (performance.now() - t0) / 1000);
 }

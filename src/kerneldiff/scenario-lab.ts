@@ -1,46 +1,109 @@
-// The seed incidents' topology for real: a pod namespace (Istio's capture rules loaded from ctsim's
-// own preset with iptables-restore, the run's per-namespace sysctls) and an upstream namespace,
-// joined by one veth pair named eth0 on both sides and addressed as src/scenarios/istio-pod.ts
-// does. Like NetnsLab it only touches namespaces it creates (ctsim-<pid>-<tag>-pod / -up): every
-// command and program runs under `ip netns exec <ours>`, every program has a hard time limit, and
-// destroy() (also on SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and
-// removes the scratch directory.
+// A scenario file's topology for real: one network namespace per host (ctsim-<pid>-<tag>-<host>),
+// a veth pair per link named as the file names the interfaces (an interface on no link is a dummy),
+// the file's addresses (all within 198.18.0.0/15), routes, forwarding and sysctls, rp_filter off (the
+// emulator has none), nfacct objects the rules name, and each host's rules through the real
+// iptables-restore (iptables-save text: each table in it replaced) and iptables (command lists),
+// in order. Like NetnsLab it only touches namespaces it creates: every command and program runs
+// under `ip netns exec <ours>`, every program has a hard time limit, and destroy() (also on
+// SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and removes the scratch
+// directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
-import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
+import type { ScenarioSpec } from '../scenarios/file/spec.js';
+import { buildRuleset } from '../scenarios/file/rules.js';
+import { tokenizeLine } from '../stack/iptables/tokenizer.js';
+import { inPrefix, parseIpv4Address, formatIpv4Address } from '../wire/index.js';
 import { LabError, OwnedNamespaces } from './netns-lab.js';
 
-/** The application's uid (Istio's rules capture everything not owned by 1337). */
-export const APP_UID = 1000;
+/** Real runs use only these addresses (the benchmarking range, RFC 2544). */
+const LAB_NET = parseIpv4Address('198.18.0.0');
+const LAB_PREFIX = 15;
+
+const TOOLS = 'apt-get install -y iproute2 iptables conntrack tcpdump util-linux python3 nfacct';
+
+function hasTool(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8', timeout: 10_000 }).status === 0;
+}
 
 /** Refuses, with a message saying why, when this machine cannot run the scenario lab. */
-export function checkScenarioPrerequisites(): void {
+export function checkScenarioPrerequisites(extra: readonly string[] = []): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new LabError('kernel-diff --scenario needs root (it creates network namespaces); run it as root or skip it');
-  for (const tool of ['ip', 'iptables-restore', 'conntrack', 'tcpdump', 'setpriv', 'python3']) {
-    const r = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8', timeout: 10_000 });
-    if (r.status !== 0) throw new LabError(`kernel-diff --scenario needs ${tool}: apt-get install -y iproute2 iptables conntrack tcpdump util-linux python3`);
+  for (const tool of ['ip', 'iptables-restore', 'iptables', 'conntrack', 'tcpdump', 'setpriv', 'python3', 'sysctl', ...extra]) {
+    if (!hasTool(tool)) throw new LabError(`kernel-diff --scenario needs ${tool}: ${TOOLS}`);
   }
 }
 
-let python: string | undefined;
+const pythons = new Map<number, string>();
 
 /**
- * A python3 the lab's unprivileged programs can execute: the one on root's PATH may live under
- * /root (pyenv), which uid 1337 cannot enter.
+ * A python3 the lab's programs can execute as `uid`: the one on root's PATH may live under /root
+ * (pyenv), which an unprivileged uid cannot enter.
  */
-export function labPython(): string {
-  if (python) return python;
+export function labPython(uid = 1337): string {
+  const known = pythons.get(uid);
+  if (known) return known;
   const onPath = (spawnSync('sh', ['-c', 'which -a python3'], { encoding: 'utf8', timeout: 10_000 }).stdout ?? '').split('\n').filter(Boolean);
   for (const p of ['/usr/bin/python3', '/usr/local/bin/python3', ...onPath]) {
     if (!existsSync(p)) continue;
-    const r = spawnSync('setpriv', ['--reuid', String(ISTIO_DEFAULTS.proxyUid), '--regid', String(ISTIO_DEFAULTS.proxyGid), '--clear-groups', p, '-B', '-c', 'pass'], { timeout: 10_000 });
-    if (r.status === 0) return (python = p);
+    const r = uid === 0 ? spawnSync(p, ['-B', '-c', 'pass'], { timeout: 10_000 }) : spawnSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', p, '-B', '-c', 'pass'], { timeout: 10_000 });
+    if (r.status === 0) {
+      pythons.set(uid, p);
+      return p;
+    }
   }
-  throw new LabError(`no python3 that uid ${ISTIO_DEFAULTS.proxyUid} can run (tried /usr/bin/python3 and ${onPath.join(', ') || 'nothing on PATH'})`);
+  throw new LabError(`no python3 that uid ${uid} can run (tried /usr/bin/python3 and ${onPath.join(', ') || 'nothing on PATH'})`);
+}
+
+/** Why this spec cannot run on the real kernel (addresses outside the lab range, random links, a global sysctl), or null. */
+export function realRunProblem(spec: ScenarioSpec, readGlobal: (name: string) => string | null = readRootSysctl): string | null {
+  const inLab = (a: number) => inPrefix(a, LAB_NET, LAB_PREFIX) || inPrefix(a, parseIpv4Address('127.0.0.0'), 8);
+  for (const h of spec.hosts) {
+    for (const i of h.interfaces) if (!inLab(i.addr)) return `host ${h.name}: ${i.cidr} lies outside 198.18.0.0/15, the only addresses real runs use (renumber the scenario)`;
+    for (const r of h.routes) if (r.via !== undefined && !inLab(r.via)) return `host ${h.name}: gateway ${formatIpv4Address(r.via)} lies outside 198.18.0.0/15`;
+    for (const s of h.sysctls) {
+      const [name, value] = s.split('=');
+      // Read-only outside the initial namespace (nf_conntrack_standalone.c): only the machine's own value can be had.
+      if (name === 'net.netfilter.nf_conntrack_max' || name === 'net.netfilter.nf_conntrack_buckets') {
+        const global = readGlobal(name);
+        if (global !== null && global.trim() !== value.trim()) return `host ${h.name}: ${name}=${value}, but a network namespace cannot set it (read-only outside the initial namespace) and this machine's is ${global.trim()}`;
+      }
+    }
+  }
+  for (const l of spec.links) {
+    if (l.loss > 0 || l.jitterNs > 0) return `link ${l.a.host}/${l.a.iface} - ${l.b.host}/${l.b.iface} has random loss or jitter: the kernel's run cannot draw the same packets`;
+  }
+  for (const p of spec.processes) {
+    if (p.kind === 'app') {
+      const walk = (steps: typeof p.timeline): string | null => {
+        for (const st of steps) {
+          if ('connect' in st && !inLab(st.connect.to.addr)) return `${p.name} connects to ${st.connect.to.text}, outside 198.18.0.0/15`;
+          if ('connect' in st && st.connect.isn !== undefined) return `${p.name} fixes its ISN (connect.isn): the kernel picks its own`;
+          if ('repeat' in st) {
+            const inner = walk(st.repeat.steps);
+            if (inner) return inner;
+          }
+        }
+        return null;
+      };
+      const bad = walk(p.timeline);
+      if (bad) return bad;
+    }
+    if (p.kind === 'proxy' && p.upstream !== 'original-destination' && !inLab(p.upstream.addr)) return `${p.name}'s upstream lies outside 198.18.0.0/15`;
+    if (p.kind === 'flood' && !inLab(p.to)) return `${p.name} floods ${formatIpv4Address(p.to)}, outside 198.18.0.0/15`;
+  }
+  return null;
+}
+
+/** A sysctl of the initial namespace, read (never written): null when there is none. */
+export function readRootSysctl(name: string): string | null {
+  try {
+    return readFileSync(`/proc/sys/${name.replace(/\./g, '/')}`, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 let scriptsDir: string | undefined;
@@ -148,35 +211,69 @@ export class LabProcess {
 }
 
 export class ScenarioLab extends OwnedNamespaces {
-  readonly pod: string;
-  readonly upstream: string;
+  /** Host name -> its namespace. */
+  readonly nsOf = new Map<string, string>();
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
   private readonly procs: LabProcess[] = [];
 
-  constructor(tag = 'sc') {
+  constructor(readonly spec: ScenarioSpec, tag = 'sc') {
     super(tag);
-    this.pod = `${this.prefix}-pod`;
-    this.upstream = `${this.prefix}-up`;
+    for (const h of spec.hosts) this.nsOf.set(h.name, `${this.prefix}-${h.name}`);
   }
 
-  /** Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as ctsim's pod host gets them. */
-  create(sysctls: readonly string[]): void {
-    checkScenarioPrerequisites();
+  namespaceOf(host: string): string {
+    const n = this.nsOf.get(host);
+    if (!n) throw new LabError(`no host ${host}`);
+    return n;
+  }
+
+  /** Creates every host, link, address, route, sysctl and rule of the spec. */
+  create(): void {
+    const spec = this.spec;
+    const extra = spec.hosts.some((h) => buildRuleset(h.rules)?.save().includes('-m nfacct')) ? ['nfacct'] : [];
+    const slow = spec.links.filter((l) => l.delayNs >= 1_000_000);
+    checkScenarioPrerequisites([...extra, ...(slow.length ? ['tc'] : [])]);
+    const problem = realRunProblem(spec);
+    if (problem) throw new LabError(`${spec.name}: cannot run for real: ${problem}`);
     try {
       this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
-      this.addNamespaces([this.pod, this.upstream]);
-      // Created inside the pod (peer straight into the upstream namespace, renamed there) so no
-      // interface ever appears in the root namespace; both ends are eth0 as in ctsim's topology.
-      const peer = `ctu${process.pid % 100000}`;
-      this.ns(this.pod, 'ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', peer, 'netns', this.upstream]);
-      this.ns(this.upstream, 'ip', ['link', 'set', peer, 'name', 'eth0']);
-      this.ns(this.pod, 'ip', ['addr', 'add', `${POD_IP}/24`, 'dev', 'eth0']);
-      this.ns(this.upstream, 'ip', ['addr', 'add', `${UPSTREAM_IP}/24`, 'dev', 'eth0']);
-      for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
-      // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
-      this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
-      this.setSysctls(this.pod, sysctls);
+      this.addNamespaces([...this.nsOf.values()]);
+      const linked = new Set<string>();
+      spec.links.forEach((l, k) => {
+        // Created inside the first namespace (peer straight into the second, renamed there), so no
+        // interface ever appears in the root namespace.
+        const tmp = `ctl${process.pid % 100000}x${k}`.slice(0, 15);
+        const a = this.namespaceOf(l.a.host);
+        const b = this.namespaceOf(l.b.host);
+        this.ns(a, 'ip', ['link', 'add', l.a.iface, 'type', 'veth', 'peer', 'name', tmp, 'netns', b]);
+        this.ns(b, 'ip', ['link', 'set', tmp, 'name', l.b.iface]);
+        linked.add(`${l.a.host}/${l.a.iface}`);
+        linked.add(`${l.b.host}/${l.b.iface}`);
+        if (l.delayNs >= 1_000_000) {
+          for (const [h, i] of [[a, l.a.iface], [b, l.b.iface]]) this.ns(h, 'tc', ['qdisc', 'add', 'dev', i, 'root', 'netem', 'delay', `${Math.round(l.delayNs / 1000)}us`]);
+        }
+      });
+      for (const h of spec.hosts) {
+        const n = this.namespaceOf(h.name);
+        for (const i of h.interfaces) {
+          if (!linked.has(`${h.name}/${i.name}`)) this.ns(n, 'ip', ['link', 'add', i.name, 'type', 'dummy']);
+          this.ns(n, 'ip', ['addr', 'add', i.cidr, 'dev', i.name]);
+          this.ns(n, 'ip', ['link', 'set', i.name, 'up']);
+        }
+        for (const r of h.routes) this.ns(n, 'ip', ['route', 'add', r.to, 'dev', r.dev, ...(r.via !== undefined ? ['via', formatIpv4Address(r.via)] : [])]);
+        // ctsim has no reverse-path filter; the lab's namespaces must not have one either.
+        for (const k of ['all', 'default', ...h.interfaces.map((i) => i.name)]) this.ns(n, 'sysctl', ['-q', '-w', `net.ipv4.conf.${k}.rp_filter=0`]);
+        if (h.forwarding) this.ns(n, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+        const settable = h.sysctls.filter((x) => !/^net\.netfilter\.nf_conntrack_(max|buckets)=/.test(x));
+        this.setSysctls(n, settable);
+        const rs = buildRuleset(h.rules);
+        for (const name of new Set([...(rs?.save() ?? '').matchAll(/--nfacct-name\s+(\S+)/g)].map((m) => m[1]))) this.ns(n, 'nfacct', ['add', name]);
+        for (const src of h.rules) {
+          if (src.format === 'restore') this.ns(n, 'iptables-restore', [], { input: src.text });
+          else for (const cmd of src.text.split('\n')) this.ns(n, 'iptables', tokenizeLine(cmd, 1));
+        }
+      }
     } catch (e) {
       this.destroy();
       throw e;
@@ -189,10 +286,10 @@ export class ScenarioLab extends OwnedNamespaces {
     return new Map(links.map((l) => [l.ifindex, l.ifname]));
   }
 
-  /** Starts `cmd args` in a namespace (as `uid` when given) with a hard time limit. */
-  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; limitMs: number }): LabProcess {
-    const asUser = o.uid !== undefined ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.uid), '--clear-groups'] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** Starts `cmd args` in a namespace (as `uid`/`gid` when given) with a hard time limit. */
+  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; gid?: number; limitMs: number; cwd?: string }): LabProcess {
+    const asUser = o.uid ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.gid ?? o.uid), '--clear-groups'] : [];
+    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd });
     const p = new LabProcess(name, child, o.limitMs);
     this.procs.push(p);
     return p;

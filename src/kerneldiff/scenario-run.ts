@@ -1,117 +1,57 @@
-// One seed incident run for real in the scenario lab: tcpdump on every interface of the pod and
-// of the upstream, `conntrack -E` in the pod, the upstream server, the sidecar (uid 1337) and the
-// application (uid 1000) as small python programs (src/kerneldiff/real/), with the long timeouts
-// shortened (the pod's conntrack CLOSE_WAIT timeout by its per-namespace sysctl, the sidecar's idle
-// timeout by its option) so a run takes seconds. The result uses ctsim's own representation
-// (LadderPacket, conntrack -E lines, the outcome fields of ScenarioOutcome) on one clock: seconds
-// since the application's first SYN.
+// A scenario file run for real in the scenario lab (scenario-lab.ts): tcpdump on every interface of
+// every host, `conntrack -E` in every host whose rules turn tracking on, and the file's processes as
+// real programs (src/kerneldiff/real/*.py: the app's timeline, listeners, the proxy, injectors,
+// floods), each as its uid/gid, all sharing one time 0. The result is the same record ctsim's run
+// gives (program facts, packets each host sent, counters), on one clock: seconds since time 0.
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureBytes } from '../pcap/index.js';
-import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
-import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
-import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
+import type { ConntrackCounter } from '../scenarios/file/expectations.js';
+import { buildRuleset } from '../scenarios/file/rules.js';
+import type { ProcessSpec, ScenarioSpec, Step } from '../scenarios/file/spec.js';
+import type { RunRecord } from '../scenarios/engine/outcome.js';
+import type { ProgramEvent } from '../scenarios/engine/program-events.js';
+import type { LadderPacket, Snapshot } from '../scenarios/scenario-types.js';
 import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
 
-/** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
-export const APP_PORT = 44410;
+/** A real run longer than this is refused (a scenario's own timeouts make it long: shorten them with --set). */
+export const MAX_REAL_SECONDS = 300;
 
-export interface ScenarioTimings {
-  /** The pod's nf_conntrack_tcp_timeout_close_wait (s; 60 by default). */
-  closeWaitSec: number;
-  /** When the application close()s its half-closed socket (s after its first connect()). */
-  appCloseAtSec: number;
-  /**
-   * port-collision: when the application connects again. ctsim's incident script takes a
-   * snapshot 5 s after the close before it reconnects, so this must be >= appCloseAtSec + 5.
-   */
-  reconnectAtSec: number;
-  /** The sidecar's idle timeout (s; Envoy's default is 3600). */
-  idleTimeoutSec: number;
-  /** Both runs are compared from the first SYN up to this time (s); the real run ends here. */
-  windowSec: number;
-}
-
-/**
- * The shortened timings. half-close-leak: the REDIRECT entry expires at ~2 s, the app closes at 3 s
- * (its FIN escapes to the upstream), the sidecar's idle timeout closes its leaked sockets at 6 s.
- * port-collision: the same leak, then at 8 s (idle timeout 15 s, so the sidecar still holds its
- * FIN_WAIT2 socket) the app binds the same port and connects again.
- */
-export const SCENARIO_TIMINGS: Readonly<Record<ScenarioName, Readonly<ScenarioTimings>>> = Object.freeze({
-  'half-close-leak': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 6, windowSec: 8 }),
-  'port-collision': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 15, windowSec: 11 }),
-});
-
-/** The pod's sysctls for these timings (the same list goes to ctsim's pod host). */
-export function scenarioSysctls(t: ScenarioTimings): string[] {
-  return [`nf_conntrack_tcp_timeout_close_wait=${t.closeWaitSec}`];
-}
-
-/** A line of `conntrack -E -o timestamp` (the timestamp moved into timeNs). */
+/** A line of `conntrack -E -o timestamp` in one host (the timestamp moved into timeNs). */
 export interface RealConntrackEvent {
+  host: string;
   timeNs: number;
   text: string;
 }
 
-/** A JSON line one of the python programs printed. */
-export interface ProgramEvent {
-  timeNs: number;
-  prog: 'app' | 'proxy' | 'upstream';
-  ev: string;
-  data: Record<string, unknown>;
-}
-
-/**
- * The fields of ScenarioOutcome the real run can observe (invalidPackets: the pod namespace's
- * `conntrack -S` invalid counter over the whole run).
- */
-export type RealOutcome = Pick<ScenarioOutcome, 'appFinReachedSidecar' | 'leakSeconds' | 'sidecarClosedAtSec' | 'connect' | 'connectSeconds' | 'synsSent' | 'invalidPackets'>;
-
-export interface RealScenarioResult {
-  name: ScenarioName;
+export interface RealRun extends RunRecord {
   kernel: string;
-  timings: ScenarioTimings;
-  sysctls: string[];
-  /** Every packet a namespace sent (on lo: each once), times since the first SYN. */
-  packets: LadderPacket[];
+  /** Hosts whose rules turn connection tracking on (the others have no events and no counters). */
+  tracking: Record<string, boolean>;
   conntrackEvents: RealConntrackEvent[];
-  programEvents: ProgramEvent[];
   snapshots: Snapshot[];
-  outcome: RealOutcome;
-  /** Epoch ns of the application's first SYN (the run's time 0). */
+  /** Epoch ns of time 0. */
   t0EpochNs: bigint;
-  /** Last moment observed (ns since t0). */
-  endNs: number;
   wallSeconds: number;
-  /** Where the captures were kept (keepDir), if asked. */
+  /** Programs that started after time 0 (a loaded machine): their early steps ran late. */
+  late: string[];
   keptIn?: string;
 }
 
 export interface RealRunOptions {
-  timings?: ScenarioTimings;
-  /** Keep pod.pcap, upstream.pcap and the program logs here. */
+  /** Keep each host's capture and the event logs here. */
   keepDir?: string;
+  /** Seconds from the moment the servers are ready to time 0 (room for the other programs to start). */
+  startupSeconds?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.max(0, ms)));
 
-/** Program lines as events (non-JSON lines are ignored: only our programs print here). */
-function programEvents(p: LabProcess, prog: ProgramEvent['prog']): ProgramEvent[] {
-  const out: ProgramEvent[] = [];
-  for (const l of p.lines) {
-    try {
-      const d = JSON.parse(l.text) as Record<string, unknown>;
-      if (typeof d.t === 'number' && typeof d.ev === 'string') out.push({ timeNs: Math.round(d.t * 1e9), prog, ev: d.ev, data: d });
-    } catch {
-      // not one of ours
-    }
-  }
-  return out;
-}
+/** An epoch-seconds float as ns (to the µs python prints). */
+const epochNs = (t: number) => BigInt(Math.round(t * 1e6)) * 1000n;
 
 /** conntrack -E holds its netlink socket once /proc/<pid>/fd shows one (it prints nothing until the first event). */
 async function conntrackListening(p: LabProcess): Promise<void> {
@@ -150,133 +90,190 @@ function capturePackets(file: string, host: string, ifnames: Map<number, string>
     out.push({
       epochNs: rec.timestampNs, timeNs: 0, host, iface,
       src: `${formatIpv4Address(readU32(b, o + 12))}:${readU16(b, t)}`, dst: `${formatIpv4Address(readU32(b, o + 16))}:${readU16(b, t + 2)}`,
-      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [],
+      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [], optionLen: ((b[t + 12] >>> 4) << 2) - 20,
     });
   }
   return out;
 }
 
-function parseConntrackEvents(p: LabProcess): Array<{ epochNs: bigint; text: string }> {
-  const out: Array<{ epochNs: bigint; text: string }> = [];
+function parseConntrackEvents(p: LabProcess, host: string): Array<{ host: string; epochNs: bigint; text: string }> {
+  const out: Array<{ host: string; epochNs: bigint; text: string }> = [];
   for (const l of p.lines) {
     const m = /^\[(\d+)\.(\d+)\]\s*(.*)$/.exec(l.text);
-    if (m) out.push({ epochNs: BigInt(m[1]) * 1_000_000_000n + BigInt(m[2].padEnd(9, '0').slice(0, 9)), text: m[3].trim() });
+    if (m) out.push({ host, epochNs: BigInt(m[1]) * 1_000_000_000n + BigInt(m[2].padEnd(9, '0').slice(0, 9)), text: m[3].trim() });
   }
   return out;
 }
 
-function realOutcome(name: ScenarioName, packets: LadderPacket[], evs: ProgramEvent[], invalid: number): RealOutcome {
-  const find = (prog: ProgramEvent['prog'], ev: string, conn: number) => evs.find((e) => e.prog === prog && e.ev === ev && (e.data.c ?? e.data.conn) === conn);
-  const appFinReachedSidecar = !!find('proxy', 'down-eof', 1);
-  const closed = find('proxy', 'close', 1);
-  const appClose = find('app', 'close', 1);
-  const sidecarClosedAtSec = closed ? closed.timeNs / 1e9 : null;
-  const leakSeconds = !appFinReachedSidecar && sidecarClosedAtSec !== null && appClose ? Math.max(0, sidecarClosedAtSec - appClose.timeNs / 1e9) : 0;
-  let connect: string | null = null;
-  let connectSeconds: number | null = null;
-  let synsSent = 0;
-  if (name === 'port-collision') {
-    const start = find('app', 'connect', 2);
-    const ok = find('app', 'connected', 2);
-    const err = find('app', 'connect-error', 2);
-    connect = ok ? 'connected' : err ? String(err.data.error) : 'pending';
-    // SYNs the application's new socket sent: the first one and its retransmissions.
-    const app = `${POD_IP}:${APP_PORT}`;
-    const syns = start ? packets.filter((p) => p.host === 'pod' && p.src === app && p.flags === 'S' && p.timeNs >= start.timeNs - 1_000_000) : [];
-    synsSent = syns.length;
-    // As ctsim measures it: from the first SYN to the moment the socket is ESTABLISHED, which the
-    // capture shows as the handshake's final ACK (seq = ISN + 1). The program's own measure adds
-    // its wake-up latency; it is the fallback when the connect failed.
-    const established = syns.length ? packets.find((p) => p.src === app && p.flags === '.' && p.seq === ((syns[0].seq + 1) >>> 0) && p.timeNs > syns[0].timeNs) : undefined;
-    const secs = (ok ?? err)?.data.seconds;
-    connectSeconds = ok && established ? (established.timeNs - syns[0].timeNs) / 1e9 : typeof secs === 'number' ? secs : null;
-  }
-  return { appFinReachedSidecar, leakSeconds, sidecarClosedAtSec, connect, connectSeconds, synsSent, invalidPackets: invalid };
+/** `conntrack -S`: the per-CPU counters summed. */
+function parseStats(text: string, count: string): Record<ConntrackCounter, number> {
+  const sum = (k: string) => [...text.matchAll(new RegExp(`\\b${k}=(\\d+)`, 'g'))].reduce((a, m) => a + Number(m[1]), 0);
+  return { invalid: sum('invalid'), drop: sum('drop'), early_drop: sum('early_drop'), insert_failed: sum('insert_failed'), entries: Number(count.trim()) || 0 };
 }
 
-/** Runs one incident in fresh namespaces (removed again whatever happens). */
-export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}): Promise<RealScenarioResult> {
-  const t = o.timings ?? SCENARIO_TIMINGS[name];
-  if (name === 'port-collision' && t.reconnectAtSec < t.appCloseAtSec + 5) throw new LabError(`reconnectAtSec (${t.reconnectAtSec}) must be >= appCloseAtSec + 5: ctsim's incident reconnects no earlier`);
-  const sysctls = scenarioSysctls(t);
-  const wall0 = performance.now();
-  const lab = new ScenarioLab(name === 'half-close-leak' ? 'hcl' : 'pc');
-  try {
-    lab.create(sysctls);
-    const dir = lab.dir;
-    const py = labPython();
-    const scripts = realScriptsDirectory();
-    const limitMs = (t.windowSec + 30) * 1000;
-    const podIfs = lab.interfaces(lab.pod);
-    const upIfs = lab.interfaces(lab.upstream);
-    const podPcap = join(dir, 'pod.pcap');
-    const upPcap = join(dir, 'upstream.pcap');
-    // -i any: every interface of the namespace (SLL2, with the interface index and direction).
-    const dumps = [
-      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', podPcap, 'tcp'], { limitMs }),
-      lab.start(lab.upstream, 'tcpdump (upstream)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', upPcap, 'tcp'], { limitMs }),
-    ];
-    for (const d of dumps) await d.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
-    const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
-    await conntrackListening(events);
-    const server = lab.start(lab.upstream, 'upstream.py', py, ['-B', join(scripts, 'upstream.py'), '--port', String(UPSTREAM_PORT), '--close-after', '0.010'], { limitMs });
-    const proxy = lab.start(lab.pod, 'proxy.py', py, ['-B', join(scripts, 'proxy.py'), '--port', String(ISTIO_DEFAULTS.outboundCapturePort), '--idle', String(t.idleTimeoutSec)], { uid: ISTIO_DEFAULTS.proxyUid, limitMs });
-    const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
-    await server.waitFor(ready, 10_000, 'ready line');
-    await proxy.waitFor(ready, 10_000, 'ready line');
-    const appArgs = ['-B', join(scripts, 'app.py'), '--dst', `${UPSTREAM_IP}:${UPSTREAM_PORT}`, '--port', String(APP_PORT), '--close-at', String(t.appCloseAtSec), '--hold', String(t.windowSec + 20)];
-    if (name === 'port-collision') appArgs.push('--reconnect-at', String(t.reconnectAtSec), '--connect-timeout', '10');
-    const app = lab.start(lab.pod, 'app.py', py, appArgs, { uid: APP_UID, limitMs });
-    await app.waitFor((p) => p.lines.length > 0, 10_000, 'first connect()');
-    const appStartMs = (JSON.parse(app.lines[0].text) as { t: number }).t * 1000;
+/** The JSON facts a program printed, with the scenario's process name and times since time 0. */
+function programFacts(p: LabProcess, name: string, t0: bigint): ProgramEvent[] {
+  const out: ProgramEvent[] = [];
+  for (const l of p.lines) {
+    let d: Record<string, unknown>;
+    try {
+      d = JSON.parse(l.text) as Record<string, unknown>;
+    } catch {
+      continue; // not one of ours
+    }
+    if (typeof d.t !== 'number' || typeof d.ev !== 'string' || d.ev === 'ready' || d.ev === 'exit' || d.ev === 'start') continue;
+    const { t, ...fact } = d;
+    out.push({ ...(fact as object), t: Number(epochNs(t as number) - t0), process: name } as ProgramEvent);
+  }
+  return out;
+}
 
-    // Snapshots while it runs: the leaked sockets after the close, and before the end.
+/** The app's timeline as app.py reads it: times in seconds, addresses dotted. */
+function pythonSteps(steps: Step[]): unknown[] {
+  const sec = (ns: number | undefined) => (ns === undefined ? undefined : ns / 1e9);
+  return steps.map((st) => {
+    const when = { ...(st.at !== undefined ? { at: sec(st.at) } : {}), ...(st.after !== undefined ? { after: sec(st.after) } : {}) };
+    if ('bind' in st) return { ...when, bind: { ...st.bind, address: st.bind.address !== undefined ? formatIpv4Address(st.bind.address) : undefined } };
+    if ('connect' in st) return { ...when, connect: { socket: st.connect.socket, to: { addr: formatIpv4Address(st.connect.to.addr), port: st.connect.to.port }, from_port: st.connect.from_port } };
+    if ('sleep' in st) return { ...when, sleep: sec(st.sleep) };
+    if ('repeat' in st) return { ...when, repeat: { times: st.repeat.times, every: sec(st.repeat.every), steps: pythonSteps(st.repeat.steps) } };
+    return { ...when, ...st, at: undefined, after: undefined, ...when };
+  });
+}
+
+function programArgs(p: ProcessSpec, scripts: string, t0: number): string[] {
+  const script = (n: string) => ['-B', join(scripts, n)];
+  switch (p.kind) {
+    case 'listener':
+      return [...script('listener.py'), '--port', String(p.port), '--respond', String(p.respondBytes), ...(p.then ? ['--then', p.then.action, '--after', String(p.then.afterNs / 1e9)] : [])];
+    case 'proxy':
+      return [...script('proxy.py'), '--port', String(p.listenPort), '--idle', String(p.idleTimeoutNs / 1e9), '--half-close', p.halfClose,
+        ...(p.upstream !== 'original-destination' ? ['--upstream', `${formatIpv4Address(p.upstream.addr)}:${p.upstream.port}`] : []),
+        ...(p.source ? ['--source', formatIpv4Address(p.source)] : [])];
+    case 'app':
+      return [...script('app.py'), '--t0', String(t0), '--timeline', JSON.stringify(pythonSteps(p.timeline))];
+    case 'inject': {
+      let t = 0;
+      const segs = p.segments.map((s) => {
+        t = s.at !== undefined ? s.at : t + (s.after ?? 0);
+        const g = s.segment;
+        let flags = 0;
+        for (const c of g.flags) flags |= ({ S: 2, F: 1, R: 4, P: 8, U: 32, E: 64, W: 128, '.': 16 } as Record<string, number>)[c] ?? 0;
+        return {
+          t: t / 1e9, from: [formatIpv4Address(g.from.addr), g.from.port], to: [formatIpv4Address(g.to.addr), g.to.port],
+          seq: [g.seq.base, g.seq.offset], ack: g.ack ? [g.ack.base, g.ack.offset] : null, flags, bytes: g.bytes ?? 0,
+        };
+      });
+      return [...script('inject.py'), '--t0', String(t0), '--segments', JSON.stringify(segs)];
+    }
+    case 'flood':
+      return [...script('flood.py'), '--t0', String(t0), '--to', formatIpv4Address(p.to), '--ports', `${p.ports.low}-${p.ports.high}`, '--from-ports', `${p.fromPorts.low}-${p.fromPorts.high}`,
+        '--count', String(p.count), '--at', String(p.atNs / 1e9), ...(p.rate ? ['--rate', String(p.rate)] : [])];
+  }
+}
+
+/** The tcpdump filter: TCP, without a flood's option-less SYNs (there may be hundreds of thousands). */
+function captureFilter(spec: ScenarioSpec): string {
+  return spec.processes.some((p) => p.kind === 'flood') ? 'tcp and not (tcp[13] == 2 and tcp[12] & 0xf0 == 0x50)' : 'tcp';
+}
+
+/** Runs the spec in fresh namespaces (removed again whatever happens). */
+export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}): Promise<RealRun> {
+  if (spec.durationNs > MAX_REAL_SECONDS * 1e9) {
+    throw new LabError(`${spec.name} runs ${spec.durationNs / 1e9} s; a real run is limited to ${MAX_REAL_SECONDS} s: shorten it with --set (e.g. duration, timeouts), or give the file a real.set`);
+  }
+  const wall0 = performance.now();
+  const lab = new ScenarioLab(spec, 'sc');
+  try {
+    lab.create();
+    const dir = lab.dir;
+    const scripts = realScriptsDirectory();
+    const durationSec = spec.durationNs / 1e9;
+    const limitMs = (durationSec + 60) * 1000;
+    const tracking: Record<string, boolean> = {};
+    for (const h of spec.hosts) tracking[h.name] = buildRuleset(h.rules)?.usesConntrack() ?? false;
+
+    // -i any: every interface of the namespace (SLL2, with the interface index and direction).
+    const dumps = spec.hosts.map((h) => ({ host: h.name, file: join(dir, `${h.name}.pcap`), ifs: lab.interfaces(lab.namespaceOf(h.name)) }));
+    const filter = captureFilter(spec);
+    const dumpProcs = dumps.map((d) => lab.start(lab.namespaceOf(d.host), `tcpdump (${d.host})`, 'tcpdump', ['-i', 'any', '-U', '-n', '-B', '8192', '-s', '200', '-w', d.file, filter], { limitMs }));
+    for (const d of dumpProcs) await d.waitFor((p) => /listening on/.test(p.stderr), 15_000, 'capture start');
+    const events = spec.hosts.filter((h) => tracking[h.name]).map((h) => ({
+      host: h.name, p: lab.start(lab.namespaceOf(h.name), `conntrack -E (${h.name})`, 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp', '-b', '8388608'], { limitMs }),
+    }));
+    for (const e of events) await conntrackListening(e.p);
+
+    const procs: Array<{ spec: ProcessSpec; p: LabProcess }> = [];
+    const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
+    const startProgram = (ps: ProcessSpec, t0: number) => {
+      const uid = ps.kind === 'inject' || ps.kind === 'flood' ? 0 : ps.uid;
+      const py = labPython(uid);
+      const p = lab.start(lab.namespaceOf(ps.host), ps.name, py, programArgs(ps, scripts, t0), { uid, gid: ps.gid, limitMs, cwd: scripts });
+      procs.push({ spec: ps, p });
+      return p;
+    };
+    // Servers and proxies first (they listen from time 0 on), then time 0 is fixed a moment ahead.
+    for (const ps of spec.processes) if (ps.kind === 'listener' || ps.kind === 'proxy') startProgram(ps, 0);
+    for (const { p } of procs) await p.waitFor(ready, 15_000, 'ready line');
+    const t0 = Date.now() / 1000 + (o.startupSeconds ?? 1.5);
+    const t0Ns = epochNs(t0);
+    for (const ps of spec.processes) if (ps.kind !== 'listener' && ps.kind !== 'proxy') startProgram(ps, t0);
+    for (const { spec: ps, p } of procs) if (ps.kind === 'inject' || ps.kind === 'flood') await p.waitFor(ready, 15_000, 'ready line');
+    const late = procs.filter(({ p }) => p.lines.some((l) => l.text.includes('"ready"') && (JSON.parse(l.text) as { t: number }).t > t0)).map(({ spec: ps }) => ps.name);
+
     const snapshots: Array<Snapshot & { epochMs: number }> = [];
-    const snap = (label: string) => snapshots.push({
-      label, timeNs: 0, epochMs: Date.now(),
-      ss: lab.ns(lab.pod, 'ss', ['-tanoe'], { allowFail: true }).split('\n').filter((l) => l && !l.startsWith('State')).map((l) => `pod      ${l.replace(/\s+ino:\d+.*$/, '')}`),
-      conntrack: lab.ns(lab.pod, 'conntrack', ['-L', '-p', 'tcp'], { allowFail: true }).split('\n').filter((l) => l.startsWith('tcp')),
-    });
-    await sleep(appStartMs + (t.appCloseAtSec + 1) * 1000 - Date.now());
-    snap(`after the app closed (t=${t.appCloseAtSec + 1} s)`);
-    await sleep(appStartMs + t.windowSec * 1000 - Date.now());
-    if (app.exited) throw new LabError(`app.py exited early (${app.exitCode}): ${app.stderr.trim().slice(-400)}`);
+    const snap = (label: string) => {
+      const ss: string[] = [];
+      const conntrack: string[] = [];
+      for (const h of spec.hosts) {
+        const n = lab.namespaceOf(h.name);
+        ss.push(...lab.ns(n, 'ss', ['-tanoe'], { allowFail: true }).split('\n').filter((l) => l && !l.startsWith('State')).map((l) => `${h.name.padEnd(8)} ${l.replace(/\s+ino:\d+.*$/, '')}`));
+        if (tracking[h.name]) conntrack.push(...lab.ns(n, 'conntrack', ['-L', '-p', 'tcp'], { allowFail: true }).split('\n').filter((l) => l.startsWith('tcp')).map((l) => `${h.name.padEnd(8)} ${l}`));
+      }
+      snapshots.push({ label, timeNs: 0, epochMs: Date.now(), ss, conntrack });
+    };
+    for (const t of spec.snapshotsNs) {
+      await sleep(t0 * 1000 + t / 1e6 - Date.now());
+      snap(`t=${t / 1e9} s`);
+    }
+    await sleep(t0 * 1000 + durationSec * 1000 - Date.now());
+    for (const { spec: ps, p } of procs) if (p.exited && ps.kind !== 'flood') throw new LabError(`${ps.name} exited early (${p.exitCode}): ${p.stderr.trim().slice(-600)}`);
     // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
     // so their DESTROY events are reported before the run ends.
-    snap(`end of the run (t=${t.windowSec} s)`);
-    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
-    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+    snap('end of the run');
+    const counters: RealRun['counters'] = {};
+    for (const h of spec.hosts) {
+      if (!tracking[h.name]) continue;
+      const n = lab.namespaceOf(h.name);
+      counters[h.name] = parseStats(lab.ns(n, 'conntrack', ['-S'], { allowFail: true }), lab.ns(n, 'conntrack', ['-C'], { allowFail: true }));
+    }
+    for (const { spec: ps, p } of procs) if (ps.kind === 'app') await p.stop('SIGTERM', 2000);
     await sleep(200);
-    await events.stop('SIGINT');
-    for (const d of dumps) await d.stop('SIGINT');
-    for (const p of [app, proxy, server]) await p.stop('SIGTERM', 1000);
+    for (const e of events) await e.p.stop('SIGINT');
+    for (const d of dumpProcs) await d.stop('SIGINT');
+    for (const { p } of procs) await p.stop('SIGTERM', 1000);
 
-    const raw = [...capturePackets(podPcap, 'pod', podIfs), ...capturePackets(upPcap, 'upstream', upIfs)].sort((a, b) => (a.epochNs < b.epochNs ? -1 : a.epochNs > b.epochNs ? 1 : 0));
-    const first = raw.find((p) => p.host === 'pod' && p.src === `${POD_IP}:${APP_PORT}` && p.flags === 'S');
-    if (!first) throw new LabError(`no SYN from the application (${POD_IP}:${APP_PORT}) was captured in the pod; app said: ${app.lines.map((l) => l.text).join(' ')} ${app.stderr}`);
-    const t0 = first.epochNs;
-    const rel = (ns: bigint) => Number(ns - t0);
-    const packets: LadderPacket[] = raw.map(({ epochNs, ...p }) => ({ ...p, timeNs: rel(epochNs) }));
-    const conntrackEvents = parseConntrackEvents(events).map((e) => ({ timeNs: rel(e.epochNs), text: e.text }));
-    const progs = [...programEvents(app, 'app'), ...programEvents(proxy, 'proxy'), ...programEvents(server, 'upstream')]
-      .map((e) => ({ ...e, timeNs: rel(BigInt(e.timeNs)) })).sort((a, b) => a.timeNs - b.timeNs);
+    const raw = dumps.flatMap((d) => capturePackets(d.file, d.host, d.ifs)).sort((a, b) => (a.epochNs < b.epochNs ? -1 : a.epochNs > b.epochNs ? 1 : 0));
+    const rel = (ns: bigint) => Number(ns - t0Ns);
+    const packets: LadderPacket[] = raw.map(({ epochNs: e, ...p }) => ({ ...p, timeNs: rel(e) }));
+    const conntrackEvents = events.flatMap((e) => parseConntrackEvents(e.p, e.host)).map((e) => ({ host: e.host, timeNs: rel(e.epochNs), text: e.text })).sort((a, b) => a.timeNs - b.timeNs);
+    const program = procs.flatMap(({ spec: ps, p }) => programFacts(p, ps.name, t0Ns)).sort((a, b) => a.t - b.t);
     let keptIn: string | undefined;
     if (o.keepDir) {
       mkdirSync(o.keepDir, { recursive: true });
-      copyFileSync(podPcap, join(o.keepDir, `${name}-pod.pcap`));
-      copyFileSync(upPcap, join(o.keepDir, `${name}-upstream.pcap`));
-      writeFileSync(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      for (const d of dumps) copyFileSync(d.file, join(o.keepDir, `${spec.name}-${d.host}.pcap`));
+      writeFileSync(join(o.keepDir, `${spec.name}-events.txt`), [
+        ...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.host} conntrack ${e.text}`),
+        ...program.map((e) => `${(e.t / 1e9).toFixed(6)} ${e.process} ${JSON.stringify(e)}`),
+      ].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {
-      name, kernel: release(), timings: { ...t }, sysctls, packets, conntrackEvents, programEvents: progs,
+      spec, kernel: release(), tracking, program, packets, counters, conntrackEvents,
       snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
-      outcome: realOutcome(name, packets, progs, invalid),
-      t0EpochNs: t0, endNs: Math.max(t.windowSec * 1e9, ...conntrackEvents.map((e) => e.timeNs), ...packets.map((p) => p.timeNs)),
-      wallSeconds: (performance.now() - wall0) / 1000, keptIn,
+      t0EpochNs: t0Ns, endNs: spec.durationNs, wallSeconds: (performance.now() - wall0) / 1000, late, keptIn,
     };
   } finally {
     lab.destroy();
   }
 }
-

@@ -89,4 +89,6 @@ export interface LadderPacket {
   ack: number;
   len: number;
   notes: string[];
+  /** Bytes of TCP options (a flood's SYNs carry none; a kernel's SYN always some). */
+  optionLen?: number;
 }

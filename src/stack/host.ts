@@ -52,6 +52,11 @@ export interface HostOptions {
   rules?: RuleEvaluator;
   /** net.ipv4.ip_forward */
   forwarding?: boolean;
+  /**
+   * Whether connection tracking runs in this namespace (default true). Linux registers the
+   * conntrack hooks per namespace only when rules need them (Ruleset.usesConntrack()).
+   */
+  tracking?: boolean;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -66,6 +71,7 @@ export class Host implements TcpHostPort {
   readonly tcp: TcpStack;
   rules?: RuleEvaluator;
   forwarding: boolean;
+  readonly tracking: boolean;
   readonly interfaces = new Map<string, NetIf>();
   readonly routes: Route[] = [];
   onEvent?: (e: HostEvent) => void;
@@ -87,6 +93,7 @@ export class Host implements TcpHostPort {
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
+    this.tracking = o.tracking ?? true;
     this.onEvent = o.onEvent;
     this.onTap = o.onTap;
     this.addInterface('lo', '127.0.0.1/8', true);
@@ -262,6 +269,7 @@ export class Host implements TcpHostPort {
   private conntrackIn(skb: Skb, hook: 'prerouting' | 'output'): boolean {
     if (skb.tracked) return true; // loopback: already seen at OUTPUT ("Previously seen? Ignore.")
     skb.tracked = true;
+    if (!this.tracking) return true; // no conntrack hooks in this namespace: no entry, no verdict
     const now = this.sched.now;
     const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook);
     const reason = this.conntrack.reasonText(v);

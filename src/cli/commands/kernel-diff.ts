@@ -8,10 +8,14 @@ import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
 import { ScenarioDisagreement, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
-import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
+import { loadScenarioFile } from '../../scenarios/file/load.js';
+import type { LoadOverrides } from '../../scenarios/file/overrides.js';
+import { scenarioPath } from '../../scenarios/file/shipped.js';
+import type { ScenarioSpec } from '../../scenarios/file/spec.js';
 import { UsageError } from '../errors.js';
+import { overrideOptions, overridesOf, type OverrideArgs } from './run.js';
 
-interface Args {
+interface Args extends OverrideArgs {
   cases?: string;
   'fuzz-count'?: number;
   seed: number;
@@ -21,8 +25,9 @@ interface Args {
   out: string;
   json?: boolean;
   minimise: number;
-  scenario?: string;
+  scenario?: string[];
   captures?: string;
+  'real-set': boolean;
 }
 
 function casesFromDir(dir: string): DiffCase[] {
@@ -33,26 +38,28 @@ function casesFromDir(dir: string): DiffCase[] {
 
 export const kernelDiffCommand: CommandModule<object, Args> = {
   command: 'kernel-diff',
-  describe: 'Replay cases through the running kernel\'s conntrack (in network namespaces ctsim creates and removes; root) and compare with ctsim packet by packet; with --scenario, run a seed incident for real and compare it with ctsim\'s simulation',
-  builder: (y) => y
+  describe: 'Replay cases through the running kernel\'s conntrack (in network namespaces ctsim creates and removes; root) and compare with ctsim packet by packet; with --scenario FILE, run a scenario for real (its hosts as namespaces, its rules, its programs) and compare it with ctsim\'s run of it',
+  builder: (y) => overrideOptions(y
     .option('cases', { type: 'string', describe: 'directory of case captures (raw IPv4 pcap, e.g. from ctsim fuzz)' })
     .option('fuzz-count', { type: 'number', describe: 'generate this many fuzz cases instead' })
     .option('seed', { type: 'number', default: 1 })
     .option('mode', { type: 'string', choices: ['structured', 'blind', 'mixed'], default: 'structured' })
     .option('max-packets', { type: 'number', default: 24, describe: 'packets per generated case' })
-    .option('sysctl', { type: 'string', array: true, describe: 'net.netfilter.* setting for both the kernel (per namespace) and ctsim' })
     .option('minimise', { type: 'number', default: 3, describe: 'how many disagreeing cases to minimise against the kernel' })
     .option('out', { type: 'string', default: 'pcaps/kernel-diff', describe: 'where minimised disagreements are written' })
     .option('json', { type: 'boolean' })
-    .option('scenario', { type: 'string', choices: [...SCENARIO_NAMES, 'both'], describe: 'run a seed incident for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare it with ctsim\'s simulation' })
-    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' }) as never,
+    .option('scenario', { type: 'string', array: true, describe: 'a scenario file (or a shipped scenario\'s name: half-close-leak, port-collision, kube-proxy-reset, ...; "both" = the two seed incidents) to run for real and compare with ctsim' })
+    .option('real-set', { type: 'boolean', default: true, describe: 'apply the file\'s real.set overrides (the shortened timings of a long scenario); --no-real-set to run it as written' })
+    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' })) as never,
   handler: async (a) => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
-    if (a.scenario) {
-      if (a.cases || a['fuzz-count'] !== undefined) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases or --fuzz-count');
-      await scenarioMode(a.scenario === 'both' ? [...SCENARIO_NAMES] : [a.scenario as ScenarioName], a);
+    if (a.scenario?.length) {
+      if (a.cases || a['fuzz-count'] !== undefined) throw new UsageError('--scenario runs scenario files for real; it takes no --cases or --fuzz-count');
+      const names = a.scenario.flatMap((x) => (x === 'both' ? ['half-close-leak', 'port-collision'] : [x]));
+      await scenarioMode(names.map((n) => realSpec(scenarioPath(n), overridesOf(a), a['real-set'])), a);
       return;
     }
+    if (a.set?.length || a.kernel) throw new UsageError('--set and --kernel go with --scenario');
     let cases: DiffCase[] = [];
     if (a.cases) cases = casesFromDir(a.cases);
     if (a['fuzz-count'] !== undefined) {
@@ -101,38 +108,50 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
   },
 };
 
+/** A scenario for a real run: the file with its real.set overrides (unless refused), then the command line's. */
+export function realSpec(file: string, o: LoadOverrides, useRealSet: boolean): ScenarioSpec {
+  const first = loadScenarioFile(file, o);
+  if (!useRealSet || first.realSet.length === 0) return first;
+  const set = first.realSet.map((x) => `${x.path}=${String(x.value)}`);
+  return loadScenarioFile(file, { ...o, set: [...set, ...(o.set ?? [])] });
+}
+
 const MARK: Record<RowStatus, string> = { ok: '=', timing: '~', 'only-ctsim': '-', 'only-kernel': '+', 'after-window': '.' };
 
 const time = (ns: number | null) => (ns === null ? '-' : (ns / 1e9).toFixed(6)).padStart(10);
 
 /** The per-step comparison of one scenario, for a person. */
 export function formatScenarioComparison(c: ScenarioComparison): string[] {
-  const t = c.timings;
   const lines = [
-    `# kernel-diff --scenario ${c.name}: kernel ${c.kernel} (ctsim profile ${c.profile})`,
-    `#   pod sysctls ${c.sysctls.join(' ')}; app closes at ${t.appCloseAtSec} s${c.name === 'port-collision' ? `, reconnects from the same port at ${t.reconnectAtSec} s` : ''}; sidecar idle timeout ${t.idleTimeoutSec} s; compared over the first ${t.windowSec} s`,
-    `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the app's first SYN`,
-    `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client port`,
-    `#   = agree  ~ timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %))  - only in ctsim  + only in the kernel  . kernel, after the compared window`,
+    `# kernel-diff --scenario ${c.file}: kernel ${c.kernel} (ctsim profile ${c.profile}), ${c.durationSec} s`,
+    `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the scenario's time 0`,
+    `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client endpoint`,
+    `#   = agree  ~ agree, timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %); reported, not a disagreement)  - only in ctsim  + only in the kernel  . at the end of the run, not compared`,
+    ...(c.late.length ? [`#   started after time 0 (loaded machine): ${c.late.join(', ')}`] : []),
     '',
     'packets (each as the sending namespace transmitted it):',
-    `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(14)} packet`,
+    `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(16)} packet`,
   ];
   for (const p of c.packets) {
-    lines.push(`  ${MARK[p.status]}  ${time(p.ctsimNs)} ${time(p.kernelNs)}  ${p.where.padEnd(14)} ${p.packet}`);
-    if (p.note) lines.push(`${' '.repeat(41)}^ ${p.note}`);
+    lines.push(`  ${MARK[p.status]}  ${time(p.ctsimNs)} ${time(p.kernelNs)}  ${p.where.padEnd(16)} ${p.packet}`);
+    if (p.note) lines.push(`${' '.repeat(43)}^ ${p.note}`);
   }
-  lines.push('', 'conntrack events in the pod (conntrack -E; tuples as original | reply):');
+  lines.push('', 'conntrack events (conntrack -E of each host whose rules track; tuples as original | reply):');
   for (const e of c.events) {
-    lines.push(`  ${MARK[e.status]}  ${time(e.ctsimNs)} ${time(e.kernelNs)}  ${e.kernel ?? e.ctsim}`);
-    if (e.kernel && e.ctsim && e.kernel !== e.ctsim) lines.push(`${' '.repeat(26)}ctsim: ${e.ctsim}`);
-    if (e.note) lines.push(`${' '.repeat(26)}^ ${e.note}`);
-    if (e.formatNote) lines.push(`${' '.repeat(26)}(format: ${e.formatNote})`);
+    lines.push(`  ${MARK[e.status]}  ${time(e.ctsimNs)} ${time(e.kernelNs)}  ${e.host.padEnd(8)} ${e.kernel ?? e.ctsim}`);
+    if (e.kernel && e.ctsim && e.kernel !== e.ctsim) lines.push(`${' '.repeat(35)}ctsim: ${e.ctsim}`);
+    if (e.note) lines.push(`${' '.repeat(35)}^ ${e.note}`);
+    if (e.formatNote) lines.push(`${' '.repeat(35)}(format: ${e.formatNote})`);
   }
-  lines.push('', 'outcome:', `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}`);
-  for (const o of c.outcome) lines.push(`  ${o.agree ? '=' : '!'}  ${o.ctsim.padStart(10)} ${o.kernel.padStart(10)}  ${o.field}`);
+  lines.push('', 'program facts (socket calls and what the programs saw):');
+  for (const f of c.program) {
+    lines.push(`  ${MARK[f.status]}  ${time(f.ctsimNs)} ${time(f.kernelNs)}  ${f.process.padEnd(10)} ${f.fact}`);
+    if (f.note) lines.push(`${' '.repeat(37)}^ ${f.note}`);
+  }
+  lines.push('', 'outcome:', `     ${'ctsim'.padStart(12)} ${'kernel'.padStart(12)}`);
+  for (const o of c.outcome) lines.push(`  ${o.timing ? '~' : o.agree ? '=' : '!'}  ${o.ctsim.padStart(12)} ${o.kernel.padStart(12)}  ${o.field}`);
   for (const snap of c.snapshots) {
-    lines.push('', `kernel snapshot ${snap.label}:`, '    ss -tanoe (pod):', ...snap.ss.map((l) => `      ${l}`), '    conntrack -L (pod):', ...(snap.conntrack.length ? snap.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
+    lines.push('', `kernel snapshot ${snap.label}:`, '    ss -tanoe:', ...snap.ss.map((l) => `      ${l}`), '    conntrack -L:', ...(snap.conntrack.length ? snap.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
   }
   lines.push('', scenarioSummaryLine(c));
   return lines;
@@ -141,17 +160,19 @@ export function formatScenarioComparison(c: ScenarioComparison): string[] {
 export function scenarioSummaryLine(c: ScenarioComparison): string {
   const p = c.summary.packets;
   const e = c.summary.events;
-  const extra = (x: { timing: number; onlyCtsim: number; onlyKernel: number }) => [x.timing && `${x.timing} timing`, x.onlyCtsim && `${x.onlyCtsim} only in ctsim`, x.onlyKernel && `${x.onlyKernel} only in the kernel`].filter(Boolean).join(', ');
+  const f = c.summary.program;
+  const extra = (x: { timing?: number; onlyCtsim: number; onlyKernel: number }) => [x.timing && `${x.timing} timing`, x.onlyCtsim && `${x.onlyCtsim} only in ctsim`, x.onlyKernel && `${x.onlyKernel} only in the kernel`].filter(Boolean).join(', ');
   const pe = extra(p);
   const ee = extra(e);
-  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
+  const fe = extra(f);
+  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; program facts ${f.matched} matched of ${f.ctsim} / ${f.kernel}${fe ? ` (${fe})` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
 }
 
-async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
+async function scenarioMode(specs: ScenarioSpec[], a: Args): Promise<void> {
   const results: ScenarioComparison[] = [];
-  for (const n of names) {
-    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${n} for real (a few seconds)...\n`);
-    results.push(await runScenarioDiff(n, { keepDir: a.captures }));
+  for (const spec of specs) {
+    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${spec.name} for real (${spec.durationNs / 1e9} s)...\n`);
+    results.push(await runScenarioDiff(spec, { keepDir: a.captures }));
   }
   const agree = results.every((r) => r.summary.agree);
   if (a.json) process.stdout.write(`${JSON.stringify({ scenarios: results, agree }, null, 2)}\n`);

@@ -1,94 +1,221 @@
 #!/usr/bin/env python3
-# The application of ctsim's scenario lab, as the incident script in src/scenarios/incidents.ts
-# drives ClientApp: connect to the upstream from a fixed port (SO_REUSEADDR + bind), send a
-# 100-byte request, read the answer until EOF (the socket then sits in CLOSE_WAIT), close() at
-# --close-at; with --reconnect-at, bind the same port again and connect (the port collision).
-# Times are relative to the first connect(); one JSON line per event on stdout.
+# A scenario's app on the real kernel, as src/scenarios/engine/app-process.ts runs it: the timeline
+# of blocking socket calls (--timeline, JSON: the file's steps, times in seconds) from time 0
+# (--t0, an epoch time shared by every program). One event loop: a blocking call (connect, a
+# wait) keeps reading every other socket meanwhile, so each socket's reader sees data, EOF and
+# errors as they come. Every call's result is a fact (errno names as Linux returns them).
 import argparse
-import errno
 import json
+import selectors
+import signal
 import socket
 import sys
 import time
 
-T0 = time.monotonic()  # reset just before the first connect(): the run's time 0
+from common import Clock, endpoint, errname, errno_name, log
+
+HOW = {"wr": socket.SHUT_WR, "rd": socket.SHUT_RD, "rdwr": socket.SHUT_RDWR}
 
 
-def log(ev, **kw):
-    sys.stdout.write(json.dumps({"t": time.time(), "rel": time.monotonic() - T0, "ev": ev, **kw}) + "\n")
-    sys.stdout.flush()
+class App:
+    def __init__(self, clock):
+        self.clock = clock
+        self.sel = selectors.DefaultSelector()
+        self.sockets = {}  # name -> {"s", "connected", "reading", "received"}
 
+    # ------------------------------------------------------------ reading
 
-def sleep_until(rel):
-    d = T0 + rel - time.monotonic()
-    if d > 0:
-        time.sleep(d)
-
-
-def open_from(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    return s
-
-
-def read_to_eof(s, label, timeout):
-    s.settimeout(timeout)
-    got = 0
-    try:
+    def pump(self, until=None, done=None):
+        """Reads whatever arrives until scenario time `until` or until done() holds."""
         while True:
-            d = s.recv(65536)
-            if not d:
-                log("eof", conn=label, bytes=got)
+            if done is not None and done():
                 return
-            got += len(d)
-    except OSError as e:
-        log("recv-error", conn=label, bytes=got, error=errno.errorcode.get(e.errno or 0, type(e).__name__))
+            timeout = None if until is None else self.clock.until(until)
+            if until is not None and timeout <= 0:
+                return
+            for key, mask in self.sel.select(timeout):
+                kind, name = key.data
+                if kind == "read":
+                    self.readable(name)
+                elif kind == "connect":
+                    self.sockets[name]["writable"] = True
+
+    def readable(self, name):
+        st = self.sockets.get(name)
+        if st is None or not st["reading"]:
+            return
+        try:
+            d = st["s"].recv(65536)
+        except BlockingIOError:
+            return
+        except OSError as e:
+            self.stop_reading(st)
+            log("recv-error", socket=name, error=errname(e), bytes=st["received"])
+            return
+        if d:
+            st["received"] += len(d)
+            return
+        self.stop_reading(st)
+        log("recv-eof", socket=name, bytes=st["received"])
+
+    def stop_reading(self, st):
+        st["reading"] = False
+        try:
+            self.sel.unregister(st["s"])
+        except (KeyError, ValueError):
+            pass
+
+    # ------------------------------------------------------------ calls
+
+    def new_socket(self, name):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        self.sockets[name] = {"s": s, "connected": False, "reading": False, "received": 0, "writable": False, "tried": False}
+        return self.sockets[name]
+
+    def bind(self, b):
+        st = self.new_socket(b["socket"])
+        s = st["s"]
+        if b.get("reuseaddr"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((b.get("address") or "0.0.0.0", b["port"]))
+            log("call", call="bind", socket=b["socket"], result="ok", local=endpoint(s.getsockname()))
+        except OSError as e:
+            log("call", call="bind", socket=b["socket"], result=errname(e))
+
+    def connect(self, c):
+        name = c["socket"]
+        st = self.sockets.get(name)
+        # The socket bound under this name, if it has not connected yet; otherwise a new one.
+        if st is None or st["tried"]:
+            st = self.new_socket(name)
+        st["tried"] = True
+        s = st["s"]
+        start = self.clock.now()
+        if c.get("from_port") is not None and s.getsockname()[1] == 0:
+            try:
+                s.bind(("0.0.0.0", c["from_port"]))
+            except OSError as e:
+                log("call", call="connect", socket=name, result=errname(e), seconds=0)
+                return
+        err = s.connect_ex((c["to"]["addr"], c["to"]["port"]))
+        if err not in (0, 115):  # EINPROGRESS
+            log("call", call="connect", socket=name, result=errno_name(err), seconds=0)
+            return
+        local = endpoint(s.getsockname())
+        if err == 115:
+            st["writable"] = False
+            self.sel.register(s, selectors.EVENT_WRITE, ("connect", name))
+            self.pump(done=lambda: st["writable"])
+            self.sel.unregister(s)
+            err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        seconds = self.clock.now() - start
+        if err:
+            log("call", call="connect", socket=name, result=errno_name(err), local=local, seconds=seconds)
+            return
+        log("call", call="connect", socket=name, result="ok", local=local, seconds=seconds)
+        st["connected"] = True
+        st["reading"] = True
+        self.sel.register(s, selectors.EVENT_READ, ("read", name))
+
+    def send(self, x):
+        name = x["socket"]
+        st = self.sockets.get(name)
+        if st is None:
+            log("call", call="send", socket=name, result="EBADF", bytes=x["bytes"])
+            return
+        s = st["s"]
+        try:
+            # A blocking send, as the file's send() is (the kernel buffers what the other sockets receive meanwhile).
+            s.setblocking(True)
+            s.sendall(b"A" * x["bytes"])
+            log("call", call="send", socket=name, result="ok", bytes=x["bytes"])
+        except OSError as e:
+            log("call", call="send", socket=name, result=errname(e), bytes=x["bytes"])
+        finally:
+            s.setblocking(False)
+
+    def shutdown(self, x):
+        name = x["socket"]
+        st = self.sockets.get(name)
+        if st is None:
+            log("call", call="shutdown", socket=name, result="EBADF")
+            return
+        try:
+            st["s"].shutdown(HOW[x["how"]])
+            log("call", call="shutdown", socket=name, result="ok")
+        except OSError as e:
+            log("call", call="shutdown", socket=name, result=errname(e))
+
+    def close(self, name):
+        st = self.sockets.pop(name, None)
+        if st is None:
+            log("call", call="close", socket=name, result="EBADF")
+            return
+        if st["reading"]:
+            # The reader stops with the fd: what it read so far is reported now.
+            self.stop_reading(st)
+            log("received", socket=name, bytes=st["received"])
+        st["s"].close()
+        log("call", call="close", socket=name, result="ok")
+
+    # ------------------------------------------------------------ the timeline
+
+    def run(self, steps):
+        for st in steps:
+            if "at" in st:
+                self.pump(until=st["at"])
+            elif "after" in st:
+                self.pump(until=self.clock.now() + st["after"])
+            if "bind" in st:
+                self.bind(st["bind"])
+            elif "connect" in st:
+                self.connect(st["connect"])
+            elif "send" in st:
+                self.send(st["send"])
+            elif "shutdown" in st:
+                self.shutdown(st["shutdown"])
+            elif "close" in st:
+                self.close(st["close"])
+            elif "sleep" in st:
+                self.pump(until=self.clock.now() + st["sleep"])
+            elif "repeat" in st:
+                r = st["repeat"]
+                start = self.clock.now()
+                for i in range(r["times"]):
+                    if r.get("every") is not None:
+                        self.pump(until=start + i * r["every"])
+                    self.run(r["steps"])
+                if r.get("every") is not None:
+                    self.pump(until=start + r["times"] * r["every"])
+
+    def report(self):
+        for name, st in self.sockets.items():
+            if st["reading"]:
+                st["reading"] = False
+                log("received", socket=name, bytes=st["received"])
 
 
 def main():
-    global T0
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dst", required=True, help="upstream address:port")
-    ap.add_argument("--port", type=int, required=True, help="local port")
-    ap.add_argument("--close-at", type=float, required=True)
-    ap.add_argument("--reconnect-at", type=float)
-    ap.add_argument("--connect-timeout", type=float, default=10)
-    ap.add_argument("--hold", type=float, default=0, help="seconds to keep the sockets after the last step")
+    ap.add_argument("--timeline", required=True, help="JSON list of steps (times in seconds)")
+    ap.add_argument("--t0", type=float, required=True, help="epoch time of the scenario's time 0")
     a = ap.parse_args()
-    host, port = a.dst.rsplit(":", 1)
-    dst = (host, int(port))
-    request = b"A" * 100
+    clock = Clock(a.t0)
+    app = App(clock)
 
-    s = open_from(a.port)
-    T0 = time.monotonic()
-    log("connect", conn=1)
-    s.connect(dst)
-    log("connected", conn=1, local=s.getsockname()[1])
-    s.sendall(request)
-    read_to_eof(s, 1, a.close_at)
-    sleep_until(a.close_at)
-    s.close()
-    log("close", conn=1)
+    def end(*_):
+        app.report()
+        log("exit")
+        sys.stdout.flush()
+        raise SystemExit(0)
 
-    keep = []
-    if a.reconnect_at is not None:
-        sleep_until(a.reconnect_at)
-        s2 = open_from(a.port)
-        s2.settimeout(a.connect_timeout)
-        start = time.monotonic()
-        log("connect", conn=2)
-        try:
-            s2.connect(dst)
-            log("connected", conn=2, local=s2.getsockname()[1], seconds=time.monotonic() - start)
-            s2.sendall(request)
-            read_to_eof(s2, 2, a.connect_timeout)
-        except OSError as e:
-            name = "ETIMEDOUT" if isinstance(e, socket.timeout) else errno.errorcode.get(e.errno or 0, type(e).__name__)
-            log("connect-error", conn=2, error=name, seconds=time.monotonic() - start)
-        keep.append(s2)
-    time.sleep(a.hold)
-    log("exit")
+    signal.signal(signal.SIGTERM, end)
+    log("ready")
+    time.sleep(clock.until(0))
+    app.run(json.loads(a.timeline))
+    app.pump()  # keep reading until the run ends (SIGTERM)
 
 
 if __name__ == "__main__":

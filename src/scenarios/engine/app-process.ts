@@ -227,9 +227,9 @@ export class AppProcess {
 
   private send(s: TcpSocket | undefined, bytes: number): 'ok' | Errno {
     if (!s) return 'EBADF';
-    if (s.state === TcpState.SYN_SENT || (s.state === TcpState.CLOSE && !s.remotePort)) return s.state === TcpState.SYN_SENT ? 'EAGAIN' : 'ENOTCONN';
-    // A reset or timeout was already reported to the reader; what is left is a dead pipe.
-    if (s.state === TcpState.CLOSE || s.shutWr) return 'EPIPE';
+    // sk_stream_wait_connect(): a socket that is not connected (never, or no longer: a reset or
+    // timeout was already reported to its reader) is a dead pipe.
+    if (s.state === TcpState.CLOSE || s.state === TcpState.SYN_SENT || s.shutWr) return 'EPIPE';
     s.send(new Uint8Array(bytes).fill(0x41));
     return 'ok';
   }

@@ -26,7 +26,8 @@ export function outcomeLines(run: ScenarioRun, o: ScenarioOutcome, results: Expe
   }
   for (const [host, c] of Object.entries(run.counters)) {
     const drops = Object.values(c.dropped).reduce((x, y) => x + y, 0);
-    lines.push(`  ${host}: conntrack invalid=${c.invalid} drop=${c.drop} early_drop=${c.early_drop} insert_failed=${c.insert_failed} entries=${c.entries}; packets dropped: ${drops}`);
+    const ct = c.tracking ? `conntrack invalid=${c.invalid} drop=${c.drop} early_drop=${c.early_drop} insert_failed=${c.insert_failed} entries=${c.entries}` : 'no connection tracking (no rule needs it)';
+    lines.push(`  ${host}: ${ct}; packets dropped: ${drops}`);
   }
   if (results.length) {
     lines.push('expectations:');

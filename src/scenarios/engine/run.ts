@@ -9,7 +9,7 @@ import { CaptureRecorder } from '../../sim/capture.js';
 import { Network } from '../../sim/network.js';
 import type { Host, HostEvent, TapEvent } from '../../stack/host.js';
 import type { TcpEvent } from '../../stack/tcp/tcp-events.js';
-import { formatIpv4Address, parseIpv4Tcp, tcpFlagsShort } from '../../wire/index.js';
+import { formatIpv4Address, parseIpv4Tcp, tcpFlagsShort, tcpHeaderLength } from '../../wire/index.js';
 import { buildRuleset } from '../file/rules.js';
 import type { ScenarioSpec } from '../file/spec.js';
 import type { LadderPacket, Snapshot } from '../scenario-types.js';
@@ -24,6 +24,8 @@ import { ProxyProcess } from './proxy-process.js';
 
 /** A host's conntrack -S counters and -C count at the end of the run. */
 export interface HostCounters {
+  /** Whether the host tracks connections at all (its rules need conntrack). */
+  tracking: boolean;
   invalid: number;
   drop: number;
   early_drop: number;
@@ -64,7 +66,7 @@ function ladderPacket(t: TapEvent, timeNs: number): LadderPacket | null {
   const tcp = p.tcp;
   return {
     timeNs, host: t.host, iface: t.iface, src: `${formatIpv4Address(p.ip.src)}:${tcp.srcPort}`, dst: `${formatIpv4Address(p.ip.dst)}:${tcp.dstPort}`,
-    flags: tcpFlagsShort(tcp.flags), seq: tcp.seq, ack: tcp.ack, len: tcp.payload.length, notes: t.notes,
+    flags: tcpFlagsShort(tcp.flags), seq: tcp.seq, ack: tcp.ack, len: tcp.payload.length, notes: t.notes, optionLen: tcpHeaderLength(tcp) - 20,
   };
 }
 
@@ -76,7 +78,8 @@ function formatAddr(a: number): string {
 export function buildNetwork(spec: ScenarioSpec): Network {
   const net = new Network(spec.seed);
   for (const h of spec.hosts) {
-    const host = net.addHost({ name: h.name, kernel: h.kernel, sysctls: h.sysctls, rules: buildRuleset(h.rules), forwarding: h.forwarding });
+    const rules = buildRuleset(h.rules);
+    const host = net.addHost({ name: h.name, kernel: h.kernel, sysctls: h.sysctls, rules, forwarding: h.forwarding, tracking: rules?.usesConntrack() ?? false });
     for (const i of h.interfaces) host.addInterface(i.name, i.cidr);
     for (const r of h.routes) host.addRoute(r.to, r.dev, r.via !== undefined ? formatAddr(r.via) : undefined);
   }
@@ -160,7 +163,7 @@ function countersOf(h: Host): HostCounters {
   const s = h.conntrack.stats;
   // conntrack -C counts live entries (an entry expiring at this very instant is not one).
   const entries = h.conntrack.nextExpiry() > h.sched.now ? h.conntrack.count : h.conntrackList().length;
-  return { invalid: s.invalid, drop: s.drop, early_drop: s.earlyDrop, insert_failed: s.insertFailed, entries, dropped: Object.fromEntries(h.drops) };
+  return { tracking: h.tracking, invalid: s.invalid, drop: s.drop, early_drop: s.earlyDrop, insert_failed: s.insertFailed, entries, dropped: Object.fromEntries(h.drops) };
 }
 
 function snapshot(net: Network, label: string): Snapshot {

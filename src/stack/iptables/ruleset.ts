@@ -86,6 +86,22 @@ export class Ruleset implements RuleEvaluator {
     return evaluateTable(ct, hook, pkt, random);
   }
 
+  /**
+   * Whether these rules turn connection tracking on in their network namespace. Since 4.10 the
+   * conntrack hooks are registered per namespace on demand (nf_ct_netns_get): by the nat table
+   * (iptable_nat / an nft nat chain) and by extensions that need an entry (-m conntrack, -m
+   * state). A namespace with none of these tracks nothing: no entries, no INVALID verdicts.
+   */
+  usesConntrack(): boolean {
+    if (this.tableMap.has('nat')) return true;
+    for (const t of this.tableMap.values()) {
+      for (const c of t.chains.values()) {
+        for (const r of c.rules) if (r.matches.some((m) => m.kind === 'conntrack' || m.kind === 'state')) return true;
+      }
+    }
+    return false;
+  }
+
   /** `iptables -t table -L -v -n --line-numbers` (an absent table lists its empty builtin chains). */
   dump(table: TableName): string {
     return listTable(this.tableMap.get(table) ?? newTableRules(table));
