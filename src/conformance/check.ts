@@ -118,8 +118,15 @@ export function signatureOf(d: PacketDiff, flags: string): { signature: string; 
   // Timeouts differ by value all over: group them by the entry state instead.
   const linux = d.field === 'timeout' ? `${d.expected.state}: ${fieldValue(d.expected, 'timeout')}s` : fieldValue(d.expected, d.field);
   const other = d.field === 'timeout' ? `${fieldValue(d.actual, 'timeout')}s` : fieldValue(d.actual, d.field);
-  const sigOther = d.field === 'timeout' ? '*' : other;
-  const sigLinux = d.field === 'timeout' ? String(d.expected.state) : linux;
+  let sigOther = d.field === 'timeout' ? '*' : other;
+  let sigLinux = d.field === 'timeout' ? String(d.expected.state) : linux;
+  if (d.field === 'nat') {
+    // Addresses are the case's own: group by what differs.
+    const e = d.expected.nat ?? null;
+    const a = d.actual.nat ?? null;
+    sigLinux = e ? 'rewritten' : 'none';
+    sigOther = a ? (e ? `differs in ${(['src', 'sport', 'dst', 'dport'] as const).filter((k) => e[k] !== a[k]).join('+')}` : 'rewritten') : 'none';
+  }
   return { signature: `${d.category}|${d.field}|${sigLinux}|${sigOther}|${flags}`, linux, other };
 }
 

@@ -30,8 +30,7 @@ export interface OvsTools {
   schema: string;
 }
 
-function which(name: string): string | null {
-  const dirs = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_PATH];
+function which(name: string, dirs: readonly string[]): string | null {
   for (const d of dirs) {
     const p = path.join(d, name);
     try {
@@ -44,12 +43,12 @@ function which(name: string): string | null {
   return null;
 }
 
-/** The OVS programs, or the reason they cannot be used (Debian package openvswitch-switch). */
-export function findOvs(): OvsTools | string {
+/** The OVS programs (searched in `dirs`: $PATH and the sbin folders), or why they cannot be used. */
+export function findOvs(dirs: readonly string[] = [...(process.env.PATH ?? '').split(':').filter(Boolean), ...SEARCH_PATH]): OvsTools | string {
   const names = { ovsdbTool: 'ovsdb-tool', ovsdbServer: 'ovsdb-server', vswitchd: 'ovs-vswitchd', vsctl: 'ovs-vsctl', ofctl: 'ovs-ofctl' } as const;
   const found: Partial<OvsTools> = {};
   for (const [k, n] of Object.entries(names) as Array<[keyof typeof names, string]>) {
-    const p = which(n);
+    const p = which(n, dirs);
     if (!p) return `${n} not found: install Open vSwitch (Debian: apt-get install openvswitch-switch)`;
     found[k] = p;
   }
@@ -98,6 +97,8 @@ export interface OvsLabOptions {
   flows: string;
   /** Wait this long for each daemon to come up (default 20 s). */
   startTimeoutMs?: number;
+  /** The programs to run (default: findOvs()). */
+  tools?: OvsTools | string;
 }
 
 export class OvsLab {
@@ -132,7 +133,7 @@ export class OvsLab {
 
   /** Starts both daemons, the bridge, the ports and the flows; the clock is then stopped (time/warp moves it). */
   static async start(o: OvsLabOptions): Promise<OvsLab> {
-    const tools = findOvs();
+    const tools = o.tools ?? findOvs();
     if (typeof tools === 'string') throw new PeerError(tools);
     const lab = new OvsLab(tools);
     try {

@@ -16,7 +16,7 @@ import type { Peer, PeerProgress } from '../peer.js';
 import type { SuiteCase } from '../suite-case.js';
 import type { VerdictLine, VerdictName } from '../verdict-line.js';
 import { CtState, ctStateText, ovsFlows } from './ovs-flows.js';
-import { INJECT_PORT, OvsLab } from './ovs-lab.js';
+import { INJECT_PORT, OvsLab, type OvsLabOptions } from './ovs-lab.js';
 
 const HOST_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01);
 const PEER_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 0x00);
@@ -113,8 +113,8 @@ export class OvsPeer implements Peer {
     this.name = `${lab.version.replace(/^ovs-vswitchd \(Open vSwitch\) /, 'Open vSwitch ')} userspace conntrack (dummy datapath)`;
   }
 
-  static async start(): Promise<OvsPeer> {
-    const lab = await OvsLab.start({ flows: ovsFlows() });
+  static async start(o: Omit<OvsLabOptions, 'flows'> = {}): Promise<OvsPeer> {
+    const lab = await OvsLab.start({ ...o, flows: ovsFlows() });
     try {
       // OVS's fragment reassembly (ipf) would hold IPv4 fragments and release them with a later
       // packet; ctsim models conntrack of whole packets (fragments are not tracked, category
