@@ -2,7 +2,7 @@
 // ovs-vswitchd --enable-dummy --disable-system, each with its run/log/db directory in one fresh
 // temporary folder (OVS_RUNDIR, OVS_LOGDIR, OVS_DBDIR, OVS_SYSCONFDIR), a bridge with
 // datapath_type=dummy and two type=dummy ports: p1 (packets are injected with
-// netdev-dummy/receive) and p2 (every packet leaves there, into a pcap file; MTU 65535 so no
+// netdev-dummy/receive; p3 is a second way in) and p2 (every packet leaves there, into a pcap file; MTU 65535 so no
 // case packet is too big for it). No kernel module,
 // no real interface, no system-wide OVS state is touched. stop() (also on SIGINT/SIGTERM, on
 // errors and at process exit) kills both daemons and removes the folder; a folder left by a
@@ -19,6 +19,8 @@ const SEARCH_PATH = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin
 const SCHEMA_PATHS = ['/usr/share/openvswitch/vswitch.ovsschema', '/usr/local/share/openvswitch/vswitch.ovsschema'];
 export const INJECT_PORT = 'p1';
 export const OUTPUT_PORT = 'p2';
+/** A second way in (OpenFlow port 3): the benchmark's packets that skip ct(). */
+export const SIDE_PORT = 'p3';
 export const BRIDGE = 'br0';
 
 export interface OvsTools {
@@ -99,6 +101,8 @@ export interface OvsLabOptions {
   startTimeoutMs?: number;
   /** The programs to run (default: findOvs()). */
   tools?: OvsTools | string;
+  /** Stop the datapath's clock once up (default true; time/warp then moves it). */
+  stopClock?: boolean;
 }
 
 export class OvsLab {
@@ -201,12 +205,20 @@ export class OvsLab {
     this.version = (await this.rpc.call('version')).trim();
     vsctl('add-br', BRIDGE, '--', 'set', 'bridge', BRIDGE, 'datapath_type=dummy', 'fail-mode=secure',
       '--', 'add-port', BRIDGE, INJECT_PORT, '--', 'set', 'interface', INJECT_PORT, 'type=dummy', 'ofport_request=1', 'mtu_request=65535',
-      '--', 'add-port', BRIDGE, OUTPUT_PORT, '--', 'set', 'interface', OUTPUT_PORT, 'type=dummy', 'ofport_request=2', 'mtu_request=65535', `options:tx_pcap=${this.outputPcap}`);
+      '--', 'add-port', BRIDGE, OUTPUT_PORT, '--', 'set', 'interface', OUTPUT_PORT, 'type=dummy', 'ofport_request=2', 'mtu_request=65535', `options:tx_pcap=${this.outputPcap}`,
+      '--', 'add-port', BRIDGE, SIDE_PORT, '--', 'set', 'interface', SIDE_PORT, 'type=dummy', 'ofport_request=3', 'mtu_request=65535');
     const mgmt = path.join(d, `${BRIDGE}.mgmt`);
     await this.waitFor(mgmt, 'the bridge', timeout);
     this.run(t.ofctl, ['add-flows', `unix:${mgmt}`, '-'], o.flows);
     // From here on the datapath's clock (conntrack's time_msec()) moves only by time/warp.
-    await this.rpc.call('time/stop');
+    if (o.stopClock ?? true) await this.rpc.call('time/stop');
+  }
+
+  /** Replaces the bridge's OpenFlow rules (ovs-ofctl del-flows, add-flows). */
+  replaceFlows(flows: string): void {
+    const mgmt = `unix:${path.join(this.dir, `${BRIDGE}.mgmt`)}`;
+    this.run(this.tools.ofctl, ['del-flows', mgmt]);
+    this.run(this.tools.ofctl, ['add-flows', mgmt, '-'], flows);
   }
 
   /** Kills the daemons and removes the folder (idempotent; synchronous, usable at exit). */

@@ -8,24 +8,16 @@
 // a marker frame follows the packets through the same port and queue; once it appears on p2,
 // every packet before it has been processed, and the outputs before it are matched to the
 // group's packets in order (a packet OVS did not output counts as dropped).
-import fs from 'node:fs';
-import { CaptureDecoder } from '../../pcap/index.js';
-import { EtherType, Ipv4Packet, ethernetFrame, ethernetParts, formatIpv4Address, inPrefix, ip, ipv4Endpoints, readU32, toHex, withIpv4Endpoints, writeU32 } from '../../wire/index.js';
+import { EtherType, Ipv4Packet, ethernetParts, formatIpv4Address, inPrefix, ip, ipv4Endpoints, withIpv4Endpoints } from '../../wire/index.js';
 import { PeerError } from '../errors.js';
 import type { Peer, PeerProgress } from '../peer.js';
 import type { SuiteCase } from '../suite-case.js';
 import type { VerdictLine, VerdictName } from '../verdict-line.js';
 import { CtState, ctStateText, ovsFlows } from './ovs-flows.js';
-import { INJECT_PORT, OvsLab, type OvsLabOptions } from './ovs-lab.js';
+import { OvsLab, type OvsLabOptions } from './ovs-lab.js';
+import { GROUP_MAX, OvsPort, ipv4Frame } from './ovs-port.js';
 
-const HOST_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 0x01);
-const PEER_MAC = Uint8Array.of(0x02, 0, 0, 0, 0, 0x00);
-/** IEEE 802 local experimental EtherType: the group markers. */
-const MARKER_ETHERTYPE = 0x88b5;
-/** Packets per injection group: below netdev-dummy's receive queue of 100. */
-const GROUP_MAX = 80;
 const BATCH_CASES = 400;
-const OUTPUT_TIMEOUT_MS = 15_000;
 
 const CLIENT_NET = ip('198.18.0.0');
 const NAT_CLIENT_BASE = ip('198.18.128.0');
@@ -94,22 +86,15 @@ function verdictOf(bits: number): { verdict: VerdictName; dir: 'original' | 'rep
   return { verdict: 'invalid', dir: null };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 export class OvsPeer implements Peer {
   readonly name: string;
-  private readonly decoder = new CaptureDecoder();
-  private fd = -1;
-  private readPos = 0;
-  private readonly chunk = Buffer.alloc(1 << 20);
-  private markers = 0;
+  private readonly port: OvsPort;
   private closed = false;
   /** Warps done and packets injected (for the benchmark's fixed-cost estimate). */
   readonly stats = { warps: 0, groups: 0, packets: 0 };
 
   private constructor(readonly lab: OvsLab) {
+    this.port = new OvsPort(lab);
     this.name = `${lab.version.replace(/^ovs-vswitchd \(Open vSwitch\) /, 'Open vSwitch ')} userspace conntrack (dummy datapath)`;
   }
 
@@ -127,49 +112,12 @@ export class OvsPeer implements Peer {
     return new OvsPeer(lab);
   }
 
-  /** Frames that left on p2 since the last call (the pcap is written and flushed per packet). */
-  private readOutputs(out: Uint8Array[]): void {
-    if (this.fd < 0) {
-      if (!fs.existsSync(this.lab.outputPcap)) return;
-      this.fd = fs.openSync(this.lab.outputPcap, 'r');
-    }
-    for (;;) {
-      const n = fs.readSync(this.fd, this.chunk, 0, this.chunk.length, this.readPos);
-      if (n <= 0) break;
-      this.readPos += n;
-      this.decoder.push(Uint8Array.from(this.chunk.subarray(0, n)));
-    }
-    for (let r = this.decoder.next(); r !== null; r = this.decoder.next()) out.push(r.data);
-  }
-
-  private markerFrame(k: number): Uint8Array {
-    const payload = new Uint8Array(46);
-    writeU32(payload, 0, k);
-    return ethernetFrame(PEER_MAC, HOST_MAC, MARKER_ETHERTYPE, payload);
-  }
-
   /** Injects one group and returns, per packet, its output frame (null: not output). */
   private async inject(group: readonly Injected[]): Promise<Array<Uint8Array | null>> {
-    const k = ++this.markers;
-    const frames = [...group.map((g) => toHex(g.frame)), toHex(this.markerFrame(k))];
-    await this.lab.rpc.call('netdev-dummy/receive', INJECT_PORT, ...frames);
+    const outs = await this.port.send(group.map((g) => g.frame));
     this.stats.groups++;
     this.stats.packets += group.length;
-    const outs: Uint8Array[] = [];
-    const until = Date.now() + OUTPUT_TIMEOUT_MS;
-    let markerAt = -1;
-    for (let spins = 0; markerAt < 0; spins++) {
-      this.readOutputs(outs);
-      markerAt = outs.findIndex((f) => {
-        const e = ethernetParts(f);
-        return e !== null && e.etherType === MARKER_ETHERTYPE && e.payload.length >= 4 && readU32(e.payload, 0) === k;
-      });
-      if (markerAt >= 0) break;
-      if (this.lab.died) throw this.lab.died;
-      if (Date.now() > until) throw new PeerError(`OVS did not pass marker ${k} within ${OUTPUT_TIMEOUT_MS} ms (${outs.length} frames out)`);
-      if (spins > 2) await sleep(1);
-    }
-    if (markerAt !== outs.length - 1) throw new PeerError(`OVS output ${outs.length - 1 - markerAt} frames after marker ${k}`);
+    const markerAt = outs.length;
     const result: Array<Uint8Array | null> = [];
     let o = 0;
     for (const g of group) {
@@ -181,8 +129,8 @@ export class OvsPeer implements Peer {
       }
     }
     if (o !== markerAt) {
-      const got = outs.slice(0, markerAt).map((f) => fingerprint(ethernetParts(f)?.payload ?? f));
-      throw new PeerError(`OVS output ${markerAt - o} frames that match no injected packet (marker ${k}): out [${got.join(' ')}], in [${group.map((g) => g.fingerprint).join(' ')}]`);
+      const got = outs.map((f) => fingerprint(ethernetParts(f)?.payload ?? f));
+      throw new PeerError(`OVS output ${markerAt - o} frames that match no injected packet: out [${got.join(' ')}], in [${group.map((g) => g.fingerprint).join(' ')}]`);
     }
     return result;
   }
@@ -202,7 +150,7 @@ export class OvsPeer implements Peer {
       c.packets.forEach((p, pi) => {
         const e = ipv4Endpoints(p.bytes);
         const bytes = e ? withIpv4Endpoints(p.bytes, { src: m.get(e.src)!, dst: m.get(e.dst)! }) : p.bytes;
-        all.push({ caseIndex: ci, n: pi + 1, timeNs: p.timeNs - t0, frame: ethernetFrame(PEER_MAC, HOST_MAC, EtherType.IPV4, bytes), fingerprint: fingerprint(bytes) });
+        all.push({ caseIndex: ci, n: pi + 1, timeNs: p.timeNs - t0, frame: ipv4Frame(bytes), fingerprint: fingerprint(bytes) });
       });
       out[offset + ci] = new Array<VerdictLine>(c.packets.length);
     });
@@ -276,8 +224,7 @@ export class OvsPeer implements Peer {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.fd >= 0) fs.closeSync(this.fd);
-    this.fd = -1;
+    this.port.close();
     await this.lab.stop();
   }
 }
