@@ -1,7 +1,8 @@
 // The seed incidents as conformance cases, on the app host's conntrack (Istio's REDIRECT in the
 // NAT variants): the port collision with the challenge ACK and the app's RST (its seq "after" and
 // "before" the new SYN's, the two halves of ISN space that decide on 5.18..6.1.8), and the
-// half-close leak (the app's late FIN after conntrack's CLOSE_WAIT timeout).
+// half-close leak (the app's late FIN after conntrack's CLOSE_WAIT timeout), and the reused
+// port's SYNs alone (what is left of the collision when INVALID packets are dropped).
 import { challengeAckReuseCapture } from '../scenarios/reuse-capture.js';
 import type { DemoPacket } from '../scenarios/demo-handshake.js';
 import { TcpFlag, encodeSegment, parseIpv4Tcp } from '../wire/index.js';
@@ -26,6 +27,18 @@ function halfCloseLeak(): SuiteCase['packets'] {
   return [...old, { timeNs: 90e9, bytes: fin }, { timeNs: 90e9 + 100_000, bytes: rst }];
 }
 
+/**
+ * The port reuse as a conntrack that drops INVALID packets would see it: the old connection up
+ * to the half-close, then the app's SYN 70 s later and its retransmissions (1, 3, 7, 15, 31, 63 s
+ * after it, Linux's tcp_syn_retries=6), none answered (each was dropped before the sidecar).
+ */
+function reuseSynsOnly(): SuiteCase['packets'] {
+  const all = relative(challengeAckReuseCapture());
+  const old = all.slice(0, 8);
+  const syn = all[8];
+  return [...old, ...[0, 1, 3, 7, 15, 31, 63].map((dt) => ({ timeNs: syn.timeNs + dt * 1e9, bytes: syn.bytes }))];
+}
+
 export function seedCases(): SuiteCase[] {
   const base: SuiteCase[] = [
     {
@@ -40,6 +53,10 @@ export function seedCases(): SuiteCase[] {
     {
       id: 'seed-half-close-leak', origin: 'seed', nat: false, packets: halfCloseLeak(),
       description: 'half-close leak: the upstream half-closes, the app ACKs (CLOSE_WAIT, 60 s); the app closes at 90 s, after the entry expired: its FIN is "invalid new" (not redirected), the upstream resets',
+    },
+    {
+      id: 'seed-port-reuse-syns', origin: 'seed', nat: false, packets: reuseSynsOnly(),
+      description: 'port reuse behind an INVALID drop rule: the half-close, then the reused port\'s SYN at 70 s and its six retransmissions, none answered (what a conntrack that keeps the old entry and calls the SYN invalid leaves of the port collision)',
     },
   ];
   return base.flatMap((c) => [c, redirectVariant(c)]);

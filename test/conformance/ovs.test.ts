@@ -117,6 +117,12 @@ describe.skipIf(missing !== null)('Open vSwitch userspace conntrack (real ovs-vs
     expect(col[8]).toMatchObject({ verdict: 'invalid' });
     // Linux (6.18) re-creates the entry for it instead.
     expect(expectCase(cases.find((c) => c.id === 'seed-port-collision-rst-after')!, P).lines[8]).toMatchObject({ verdict: 'new' });
+    // Behind an INVALID drop rule no challenge ACK/RST resets OVS's entry: every retransmission is invalid too.
+    const syns = results[cases.findIndex((c) => c.id === 'seed-port-reuse-syns')];
+    expect(syns.slice(8).map((l) => l.verdict)).toEqual(Array(7).fill('invalid'));
+    // ... and, without such a rule, OVS still applies the old entry's DNAT to them (Linux: no entry, no NAT).
+    const synsNat = results[cases.findIndex((c) => c.id === 'seed-port-reuse-syns-nat')];
+    expect(synsNat[8]).toMatchObject({ verdict: 'invalid', nat: { dst: '198.19.255.254', dport: 15001 } });
   });
 
   it('the report sorts every packet into one category and finds the differences', () => {

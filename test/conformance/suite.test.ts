@@ -46,10 +46,10 @@ describe('conformance export', () => {
     const m = s.manifest;
     expect(m.format).toBe('ctsim-conformance/1');
     expect(m.profile.kernel).toBe('6.18');
-    expect(m.cases.filter((c) => c.origin === 'seed').length).toBe(6);
+    expect(m.cases.filter((c) => c.origin === 'seed').length).toBe(8);
     expect(m.cases.filter((c) => c.origin === 'regression').length).toBe(fs.readdirSync(path.join(ROOT, 'test/kerneldiff/cases')).filter((f) => f.endsWith('.pcap')).length);
     expect(m.cases.filter((c) => c.origin === 'fuzz').length).toBe(60 + 12);
-    expect(m.cases.filter((c) => c.nat).length).toBe(3 + 12);
+    expect(m.cases.filter((c) => c.nat).length).toBe(4 + 12);
     for (const c of m.cases) expect(loadCase(s, c.id).packets.length).toBe(c.packets);
     expect(lines(path.join(SUITE, 'expected.jsonl')).length).toBe(m.packets);
     expect(fs.readdirSync(tmp).filter((f) => f.includes('partial'))).toEqual([]);
