@@ -105,7 +105,7 @@ export async function benchOvs(quick: boolean): Promise<BenchRecord[]> {
   const ctsimNs = median(ctsim);
   const version = lab.version.replace(/^ovs-vswitchd \(Open vSwitch\) /, '');
   process.stderr.write(`  vs-ovs: OVS ${version} dummy datapath ${median(withCt).toFixed(0)} ns/packet with ct(), ${median(without).toFixed(0)} without: ct() ${ovsCt.toFixed(0)} ns; ctsim ${ctsimNs.toFixed(0)} ns/packet\n`);
-  const detail = { packets: packets.length, connections: conns, ovsVersion: version, ovsWithCtNs: median(withCt), ovsWithoutCtNs: median(without), ovsCtNs: ovsCt, ctsimNs, method: 'dummy datapath: each group through ct() (p1) and without (p3), alternating; medians of 3 runs' };
+  const detail = { runsWithCtNs: withCt, runsWithoutCtNs: without, packets: packets.length, connections: conns, ovsVersion: version, ovsWithCtNs: median(withCt), ovsWithoutCtNs: median(without), ovsCtNs: ovsCt, ctsimNs, method: 'dummy datapath: each group through ct() (p1) and without (p3), alternating; medians of 3 runs' };
   return [
     { workload: 'vs-ovs', variant: `ctsim track vs OVS ${version} ct() (dummy datapath difference)`, entries: conns, opsPerSec: 1e9 / ctsimNs, baselineOpsPerSec: ovsCt > 0 ? 1e9 / ovsCt : null, ratio: ovsCt > 0 ? ovsCt / ctsimNs : null, bytesPerEntry: null, detail },
     { workload: 'vs-ovs', variant: `OVS ${version} dummy datapath per packet, with ct() / without`, entries: conns, opsPerSec: 1e9 / median(withCt), baselineOpsPerSec: 1e9 / median(without), ratio: median(without) / median(withCt), bytesPerEntry: null, detail },

@@ -3,10 +3,11 @@
 // nat) and counted under its behaviour category (categorise.ts). Within a case, later packets
 // often differ only because an earlier one did; so each disagreeing case is reduced to its first
 // differing packet, and cases whose first difference looks the same (category, field, both
-// values, packet flags) form one finding. Each finding shows Linux's --explain story for that
+// values, the packet's class in the kernel's state table: SYN, SYNACK, FIN, ACK, RST, NONE)
+// form one finding. Each finding shows Linux's --explain story for that
 // packet and the shortest case showing it: the shortest prefix among its cases, or, with a peer
 // that can run cases (minimiseFindings), a ddmin-minimised case.
-import { TCP_STATE_NAMES, classifyTcp } from '../conntrack/tcp-states.js';
+import { TCP_CLASS_NAMES, TCP_STATE_NAMES, classifyTcp } from '../conntrack/tcp-states.js';
 import { minimise } from '../fuzz/index.js';
 import { explanationLines, tableCellText } from '../replay/explain.js';
 import { formatPacketText, formatVerdictText } from '../replay/replay.js';
@@ -33,12 +34,15 @@ export interface PacketDiff {
 }
 
 export interface Finding {
-  /** category | field | linux value | other value | flags */
+  /** category | field | linux value | other value | packet class */
   signature: string;
   category: Category | 'nat';
   field: ComparedField;
   linux: string;
   other: string;
+  /** The packet's class (get_conntrack_index(): SYN, SYNACK, FIN, ACK, RST, NONE; '-' without a TCP header). */
+  packetClass: string;
+  /** The example packet's flags. */
   flags: string;
   /** Cases whose first difference is this one. */
   cases: string[];
@@ -88,11 +92,17 @@ function packetFlags(c: SuiteCase, n: number): string {
   return e && e.tcpFlags >= 0 ? tcpFlagsShort(e.tcpFlags) : '-';
 }
 
+/** The packet's row in the kernel's state table (TCP_SYN_SET ...), the grouping key of findings. */
+export function packetClassOf(c: SuiteCase, n: number): string {
+  const e = ipv4Endpoints(c.packets[n - 1].bytes);
+  return e && e.tcpFlags >= 0 ? TCP_CLASS_NAMES[classifyTcp(e.tcpFlags)] : '-';
+}
+
 /** The Linux side of one packet in words: the row, the verdict, and why (--explain). */
 function storyOf(c: SuiteCase, n: number, p: Profile): string[] {
   const { rows } = expectCase({ ...c, packets: c.packets.slice(0, n) }, p, true);
   const row = rows[n - 1];
-  const lines = [formatPacketText(row).trim(), `linux: ${formatVerdictText(row)}`];
+  const lines = [formatPacketText(row).trim(), `linux: ${formatVerdictText(row)}${c.nat ? `; NAT ${natText(expectCase({ ...c, packets: c.packets.slice(0, n) }, p).lines[n - 1].nat)}` : ''}`];
   if (row.why) return [...lines, ...explanationLines(row.why)];
   const e = ipv4Endpoints(c.packets[n - 1].bytes);
   const before = row.stateBefore === null ? -1 : TCP_STATE_NAMES.indexOf(row.stateBefore as (typeof TCP_STATE_NAMES)[number]);
@@ -101,6 +111,16 @@ function storyOf(c: SuiteCase, n: number, p: Profile): string[] {
     lines.push(`why: state table: ${tableCellText(row.dir === 'original' ? 0 : 1, classifyTcp(e.tcpFlags), before, after)}; the window check passed`);
   }
   return lines;
+}
+
+/** The other implementation's line in words. */
+export function otherSide(a: VerdictLine): string {
+  const parts = [`other: ${a.verdict}`];
+  if (a.dir) parts.push(a.dir);
+  if (a.state) parts.push(a.state);
+  if (a.nat !== undefined) parts.push(`NAT ${natText(a.nat)}`);
+  if (a.detail && typeof a.detail.ct_state === 'string') parts.push(`(ct_state ${a.detail.ct_state})`);
+  return parts.join(' ');
 }
 
 /** The first packet of a case where the two sides differ, or null. */
@@ -114,7 +134,7 @@ export function firstDiff(c: SuiteCase, exp: readonly VerdictLine[], act: readon
   return null;
 }
 
-export function signatureOf(d: PacketDiff, flags: string): { signature: string; linux: string; other: string } {
+export function signatureOf(d: PacketDiff, packetClass: string): { signature: string; linux: string; other: string } {
   // Timeouts differ by value all over: group them by the entry state instead.
   const linux = d.field === 'timeout' ? `${d.expected.state}: ${fieldValue(d.expected, 'timeout')}s` : fieldValue(d.expected, d.field);
   const other = d.field === 'timeout' ? `${fieldValue(d.actual, 'timeout')}s` : fieldValue(d.actual, d.field);
@@ -127,7 +147,7 @@ export function signatureOf(d: PacketDiff, flags: string): { signature: string; 
     sigLinux = e ? 'rewritten' : 'none';
     sigOther = a ? (e ? `differs in ${(['src', 'sport', 'dst', 'dport'] as const).filter((k) => e[k] !== a[k]).join('+')}` : 'rewritten') : 'none';
   }
-  return { signature: `${d.category}|${d.field}|${sigLinux}|${sigOther}|${flags}`, linux, other };
+  return { signature: `${d.category}|${d.field}|${sigLinux}|${sigOther}|${packetClass}`, linux, other };
 }
 
 function emptyTallies(): Record<Category, Tally> {
@@ -140,7 +160,7 @@ export function checkVerdicts(s: Suite, expected: VerdictTable, actual: VerdictT
   const byField = Object.fromEntries(COMPARED_FIELDS.map((f) => [f, { packets: 0, agree: 0 }])) as Record<ComparedField, Tally>;
   const nat: Tally = { packets: 0, agree: 0 };
   const findings = new Map<string, Finding>();
-  const shortest = new Map<string, { c: SuiteCase; n: number }>();
+  const shortest = new Map<string, { c: SuiteCase; n: number; d: PacketDiff }>();
   let packets = 0;
   let agree = 0;
   let casesDiffering = 0;
@@ -171,20 +191,24 @@ export function checkVerdicts(s: Suite, expected: VerdictTable, actual: VerdictT
     if (!d) continue;
     casesDiffering++;
     const flags = packetFlags(c, d.n);
-    const sig = signatureOf(d, flags);
+    const packetClass = packetClassOf(c, d.n);
+    const sig = signatureOf(d, packetClass);
     let f = findings.get(sig.signature);
     if (!f) {
-      f = { signature: sig.signature, category: d.category, field: d.field, linux: sig.linux, other: sig.other, flags, cases: [], example: { case: c.id, n: d.n }, story: [] };
+      f = { signature: sig.signature, category: d.category, field: d.field, linux: sig.linux, other: sig.other, packetClass, flags, cases: [], example: { case: c.id, n: d.n }, story: [] };
       findings.set(sig.signature, f);
     }
     f.cases.push(c.id);
     const best = shortest.get(sig.signature);
-    if (!best || d.n < best.n) shortest.set(sig.signature, { c, n: d.n });
+    if (!best || d.n < best.n) {
+      shortest.set(sig.signature, { c, n: d.n, d });
+      Object.assign(f, { linux: sig.linux, other: sig.other, flags });
+    }
   }
   for (const f of findings.values()) {
     const best = shortest.get(f.signature)!;
     f.example = { case: best.c.id, n: best.n };
-    f.story = storyOf(best.c, best.n, p);
+    f.story = [...storyOf(best.c, best.n, p), otherSide(best.d.actual)];
   }
   const list = [...findings.values()].sort((a, b) => b.cases.length - a.cases.length || a.signature.localeCompare(b.signature));
   return { suite: s.dir, profile: p, implementation, cases: s.manifest.cases.length, packets, agree, byCategory, nat, byField, casesDiffering, findings: list };
@@ -208,12 +232,12 @@ export async function minimiseFindings(r: CheckReport, s: Suite, peer: Peer, opt
     };
     const keeps = async (c: SuiteCase) => {
       const d = await judge(c);
-      return d !== null && signatureOf(d, packetFlags(c, d.n)).signature === f.signature;
+      return d !== null && signatureOf(d, packetClassOf(c, d.n)).signature === f.signature;
     };
     if (!(await keeps(start))) continue;
     const best = await minimiseAsync(start, keeps, opts.maxRuns ?? 150, p);
     const d = (await judge(best.case))!;
-    f.minimised = { case: { ...best.case, id: `${f.example.case}-min` }, n: d.n, runs: best.runs, from: start.packets.length, story: storyOf(best.case, d.n, p) };
+    f.minimised = { case: { ...best.case, id: `${f.example.case}-min` }, n: d.n, runs: best.runs, from: start.packets.length, story: [...storyOf(best.case, d.n, p), otherSide(d.actual)] };
   }
 }
 

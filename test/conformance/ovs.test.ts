@@ -109,6 +109,11 @@ describe.skipIf(missing !== null)('Open vSwitch userspace conntrack (real ovs-vs
   });
 
   it('the seed incidents under OVS: the entry outlives Linux\'s CLOSE_WAIT timeout (no leak), the reused port\'s SYN is invalid', () => {
+    // Facts of OVS 3.1 (lib/conntrack-tcp.c, conntrack-tp.c): other releases may differ.
+    if (!/Open vSwitch 3\.1\./.test(peer.name)) {
+      console.warn(`SKIPPED: OVS 3.1 seed facts on ${peer.name}`);
+      return;
+    }
     const leak = results[cases.findIndex((c) => c.id === 'seed-half-close-leak-nat')];
     // The app's FIN at 90 s still matches OVS's entry and is rewritten to the sidecar.
     expect(leak[8]).toMatchObject({ verdict: 'established', dir: 'original', nat: { dst: '198.19.255.254', dport: 15001 } });
@@ -165,7 +170,7 @@ describe.skipIf(missing !== null)('Open vSwitch userspace conntrack (real ovs-vs
       const [again] = await peer.run([m.case]);
       const { lines, rows } = expectCase(m.case, P);
       const d = firstDiff(m.case, lines, again, categoriseCase(m.case.packets, rows))!;
-      expect(signatureOf(d, f.flags).signature).toBe(f.signature);
+      expect(signatureOf(d, f.packetClass).signature).toBe(f.signature);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

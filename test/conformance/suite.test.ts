@@ -189,7 +189,7 @@ describe('verdict files', () => {
     expect(r.byField.state.packets).toBe(0);
     expect(r.findings.length).toBe(1);
     const f = r.findings[0];
-    expect(f).toMatchObject({ category: 'rst', field: 'verdict', linux: 'established', other: 'invalid', flags: 'R' });
+    expect(f).toMatchObject({ category: 'rst', field: 'verdict', linux: 'established', other: 'invalid', flags: 'R', packetClass: 'RST' });
     expect(f.cases.length).toBe(2);
     expect(f.example.n).toBe(11);
     expect(f.story.join('\n')).toMatch(/why: RST answers the challenge ACK/);

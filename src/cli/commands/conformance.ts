@@ -41,6 +41,7 @@ interface CheckArgs {
 
 interface OvsArgs {
   suite?: string;
+  verdicts?: string;
   out?: string;
   json?: boolean;
   findings?: string;
@@ -80,7 +81,7 @@ export function formatReport(r: CheckReport, files: Map<Finding, string> = new M
   if (r.findings.length) {
     out.push('', `findings: the first difference of each differing case, grouped (${r.findings.length})`);
     r.findings.forEach((f, i) => {
-      out.push('', `${String(i + 1).padStart(3)}. [${f.category}] ${f.field}: linux ${f.linux}, other ${f.other} (flags ${f.flags}) in ${f.cases.length} case${f.cases.length === 1 ? '' : 's'}`);
+      out.push('', `${String(i + 1).padStart(3)}. [${f.category}] ${f.field}: linux ${f.linux}, other ${f.other} (${f.packetClass} packet) in ${f.cases.length} case${f.cases.length === 1 ? '' : 's'}`);
       const m = f.minimised;
       if (m) {
         out.push(`     minimised to ${m.case.packets.length} packet${m.case.packets.length === 1 ? '' : 's'} (from ${m.from}, ${m.runs} peer runs), difference at #${m.n}:`);
@@ -191,6 +192,7 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
   builder: (y: Argv) => y
     .option('suite', { type: 'string', describe: 'suite folder (ctsim conformance export)' })
     .option('out', { type: 'string', describe: 'also write OVS\'s verdicts to this new JSON Lines file' })
+    .option('verdicts', { type: 'string', describe: 'OVS\'s verdicts from an earlier run (--out): skip the run, only check and minimise' })
     .option('json', { type: 'boolean', describe: 'print the report as JSON' })
     .option('findings', { type: 'string', describe: 'write each finding\'s shortest case (pcap + JSON) into this new folder' })
     .option('minimise', { type: 'number', default: 5, describe: 'minimise this many findings with OVS as the oracle (ddmin)' })
@@ -200,10 +202,12 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     const limit = intIn('minimise', a.minimise, 0, 1000);
     const runs = intIn('minimise-runs', a['minimise-runs'], 1, 100_000);
     if (a.out && fs.existsSync(a.out)) throw new UsageError(`--out ${a.out} already exists`);
+    if (a.out && a.verdicts) throw new UsageError('--verdicts reuses an earlier run: there is nothing new for --out');
     const expected = readExpected(s);
+    const earlier = a.verdicts ? readVerdicts(s, a.verdicts) : null;
     const peer = await OvsPeer.start();
     try {
-      const actual = await runPeer(peer, s);
+      const actual = earlier ?? (await runPeer(peer, s));
       if (a.out) writeVerdictFile(a.out, s.manifest.cases.map((c) => actual.get(c.id)!));
       const r = checkVerdicts(s, expected, actual, peer.name);
       if (limit > 0) await minimiseFindings(r, s, peer, { limit, maxRuns: runs });
