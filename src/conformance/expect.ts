@@ -46,7 +46,7 @@ function redirect(out: { last: NatResult | null }): ReplayNat {
  */
 export function expectRecords(c: Pick<SuiteCase, 'id' | 'nat'>, records: Iterable<CaptureRecord>, p: Profile, explain = false): ExpectedCase {
   const natOut = { last: null as NatResult | null };
-  const r = new Replayer({ kernel: p.kernel, sysctls: p.sysctls, hook: 'prerouting', explain, nat: c.nat ? redirect(natOut) : undefined });
+  const r = new Replayer({ kernel: p.kernel, sysctls: p.sysctls, hook: 'prerouting', ipRcv: true, explain, nat: c.nat ? redirect(natOut) : undefined });
   const lines: VerdictLine[] = [];
   const rows: ReplayRow[] = [];
   for (const rec of records) {

@@ -76,12 +76,13 @@ describe('conformance export', () => {
     for (const c of s.manifest.cases) {
       const e = exp.get(c.id)!;
       if (!c.nat) {
-        // What `ctsim replay cases/<id>.pcap --kernel 6.18 --hook prerouting` decides, from the file.
-        const r = new Replayer({ kernel: '6.18', hook: 'prerouting' });
+        // What `ctsim replay cases/<id>.pcap --kernel 6.18 --hook prerouting --ip-rcv` decides, from the file.
+        const r = new Replayer({ kernel: '6.18', hook: 'prerouting', ipRcv: true });
         const rows = [...readCaptureFile(path.join(SUITE, 'cases', `${c.id}.pcap`))].map((rec) => r.push(rec));
         rows.forEach((row, i) => {
           const attached = row.dir !== null && row.outcome !== 'DROP';
           expect([row.dir, row.state, row.timeout]).toEqual(attached ? [e[i].dir, e[i].state, e[i].timeout] : [null, null, null]);
+          if (row.outcome === 'UNTRACKED') expect(e[i].verdict).toBe('untracked');
           compared++;
         });
       }
@@ -114,6 +115,21 @@ describe('conformance export', () => {
     for (const k of Object.keys(schema.properties)) expect(readme).toContain(`\`${k}\``);
     expect(readme).toContain('198.19.255.254:15001');
     expect(readme).toContain('Linux 6.18');
+  });
+});
+
+describe('the IP layer first', () => {
+  it('a packet with a wrong IPv4 header checksum never reaches conntrack: untracked, and the entry is as before', () => {
+    const c = seedCases().find((x) => x.id === 'seed-port-collision-rst-after')!;
+    const rst = c.packets[10].bytes.slice();
+    rst[10] ^= 0x01; // IPv4 header checksum
+    const broken = { ...c, packets: c.packets.map((p, i) => (i === 10 ? { timeNs: p.timeNs, bytes: rst } : p)) };
+    const { lines, rows } = expectCase(broken, { kernel: '6.18', sysctls: [] }, true);
+    expect(lines[10]).toMatchObject({ verdict: 'untracked', dir: null, reason: expect.stringMatching(/ip_rcv/) });
+    expect(categoriseCase(broken.packets, rows)[10]).toBe('malformed');
+    // The RST did not close the entry: the SYN retransmission meets SYN_SENT, not a closed entry.
+    expect(lines[11]).toMatchObject({ state: 'SYN_SENT' });
+    expect(expectCase(c, { kernel: '6.18', sysctls: [] }).lines[11]).toMatchObject({ verdict: 'new' });
   });
 });
 
