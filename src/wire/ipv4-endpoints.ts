@@ -90,3 +90,8 @@ export function ethernetParts(frame: Uint8Array): { dst: Uint8Array; src: Uint8A
   if (frame.length < ETHERNET_HEADER_LEN) return null;
   return { dst: frame.subarray(0, 6), src: frame.subarray(6, 12), etherType: readU16(frame, 12), payload: frame.subarray(ETHERNET_HEADER_LEN) };
 }
+
+/** The last byte of a frame's destination MAC (where a switch pipeline can stamp a small value), or -1. */
+export function ethernetDstLowByte(frame: Uint8Array): number {
+  return frame.length >= ETHERNET_HEADER_LEN ? frame[5] : -1;
+}

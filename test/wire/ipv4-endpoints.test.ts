@@ -3,7 +3,7 @@
 // valid, a wrong one stays exactly as wrong.
 import { describe, expect, it } from 'vitest';
 import {
-  IPV4_FIELD, IpProtocol, TCP_FIELD, TcpFlag, encodeSegment, ethernetFrame, ethernetParts, internetChecksum, ip, ipv4Endpoints, parseIpv4Tcp,
+  IPV4_FIELD, IpProtocol, TCP_FIELD, TcpFlag, encodeSegment, ethernetDstLowByte, ethernetFrame, ethernetParts, internetChecksum, ip, ipv4Endpoints, parseIpv4Tcp,
   pseudoHeaderSum, readU16, withIpv4Endpoints, writeU16,
 } from '../../src/wire/index.js';
 
@@ -51,6 +51,8 @@ describe('ethernet frames', () => {
     const f = ethernetFrame(Uint8Array.of(2, 0, 0, 0, 0, 0x2a), Uint8Array.of(2, 0, 0, 0, 0, 1), 0x0800, pkt());
     const e = ethernetParts(f)!;
     expect(e.dst[5]).toBe(0x2a);
+    expect(ethernetDstLowByte(f)).toBe(0x2a);
+    expect(ethernetDstLowByte(f.subarray(0, 10))).toBe(-1);
     expect(e.etherType).toBe(0x0800);
     expect(e.payload).toEqual(pkt());
     expect(ethernetParts(f.subarray(0, 13))).toBeNull();

@@ -8,7 +8,7 @@
 // a marker frame follows the packets through the same port and queue; once it appears on p2,
 // every packet before it has been processed, and the outputs before it are matched to the
 // group's packets in order (a packet OVS did not output counts as dropped).
-import { EtherType, Ipv4Packet, ethernetParts, formatIpv4Address, inPrefix, ip, ipv4Endpoints, withIpv4Endpoints } from '../../wire/index.js';
+import { EtherType, Ipv4Packet, ethernetDstLowByte, ethernetParts, formatIpv4Address, inPrefix, ip, ipv4Endpoints, withIpv4Endpoints } from '../../wire/index.js';
 import { PeerError } from '../errors.js';
 import type { Peer, PeerProgress } from '../peer.js';
 import type { SuiteCase } from '../suite-case.js';
@@ -177,7 +177,7 @@ export class OvsPeer implements Peer {
           if (c.nat) line.nat = null;
         } else {
           const parts = ethernetParts(f)!;
-          const bits = parts.dst[5];
+          const bits = ethernetDstLowByte(f);
           const v = verdictOf(bits);
           line = { case: c.id, n: g.n, verdict: v.verdict, dir: v.dir, detail: { ct_state: ctStateText(bits) } };
           if (c.nat) {
