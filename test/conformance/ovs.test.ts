@@ -15,7 +15,7 @@ import { categoriseCase } from '../../src/conformance/categorise.js';
 import { PeerError } from '../../src/conformance/errors.js';
 import { expectCase } from '../../src/conformance/expect.js';
 import { exportSuite, fuzzCases } from '../../src/conformance/export.js';
-import { OvsLab, findOvs } from '../../src/conformance/ovs/ovs-lab.js';
+import { OvsLab, findOvs, reapStaleLabs } from '../../src/conformance/ovs/ovs-lab.js';
 import { OvsPeer } from '../../src/conformance/ovs/ovs-peer.js';
 import { loadCase, loadSuite, readExpected, verdictValidator } from '../../src/conformance/read-suite.js';
 import { seedCases } from '../../src/conformance/seed-cases.js';
@@ -62,6 +62,21 @@ describe('findOvs', () => {
     const r = findOvs(['/nonexistent']);
     expect(typeof r).toBe('string');
     expect(r).toMatch(/apt-get install openvswitch-switch/);
+  });
+
+  it('reaps a folder left by a process that was killed outright, and the daemons started for it', async () => {
+    // A pid that is surely gone: a process that has exited.
+    const dead = spawn(process.execPath, ['-e', '']);
+    const deadPid = dead.pid!;
+    await new Promise((r) => dead.on('exit', r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ctsim-ovs-${deadPid}-`));
+    // A stand-in daemon whose command line names the folder, as ovs-vswitchd's does.
+    const daemon = spawn('sh', ['-c', 'sleep 60', dir], { stdio: 'ignore' });
+    fs.writeFileSync(path.join(dir, 'ovs-vswitchd.pid'), `${daemon.pid}\n`);
+    const exited = new Promise((r) => daemon.on('exit', r));
+    expect(reapStaleLabs()).toBeGreaterThanOrEqual(1);
+    await exited;
+    expect(fs.existsSync(dir)).toBe(false);
   });
 
   it('OvsLab.start fails with a PeerError when OVS is missing, leaving no folder', async () => {
