@@ -9,6 +9,7 @@ import type { Timer } from '../stack/scheduler.js';
 import { SEC } from '../stack/scheduler.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
+import { mustSucceed } from '../stack/tcp/tcp-socket.js';
 import { formatIpv4Address } from '../wire/index.js';
 
 export interface TcpProxyOptions {
@@ -44,8 +45,8 @@ export class TcpProxy {
     this.idleTimeoutNs = opts.idleTimeoutNs ?? 3600 * SEC;
     this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
     this.listener.reuseAddr = true;
-    this.listener.bind(0, opts.listenPort ?? 15001);
-    this.listener.listen();
+    mustSucceed(this.listener.bind(0, opts.listenPort ?? 15001), `proxy bind(0.0.0.0:${opts.listenPort ?? 15001}) on ${host.name}`);
+    mustSucceed(this.listener.listen(), `proxy listen() on ${host.name}`);
     this.listener.onAccept = (down) => this.accept(down);
   }
 
@@ -108,8 +109,12 @@ export class TcpProxy {
       this.closeBoth(c, `upstream ${e}`);
     };
     up.onConnect = () => this.log(c, `upstream connected from ${formatIpv4Address(up.localAddr)}:${up.localPort}`);
-    up.connect(orig.addr, orig.port);
     c.idle = () => idle;
+    const r = up.connect(orig.addr, orig.port);
+    if (r.errno !== null) {
+      this.log(c, `upstream connect() to ${formatIpv4Address(orig.addr)}:${orig.port} failed: ${r.errno}: closing downstream`);
+      this.closeBoth(c, `upstream ${r.errno}`);
+    }
   }
 
   /** Both directions ended (read EOF seen and write end sent on each side): close. */

@@ -24,6 +24,7 @@ import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
+import { DEFAULT_HZ, KernelClock } from './kernel-clock.js';
 
 export interface HostEvent {
   timeNs: number;
@@ -52,6 +53,8 @@ export interface HostOptions {
   rules?: RuleEvaluator;
   /** net.ipv4.ip_forward */
   forwarding?: boolean;
+  /** CONFIG_HZ of this kernel (jiffies, timer rounding); Debian's 250 by default. */
+  hz?: number;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -64,6 +67,8 @@ export class Host implements TcpHostPort {
   readonly profile: KernelProfile;
   readonly conntrack: Conntrack;
   readonly tcp: TcpStack;
+  /** This kernel's clocks, jiffies and timer wheel. */
+  readonly clock: KernelClock;
   rules?: RuleEvaluator;
   forwarding: boolean;
   readonly interfaces = new Map<string, NetIf>();
@@ -83,7 +88,9 @@ export class Host implements TcpHostPort {
     const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
     this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
-    this.tcp = new TcpStack(this, o.sched, this.profile, applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile));
+    this.clock = KernelClock.seeded(o.sched, o.hz ?? DEFAULT_HZ);
+    const tcpSysctls = { ...applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile), hz: this.clock.hz };
+    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock);
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
