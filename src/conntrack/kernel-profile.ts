@@ -27,6 +27,14 @@ export interface KernelProfile {
   challengeAckLimit: number;
   /** Early SYN resend after an unacceptable ACK in SYN_SENT (v5.6+). */
   earlySynResend: boolean;
+  /**
+   * tp->tsoffset is the second half of the ISN's SipHash of the 4-tuple ("tcp: secure_seq: add
+   * back ports to TS offset", 2026, in stable 6.12.y and 6.18.y: Debian's 6.12.117 has it, the
+   * real 6.18.44 shows per-tuple offsets); before, secure_tcp_ts_off() hashed the address pair.
+   */
+  tsOffsetPerTuple: boolean;
+  /** tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect() (present in 6.12.117). */
+  twFinWait2NoReuse: boolean;
   note: string;
 }
 
@@ -76,9 +84,19 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     synLinearTimeouts: atLeast(6, 5),
     challengeAckLimit: atLeast(6, 0) ? 0x7fffffff : 1000,
     earlySynResend: atLeast(5, 6),
+    tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
+    twFinWait2NoReuse: atLeast(6, 12),
     note,
   };
 }
+
+/**
+ * The earliest stable point releases known to carry "tcp: secure_seq: add back ports to TS
+ * offset": 6.12.117 (Debian's linux-source-6.12) and 6.18.44 (this machine's kernel, where two
+ * connections of one address pair show unrelated TSval offsets). Earlier points of those series
+ * are assumed not to: ctsim has not read them.
+ */
+const TS_OFF_PORTS_STABLE = { '6.12': 117, '6.18': 44 } as const;
 
 const byId = (ids: string[]) => KERNEL_CHANGES.filter((c) => ids.includes(c.id));
 

@@ -9,10 +9,11 @@
 import type { Host } from '../stack/host.js';
 import type { Timer } from '../stack/scheduler.js';
 import { SEC } from '../stack/scheduler.js';
-import type { SocketError } from '../stack/tcp/tcp-events.js';
+import type { CallErrno, SocketError } from '../stack/tcp/tcp-events.js';
 import { formatEndpoint } from '../stack/tcp/tcp-events.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
+import { mustSucceed } from '../stack/tcp/tcp-socket.js';
 
 export interface TcpProxyOptions {
   listenPort?: number;
@@ -35,7 +36,7 @@ export type ProxyEvent =
   | { ev: 'proxy-accept'; conn: number; peer: string; orig: string }
   | { ev: 'no-original-dst'; conn: number; peer: string }
   | { ev: 'upstream-connected'; conn: number; local: string }
-  | { ev: 'upstream-error'; conn: number; error: SocketError | 'EADDRINUSE' | 'EADDRNOTAVAIL' }
+  | { ev: 'upstream-error'; conn: number; error: SocketError | CallErrno }
   | { ev: 'down-eof'; conn: number }
   | { ev: 'up-eof'; conn: number }
   | { ev: 'down-error'; conn: number; error: SocketError }
@@ -70,8 +71,8 @@ export class TcpProxy {
     this.halfClose = opts.halfClose ?? 'shutdown-wr';
     this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
     this.listener.reuseAddr = true;
-    this.listener.bind(0, opts.listenPort ?? 15001);
-    this.listener.listen();
+    mustSucceed(this.listener.bind(0, opts.listenPort ?? 15001), `proxy bind(0.0.0.0:${opts.listenPort ?? 15001}) on ${host.name}`);
+    mustSucceed(this.listener.listen(), `proxy listen() on ${host.name}`);
     this.listener.onAccept = (down) => this.accept(down);
   }
 
@@ -164,14 +165,12 @@ export class TcpProxy {
       this.emit({ ev: 'upstream-connected', conn: c.id, local });
     };
     c.idle = () => idle;
-    try {
-      if (this.opts.source) up.bind(this.opts.source, 0);
-      up.connect(orig.addr, orig.port);
-    } catch (e) {
-      const kind = (e as { kind?: string }).kind === 'EADDRNOTAVAIL' ? 'EADDRNOTAVAIL' : 'EADDRINUSE';
-      this.log(c, `upstream connect() failed: ${kind}`);
-      this.emit({ ev: 'upstream-error', conn: c.id, error: kind });
-      this.closeBoth(c, `upstream ${kind}`);
+    const bound = this.opts.source ? up.bind(this.opts.source, 0) : null;
+    const r = bound && bound.errno !== null ? bound : up.connect(orig.addr, orig.port);
+    if (r.errno !== null) {
+      this.log(c, `upstream connect() to ${origText} failed: ${r.errno}: closing downstream`);
+      this.emit({ ev: 'upstream-error', conn: c.id, error: r.errno });
+      this.closeBoth(c, `upstream ${r.errno}`);
     }
   }
 

@@ -3,6 +3,7 @@
 // ephemeral one), sends, and closes when told.
 import type { Host } from '../stack/host.js';
 import type { SocketError, TcpSocket } from '../stack/tcp/tcp-socket.js';
+import { mustSucceed } from '../stack/tcp/tcp-socket.js';
 import { formatIpv4Address } from '../wire/index.js';
 
 export interface ServerOptions {
@@ -23,8 +24,8 @@ export class ServerApp {
   constructor(readonly host: Host, readonly o: ServerOptions) {
     this.listener = host.tcp.socket({ uid: o.uid ?? 0 });
     this.listener.reuseAddr = true;
-    this.listener.bind(0, o.port);
-    this.listener.listen();
+    mustSucceed(this.listener.bind(0, o.port), `server bind(0.0.0.0:${o.port}) on ${host.name}`);
+    mustSucceed(this.listener.listen(), `server listen() on ${host.name}:${o.port}`);
     this.listener.onAccept = (c) => this.serve(c);
   }
 

@@ -24,6 +24,7 @@ import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
+import { DEFAULT_HZ, KernelClock } from './kernel-clock.js';
 
 export interface HostEvent {
   timeNs: number;
@@ -32,7 +33,18 @@ export interface HostEvent {
   text: string;
   /** The TCP layer's typed fact behind a 'socket' event (text is its rendering). */
   tcp?: TcpEvent;
+  /** Conntrack's typed event behind a 'conntrack [NEW|UPDATE|DESTROY]' line. */
+  ct?: ConntrackEvent;
+  /** A packet conntrack marked INVALID (no entry attached), and where. */
+  invalid?: { hook: 'prerouting' | 'output' };
+  /** A packet this host dropped, and what dropped it. */
+  drop?: DropCause;
 }
+
+/** What dropped a packet: a rule's DROP verdict (table, hook, chain, 1-based rule index; 0 = the chain's policy), or a stage of the stack. */
+export type DropCause =
+  | { by: 'rule'; table: Table; hook: Hook; chain: string; rule: number }
+  | { by: 'conntrack' | 'nat' | 'routing' | 'ip_rcv' | 'tcp' | 'link' };
 
 export interface TapEvent {
   host: string;
@@ -57,6 +69,8 @@ export interface HostOptions {
    * conntrack hooks per namespace only when rules need them (Ruleset.usesConntrack()).
    */
   tracking?: boolean;
+  /** CONFIG_HZ of this kernel (jiffies, timer rounding); Debian's 250 by default. */
+  hz?: number;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -69,6 +83,8 @@ export class Host implements TcpHostPort {
   readonly profile: KernelProfile;
   readonly conntrack: Conntrack;
   readonly tcp: TcpStack;
+  /** This kernel's clocks, jiffies and timer wheel. */
+  readonly clock: KernelClock;
   rules?: RuleEvaluator;
   forwarding: boolean;
   readonly tracking: boolean;
@@ -89,7 +105,9 @@ export class Host implements TcpHostPort {
     const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
     this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
-    this.tcp = new TcpStack(this, o.sched, this.profile, applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile));
+    this.clock = KernelClock.seeded(o.sched, o.hz ?? DEFAULT_HZ);
+    const tcpSysctls = { ...applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile), hz: this.clock.hz };
+    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock);
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
@@ -198,7 +216,11 @@ export class Host implements TcpHostPort {
   }
 
   private conntrackEvent(ev: ConntrackEvent): void {
-    this.event(`conntrack ${formatEvent(ev).trim()}${ev.destroyReason ? ` (${ev.destroyReason})` : ''}`, 'conntrack');
+    this.emit({ timeNs: this.sched.now, host: this.name, kind: 'conntrack', text: `conntrack ${formatEvent(ev).trim()}${ev.destroyReason ? ` (${ev.destroyReason})` : ''}`, ct: ev });
+  }
+
+  private emit(e: HostEvent): void {
+    this.onEvent?.(e);
   }
 
   private gcTimer: Timer | null = null;
@@ -220,10 +242,10 @@ export class Host implements TcpHostPort {
     });
   }
 
-  private drop(skb: Skb, why: string): void {
+  private drop(skb: Skb, why: string, cause: DropCause): void {
     skb.notes.push(`DROP: ${why}`);
     this.drops.set(why, (this.drops.get(why) ?? 0) + 1);
-    this.event(`drop ${summary(skb.bytes)}: ${why}`, 'packet');
+    this.emit({ timeNs: this.sched.now, host: this.name, kind: 'packet', text: `drop ${summary(skb.bytes)}: ${why}`, drop: cause });
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct)) this.conntrack.abort(skb.ct);
   }
 
@@ -259,7 +281,8 @@ export class Host implements TcpHostPort {
     for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
     if (r.reject) this.sendReject(skb, r.reject, hook);
     if (r.verdict === 'DROP') {
-      this.drop(skb, `${table} ${hook} ${r.hits.at(-1) ? `${r.hits.at(-1)!.chain}#${r.hits.at(-1)!.index}` : 'policy'} DROP`);
+      const last = r.hits.at(-1);
+      this.drop(skb, `${table} ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'} DROP`, { by: 'rule', table, hook, chain: last?.chain ?? hook, rule: last?.index ?? 0 });
       return false;
     }
     return true;
@@ -274,7 +297,7 @@ export class Host implements TcpHostPort {
     const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook);
     const reason = this.conntrack.reasonText(v);
     if (v.outcome === Outcome.DROP) {
-      this.drop(skb, `conntrack: ${reason}`);
+      this.drop(skb, `conntrack: ${reason}`, { by: 'conntrack' });
       return false;
     }
     if (v.outcome === Outcome.UNTRACKED) {
@@ -286,7 +309,7 @@ export class Host implements TcpHostPort {
       skb.ct = -1;
       skb.ctstate = 'INVALID';
       skb.notes.push(`ct INVALID${reason ? ` [${reason}]` : ''}`);
-      this.event(`conntrack INVALID ${summary(skb.bytes)}${reason ? `: ${reason}` : ''}`, 'conntrack');
+      this.emit({ timeNs: this.sched.now, host: this.name, kind: 'conntrack', text: `conntrack INVALID ${summary(skb.bytes)}${reason ? `: ${reason}` : ''}`, invalid: { hook } });
       return true;
     }
     skb.ct = v.destroyed ? -1 : v.entry;
@@ -318,7 +341,7 @@ export class Host implements TcpHostPort {
         skb.mark = pkt.mark ?? skb.mark;
         for (const h of r.hits) skb.notes.push(`rule nat ${h.chain}#${h.index} ${h.target}`);
         if (r.verdict === 'DROP') {
-          this.drop(skb, `nat ${hook} DROP`);
+          this.drop(skb, `nat ${hook} DROP`, { by: 'nat' });
           return false;
         }
         if (r.nat && (r.nat.kind === 'masquerade' || r.nat.kind === 'snat')) {
@@ -334,7 +357,7 @@ export class Host implements TcpHostPort {
             else {
               const a = skb.inIface ? this.primaryAddress(skb.inIface) : undefined;
               if (a === undefined) {
-                this.drop(skb, 'REDIRECT: input interface has no address');
+                this.drop(skb, 'REDIRECT: input interface has no address', { by: 'nat' });
                 return false;
               }
               addr = a;
@@ -365,7 +388,7 @@ export class Host implements TcpHostPort {
       // nf_nat_masquerade_ipv4: the output device's address (inet_select_addr); none -> drop.
       const out = skb.outIface ? this.interfaces.get(skb.outIface) : undefined;
       if (!out || out.loopback) {
-        this.drop(skb, `MASQUERADE: ${skb.outIface ?? '?'} has no usable address`);
+        this.drop(skb, `MASQUERADE: ${skb.outIface ?? '?'} has no usable address`, { by: 'nat' });
         return false;
       }
       addr = out.addr;
@@ -442,7 +465,7 @@ export class Host implements TcpHostPort {
     if (skb.ctstate === 'RELATED') return true; // nf_conntrack_confirm skips IP_CT_RELATED_REPLY
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct) && this.conntrack.table.live[skb.ct]) {
       if (!this.conntrack.confirm(skb.ct, this.sched.now)) {
-        this.drop(skb, 'conntrack: insert failed (tuple clash)');
+        this.drop(skb, 'conntrack: insert failed (tuple clash)', { by: 'conntrack' });
         return false;
       }
     }
@@ -462,7 +485,7 @@ export class Host implements TcpHostPort {
     const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     const out = this.route(dst);
     if (!out) {
-      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
       return;
     }
     skb.outIface = out.name;
@@ -476,7 +499,7 @@ export class Host implements TcpHostPort {
     if (newDst !== dst) {
       const r = this.route(newDst);
       if (!r) {
-        this.drop(skb, `no route to ${formatIpv4Address(newDst)}`);
+        this.drop(skb, `no route to ${formatIpv4Address(newDst)}`, { by: 'routing' });
         return;
       }
       skb.outIface = r.name;
@@ -497,7 +520,7 @@ export class Host implements TcpHostPort {
       return;
     }
     if (!out.transmit) {
-      this.drop(skb, `${out.name} is not connected`);
+      this.drop(skb, `${out.name} is not connected`, { by: 'link' });
       return;
     }
     out.transmit(skb.bytes, skb.notes);
@@ -515,7 +538,7 @@ export class Host implements TcpHostPort {
   private receiveSkb(skb: Skb): void {
     const bad = ipv4ReceiveError(skb.bytes, 0, skb.bytes.length);
     if (bad !== null) {
-      this.drop(skb, `ip_rcv: ${bad.message}`);
+      this.drop(skb, `ip_rcv: ${bad.message}`, { by: 'ip_rcv' });
       return;
     }
     if (!this.table(skb, 'raw', 'PREROUTING')) return;
@@ -528,12 +551,12 @@ export class Host implements TcpHostPort {
       return;
     }
     if (!this.forwarding) {
-      this.drop(skb, `not for this host (${formatIpv4Address(dst)}) and ip_forward=0`);
+      this.drop(skb, `not for this host (${formatIpv4Address(dst)}) and ip_forward=0`, { by: 'routing' });
       return;
     }
     const out = this.route(dst);
     if (!out) {
-      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
       return;
     }
     skb.outIface = out.name;
@@ -557,7 +580,7 @@ export class Host implements TcpHostPort {
     try {
       this.tcp.receive(skb.bytes, 0);
     } catch (e) {
-      this.drop(skb, `TCP: ${(e as Error).message}`);
+      this.drop(skb, `TCP: ${(e as Error).message}`, { by: 'tcp' });
     } finally {
       this.deliveringNotes = null;
     }

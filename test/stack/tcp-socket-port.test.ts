@@ -7,10 +7,11 @@ import { resolveKernel } from '../../src/conntrack/kernel-profile.js';
 import { Network } from '../../src/sim/network.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { ChallengeAckBudget } from '../../src/stack/tcp/tcp-challenge-ack.js';
-import type { TcpEvent } from '../../src/stack/tcp/tcp-events.js';
+import { CALL_OK, type CallResult, type TcpEvent } from '../../src/stack/tcp/tcp-events.js';
+import { KernelClock } from '../../src/stack/kernel-clock.js';
 import type { SegIn } from '../../src/stack/tcp/tcp-segment-in.js';
 import type { SegmentOut } from '../../src/stack/tcp/tcp-segment-out.js';
-import type { TcpSock } from '../../src/stack/tcp/tcp-sock.js';
+import type { ConnectOutcome, TcpSock } from '../../src/stack/tcp/tcp-sock.js';
 import { TcpSocket, type TcpSocketPort } from '../../src/stack/tcp/tcp-socket.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
 import { defaultTcpSysctls } from '../../src/stack/tcp/tcp-sysctls.js';
@@ -40,18 +41,25 @@ class TestPort implements TcpSocketPort {
   event(e: TcpEvent): void {
     this.events.push(e);
   }
-  bind(): void {
+  readonly clock = KernelClock.seeded(this.sched);
+  bind(): CallResult {
     this.calls.push('bind');
+    return CALL_OK;
   }
-  listen(): void {
+  listen(): CallResult {
     this.calls.push('listen');
+    return CALL_OK;
   }
-  connect(s: TcpSock, addr: number, port: number): void {
+  connect(s: TcpSock, addr: number, port: number): ConnectOutcome {
     this.calls.push('connect');
     s.localAddr = LOCAL;
     s.localPort = 44410;
     s.remoteAddr = addr;
     s.remotePort = port;
+    return { result: CALL_OK, writeSeq: null };
+  }
+  initSeq() {
+    return { seq: 12345, tsOff: 0 };
   }
   unhash(): void {
     this.calls.push('unhash');

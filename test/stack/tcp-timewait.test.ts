@@ -2,6 +2,7 @@
 // answers follow tcp_timewait_state_process() in both substates.
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/simulator.js';
+import { KernelClock } from '../../src/stack/kernel-clock.js';
 import type { SegIn } from '../../src/stack/tcp/tcp-segment-in.js';
 import type { SegmentOut } from '../../src/stack/tcp/tcp-segment-out.js';
 import { formatTcpEvent, type TcpEvent } from '../../src/stack/tcp/tcp-events.js';
@@ -21,6 +22,7 @@ const SND_NXT = 9001;
 
 class TestPort implements TimeWaitPort {
   readonly sched = new Simulator(1);
+  readonly clock = KernelClock.seeded(this.sched);
   readonly sysctls = defaultTcpSysctls(resolveKernel('6.18'));
   readonly sent: SegmentOut[] = [];
   readonly events: TcpEvent[] = [];
@@ -43,7 +45,7 @@ function tw(substate: number = TcpState.TIME_WAIT, timeoutNs = TCP_TIMEWAIT_LEN)
   const port = new TestPort();
   const init: TimeWaitInit = {
     id: 7, uid: 1337, gid: 1337, ipId: 100, localAddr: LOCAL, localPort: 15001, remoteAddr: REMOTE, remotePort: 44410,
-    reuseAddr: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsOffset: 0, lastOowAck: -1,
+    reuseAddr: false, reusePort: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsOffset: 0, lastOowAck: -1,
   };
   return { port, sock: new TimeWaitSock(port, init, substate, timeoutNs) };
 }
@@ -115,8 +117,8 @@ describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
 
   it('the TW_SYN ISN skips 0 when snd_nxt + 65537 wraps to it', () => {
     const port = new TestPort();
-    const init = { id: 1, uid: 0, gid: 0, ipId: 0, localAddr: LOCAL, localPort: 80, remoteAddr: REMOTE, remotePort: 44410, reuseAddr: false, boundByBind: false, orphan: true,
-      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsOffset: 0, lastOowAck: -1 };
+    const init = { id: 1, uid: 0, gid: 0, ipId: 0, localAddr: LOCAL, localPort: 80, remoteAddr: REMOTE, remotePort: 44410, reuseAddr: false, reusePort: false, boundByBind: false, orphan: true,
+      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsOffset: 0, lastOowAck: -1 };
     const sock = new TimeWaitSock(port, init, TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN);
     expect(sock.receive({ ...seg(20, SYN, { ack: 0 }), dport: 80 })).toEqual({ action: 'syn', isn: 1 });
   });

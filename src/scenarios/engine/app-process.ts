@@ -23,12 +23,6 @@ interface Frame {
   waited: boolean;
 }
 
-/** The errno a TcpError carries (EADDRINUSE, EADDRNOTAVAIL, EINVAL, EISCONN), or null. */
-function errnoOf(e: unknown): Errno | null {
-  const kind = (e as { kind?: unknown }).kind;
-  return typeof kind === 'string' && /^E[A-Z]+$/.test(kind) ? kind : null;
-}
-
 export class AppProcess {
   private readonly host: Host;
   private readonly sockets = new Map<string, TcpSocket>();
@@ -108,14 +102,9 @@ export class AppProcess {
       const b = st.bind;
       const s = this.newSocket(b.socket);
       s.reuseAddr = !!b.reuseaddr;
-      try {
-        s.bind(b.address ?? 0, b.port);
-        this.call('bind', b.socket, 'ok', { local: endpointText(s.localAddr, s.localPort) });
-      } catch (e) {
-        const errno = errnoOf(e);
-        if (!errno) throw e;
-        this.call('bind', b.socket, errno);
-      }
+      const r = s.bind(b.address ?? 0, b.port);
+      if (r.errno === null) this.call('bind', b.socket, 'ok', { local: endpointText(s.localAddr, s.localPort) });
+      else this.call('bind', b.socket, r.errno);
       return true;
     }
     if ('connect' in st) return this.connect(st.connect);
@@ -126,10 +115,11 @@ export class AppProcess {
     }
     if ('shutdown' in st) {
       const s = this.sockets.get(st.shutdown.socket);
-      let result: Errno | 'ok' = 'ok';
-      if (!s) result = 'EBADF';
-      else if (s.state === TcpState.CLOSE || s.state === TcpState.SYN_SENT || s.state === TcpState.LISTEN) result = 'ENOTCONN';
-      else s.shutdown(st.shutdown.how);
+      let result: Errno | 'ok' = 'EBADF';
+      if (s) {
+        const r = s.shutdown(st.shutdown.how);
+        result = r.errno ?? 'ok';
+      }
       this.call('shutdown', st.shutdown.socket, result);
       return true;
     }
@@ -171,12 +161,9 @@ export class AppProcess {
     const name = c.socket;
     const start = this.ctx.now;
     if (c.from_port !== undefined && !s.localPort) {
-      try {
-        s.bind(0, c.from_port);
-      } catch (e) {
-        const errno = errnoOf(e);
-        if (!errno) throw e;
-        this.call('connect', name, errno, { seconds: 0 });
+      const r = s.bind(0, c.from_port);
+      if (r.errno !== null) {
+        this.call('connect', name, r.errno, { seconds: 0 });
         return true;
       }
     }
@@ -192,13 +179,10 @@ export class AppProcess {
       settle('ok');
     };
     s.onError = (e: SocketError) => settle(e);
-    try {
-      s.connect(c.to.addr, c.to.port, { iss: c.isn });
-    } catch (e) {
-      const errno = errnoOf(e);
-      if (!errno) throw e;
+    const r = s.connect(c.to.addr, c.to.port, { iss: c.isn });
+    if (r.errno !== null) {
       settled = true;
-      this.call('connect', name, errno, { seconds: 0 });
+      this.call('connect', name, r.errno, { seconds: 0 });
       return true;
     }
     return false;
@@ -230,7 +214,6 @@ export class AppProcess {
     // sk_stream_wait_connect(): a socket that is not connected (never, or no longer: a reset or
     // timeout was already reported to its reader) is a dead pipe.
     if (s.state === TcpState.CLOSE || s.state === TcpState.SYN_SENT || s.shutWr) return 'EPIPE';
-    s.send(new Uint8Array(bytes).fill(0x41));
-    return 'ok';
+    return s.send(new Uint8Array(bytes).fill(0x41)).errno ?? 'ok';
   }
 }

@@ -2,7 +2,7 @@
 // (optionally) half-closes or closes that connection a fixed time after answering, and closes once
 // the peer has closed too. src/kerneldiff/real/listener.py is the same program for the real kernel.
 import type { Host } from '../../stack/host.js';
-import type { TcpSocket } from '../../stack/tcp/tcp-socket.js';
+import { mustSucceed, type TcpSocket } from '../../stack/tcp/tcp-socket.js';
 import { TcpState } from '../../stack/tcp/tcp-state.js';
 import type { ProcessSpec } from '../file/spec.js';
 import type { EngineContext } from './context.js';
@@ -19,8 +19,8 @@ export class ListenerProcess {
     this.host = ctx.host(spec.host);
     this.listener = this.host.tcp.socket({ uid: spec.uid, gid: spec.gid });
     this.listener.reuseAddr = true;
-    this.listener.bind(0, spec.port);
-    this.listener.listen();
+    mustSucceed(this.listener.bind(0, spec.port), `${spec.name}: bind(0.0.0.0:${spec.port}) on ${spec.host}`);
+    mustSucceed(this.listener.listen(), `${spec.name}: listen() on ${spec.host}:${spec.port}`);
     ctx.own(spec.name, spec.host, this.listener, 'listen');
     this.listener.onAccept = (c) => this.serve(c);
   }

@@ -2,6 +2,7 @@
 // shared by tcp_sock and inet_timewait_sock: the 4-tuple, the owner, the `ss` identity, the IP ID
 // counter, timestamps, and the primitives both use to answer a segment (a pure ACK, the
 // out-of-window ACK rate limit). Everything outside the socket is reached through the port.
+import type { KernelClock } from '../kernel-clock.js';
 import type { Scheduler } from '../scheduler.js';
 import { MS } from '../scheduler.js';
 import type { SockRef, TcpEvent } from './tcp-events.js';
@@ -29,6 +30,8 @@ export interface TcpRoute {
 export interface TcpEndpointPort {
   /** Clock, timers and the run's seeded random numbers. */
   readonly sched: Scheduler;
+  /** Monotonic and wall clocks, jiffies and the timer wheel of this kernel. */
+  readonly clock: KernelClock;
   readonly sysctls: TcpSysctls;
   route(dst: number): TcpRoute;
   /** ip_local_out() of a segment the endpoint built, with the owner `-m owner` matches. */
@@ -45,7 +48,9 @@ export abstract class TcpEndpoint implements SockRef {
   remotePort = 0;
   /** Port taken by bind() (not by connect()'s ephemeral choice). */
   boundByBind = false;
+  /** SO_REUSEADDR (sk_reuse) and SO_REUSEPORT (sk_reuseport), as bind conflicts read them. */
   reuseAddr = false;
+  reusePort = false;
   /** The application closed its fd: the kernel owns the socket now (tcp_close). */
   orphan = false;
   rcvNxt = 0;
@@ -53,6 +58,8 @@ export abstract class TcpEndpoint implements SockRef {
   rcvWscale = 0;
   tsOn = false;
   tsRecent = 0;
+  /** ktime_get_seconds() when tsRecent was last taken from the peer (0: never; tcp_twsk_unique reads it). */
+  tsRecentStamp = 0;
   tsOffset = 0;
   /** Last out-of-window / challenge ACK (ns), for tcp_invalid_ratelimit. */
   lastOowAck = -1;
@@ -82,8 +89,15 @@ export abstract class TcpEndpoint implements SockRef {
     return formatSockPair(this);
   }
 
+  /** tcp_time_stamp_ts(): the monotonic millisecond clock plus this connection's offset. */
   protected tsVal(): number {
-    return (Math.floor(this.now / MS) + this.tsOffset) >>> 0;
+    return (this.port.clock.ms() + this.tsOffset) >>> 0;
+  }
+
+  /** tcp_store_ts_recent(): the peer's last timestamp and when it was taken. */
+  protected storeTsRecent(tsval: number): void {
+    this.tsRecent = tsval;
+    this.tsRecentStamp = this.port.clock.seconds();
   }
 
   protected tsOpt(): { val: number; ecr: number } | null {

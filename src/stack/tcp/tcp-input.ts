@@ -34,7 +34,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
   /**
    * tcp_conn_request(): this new socket answers the SYN `seg` that reached `listener` (its tuple
    * is already hashed): options from the SYN, our ISN (given when a TIME_WAIT socket gave way,
-   * else drawn), SYN_RECV, the SYN-ACK and its retransmission timer.
+   * else secure_tcp_seq()), SYN_RECV, the SYN-ACK and its retransmission timer.
    */
   openRequest(listener: TcpSock, seg: SegIn, isn: number | undefined): void {
     this.parent = listener;
@@ -42,10 +42,13 @@ export abstract class TcpInputSock extends TcpOutputSock {
     this.adoptPeerOptions(seg);
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
-    this.iss = isn ?? this.port.sched.randomU32();
+    // tcp_conn_request(): secure_tcp_seq_and_ts_off() of the SYN's tuple; a SYN that a TIME_WAIT
+    // minisocket let through keeps the ISN it chose, the timestamp offset still comes from the hash.
+    const st = this.port.initSeq(seg.dst, seg.src, seg.dport, seg.sport);
+    this.iss = isn ?? st.seq;
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
-    this.tsOffset = this.port.sched.randomU32();
+    this.tsOffset = st.tsOff;
     this.setState(TcpState.SYN_RECV, { kind: 'syn-to-listener', listenAddr: listener.localAddr, listenPort: listener.localPort });
     this.sendSynAck();
     this.rto = TCP_TIMEOUT_INIT;
@@ -103,7 +106,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
   private adoptPeerOptions(seg: SegIn): void {
     const sys = this.port.sysctls;
     this.tsOn = sys.tcp_timestamps === 1 && seg.hasTs;
-    if (this.tsOn) this.tsRecent = seg.tsval;
+    if (this.tsOn) this.storeTsRecent(seg.tsval);
     this.sackOn = sys.tcp_sack === 1 && seg.sackOk;
     if (sys.tcp_window_scaling && seg.wscale >= 0) {
       this.sndWscale = Math.min(seg.wscale, 14);
@@ -130,7 +133,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
       if (seg.ack !== this.sndNxt) return 'reset';
       this.sndUna = seg.ack;
       this.sndWnd = seg.window << this.sndWscale;
-      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+      if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
       this.stopRtx();
       this.retransmits = 0;
       this.rto = TCP_TIMEOUT_INIT;
@@ -194,7 +197,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
     }
     if (f & TcpFlag.SYN) return this.challengeAck('syn'); // RFC 5961 §4.2
     if (!(f & TcpFlag.ACK)) return;
-    if (this.tsOn && seg.hasTs && !seqLt(seg.tsval, this.tsRecent)) this.tsRecent = seg.tsval;
+    if (this.tsOn && seg.hasTs && !seqLt(seg.tsval, this.tsRecent)) this.storeTsRecent(seg.tsval);
 
     // ACK processing (tcp_ack)
     if (seqAfter(seg.ack, this.sndNxt)) {

@@ -9,7 +9,7 @@ import type { Timer } from '../scheduler.js';
 import { MS, SEC } from '../scheduler.js';
 import type { ChallengeAckBudget } from './tcp-challenge-ack.js';
 import { TcpEndpoint, type SegmentFields } from './tcp-endpoint.js';
-import type { SocketError, StateCause } from './tcp-events.js';
+import type { CallResult, SocketError, StateCause } from './tcp-events.js';
 import type { SegIn } from './tcp-segment-in.js';
 import { TcpFlag } from '../../wire/index.js';
 import { TcpState } from './tcp-state.js';
@@ -24,6 +24,12 @@ export const TCP_RTO_MAX = 120 * SEC;
 /** The window scale Linux announces with default rmem. */
 export const OUR_WSCALE = 7;
 
+/** connect()'s port step: the call's result, and the ISN a TIME_WAIT minisocket handed over (tcp_twsk_unique), if any. */
+export interface ConnectOutcome {
+  result: CallResult;
+  writeSeq: number | null;
+}
+
 /** What a full socket needs from its TCP layer beyond what a TIME_WAIT minisocket needs. */
 export interface TcpSocketPort extends TimeWaitPort {
   /** v5.6+ resends the SYN early after an unacceptable ACK in SYN_SENT (a kernel-profile fact). */
@@ -31,10 +37,13 @@ export interface TcpSocketPort extends TimeWaitPort {
   /** The netns-wide RFC 5961 budget. */
   readonly challengeAcks: ChallengeAckBudget;
   /** inet_csk_get_port(): bind() conflicts; assigns the local address and port. */
-  bind(s: TcpSock, addr: number, port: number): void;
-  listen(s: TcpSock, backlog: number): void;
-  /** inet_hash_connect(): assigns the source address, an ephemeral port unless bound, hashes the 4-tuple. */
-  connect(s: TcpSock, addr: number, port: number): void;
+  bind(s: TcpSock, addr: number, port: number): CallResult;
+  /** inet_csk_listen_start(): the port again as a listener (auto-bound when unbound), hashed as a listener. */
+  listen(s: TcpSock, backlog: number): CallResult;
+  /** tcp_v4_connect() up to inet_hash_connect(): source address, port, 4-tuple ownership; the socket is hashed on success. */
+  connect(s: TcpSock, addr: number, port: number): ConnectOutcome;
+  /** tcp_v4_init_seq() and tcp_v4_init_ts_off(): secure_tcp_seq_and_ts_off() of the 4-tuple at this moment. */
+  initSeq(saddr: number, daddr: number, sport: number, dport: number): { seq: number; tsOff: number };
   /** The socket is closed: out of every table. */
   unhash(s: TcpSock): void;
   /** inet_twsk_hashdance(): the minisocket takes the socket's place in the tables. */

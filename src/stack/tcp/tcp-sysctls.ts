@@ -21,6 +21,8 @@ export interface TcpSysctls {
   tcp_timestamps: number;
   tcp_sack: number;
   tcp_window_scaling: number;
+  /** TIME_WAIT reuse for new outgoing connections on ephemeral ports: 0 off, 1 on, 2 loopback only (the default since 4.x's "tcp: Add tcp_tw_reuse option for loopback only"). */
+  tcp_tw_reuse: number;
   /** Kernel timer frequency: TCP_TIMEOUT_MIN is 2 jiffies (CONFIG_HZ=250 in Debian, Ubuntu and SUSE configs). */
   hz: number;
 }
@@ -39,6 +41,7 @@ export function defaultTcpSysctls(p: KernelProfile): TcpSysctls {
     tcp_timestamps: 1,
     tcp_sack: 1,
     tcp_window_scaling: 1,
+    tcp_tw_reuse: 2,
     hz: 250,
   };
 }

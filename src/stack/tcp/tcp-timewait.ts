@@ -59,6 +59,7 @@ export interface TimeWaitInit {
   remoteAddr: number;
   remotePort: number;
   reuseAddr: boolean;
+  reusePort: boolean;
   boundByBind: boolean;
   orphan: boolean;
   rcvNxt: number;
@@ -66,6 +67,7 @@ export interface TimeWaitInit {
   rcvWscale: number;
   tsOn: boolean;
   tsRecent: number;
+  tsRecentStamp: number;
   tsOffset: number;
   lastOowAck: number;
 }
@@ -85,6 +87,7 @@ export class TimeWaitSock extends TcpEndpoint {
     this.remoteAddr = init.remoteAddr;
     this.remotePort = init.remotePort;
     this.reuseAddr = init.reuseAddr;
+    this.reusePort = init.reusePort;
     this.boundByBind = init.boundByBind;
     this.orphan = init.orphan;
     this.rcvNxt = init.rcvNxt;
@@ -92,6 +95,7 @@ export class TimeWaitSock extends TcpEndpoint {
     this.rcvWscale = init.rcvWscale;
     this.tsOn = init.tsOn;
     this.tsRecent = init.tsRecent;
+    this.tsRecentStamp = init.tsRecentStamp;
     this.tsOffset = init.tsOffset;
     this.lastOowAck = init.lastOowAck;
     this.state = substate;
@@ -124,7 +128,7 @@ export class TimeWaitSock extends TcpEndpoint {
         return DONE;
       }
       this.schedule(TCP_TIMEWAIT_LEN);
-      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+      if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
       return DONE;
     }
     if (f & TcpFlag.SYN && !(f & (TcpFlag.RST | TcpFlag.ACK)) && seqAfter(seg.seq, this.rcvNxt)) {
@@ -158,7 +162,7 @@ export class TimeWaitSock extends TcpEndpoint {
     if (!(f & TcpFlag.ACK) || !seqAfter(endSeq, this.rcvNxt) || endSeq === seg.seq) return DONE; // duplicate
     if (!(f & TcpFlag.FIN) || endSeq !== seqAdd(this.rcvNxt, 1)) return RESET_DATA;
     this.rcvNxt = endSeq;
-    if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+    if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
     this.sendAck();
     this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
     this.schedule(TCP_TIMEWAIT_LEN);
