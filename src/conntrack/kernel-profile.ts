@@ -28,6 +28,14 @@ export interface KernelProfile {
   /** Early SYN resend after an unacceptable ACK in SYN_SENT (v5.6+). */
   earlySynResend: boolean;
   /**
+   * TCP_PINGPONG_THRESH: interactive exchanges before delayed ACKs replace quick ACKs. 3 from
+   * 4a41f453bedf "tcp: change pingpong threshold to 3" (v5.1; only the first data segment sent in
+   * answer counts) until 4d8f24eeedc5 "Revert ..." (v5.19); 1 otherwise (sysctl
+   * net.ipv4.tcp_pingpong_thresh since 562b1fdf061b, v6.7, default 1). Stable backports of the
+   * revert are not determined: mainline releases only.
+   */
+  pingpongThresh: number;
+  /**
    * tp->tsoffset is the second half of the ISN's SipHash of the 4-tuple ("tcp: secure_seq: add
    * back ports to TS offset", 2026, in stable 6.12.y and 6.18.y: Debian's 6.12.117 has it, the
    * real 6.18.44 shows per-tuple offsets); before, secure_tcp_ts_off() hashed the address pair.
@@ -84,6 +92,7 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     synLinearTimeouts: atLeast(6, 5),
     challengeAckLimit: atLeast(6, 0) ? 0x7fffffff : 1000,
     earlySynResend: atLeast(5, 6),
+    pingpongThresh: atLeast(5, 1) && !atLeast(5, 19) ? 3 : 1,
     tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
     twFinWait2NoReuse: atLeast(6, 12),
     note,

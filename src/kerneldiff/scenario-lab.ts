@@ -22,7 +22,7 @@ import { LabError, OwnedNamespaces } from './netns-lab.js';
 const LAB_NET = parseIpv4Address('198.18.0.0');
 const LAB_PREFIX = 15;
 
-const TOOLS = 'apt-get install -y iproute2 iptables conntrack tcpdump util-linux python3 nfacct';
+const TOOLS = 'apt-get install -y iproute2 iptables conntrack tcpdump util-linux python3 nfacct ethtool';
 
 function hasTool(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8', timeout: 10_000 }).status === 0;
@@ -31,7 +31,7 @@ function hasTool(tool: string): boolean {
 /** Refuses, with a message saying why, when this machine cannot run the scenario lab. */
 export function checkScenarioPrerequisites(extra: readonly string[] = []): void {
   if (typeof process.getuid === 'function' && process.getuid() !== 0) throw new LabError('kernel-diff --scenario needs root (it creates network namespaces); run it as root or skip it');
-  for (const tool of ['ip', 'iptables-restore', 'iptables', 'conntrack', 'tcpdump', 'setpriv', 'python3', 'sysctl', ...extra]) {
+  for (const tool of ['ip', 'iptables-restore', 'iptables', 'conntrack', 'tcpdump', 'setpriv', 'python3', 'sysctl', 'ethtool', ...extra]) {
     if (!hasTool(tool)) throw new LabError(`kernel-diff --scenario needs ${tool}: ${TOOLS}`);
   }
 }
@@ -259,6 +259,9 @@ export class ScenarioLab extends OwnedNamespaces {
         for (const i of h.interfaces) {
           if (!linked.has(`${h.name}/${i.name}`)) this.ns(n, 'ip', ['link', 'add', i.name, 'type', 'dummy']);
           this.ns(n, 'ip', ['addr', 'add', i.cidr, 'dev', i.name]);
+          // Segments on the wire as ctsim sends them: no TSO/GSO super-packets for tcpdump to see,
+          // no GRO merging on the way in.
+          this.ns(n, 'ethtool', ['-K', i.name, 'tso', 'off', 'gso', 'off', 'gro', 'off'], { allowFail: true });
           this.ns(n, 'ip', ['link', 'set', i.name, 'up']);
         }
         for (const r of h.routes) this.ns(n, 'ip', ['route', 'add', r.to, 'dev', r.dev, ...(r.via !== undefined ? ['via', formatIpv4Address(r.via)] : [])]);

@@ -28,6 +28,7 @@ class TestPort implements TcpSocketPort {
   readonly sched = new Simulator(7);
   readonly sysctls = defaultTcpSysctls(resolveKernel('6.18'));
   readonly earlySynResend = true;
+  readonly pingpongThresh = 1;
   readonly challengeAcks = new ChallengeAckBudget(0x7fffffff);
   readonly sent: SegmentOut[] = [];
   readonly events: TcpEvent[] = [];

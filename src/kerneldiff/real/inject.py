@@ -16,6 +16,7 @@ import time
 from common import Clock, log
 
 ETH_P_IP = 0x0800
+ETH_P_ALL = 0x0003  # only ETH_P_ALL sockets see outgoing packets (dev_queue_xmit_nit walks ptype_all)
 PACKET_OUTGOING = 4
 SYN, FIN, RST, ACK = 0x02, 0x01, 0x04, 0x10
 
@@ -98,7 +99,7 @@ def main():
     a = ap.parse_args()
     clock = Clock(a.t0)
     segs = json.loads(a.segments)
-    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     flows = Flows()
     queue = [(s["t"], i) for i, s in enumerate(segs)]
@@ -113,7 +114,7 @@ def main():
                     pkt, addr = sniff.recvfrom(65535, socket.MSG_DONTWAIT)
                 except BlockingIOError:
                     break
-                if addr[2] == PACKET_OUTGOING:
+                if addr[2] == PACKET_OUTGOING and addr[1] == ETH_P_IP:
                     flows.observe(pkt)
         while queue and clock.until(queue[0][0]) <= 0:
             _, i = heapq.heappop(queue)

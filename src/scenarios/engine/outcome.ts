@@ -60,6 +60,9 @@ export interface ScenarioOutcome {
   counters: RunRecord['counters'];
 }
 
+/** How long before a close()/shutdown() is reported its FIN may already have been read as EOF (real runs). */
+const FIN_REPORT_SLACK_NS = 50_000_000;
+
 function portOf(ep: string): string {
   return ep.slice(ep.lastIndexOf(':') + 1);
 }
@@ -94,8 +97,10 @@ function appOutcome(r: RunRecord, name: string, host: string): AppOutcome {
     const s = open.get(socket);
     if (!s || s.finSent) return;
     s.finSent = true;
-    const exact = eofs.find((x) => x.t >= t && x.process !== name && x.peer === s.local);
-    const byPort = exact ?? eofs.find((x) => x.t >= t && x.process !== name && portOf(x.peer) === portOf(s.local));
+    // A real program reports its call after it returned, so the peer's EOF may be logged first.
+    const after = (x: { t: number }) => x.t >= t - FIN_REPORT_SLACK_NS;
+    const exact = eofs.find((x) => after(x) && x.process !== name && x.peer === s.local);
+    const byPort = exact ?? eofs.find((x) => after(x) && x.process !== name && portOf(x.peer) === portOf(s.local));
     fins.push({ socket, atNs: t, reached: byPort?.process ?? null });
   };
   for (const e of evs) {

@@ -312,14 +312,18 @@ class Checker {
     return { origin: this.file, line: h.rules[0]?.line ?? 1 };
   }
 
-  /** Whether `addr` can be reached from host `from`: some host has it, or `from` has nat rules that may rewrite it. */
+  /**
+   * Whether `addr` can be reached from host `from`: some host has it, or some host's nat rules may
+   * rewrite it (a ClusterIP DNATed on the node, a REDIRECT in the pod).
+   */
   private reachable(from: string, addr: number, path: DocPath, hosts: Map<string, HostSpec>): void {
     for (const h of hosts.values()) if (h.interfaces.some((i) => i.addr === addr)) return;
     if ((addr >>> 24) === 127) return;
-    const rs = this.rulesets.get(from);
-    const nat = rs?.table('nat');
-    if (nat && [...nat.chains.values()].some((c) => c.rules.some((r) => r.target.kind === 'dnat' || r.target.kind === 'redirect'))) return;
-    throw this.fail('address-on-no-host', path, `${fmt(addr)} is on no host, and host ${from} has no DNAT/REDIRECT rule that could rewrite it`);
+    for (const rs of this.rulesets.values()) {
+      const nat = rs.table('nat');
+      if (nat && [...nat.chains.values()].some((c) => c.rules.some((r) => r.target.kind === 'dnat' || r.target.kind === 'redirect'))) return;
+    }
+    throw this.fail('address-on-no-host', path, `${fmt(addr)} is on no host, and no host (${from} or another) has a DNAT/REDIRECT rule that could rewrite it`);
   }
 
   private timeline(p: Extract<ProcessSpec, { kind: 'app' }>, hosts: Map<string, HostSpec>): void {

@@ -4,10 +4,12 @@
 // tcp_rcv_state_process (ACK, data, FIN) that hands the connection to a TIME_WAIT minisocket at
 // the end (tcp_time_wait). receive() answers as tcp_rcv_state_process does: 'reset' asks the
 // caller to send a reset for the segment from the control socket.
-// Simplifications, each chosen because no seed scenario depends on it: in-order data is ACKed at
-// once, before the application reads it (quickack mode throughout; the one delayed ACK modelled
-// is that of a FIN moving ESTABLISHED -> CLOSE_WAIT), out-of-order segments are dropped with a
-// duplicate ACK (no OFO queue), no PAWS rejection, no keepalive.
+// In-order data is ACKed as __tcp_ack_snd_check() does: at once in quickack mode (the start of a
+// connection, after a long gap) or beyond a full segment, otherwise after the delayed-ACK timeout
+// unless an answer carries it (interactive sessions, pingpong mode); a FIN moving ESTABLISHED ->
+// CLOSE_WAIT enters pingpong mode. Simplifications, each chosen because no scenario depends on
+// it: out-of-order segments are dropped with a duplicate ACK (no OFO queue), no PAWS rejection,
+// no keepalive, ato in ns rather than jiffies.
 import { MS, SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { Cause, type ChallengeTrigger } from './tcp-events.js';
@@ -222,10 +224,11 @@ export abstract class TcpInputSock extends TcpOutputSock {
         return;
       }
       this.rcvNxt = seqAdd(this.rcvNxt, seg.len);
-      // Quickack mode: tcp_ack_snd_check() ACKs in softirq, before the application can read and
-      // answer, so an answer comes after (not instead of) this ACK. A FIN in the same segment is
-      // ACKed with it below.
-      if (this.onData && !(f & TcpFlag.FIN)) this.sendAck();
+      this.eventDataRecv(seg.len);
+      // tcp_ack_snd_check() runs in softirq, before the application can read and answer: in
+      // quickack mode the answer comes after (not instead of) this ACK; an interactive (pingpong)
+      // session delays it, and the answer carries it. A FIN in the same segment is ACKed below.
+      if (this.onData && !(f & TcpFlag.FIN)) this.ackSndCheck();
       // An onData handler reads the data as it arrives; without one it waits in the receive queue
       // (and a close() with unread data aborts with RST, as Linux does).
       if (this.onData) this.onData(seg.payload.slice());
@@ -239,6 +242,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
       if (this.state === TcpState.ESTABLISHED) {
         // tcp_fin(): ESTABLISHED -> CLOSE_WAIT enters pingpong mode, so the FIN's ACK is delayed
         // (TCP_ATO_MIN = HZ/25 = 40 ms) unless something we send first carries it (e.g. our FIN).
+        this.ackPingpong = Math.max(this.ackPingpong, this.port.pingpongThresh);
         this.scheduleDelayedAck();
       } else {
         this.sendAck(); // FIN_WAIT1/FIN_WAIT2: tcp_fin() sends the ACK at once
@@ -247,7 +251,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
       return;
     }
     // tcp_ack_snd_check(): data that an answer already acknowledged needs no separate ACK.
-    if (seg.len > 0 && this.ackedUpTo !== this.rcvNxt) this.sendAck();
+    if (seg.len > 0) this.ackSndCheck();
   }
 
   /**

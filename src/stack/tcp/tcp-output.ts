@@ -7,11 +7,9 @@ import { TcpFlag, seqAdd } from '../../wire/index.js';
 import { MS } from '../scheduler.js';
 import { Cause } from './tcp-events.js';
 import { synOptions, tsOptions } from './tcp-segment-out.js';
-import { OUR_WSCALE, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TcpSock } from './tcp-sock.js';
+import { OUR_WSCALE, TCP_ATO_MIN, TCP_DELACK_MAX, TCP_RTO_MAX, TCP_RTO_MIN, TCP_TIMEOUT_INIT, TcpSock } from './tcp-sock.js';
 import { TcpState } from './tcp-state.js';
 
-/** TCP_DELACK_MIN / TCP_ATO_MIN: HZ/25 jiffies = 40 ms. */
-const DELACK_MIN_NS = 40 * MS;
 
 export abstract class TcpOutputSock extends TcpSock {
   protected sendSyn(): void {
@@ -31,13 +29,37 @@ export abstract class TcpOutputSock extends TcpSock {
     });
   }
 
-  /** tcp_send_delayed_ack(): ACK after the delayed-ACK timeout if nothing else carried it. */
+  /**
+   * tcp_send_delayed_ack(): ACK after ato (bounded by the RTT, and by TCP_DELACK_MAX when
+   * interactive) if nothing else carried it; tcp_delack_timer_handler() then inflates ato, or
+   * leaves pingpong mode (the application did not answer in time).
+   */
   protected scheduleDelayedAck(): void {
-    this.delackTimer?.cancel();
-    this.delackTimer = this.port.sched.after(DELACK_MIN_NS, () => {
+    let ato = this.ackAto || TCP_ATO_MIN;
+    if (ato > TCP_ATO_MIN) {
+      let max = this.inPingpongMode ? TCP_DELACK_MAX : 500 * MS;
+      if (this.srtt > 0) max = Math.min(max, Math.max(this.srtt, TCP_ATO_MIN));
+      ato = Math.min(ato, max);
+    }
+    if (this.delackTimer?.active) return; // inet_csk_reset_xmit_timer keeps an earlier deadline's place
+    this.delackTimer = this.port.sched.after(ato, () => {
       this.delackTimer = null;
-      if (this.state !== TcpState.CLOSE && this.ackedUpTo !== this.rcvNxt) this.sendAck();
+      if (this.state === TcpState.CLOSE || this.ackedUpTo === this.rcvNxt) return;
+      if (!this.inPingpongMode) this.ackAto = Math.min(this.ackAto * 2, this.rto, TCP_DELACK_MAX);
+      else {
+        this.ackPingpong = 0;
+        this.ackAto = TCP_ATO_MIN;
+      }
+      this.sendAck();
     });
+  }
+
+  /** __tcp_ack_snd_check(): ACK now when more than a full segment is unacknowledged or in quickack mode; else delay it. */
+  protected ackSndCheck(): void {
+    if (this.ackedUpTo === this.rcvNxt) return;
+    const unacked = this.ackedUpTo < 0 ? Infinity : (this.rcvNxt - this.ackedUpTo) >>> 0;
+    if (unacked > this.rcvMss || this.inQuickackMode) this.sendAck();
+    else this.scheduleDelayedAck();
   }
 
   /** tcp_write_xmit(): queued data (MSS-sized, PSH on the last), then the FIN when shut down and drained. */
@@ -53,6 +75,7 @@ export abstract class TcpOutputSock extends TcpSock {
       this.unacked.push({ seq: this.sndNxt, data });
       if (!this.rttProbe) this.rttProbe = { seq: seqAdd(this.sndNxt, n), at: this.now };
       this.transmit({ seq: this.sndNxt, ack: this.rcvNxt, flags: TcpFlag.ACK | (last ? TcpFlag.PSH : 0), window: this.advertisedWindow(), options: tsOptions(this.tsOpt()), payload: data });
+      this.eventDataSent();
       this.sndNxt = seqAdd(this.sndNxt, n);
     }
     if (this.shutWr && this.finSeq < 0) {

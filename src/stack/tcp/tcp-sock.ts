@@ -19,6 +19,10 @@ import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.j
 export type RcvStatus = 'done' | 'reset';
 
 export const TCP_TIMEOUT_INIT = 1 * SEC;
+/** TCP_ATO_MIN = TCP_DELACK_MIN = HZ/25 (40 ms); TCP_DELACK_MAX = HZ/5 (200 ms); TCP_MAX_QUICKACKS. */
+export const TCP_ATO_MIN = 40 * MS;
+export const TCP_DELACK_MAX = 200 * MS;
+export const TCP_MAX_QUICKACKS = 16;
 export const TCP_RTO_MIN = 200 * MS;
 export const TCP_RTO_MAX = 120 * SEC;
 /** The window scale Linux announces with default rmem. */
@@ -34,6 +38,8 @@ export interface ConnectOutcome {
 export interface TcpSocketPort extends TimeWaitPort {
   /** v5.6+ resends the SYN early after an unacceptable ACK in SYN_SENT (a kernel-profile fact). */
   readonly earlySynResend: boolean;
+  /** TCP_PINGPONG_THRESH of this kernel (a kernel-profile fact). */
+  readonly pingpongThresh: number;
   /** The netns-wide RFC 5961 budget. */
   readonly challengeAcks: ChallengeAckBudget;
   /** inet_csk_get_port(): bind() conflicts; assigns the local address and port. */
@@ -81,6 +87,15 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   protected rttProbe: { seq: number; at: number } | null = null;
   /** rcv_nxt carried by the last segment we sent with ACK (a later pure ACK would duplicate it). */
   protected ackedUpTo = -1;
+  // The delayed-ACK engine (struct inet_connection_sock's icsk_ack): the ACK timeout estimate
+  // (ato), the quick-ACK budget, the interactive (pingpong) count, when data last arrived and
+  // left, and the receiver's MSS estimate (tcp_measure_rcv_mss).
+  ackAto = 0;
+  ackQuick = 0;
+  ackPingpong = 0;
+  lrcvtime = 0;
+  lsndtime = 0;
+  rcvMss = 536;
   // buffers
   protected sendQueue: Uint8Array[] = [];
   protected sendQueued = 0;
@@ -127,10 +142,55 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
     if (to === TcpState.CLOSE) this.onClosed?.();
   }
 
-  /** Sends one segment; remembers what an ACK in it acknowledged. */
+  /** Sends one segment; remembers what an ACK in it acknowledged (tcp_event_ack_sent). */
   protected override transmit(s: SegmentFields): void {
-    if (s.flags & TcpFlag.ACK) this.ackedUpTo = s.ack >>> 0;
+    if (s.flags & TcpFlag.ACK) {
+      // tcp_dec_quickack_mode(): an ACK of new data spends one quick ACK; the last one deflates ato.
+      if ((s.ack >>> 0) !== this.ackedUpTo && this.ackQuick > 0 && --this.ackQuick === 0) this.ackAto = TCP_ATO_MIN;
+      this.ackedUpTo = s.ack >>> 0;
+    }
     super.transmit(s);
+  }
+
+  get inPingpongMode(): boolean {
+    return this.ackPingpong >= this.port.pingpongThresh;
+  }
+
+  /** tcp_in_quickack_mode(): quick ACKs are left and the session is not interactive. */
+  get inQuickackMode(): boolean {
+    return this.ackQuick > 0 && !this.inPingpongMode;
+  }
+
+  /** tcp_incr_quickack(): up to max quick ACKs, half the receive window in rcv_mss segments. */
+  protected incrQuickack(max = TCP_MAX_QUICKACKS): void {
+    const n = Math.min(Math.floor(this.port.route(this.remoteAddr).window / (2 * this.rcvMss)) || 2, max);
+    if (n > this.ackQuick) this.ackQuick = n;
+  }
+
+  /** tcp_event_data_recv(): the receiver's MSS estimate, ato from the inter-arrival time, quick ACKs after a gap. */
+  protected eventDataRecv(len: number): void {
+    if (len >= this.rcvMss) this.rcvMss = Math.min(len, this.mss);
+    const now = this.now;
+    if (!this.ackAto) {
+      // The first data packet: initialise the delayed-ACK engine.
+      this.incrQuickack();
+      this.ackAto = TCP_ATO_MIN;
+    } else {
+      const m = now - this.lrcvtime;
+      if (m <= TCP_ATO_MIN / 2) this.ackAto = Math.floor(this.ackAto / 2) + TCP_ATO_MIN / 2;
+      else if (m < this.ackAto) this.ackAto = Math.min(Math.floor(this.ackAto / 2) + m, this.rto, TCP_DELACK_MAX);
+      else if (m > this.rto) this.incrQuickack(); // too long a gap: ACK quickly again
+    }
+    this.lrcvtime = now;
+  }
+
+  /** tcp_event_data_sent(): data sent within ato of the last data received makes the session interactive. */
+  protected eventDataSent(): void {
+    const now = this.now;
+    // Before v5.19 (threshold 3) only the first data segment of an answer counts.
+    const first = this.port.pingpongThresh === 1 || this.lsndtime < this.lrcvtime;
+    if (first && now - this.lrcvtime < this.ackAto && this.ackPingpong < 255) this.ackPingpong++;
+    this.lsndtime = now;
   }
 
   /** tcp_done(): the socket is closed and leaves the tables. */

@@ -54,6 +54,7 @@ export class TcpStack implements TcpSocketPort {
   private nextSockId = 1;
   readonly challengeAcks: ChallengeAckBudget;
   readonly earlySynResend: boolean;
+  readonly pingpongThresh: number;
   /** secure_tcp_seq_and_ts_off() with this kernel's boot keys. */
   readonly secureSeq: SecureSeq;
 
@@ -67,6 +68,7 @@ export class TcpStack implements TcpSocketPort {
     this.ports = new PortAllocator(sched.randomU32());
     this.challengeAcks = new ChallengeAckBudget(sysctls.tcp_challenge_ack_limit);
     this.earlySynResend = profile.earlySynResend;
+    this.pingpongThresh = profile.pingpongThresh;
     this.secureSeq = new SecureSeq(() => sched.randomU32(), profile.tsOffsetPerTuple);
   }
 
