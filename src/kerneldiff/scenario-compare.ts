@@ -359,7 +359,10 @@ function timingProblem(c: number, k: number, prev: [number, number] | null, late
   return null;
 }
 
-/** Unmatched rows at the very end of the run (either side may or may not have them). */
+/**
+ * Unmatched rows at the very end of the run (either side may or may not have them): ctsim's within
+ * the tolerance of the end, the kernel's from there on (its run goes on a little while it stops).
+ */
 function unmatched(side: 'only-ctsim' | 'only-kernel', t: number, windowNs: number): RowStatus {
   return t > windowNs - TOLERANCE.absoluteMs * 1e6 ? 'after-window' : side;
 }
@@ -502,6 +505,7 @@ export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSecond
   const simNames = new EndpointNames(spec, fixed);
   const realNames = new EndpointNames(spec, fixed);
   // Packets first, in time order, so that ephemeral ports get the same names on both sides.
+  // The kernel's rows after the end stay in: a late program's packet still finds its match.
   const simRows = packetRows(spec, sim.packets.filter((p) => p.timeNs <= windowNs), simNames, servers);
   const realRows = packetRows(spec, real.packets, realNames, servers);
   const simEvents = sim.conntrack.filter((c) => real.tracking[c.host] && c.event.timeNs <= windowNs).map((c) => ctsimCtRow(c.host, c.event, simNames));

@@ -193,10 +193,12 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const tracking: Record<string, boolean> = {};
     for (const h of spec.hosts) tracking[h.name] = buildRuleset(h.rules)?.usesConntrack() ?? false;
 
-    // -i any: every interface of the namespace (SLL2, with the interface index and direction).
+    // -i any: every interface of the namespace (SLL2, with the interface index and direction);
+    // --immediate-mode: without it packets wait in the ring's current block, and the last ones
+    // before the capture stops are lost.
     const dumps = spec.hosts.map((h) => ({ host: h.name, file: join(dir, `${h.name}.pcap`), ifs: lab.interfaces(lab.namespaceOf(h.name)) }));
     const filter = captureFilter(spec);
-    const dumpProcs = dumps.map((d) => lab.start(lab.namespaceOf(d.host), `tcpdump (${d.host})`, 'tcpdump', ['-i', 'any', '-U', '-n', '-B', '8192', '-s', '200', '-w', d.file, filter], { limitMs }));
+    const dumpProcs = dumps.map((d) => lab.start(lab.namespaceOf(d.host), `tcpdump (${d.host})`, 'tcpdump', ['-i', 'any', '-U', '--immediate-mode', '-n', '-B', '8192', '-s', '200', '-w', d.file, filter], { limitMs }));
     for (const d of dumpProcs) await d.waitFor((p) => /listening on/.test(p.stderr), 15_000, 'capture start');
     const events = spec.hosts.filter((h) => tracking[h.name]).map((h) => ({
       host: h.name, p: lab.start(lab.namespaceOf(h.name), `conntrack -E (${h.name})`, 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp', '-b', '8388608'], { limitMs }),
@@ -238,15 +240,16 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     }
     await sleep(t0 * 1000 + durationSec * 1000 - Date.now());
     for (const { spec: ps, p } of procs) if (p.exited && ps.kind !== 'flood') throw new LabError(`${ps.name} exited early (${p.exitCode}): ${p.stderr.trim().slice(-600)}`);
-    // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
-    // so their DESTROY events are reported before the run ends.
-    snap('end of the run');
+    // The counters first (the run goes on while we look), then the snapshot: conntrack -L also
+    // reaps entries that expired but that no packet or GC pass has touched yet, so their DESTROY
+    // events are reported before the run ends.
     const counters: RealRun['counters'] = {};
     for (const h of spec.hosts) {
       if (!tracking[h.name]) continue;
       const n = lab.namespaceOf(h.name);
       counters[h.name] = parseStats(lab.ns(n, 'conntrack', ['-S'], { allowFail: true }), lab.ns(n, 'conntrack', ['-C'], { allowFail: true }));
     }
+    snap('end of the run');
     for (const { spec: ps, p } of procs) if (ps.kind === 'app') await p.stop('SIGTERM', 2000);
     await sleep(200);
     for (const e of events) await e.p.stop('SIGINT');
