@@ -359,8 +359,11 @@ export class Conntrack {
   }
 
   /**
-   * early_drop(): when the table is full, evict entries that are not ASSURED near the new tuple's
-   * position (expired ones are reaped on the way). True when room was made.
+   * early_drop(): when the table is full, evict an entry that is not ASSURED near the new tuple's
+   * position (expired ones are reaped on the way). True when room was made. The kernel frees every
+   * unassured entry of the first of up to 8 hash buckets that has one (how many depends on its
+   * random hash seed: usually one, a few in a crowded bucket); ctsim, whose table has no buckets,
+   * frees the first one it finds.
    */
   private earlyDrop(src: number, dst: number, sport: number, dport: number, now: number): boolean {
     const n = this.table.refsNear(src, dst, sport, dport, PROTO_ZONE_TCP, EVICTION_RANGE, this.nearRefs);
@@ -374,7 +377,7 @@ export class Conntrack {
       } else if (!(this.status[e] & Status.ASSURED)) {
         this.destroy(e, now, 'early-drop');
         this.stats.earlyDrop++;
-        dropped++;
+        return true;
       }
     }
     return dropped > 0;

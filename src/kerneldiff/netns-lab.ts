@@ -15,7 +15,7 @@ const CMD_TIMEOUT_MS = 20_000;
 export const LAB_MTU = 9000;
 
 export function run(cmd: string, args: string[], o: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input: o.input, timeout: o.timeoutMs ?? CMD_TIMEOUT_MS });
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input: o.input, timeout: o.timeoutMs ?? CMD_TIMEOUT_MS, maxBuffer: 512 * 1024 * 1024 });
   if (r.error) throw new LabError(`${cmd} ${args.join(' ')}: ${r.error.message}`);
   if (r.status !== 0 && !o.allowFail) throw new LabError(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr || r.stdout).trim()}`);
   return r.stdout;

@@ -93,6 +93,9 @@ export function realRunProblem(spec: ScenarioSpec, readGlobal: (name: string) =>
     }
     if (p.kind === 'proxy' && p.upstream !== 'original-destination' && !inLab(p.upstream.addr)) return `${p.name}'s upstream lies outside 198.18.0.0/15`;
     if (p.kind === 'flood' && !inLab(p.to)) return `${p.name} floods ${formatIpv4Address(p.to)}, outside 198.18.0.0/15`;
+    if (p.kind === 'flood' && buildRuleset(spec.hosts.find((h) => h.name === p.host)!.rules)?.usesConntrack()) {
+      return `${p.name} floods from ${p.host}, whose rules track connections: a real flood is played onto the interface (tcpreplay), past that host's own hooks`;
+    }
   }
   return null;
 }
@@ -233,7 +236,8 @@ export class ScenarioLab extends OwnedNamespaces {
     const spec = this.spec;
     const extra = spec.hosts.some((h) => buildRuleset(h.rules)?.save().includes('-m nfacct')) ? ['nfacct'] : [];
     const slow = spec.links.filter((l) => l.delayNs >= 1_000_000);
-    checkScenarioPrerequisites([...extra, ...(slow.length ? ['tc'] : [])]);
+    const flood = spec.processes.some((p) => p.kind === 'flood');
+    checkScenarioPrerequisites([...extra, ...(slow.length ? ['tc'] : []), ...(flood ? ['tcpreplay'] : [])]);
     const problem = realRunProblem(spec);
     if (problem) throw new LabError(`${spec.name}: cannot run for real: ${problem}`);
     try {

@@ -6,16 +6,20 @@
 import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
-import { readCaptureBytes } from '../pcap/index.js';
+import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
+import { floodPacket } from '../scenarios/engine/flood-process.js';
 import type { ConntrackCounter } from '../scenarios/file/expectations.js';
 import { buildRuleset } from '../scenarios/file/rules.js';
 import type { ProcessSpec, ScenarioSpec, Step } from '../scenarios/file/spec.js';
 import type { RunRecord } from '../scenarios/engine/outcome.js';
 import type { ProgramEvent } from '../scenarios/engine/program-events.js';
 import type { LadderPacket, Snapshot } from '../scenarios/scenario-types.js';
-import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
+import { EtherType, IpProtocol, LinkType, TcpFlag, decodeLinkLayer, emitEthernet, encodeSegment, formatIpv4Address, parseIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
 import { ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+
+/** Entries listed per host in a snapshot (as ctsim's own snapshots do). */
+const SNAPSHOT_ENTRIES = 1000;
 
 /** A real run longer than this is refused (a scenario's own timeouts make it long: shorten them with --set). */
 export const MAX_REAL_SECONDS = 300;
@@ -167,9 +171,40 @@ function programArgs(p: ProcessSpec, scripts: string, t0: number): string[] {
       return [...script('inject.py'), '--t0', String(t0), '--segments', JSON.stringify(segs)];
     }
     case 'flood':
-      return [...script('flood.py'), '--t0', String(t0), '--to', formatIpv4Address(p.to), '--ports', `${p.ports.low}-${p.ports.high}`, '--from-ports', `${p.fromPorts.low}-${p.fromPorts.high}`,
-        '--count', String(p.count), '--at', String(p.atNs / 1e9), ...(p.rate ? ['--rate', String(p.rate)] : [])];
+      throw new LabError('a flood runs as tcpreplay, not as a program');
   }
+}
+
+/**
+ * A flood for real: the same SYNs ctsim's flood sends (floodPacket), written to a capture as
+ * Ethernet frames to the next hop and played onto the flood host's interface by tcpreplay (a
+ * Python loop cannot send hundreds of thousands of packets in seconds on a loaded machine). They
+ * enter the network where the host's own packets would leave it; the flood host's netfilter hooks
+ * are passed by (realRunProblem refuses a flood host whose rules track connections).
+ */
+function floodCapture(lab: ScenarioLab, p: Extract<ProcessSpec, { kind: 'flood' }>): { file: string; dev: string } {
+  const ns = lab.namespaceOf(p.host);
+  const r = (JSON.parse(lab.ns(ns, 'ip', ['-j', 'route', 'get', formatIpv4Address(p.to)])) as Array<{ dev: string; prefsrc: string }>)[0];
+  const link = lab.spec.links.find((l) => (l.a.host === p.host && l.a.iface === r.dev) || (l.b.host === p.host && l.b.iface === r.dev));
+  if (!link) throw new LabError(`${p.name}: ${r.dev} of ${p.host} is on no link`);
+  const peer = link.a.host === p.host && link.a.iface === r.dev ? link.b : link.a;
+  const mac = (host: string, dev: string) => (JSON.parse(lab.ns(lab.namespaceOf(host), 'ip', ['-j', 'link', 'show', dev])) as Array<{ address: string }>)[0].address;
+  const src = parseIpv4Address(r.prefsrc);
+  const sink = new MemorySink();
+  const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET, nanosecond: false });
+  const eth = { src: mac(p.host, r.dev), dst: mac(peer.host, peer.iface), etherType: EtherType.IPV4 };
+  for (let i = 0; i < p.count; i++) {
+    const f = floodPacket(p, i);
+    const ip = encodeSegment({ src, dst: p.to, srcPort: f.sport, dstPort: f.dport, seq: f.seq, flags: TcpFlag.SYN, window: 64240 });
+    const frame = new Uint8Array(14 + ip.length);
+    emitEthernet(eth, frame);
+    frame.set(ip, 14);
+    w.writePacket(BigInt(i) * 1000n, frame);
+  }
+  w.close();
+  const file = join(lab.dir, `${p.name}.pcap`);
+  writeFileSync(file, sink.bytes());
+  return { file, dev: r.dev };
 }
 
 /** The tcpdump filter: TCP, without a flood's option-less SYNs (there may be hundreds of thousands). */
@@ -200,15 +235,19 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const filter = captureFilter(spec);
     const dumpProcs = dumps.map((d) => lab.start(lab.namespaceOf(d.host), `tcpdump (${d.host})`, 'tcpdump', ['-i', 'any', '-U', '--immediate-mode', '-n', '-B', '8192', '-s', '200', '-w', d.file, filter], { limitMs }));
     for (const d of dumpProcs) await d.waitFor((p) => /listening on/.test(p.stderr), 15_000, 'capture start');
-    const events = spec.hosts.filter((h) => tracking[h.name]).map((h) => ({
-      host: h.name, p: lab.start(lab.namespaceOf(h.name), `conntrack -E (${h.name})`, 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp', '-b', '8388608'], { limitMs }),
-    }));
+    // With a flood, only the entries the other hosts open are watched (one listener per source
+    // address, filtered in the kernel): hundreds of thousands of events would overflow the socket.
+    const floodHosts = new Set(spec.processes.filter((p) => p.kind === 'flood').map((p) => p.host));
+    const sources = floodHosts.size ? spec.hosts.filter((h) => !floodHosts.has(h.name)).flatMap((h) => h.interfaces.map((i) => ['-s', formatIpv4Address(i.addr)])) : [[]];
+    const events = spec.hosts.filter((h) => tracking[h.name]).flatMap((h) => sources.map((src) => ({
+      host: h.name, p: lab.start(lab.namespaceOf(h.name), `conntrack -E (${h.name})`, 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp', '-b', '8388608', ...src], { limitMs }),
+    })));
     for (const e of events) await conntrackListening(e.p);
 
     const procs: Array<{ spec: ProcessSpec; p: LabProcess }> = [];
     const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
     const startProgram = (ps: ProcessSpec, t0: number) => {
-      const uid = ps.kind === 'inject' || ps.kind === 'flood' ? 0 : ps.uid;
+      const uid = ps.kind === 'inject' ? 0 : ps.uid;
       const py = labPython(uid);
       const p = lab.start(lab.namespaceOf(ps.host), ps.name, py, programArgs(ps, scripts, t0), { uid, gid: ps.gid, limitMs, cwd: scripts });
       procs.push({ spec: ps, p });
@@ -219,8 +258,19 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     for (const { p } of procs) await p.waitFor(ready, 15_000, 'ready line');
     const t0 = Date.now() / 1000 + (o.startupSeconds ?? 1.5);
     const t0Ns = epochNs(t0);
-    for (const ps of spec.processes) if (ps.kind !== 'listener' && ps.kind !== 'proxy') startProgram(ps, t0);
-    for (const { spec: ps, p } of procs) if (ps.kind === 'inject' || ps.kind === 'flood') await p.waitFor(ready, 15_000, 'ready line');
+    for (const ps of spec.processes) if (ps.kind !== 'listener' && ps.kind !== 'proxy' && ps.kind !== 'flood') startProgram(ps, t0);
+    const floods: Array<Promise<ProgramEvent>> = [];
+    for (const ps of spec.processes) {
+      if (ps.kind !== 'flood') continue;
+      const f = floodCapture(lab, ps);
+      floods.push(sleep(t0 * 1000 + ps.atNs / 1e6 - Date.now()).then(async () => {
+        const p = lab.start(lab.namespaceOf(ps.host), ps.name, 'tcpreplay', ['-q', ps.rate ? `--pps=${ps.rate}` : '--topspeed', '-i', f.dev, f.file], { limitMs });
+        await p.waitExit(limitMs);
+        if (p.exitCode !== 0) throw new LabError(`${ps.name}: tcpreplay exited ${p.exitCode}: ${p.stderr.trim().slice(-400)}`);
+        return { ev: 'flood-done', sent: ps.count, t: Number(BigInt(Math.round(Date.now() * 1e6)) - t0Ns), process: ps.name } as ProgramEvent;
+      }));
+    }
+    for (const { spec: ps, p } of procs) if (ps.kind === 'inject') await p.waitFor(ready, 15_000, 'ready line');
     const late = procs.filter(({ p }) => p.lines.some((l) => l.text.includes('"ready"') && (JSON.parse(l.text) as { t: number }).t > t0)).map(({ spec: ps }) => ps.name);
 
     const snapshots: Array<Snapshot & { epochMs: number }> = [];
@@ -230,7 +280,10 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
       for (const h of spec.hosts) {
         const n = lab.namespaceOf(h.name);
         ss.push(...lab.ns(n, 'ss', ['-tanoe'], { allowFail: true }).split('\n').filter((l) => l && !l.startsWith('State')).map((l) => `${h.name.padEnd(8)} ${l.replace(/\s+ino:\d+.*$/, '')}`));
-        if (tracking[h.name]) conntrack.push(...lab.ns(n, 'conntrack', ['-L', '-p', 'tcp'], { allowFail: true }).split('\n').filter((l) => l.startsWith('tcp')).map((l) => `${h.name.padEnd(8)} ${l}`));
+        if (!tracking[h.name]) continue;
+        const entries = lab.ns(n, 'conntrack', ['-L', '-p', 'tcp'], { allowFail: true, timeoutMs: 120_000 }).split('\n').filter((l) => l.startsWith('tcp'));
+        for (const l of entries.slice(0, SNAPSHOT_ENTRIES)) conntrack.push(`${h.name.padEnd(8)} ${l}`);
+        if (entries.length > SNAPSHOT_ENTRIES) conntrack.push(`${h.name.padEnd(8)} ... and ${entries.length - SNAPSHOT_ENTRIES} more entries`);
       }
       snapshots.push({ label, timeNs: 0, epochMs: Date.now(), ss, conntrack });
     };
@@ -239,7 +292,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
       snap(`t=${t / 1e9} s`);
     }
     await sleep(t0 * 1000 + durationSec * 1000 - Date.now());
-    for (const { spec: ps, p } of procs) if (p.exited && ps.kind !== 'flood') throw new LabError(`${ps.name} exited early (${p.exitCode}): ${p.stderr.trim().slice(-600)}`);
+    for (const { spec: ps, p } of procs) if (p.exited) throw new LabError(`${ps.name} exited early (${p.exitCode}): ${p.stderr.trim().slice(-600)}`);
     // The counters first (the run goes on while we look), then the snapshot: conntrack -L also
     // reaps entries that expired but that no packet or GC pass has touched yet, so their DESTROY
     // events are reported before the run ends.
@@ -260,7 +313,8 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const rel = (ns: bigint) => Number(ns - t0Ns);
     const packets: LadderPacket[] = raw.map(({ epochNs: e, ...p }) => ({ ...p, timeNs: rel(e) }));
     const conntrackEvents = events.flatMap((e) => parseConntrackEvents(e.p, e.host)).map((e) => ({ host: e.host, timeNs: rel(e.epochNs), text: e.text })).sort((a, b) => a.timeNs - b.timeNs);
-    const program = procs.flatMap(({ spec: ps, p }) => programFacts(p, ps.name, t0Ns)).sort((a, b) => a.t - b.t);
+    const floodFacts = await Promise.all(floods);
+    const program = [...procs.flatMap(({ spec: ps, p }) => programFacts(p, ps.name, t0Ns)), ...floodFacts].sort((a, b) => a.t - b.t);
     let keptIn: string | undefined;
     if (o.keepDir) {
       mkdirSync(o.keepDir, { recursive: true });

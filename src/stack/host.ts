@@ -228,10 +228,12 @@ export class Host implements TcpHostPort {
   /**
    * The conntrack GC worker, woken at the earliest expiry so DESTROY events appear when an entry
    * expires (the kernel's worker may report them up to its scan interval later; lookups never
-   * match an expired entry either way).
+   * match an expired entry either way). After a packet only that packet's entry can have moved
+   * the earliest expiry forward (a scan of the table per packet would make a storm quadratic);
+   * a worker woken too early finds nothing, scans once and sleeps again.
    */
-  private scheduleGc(): void {
-    const t = this.conntrack.nextExpiry();
+  private scheduleGc(entry = -1): void {
+    const t = entry >= 0 ? this.conntrack.timeoutAt[entry] : this.conntrack.nextExpiry();
     if (t === Infinity) return;
     if (this.gcTimer?.active && this.gcTimer.at <= t) return;
     this.gcTimer?.cancel();
@@ -469,7 +471,7 @@ export class Host implements TcpHostPort {
         return false;
       }
     }
-    if (skb.ct >= 0) this.scheduleGc();
+    if (skb.ct >= 0) this.scheduleGc(skb.ct);
     return true;
   }
 

@@ -128,6 +128,7 @@ export function formatScenarioComparison(c: ScenarioComparison): string[] {
     `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client endpoint`,
     `#   = agree  ~ agree, timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %); reported, not a disagreement)  - only in ctsim  + only in the kernel  . at the end of the run, not compared`,
     ...(c.late.length ? [`#   started after time 0 (loaded machine): ${c.late.join(', ')}`] : []),
+    ...(c.tooSlow ? [`#   NOT COMPARABLE: ${c.tooSlow}`] : []),
     '',
     'packets (each as the sending namespace transmitted it):',
     `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(16)} packet`,

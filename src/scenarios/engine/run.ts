@@ -43,8 +43,9 @@ export interface ScenarioRun {
   /** TCP layer facts per host, in time order. */
   tcp: Array<{ host: string; timeNs: number; event: TcpEvent }>;
   conntrack: Array<{ host: string; event: ConntrackEvent }>;
-  /** Every packet a host sent, on the interface it left by (on lo: once). */
+  /** Every packet a host sent, on the interface it left by (on lo: once); a flood's SYNs only counted (floodSyns). */
   packets: LadderPacket[];
+  floodSyns: number;
   /** The human timeline (socket, conntrack, rule and program lines). */
   timeline: HostEvent[];
   snapshots: Snapshot[];
@@ -104,6 +105,9 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
   for (const h of net.hosts.values()) for (const i of h.interfaces.values()) if (captured(h.name, i.name)) recorder.declare(h.name, i.name, `${h.name} ${i.name}${i.loopback ? ' (loopback)' : ''}`);
 
   const packets: LadderPacket[] = [];
+  // A flood's own SYNs (no TCP options) are counted, not recorded one by one.
+  const flooding = spec.processes.some((p) => p.kind === 'flood');
+  let floodSyns = 0;
   const flows = new Map<string, FlowWatch>();
   const conntrack: ScenarioRun['conntrack'] = [];
   for (const h of net.hosts.values()) {
@@ -114,7 +118,8 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
       if (t.direction !== 'outbound') return;
       watch.observe(t.bytes, net.sim.now);
       const p = ladderPacket(t, net.sim.now);
-      if (p) packets.push(p);
+      if (p && flooding && p.flags === 'S' && p.optionLen === 0) floodSyns++;
+      else if (p) packets.push(p);
     };
     const shown = h.conntrack.onEvent;
     h.conntrack.onEvent = (ev) => {
@@ -154,7 +159,7 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
   }
   const tcp = net.timeline.filter((e): e is HostEvent & { tcp: TcpEvent } => e.tcp !== undefined).map((e) => ({ host: e.host, timeNs: e.timeNs, event: e.tcp }));
   return {
-    spec, kernels, program: ctx.events, tcp, conntrack, packets, timeline: net.timeline, snapshots, counters, sockets: ctx.sockets,
+    spec, kernels, program: ctx.events, tcp, conntrack, packets, floodSyns, timeline: net.timeline, snapshots, counters, sockets: ctx.sockets,
     pcap: sink.bytes(), endNs: net.sim.now,
   };
 }
@@ -166,12 +171,17 @@ function countersOf(h: Host): HostCounters {
   return { tracking: h.tracking, invalid: s.invalid, drop: s.drop, early_drop: s.earlyDrop, insert_failed: s.insertFailed, entries, dropped: Object.fromEntries(h.drops) };
 }
 
+/** Entries listed per host in a snapshot (a storm fills the table with hundreds of thousands). */
+const SNAPSHOT_ENTRIES = 1000;
+
 function snapshot(net: Network, label: string): Snapshot {
   const ss: string[] = [];
   const conntrack: string[] = [];
   for (const h of net.hosts.values()) {
-    ss.push(...h.ss().map((l) => `${h.name.padEnd(8)} ${l}`));
-    conntrack.push(...h.conntrackList().map((l) => `${h.name.padEnd(8)} ${l}`));
+    for (const l of h.ss()) ss.push(`${h.name.padEnd(8)} ${l}`);
+    const entries = h.conntrackList();
+    for (const l of entries.slice(0, SNAPSHOT_ENTRIES)) conntrack.push(`${h.name.padEnd(8)} ${l}`);
+    if (entries.length > SNAPSHOT_ENTRIES) conntrack.push(`${h.name.padEnd(8)} ... and ${entries.length - SNAPSHOT_ENTRIES} more entries`);
   }
   return { label, timeNs: net.sim.now, ss, conntrack };
 }
