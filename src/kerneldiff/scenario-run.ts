@@ -138,7 +138,11 @@ function pythonSteps(steps: Step[]): unknown[] {
   return steps.map((st) => {
     const when = { ...(st.at !== undefined ? { at: sec(st.at) } : {}), ...(st.after !== undefined ? { after: sec(st.after) } : {}) };
     if ('bind' in st) return { ...when, bind: { ...st.bind, address: st.bind.address !== undefined ? formatIpv4Address(st.bind.address) : undefined } };
-    if ('connect' in st) return { ...when, connect: { socket: st.connect.socket, to: { addr: formatIpv4Address(st.connect.to.addr), port: st.connect.to.port }, from_port: st.connect.from_port } };
+    if ('connect' in st) {
+      const c = st.connect;
+      const retry = c.retry ? { attempts: c.retry.attempts, every: sec(c.retry.every) } : undefined;
+      return { ...when, connect: { socket: c.socket, to: { addr: formatIpv4Address(c.to.addr), port: c.to.port }, from_port: c.from_port, reuseaddr: c.reuseaddr, retry } };
+    }
     if ('sleep' in st) return { ...when, sleep: sec(st.sleep) };
     if ('repeat' in st) return { ...when, repeat: { times: st.repeat.times, every: sec(st.repeat.every), steps: pythonSteps(st.repeat.steps) } };
     return { ...when, ...st, at: undefined, after: undefined, ...when };

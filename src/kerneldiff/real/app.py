@@ -85,24 +85,40 @@ class App:
             log("call", call="bind", socket=b["socket"], result=errname(e))
 
     def connect(self, c):
+        """connect() as the file's step: with "retry", a new socket every "every" s while bind()/connect() fail at once."""
+        r = c.get("retry") or {"attempts": 1, "every": 0}
+        for attempt in range(1, r["attempts"] + 1):
+            if attempt > 1:
+                self.pump(until=self.clock.now() + r["every"])
+            err = self.connect_once(c, fresh=attempt > 1)
+            if err not in ("EADDRNOTAVAIL", "EADDRINUSE"):
+                return
+            st = self.sockets.pop(c["socket"], None)
+            if st is not None:
+                st["s"].close()
+
+    def connect_once(self, c, fresh):
+        """One try; returns the errno name of a call that failed at once, else None."""
         name = c["socket"]
         st = self.sockets.get(name)
         # The socket bound under this name, if it has not connected yet; otherwise a new one.
-        if st is None or st["tried"]:
+        if fresh or st is None or st["tried"]:
             st = self.new_socket(name)
         st["tried"] = True
         s = st["s"]
+        if c.get("reuseaddr"):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         start = self.clock.now()
         if c.get("from_port") is not None and s.getsockname()[1] == 0:
             try:
                 s.bind(("0.0.0.0", c["from_port"]))
             except OSError as e:
                 log("call", call="connect", socket=name, result=errname(e), seconds=0)
-                return
+                return errname(e)
         err = s.connect_ex((c["to"]["addr"], c["to"]["port"]))
         if err not in (0, 115):  # EINPROGRESS
             log("call", call="connect", socket=name, result=errno_name(err), seconds=0)
-            return
+            return errno_name(err)
         local = endpoint(s.getsockname())
         if err == 115:
             st["writable"] = False
@@ -113,11 +129,12 @@ class App:
         seconds = self.clock.now() - start
         if err:
             log("call", call="connect", socket=name, result=errno_name(err), local=local, seconds=seconds)
-            return
+            return None
         log("call", call="connect", socket=name, result="ok", local=local, seconds=seconds)
         st["connected"] = True
         st["reading"] = True
         self.sel.register(s, selectors.EVENT_READ, ("read", name))
+        return None
 
     def send(self, x):
         name = x["socket"]

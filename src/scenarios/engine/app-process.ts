@@ -154,18 +154,28 @@ export class AppProcess {
     return s;
   }
 
-  private connect(c: Extract<Step, { connect: unknown }>['connect']): boolean {
+  private connect(c: Extract<Step, { connect: unknown }>['connect'], attempt = 1): boolean {
     // The socket bound under this name, if it has not connected yet; otherwise a new one.
     let s = this.sockets.get(c.socket);
-    if (!s || s.state !== TcpState.CLOSE || s.remotePort !== 0) s = this.newSocket(c.socket);
+    if (attempt > 1 || !s || s.state !== TcpState.CLOSE || s.remotePort !== 0) s = this.newSocket(c.socket);
     const name = c.socket;
     const start = this.ctx.now;
+    /** A call that failed at once: with `retry`, close the socket and try again with a new one (as a client library does). */
+    const failedAtOnce = (errno: Errno): boolean => {
+      this.call('connect', name, errno, { seconds: 0 });
+      const r = c.retry;
+      if (!r || attempt >= r.attempts || (errno !== 'EADDRNOTAVAIL' && errno !== 'EADDRINUSE')) return true;
+      this.sockets.delete(name);
+      s.close();
+      this.ctx.net.sim.at(this.ctx.now + r.every, () => {
+        if (this.connect(c, attempt + 1)) this.loop();
+      });
+      return false;
+    };
+    if (c.reuseaddr) s.reuseAddr = true;
     if (c.from_port !== undefined && !s.localPort) {
       const r = s.bind(0, c.from_port);
-      if (r.errno !== null) {
-        this.call('connect', name, r.errno, { seconds: 0 });
-        return true;
-      }
+      if (r.errno !== null) return failedAtOnce(r.errno);
     }
     let settled = false;
     const settle = (result: 'ok' | Errno) => {
@@ -182,8 +192,7 @@ export class AppProcess {
     const r = s.connect(c.to.addr, c.to.port, { iss: c.isn });
     if (r.errno !== null) {
       settled = true;
-      this.call('connect', name, r.errno, { seconds: 0 });
-      return true;
+      return failedAtOnce(r.errno);
     }
     return false;
   }

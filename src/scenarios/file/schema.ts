@@ -103,7 +103,7 @@ const when = { at: duration.optional(), after: duration.optional() };
 
 export type StepInput =
   | { at?: number; after?: number; bind: { socket: string; port: number; address?: number; reuseaddr?: boolean } }
-  | { at?: number; after?: number; connect: { socket: string; to: { text: string; addr: number; port: number }; from_port?: number; isn?: number } }
+  | { at?: number; after?: number; connect: { socket: string; to: { text: string; addr: number; port: number }; from_port?: number; reuseaddr?: boolean; isn?: number; retry?: { attempts: number; every: number } } }
   | { at?: number; after?: number; send: { socket: string; bytes: number } }
   | { at?: number; after?: number; shutdown: { socket: string; how: 'wr' | 'rd' | 'rdwr' } }
   | { at?: number; after?: number; close: string }
@@ -113,7 +113,11 @@ export type StepInput =
 export const stepSchema: z.ZodType<StepInput, unknown> = z.lazy(() =>
   z.union([
     z.strictObject({ ...when, bind: z.strictObject({ socket: socketRef, port, address: address.optional(), reuseaddr: z.boolean().optional() }) }),
-    z.strictObject({ ...when, connect: z.strictObject({ socket: socketRef, to: endpoint, from_port: port.optional(), isn: z.number().int().min(0).max(0xffffffff).optional() }) }),
+    z.strictObject({ ...when, connect: z.strictObject({
+      socket: socketRef, to: endpoint, from_port: port.optional(), reuseaddr: z.boolean().optional(), isn: z.number().int().min(0).max(0xffffffff).optional(),
+      /** Tries (in all) while bind()/connect() fail at once (EADDRINUSE, EADDRNOTAVAIL), each with a new socket, `every` apart. */
+      retry: z.strictObject({ attempts: z.number().int().min(1).max(10000), every: duration }).optional(),
+    }) }),
     z.strictObject({ ...when, send: z.strictObject({ socket: socketRef, bytes: z.number().int().min(1) }) }),
     z.strictObject({ ...when, shutdown: z.strictObject({ socket: socketRef, how: z.enum(['wr', 'rd', 'rdwr']) }) }),
     z.strictObject({ ...when, close: socketRef }),
