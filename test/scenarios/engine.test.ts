@@ -119,3 +119,29 @@ describe('matrix --vary', () => {
     expect(() => runMatrix([scenarioPath('half-close-leak')], [parseDimension('kernel=6.18,no-such-kernel')])).toThrow(/no-such-kernel/);
   });
 });
+
+describe('the fixes the shipped examples document (each file names them in its header)', () => {
+  const run = (name: string, set: string[] = [], sysctls: string[] = []) => executeScenario(loadScenarioFile(scenarioPath(name), { set, sysctls }));
+  const appErrors = (x: ReturnType<typeof run>, app: string) => x.outcome.apps.find((a) => a.process === app)!.errors.map((e) => e.error);
+
+  it('kube-proxy-reset: the INVALID drop of kube-proxy >= 1.15 or be_liberal keeps the connection', () => {
+    expect(appErrors(run('kube-proxy-reset'), 'client')).toContain('ECONNRESET');
+    for (const x of [run('kube-proxy-reset', ['hosts.node.rules=rules/kube-proxy-node.txt']), run('kube-proxy-reset', [], ['node:nf_conntrack_tcp_be_liberal=1'])]) {
+      expect(appErrors(x, 'client')).toEqual([]);
+      expect(x.outcome.apps[0].received).toBe(6000);
+    }
+  });
+
+  it('docker-masquerade-leak: an INVALID drop in DOCKER-USER lets nothing out with the container address', () => {
+    const fixed = run('docker-masquerade-leak', ['hosts.dockerhost.rules=[rules/docker-bridge.txt, {iptables: ["-I DOCKER-USER -m conntrack --ctstate INVALID -j DROP"]}]']);
+    const leaked = fixed.run.packets.filter((p) => p.host === 'dockerhost' && p.iface === 'eth0' && p.src.startsWith('198.18.96.'));
+    expect(leaked).toEqual([]);
+    expect(fixed.outcome.apps[0].fins.at(-1)?.reached).toBeNull();
+  });
+
+  it("istio-inbound-reset: Istio's INVALID_DROP dump or be_liberal keeps the client's connection", () => {
+    for (const x of [run('istio-inbound-reset', ['hosts.pod.rules=rules/istio-sidecar-dns-drop-invalid.txt']), run('istio-inbound-reset', [], ['pod:nf_conntrack_tcp_be_liberal=1'])]) {
+      expect(appErrors(x, 'client')).toEqual([]);
+    }
+  });
+});
