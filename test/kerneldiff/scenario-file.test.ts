@@ -1,0 +1,115 @@
+// `kernel-diff --scenario FILE`: any scenario file run for real (a namespace per host, its rules
+// through iptables-restore, its programs as real processes) and compared with ctsim's run of the
+// same spec. The comparator is tested without root on ctsim runs dressed up as real ones; the
+// shipped files are run on the running kernel when root (skipped otherwise, with the reason).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { realSpec } from '../../src/cli/commands/kernel-diff.js';
+import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
+import { compareScenario, runScenarioDiff, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
+import { checkScenarioPrerequisites } from '../../src/kerneldiff/scenario-lab.js';
+import type { RealRun } from '../../src/kerneldiff/scenario-run.js';
+import { runScenario, type ScenarioRun } from '../../src/scenarios/engine/run.js';
+import { scenarioPath, shippedScenarioNames } from '../../src/scenarios/file/shipped.js';
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const show = (xs: Array<ComparedPacket | ComparedEvent>) => xs.map((x) => `${x.status} ${'packet' in x ? `${x.where} ${x.packet}` : (x.kernel ?? x.ctsim)} ${x.note ?? ''}`);
+
+/** The storm of conntrack-storm against a small table, so a test run takes seconds. */
+const SMALL_STORM = ['hosts.node.sysctls[net.netfilter.nf_conntrack_max]=2048', 'processes.syn-storm.count=2048', 'expect[5]={node: conntrack entries >= 2040}'];
+const setFor = (name: string) => (name === 'conntrack-storm' ? SMALL_STORM : []);
+
+/** A ctsim run dressed up as a real one: what the kernel would show if it behaved exactly like ctsim. */
+function asReal(sim: ScenarioRun, editPackets: (p: ScenarioRun['packets']) => ScenarioRun['packets'] = (p) => p): RealRun {
+  // The real run's conntrack -E leaves out a flood's entries (filtered by source address).
+  const spec = sim.spec;
+  const flooders = new Set(spec.hosts.filter((h) => spec.processes.some((p) => p.kind === 'flood' && p.host === h.name)).flatMap((h) => h.interfaces.map((i) => i.addr >>> 0)));
+  return {
+    spec: sim.spec, program: sim.program, packets: editPackets(sim.packets.map((p) => ({ ...p }))), counters: sim.counters, endNs: sim.endNs,
+    kernel: 'ctsim', tracking: Object.fromEntries(Object.entries(sim.counters).map(([h, c]) => [h, c.tracking])),
+    conntrackEvents: sim.timeline.filter((e) => e.ct && !flooders.has(e.ct.orig.src >>> 0)).map((e) => ({ host: e.host, timeNs: e.timeNs, text: e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, '') })),
+    snapshots: [], t0EpochNs: 0n, wallSeconds: 0, late: [],
+  };
+}
+
+describe('scenario comparator (no root)', () => {
+  it.each(shippedScenarioNames())('%s: ctsim compared with itself agrees on every packet, event, fact and the outcome', (name) => {
+    const spec = realSpec(scenarioPath(name), { set: setFor(name) }, true);
+    const sim = runScenario(spec);
+    const c = compareScenario(asReal(sim), sim);
+    expect(c.outcome.filter((o) => !o.agree)).toEqual([]);
+    expect(c.summary.agree).toBe(true);
+    expect(c.summary.packets.matched).toBe(c.summary.packets.ctsim);
+    expect(c.summary.events.matched).toBe(c.summary.events.ctsim);
+  });
+
+  it('reports a packet only ctsim sent, one only the kernel sent, and a late one; another ISN does not matter', () => {
+    const spec = realSpec(scenarioPath('half-close-leak'), {}, true);
+    const sim = runScenario(spec);
+    const rst = sim.packets.findIndex((p) => p.flags === 'R');
+    const real = asReal(sim, (ps) => {
+      const shifted = ps.map((p) => (p.src === '198.18.1.10:44410' ? { ...p, seq: (p.seq + 0x12345678) >>> 0 } : p.dst === '198.18.1.10:44410' && p.flags.includes('.') ? { ...p, ack: (p.ack + 0x12345678) >>> 0 } : p));
+      shifted[rst] = { ...shifted[rst], timeNs: shifted[rst].timeNs + 200e6 };
+      const upstreamFin = shifted.findIndex((p) => p.host === 'upstream' && p.flags.includes('F'));
+      const dropped = shifted.filter((_, i) => i !== upstreamFin);
+      return [...dropped, { ...dropped[0], timeNs: 1e9, flags: 'S.' }];
+    });
+    const c = compareScenario(real, sim);
+    expect(c.summary.agree).toBe(false);
+    expect(c.packets.filter((p) => p.status === 'only-ctsim')).toHaveLength(1);
+    expect(c.packets.filter((p) => p.status === 'only-ctsim')[0].packet).toMatch(/^upstream:8080 > pod:\S+ F/);
+    expect(c.packets.filter((p) => p.status === 'only-kernel')).toHaveLength(1);
+    expect(c.packets.filter((p) => p.status === 'timing').map((p) => p.packet)).toHaveLength(1);
+  });
+
+  it('an outcome that differs is a disagreement, named by its field', () => {
+    const spec = realSpec(scenarioPath('kube-proxy-reset'), {}, true);
+    const sim = runScenario(spec);
+    const real = asReal(sim);
+    real.program = real.program.filter((e) => !(e.ev === 'recv-error'));
+    const c = compareScenario(real, sim);
+    expect(c.summary.outcomeAgree).toBe(false);
+    expect(c.outcome.filter((o) => !o.agree).map((o) => o.field).join(' ')).toMatch(/client/);
+  });
+});
+
+const prerequisites = (() => {
+  if (!isRoot) return 'not root: network namespaces need CAP_NET_ADMIN';
+  try {
+    checkScenarioPrerequisites();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+})();
+if (prerequisites) console.log(`kernel-diff --scenario on the running kernel skipped: ${prerequisites}`);
+
+// conntrack-storm fills the real table of 262,144 entries (nf_conntrack_max is read-only inside a
+// namespace, so a smaller storm cannot stand in): 80 s of tcpreplay and 1.2 GB in ctsim. Its
+// agreement is recorded in README ("Shipped scenarios on the real kernel"), not re-run here.
+const REAL = shippedScenarioNames().filter((n) => n !== 'conntrack-storm');
+if (!prerequisites) console.log('kernel-diff --scenario conntrack-storm is not run by the tests (262,144 real SYNs); run it by hand, see README');
+
+// Every other shipped file, for real, with its real.set timings: outcome, packets and conntrack events agree.
+describe.skipIf(prerequisites !== null)('kernel-diff --scenario FILE against the running kernel (root)', () => {
+  const results = new Map<string, ScenarioComparison>();
+
+  beforeAll(async () => {
+    for (const n of REAL) results.set(n, await runScenarioDiff(realSpec(scenarioPath(n), {}, true)));
+  }, 300_000);
+
+  it.each(REAL)('%s: same outcome, packets (flags, relative seq/ack, length) and conntrack events', (name) => {
+    const c = results.get(name)!;
+    if (c.tooSlow) {
+      console.log(`${name}: ${c.tooSlow}`);
+      return;
+    }
+    expect(c.outcome.filter((o) => !o.agree)).toEqual([]);
+    expect(show(c.packets.filter((p) => p.status === 'only-ctsim' || p.status === 'only-kernel'))).toEqual([]);
+    expect(show(c.events.filter((e) => e.status === 'only-ctsim' || e.status === 'only-kernel'))).toEqual([]);
+    expect(c.summary.agree).toBe(true);
+  });
+
+  it('leaves no namespace behind', () => {
+    expect(listOurNamespaces()).toEqual([]);
+  });
+});
