@@ -24,7 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { runIncident } from '../scenarios/incidents.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
-import type { LadderPacket, ScenarioName, ScenarioResult } from '../scenarios/scenario-types.js';
+import { DEFAULT_OPTIONS, type LadderPacket, type ScenarioName, type ScenarioResult } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { runningKernelProfile } from './kernel-diff.js';
 import { APP_PORT, SCENARIO_TIMINGS, runRealScenario, scenarioSysctls, type RealRunOptions, type RealScenarioResult, type ScenarioTimings } from './scenario-run.js';
@@ -332,12 +332,8 @@ function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScena
 /** ctsim's run of the incident with the real run's timings, on the running kernel's profile. */
 export function simulateScenario(name: ScenarioName, t: ScenarioTimings = SCENARIO_TIMINGS[name]): ScenarioResult {
   return runIncident(name, {
-    kernel: runningKernelProfile().name, sysctls: scenarioSysctls(t), invalidDrop: false, idleTimeoutSec: t.idleTimeoutSec, seed: 1,
-    appCloseAtSec: t.appCloseAtSec, reconnectAtSec: t.reconnectAtSec, portChoice: 'explicit',
-    // Linux's ISN for the same 4-tuple grows with time (secure_tcp_seq: a keyed hash plus ns/64), so
-    // the reconnect's ISN lies ~Δt/64 ns after the old one: the RST's seq (the old rcv_nxt) comes
-    // before the new SYN's ISN, which is ctsim's 'before'.
-    isn: 'before',
+    ...DEFAULT_OPTIONS, kernel: runningKernelProfile().name, sysctls: scenarioSysctls(t), idleTimeoutSec: t.idleTimeoutSec,
+    appCloseAtSec: t.appCloseAtSec, reconnectAtSec: t.reconnectAtSec,
   });
 }
 

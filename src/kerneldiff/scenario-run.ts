@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
+import type { ConnectResult } from '../scenarios/socket-outcomes.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
@@ -172,14 +173,14 @@ function realOutcome(name: ScenarioName, packets: LadderPacket[], evs: ProgramEv
   const appClose = find('app', 'close', 1);
   const sidecarClosedAtSec = closed ? closed.timeNs / 1e9 : null;
   const leakSeconds = !appFinReachedSidecar && sidecarClosedAtSec !== null && appClose ? Math.max(0, sidecarClosedAtSec - appClose.timeNs / 1e9) : 0;
-  let connect: string | null = null;
+  let connect: ConnectResult | null = null;
   let connectSeconds: number | null = null;
   let synsSent = 0;
   if (name === 'port-collision') {
     const start = find('app', 'connect', 2);
     const ok = find('app', 'connected', 2);
     const err = find('app', 'connect-error', 2);
-    connect = ok ? 'connected' : err ? String(err.data.error) : 'pending';
+    connect = ok ? 'connected' : err ? (String(err.data.error) as ConnectResult) : 'pending';
     // SYNs the application's new socket sent: the first one and its retransmissions.
     const app = `${POD_IP}:${APP_PORT}`;
     const syns = start ? packets.filter((p) => p.host === 'pod' && p.src === app && p.flags === 'S' && p.timeNs >= start.timeNs - 1_000_000) : [];

@@ -467,55 +467,60 @@ export class Host implements TcpHostPort {
 
   // ------------------------------------------------------------ packet paths
 
-  /** ip_local_out() for a packet built by the local TCP layer. */
-  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): void {
-    this.localOutSkb(newSkb(bytes, owner ?? undefined));
+  /**
+   * ip_local_out() for a packet built by the local TCP layer. False when the output path dropped
+   * it (no route, a netfilter DROP, a failed conntrack confirm): the sender sees an error
+   * (-EPERM from nf_hook_slow), which TCP acts on for new data and FINs.
+   */
+  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): boolean {
+    return this.localOutSkb(newSkb(bytes, owner ?? undefined));
   }
 
-  private localOutSkb(skb: Skb): void {
+  private localOutSkb(skb: Skb): boolean {
     const bytes = skb.bytes;
     const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     const out = this.route(dst);
     if (!out) {
       this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
-      return;
+      return false;
     }
     skb.outIface = out.name;
-    if (!this.table(skb, 'raw', 'OUTPUT')) return;
-    if (!this.conntrackIn(skb, 'output')) return;
-    if (!this.table(skb, 'mangle', 'OUTPUT')) return;
-    if (!this.nat(skb, 'OUTPUT', 'dst')) return;
-    if (!this.table(skb, 'filter', 'OUTPUT')) return;
+    if (!this.table(skb, 'raw', 'OUTPUT')) return false;
+    if (!this.conntrackIn(skb, 'output')) return false;
+    if (!this.table(skb, 'mangle', 'OUTPUT')) return false;
+    if (!this.nat(skb, 'OUTPUT', 'dst')) return false;
+    if (!this.table(skb, 'filter', 'OUTPUT')) return false;
     // ip_route_me_harder(): a destination changed by NAT needs a new route.
     const newDst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     if (newDst !== dst) {
       const r = this.route(newDst);
       if (!r) {
         this.drop(skb, `no route to ${formatIpv4Address(newDst)}`, { by: 'routing' });
-        return;
+        return false;
       }
       skb.outIface = r.name;
     }
-    this.postRouting(skb);
+    return this.postRouting(skb);
   }
 
-  private postRouting(skb: Skb): void {
-    if (!this.table(skb, 'mangle', 'POSTROUTING')) return;
-    if (!this.nat(skb, 'POSTROUTING', 'src')) return;
-    if (!this.confirm(skb)) return;
+  private postRouting(skb: Skb): boolean {
+    if (!this.table(skb, 'mangle', 'POSTROUTING')) return false;
+    if (!this.nat(skb, 'POSTROUTING', 'src')) return false;
+    if (!this.confirm(skb)) return false;
     const out = this.interfaces.get(skb.outIface!)!;
     this.onTap?.({ host: this.name, iface: out.name, direction: 'outbound', bytes: skb.bytes, notes: skb.notes });
     if (out.loopback) {
       // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept.
       const again: Skb = { ...skb, inIface: 'lo', outIface: undefined };
       this.sched.after(0, () => this.receiveSkb(again));
-      return;
+      return true;
     }
     if (!out.transmit) {
       this.drop(skb, `${out.name} is not connected`, { by: 'link' });
-      return;
+      return true; // the device accepted it; no error reaches the sender
     }
     out.transmit(skb.bytes, skb.notes);
+    return true;
   }
 
   /** A packet arriving on an interface (from a link). */

@@ -27,8 +27,8 @@ import { TimeWaitSock } from './tcp-timewait.js';
 /** What the TCP layer needs from its host. */
 export interface TcpHostPort {
   readonly name: string;
-  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. */
-  localOut(bytes: Uint8Array, owner: SocketOwner | null): void;
+  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. False: dropped on the output path (the sender sees -EPERM). */
+  localOut(bytes: Uint8Array, owner: SocketOwner | null): boolean;
   /** Source address the routing table picks for a destination. */
   sourceFor(dst: number): number;
   isLocalAddress(addr: number): boolean;
@@ -82,8 +82,8 @@ export class TcpStack implements TcpSocketPort {
     return this.host.routeIsLoopback(dst) ? LOOPBACK_ROUTE : ETHERNET_ROUTE;
   }
 
-  output(seg: SegmentOut, ipId: number, owner: SocketOwner): void {
-    this.host.localOut(encodeOut(seg, ipId), owner);
+  output(seg: SegmentOut, ipId: number, owner: SocketOwner): boolean {
+    return this.host.localOut(encodeOut(seg, ipId), owner);
   }
 
   event(e: TcpEvent): void {

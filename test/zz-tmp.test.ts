@@ -1,0 +1,22 @@
+import { it } from 'vitest';
+import { Network } from '../src/sim/network.js';
+import { parseIptablesSave } from '../src/stack/iptables/restore.js';
+import { ip } from '../src/wire/index.js';
+it('x', () => {
+  const net = new Network(1);
+  const a = net.addHost({ name: 'client', kernel: '6.18' });
+  const b = net.addHost({ name: 'server', kernel: '6.18' });
+  a.addInterface('eth0', '198.18.0.1/24'); b.addInterface('eth0', '198.18.0.2/24');
+  net.connect(a, 'eth0', b, 'eth0', { latencyNs: 30_000 });
+  const l = b.tcp.socket(); l.bind(0, 8080); l.listen();
+  l.onAccept = (c) => { c.onData = () => { c.send(new Uint8Array(200)); net.sim.after(10e6, () => c.shutdown('wr')); }; };
+  const c = a.tcp.socket();
+  c.onConnect = () => c.send(new Uint8Array(100)); c.onData = () => undefined;
+  c.onEof = () => net.sim.after(500e6, () => { b.rules = parseIptablesSave('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 8080 -j DROP\nCOMMIT\n'); c.close(); });
+  const fin: number[] = []; a.onTap = (t) => { if (t.direction === 'outbound' && (t.bytes[33] & 1)) fin.push(net.sim.now); };
+  c.connect(ip('198.18.0.2'), 8080);
+  net.runUntil(300e9);
+  console.log(fin.map((t, i) => i ? ((t - fin[i-1])/1e6).toFixed(3) : (t/1e9).toFixed(6)).join(' '));
+  const fins = net.timeline.filter(e => e.host === 'client' && e.kind === 'packet');
+  console.log(net.timeline.filter(e => e.host==='client' && e.kind==='socket').map(e => `${(e.timeNs/1e9).toFixed(6)} ${e.text}`).join('\n'));
+});
