@@ -33,7 +33,11 @@ export interface KernelProfile {
    * real 6.18.44 shows per-tuple offsets); before, secure_tcp_ts_off() hashed the address pair.
    */
   tsOffsetPerTuple: boolean;
-  /** tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect() (present in 6.12.117). */
+  /**
+   * tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect()
+   * (in Debian's 6.12.117 source; the real 6.18.44 refuses it with EADDRNOTAVAIL). Releases
+   * before 6.12 are assumed not to have it: ctsim has not read their code.
+   */
   twFinWait2NoReuse: boolean;
   note: string;
 }

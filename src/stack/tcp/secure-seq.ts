@@ -14,8 +14,8 @@ const M64 = (1n << 64n) - 1n;
 
 const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M64;
 
-/** SipHash-2-4 (Aumasson, Bernstein 2012) of 64-bit message words, the last already carrying the length byte. */
-function sipHash24(k0: bigint, k1: bigint, words: readonly bigint[]): bigint {
+/** SipHash-2-4 (Aumasson, Bernstein 2012) of little-endian 64-bit message words, the last one carrying the length byte. */
+export function sipHash24(k0: bigint, k1: bigint, words: readonly bigint[]): bigint {
   let v0 = 0x736f6d6570736575n ^ k0;
   let v1 = 0x646f72616e646f6dn ^ k1;
   let v2 = 0x6c7967656e657261n ^ k0;
