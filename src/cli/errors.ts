@@ -4,6 +4,7 @@ import { WireError } from '../wire/index.js';
 import { CaptureError } from '../pcap/index.js';
 import { ConfigError } from '../conntrack/errors.js';
 import { LabError } from '../kerneldiff/netns-lab.js';
+import { PeerError, SuiteFormatError } from '../conformance/errors.js';
 
 /** Bad command-line usage that yargs cannot see (e.g. a value that parses but makes no sense). */
 export class UsageError extends Error {
@@ -15,7 +16,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_INPUT = 1;
 export const EXIT_INTERNAL = 70;
 
-const KNOWN: Array<new (...args: never[]) => Error> = [WireError, CaptureError, ConfigError, LabError];
+const KNOWN: Array<new (...args: never[]) => Error> = [WireError, CaptureError, ConfigError, LabError, SuiteFormatError, PeerError];
 
 export function isKnownError(e: unknown): e is Error & { kind: string } {
   return e instanceof UsageError || KNOWN.some((cls) => e instanceof cls) || (e instanceof Error && 'kind' in e && typeof (e as { kind: unknown }).kind === 'string' && e.name !== 'Error');

@@ -10,6 +10,7 @@ import { matrixCommand } from './commands/matrix.js';
 import { seedCommand } from './commands/seed.js';
 import { kernelDiffCommand } from './commands/kernel-diff.js';
 import { fuzzCommand } from './commands/fuzz.js';
+import { conformanceCommand } from './commands/conformance.js';
 import { UsageError, reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand)
     .command(kernelDiffCommand)
     .command(fuzzCommand)
+    .command(conformanceCommand)
     .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .version(packageVersion())
