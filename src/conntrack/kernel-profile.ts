@@ -39,6 +39,12 @@ export interface KernelProfile {
    * before 6.12 are assumed not to have it: ctsim has not read their code.
    */
   twFinWait2NoReuse: boolean;
+  /**
+   * net.ipv4.tcp_tw_reuse_delay: tcp_twsk_unique() wants the TIME_WAIT's last timestamp that many
+   * ms old (tcp_clock_ms) instead of from an earlier second ("tcp: add sysctl_tcp_tw_reuse_delay";
+   * the real 6.18.44 has the sysctl, Debian's 6.12.117 source does not; v6.13 is assumed).
+   */
+  twReuseDelay: boolean;
   note: string;
 }
 
@@ -90,6 +96,7 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     earlySynResend: atLeast(5, 6),
     tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
     twFinWait2NoReuse: atLeast(6, 12),
+    twReuseDelay: atLeast(6, 13),
     note,
   };
 }

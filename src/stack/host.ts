@@ -24,7 +24,7 @@ import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
-import { DEFAULT_HZ, KernelClock } from './kernel-clock.js';
+import { DEFAULT_HZ, bootKernel, type KernelBoot, type KernelClock } from './kernel-clock.js';
 
 export interface HostEvent {
   timeNs: number;
@@ -66,6 +66,8 @@ export interface HostOptions {
   forwarding?: boolean;
   /** CONFIG_HZ of this kernel (jiffies, timer rounding); Debian's 250 by default. */
   hz?: number;
+  /** The kernel this namespace belongs to (clocks, secrets), shared with the other namespaces of it; its own otherwise. */
+  boot?: KernelBoot;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -99,9 +101,10 @@ export class Host implements TcpHostPort {
     const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
     this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
-    this.clock = KernelClock.seeded(o.sched, o.hz ?? DEFAULT_HZ);
+    const boot = o.boot ?? bootKernel(o.sched, o.hz ?? DEFAULT_HZ);
+    this.clock = boot.clock;
     const tcpSysctls = { ...applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile), hz: this.clock.hz };
-    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock);
+    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock, boot.secrets);
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;

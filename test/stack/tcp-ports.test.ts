@@ -147,7 +147,7 @@ describe('connect() and the 4-tuple (__inet_check_established)', () => {
     expect(s.connect(SRV, 8080)).toMatchObject({ errno: 'EADDRNOTAVAIL', failure: { kind: 'tuple-in-use', holderState: TcpState.TIME_WAIT } });
   });
 
-  it('an ephemeral connect() reuses a non-loopback TIME_WAIT only with tcp_tw_reuse=1 and a last timestamp over a second old', () => {
+  it('an ephemeral connect() reuses a non-loopback TIME_WAIT only with tcp_tw_reuse=1 and a last timestamp tcp_tw_reuse_delay (1000 ms) old', () => {
     for (const [reuse, later] of [['2', 'EADDRNOTAVAIL'], ['1', 'ok']] as const) {
       const p = pair({ sysctls: ['net.ipv4.ip_local_port_range=40000 40000', `net.ipv4.tcp_tw_reuse=${reuse}`] });
       const first = p.sock();
@@ -178,6 +178,36 @@ describe('connect() and the 4-tuple (__inet_check_established)', () => {
 });
 
 describe('kernel facts of port reuse, per release', () => {
+  it('tcp_tw_reuse_delay exists from v6.13 (the real 6.18.44 has it, 6.12.117 not): before, "an earlier second" decides', async () => {
+    const { resolveKernel } = await import('../../src/conntrack/kernel-profile.js');
+    expect([resolveKernel('6.12').twReuseDelay, resolveKernel('6.13').twReuseDelay, resolveKernel('6.18').twReuseDelay]).toEqual([false, true, true]);
+    // on 6.12 a TIME_WAIT stamped late in a second is reusable as soon as the next one begins
+    const reusedAfter = (kernel: string) => {
+      const net = new Network(1);
+      const a = net.addHost({ name: 'client', kernel, sysctls: ['net.ipv4.ip_local_port_range=40000 40000', 'net.ipv4.tcp_tw_reuse=1'] });
+      const b = net.addHost({ name: 'server', kernel });
+      a.addInterface('eth0', '198.18.0.1/24');
+      b.addInterface('eth0', '198.18.0.2/24');
+      net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+      const l = b.tcp.socket();
+      l.bind(0, 8080);
+      l.listen();
+      l.onAccept = (c) => { c.onEof = () => c.close(); };
+      const first = a.tcp.socket();
+      first.connect(SRV, 8080);
+      net.runUntil(10 * MS);
+      first.close();
+      net.runUntil(100 * MS);
+      for (let t = 100; t <= 2000; t += 10) {
+        net.runUntil(t * MS);
+        if (a.tcp.socket().connect(SRV, 8080).errno === null) return t;
+      }
+      return -1;
+    };
+    expect(reusedAfter('6.18')).toBeGreaterThan(1000); // the last timestamp came at about 0.01 s
+    expect(reusedAfter('6.12')).toBeLessThanOrEqual(1010);
+  });
+
   it('the timestamp offset is per 4-tuple from "tcp: secure_seq: add back ports to TS offset" (6.12.117, 6.18.44, 7.0), per address pair before', async () => {
     const { resolveKernel } = await import('../../src/conntrack/kernel-profile.js');
     const per = (k: string) => resolveKernel(k).tsOffsetPerTuple;

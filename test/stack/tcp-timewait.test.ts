@@ -51,7 +51,7 @@ function tw(substate: number = TcpState.TIME_WAIT, timeoutJiffies = TW_LEN_J) {
   const port = new TestPort();
   const init: TimeWaitInit = {
     id: 7, uid: 1337, gid: 1337, ipId: 100, localAddr: LOCAL, localPort: 15001, remoteAddr: REMOTE, remotePort: 44410,
-    reuseAddr: false, reusePort: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsOffset: 0, lastOowAck: -1,
+    reuseAddr: false, reusePort: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsRecentStampMs: 0, tsOffset: 0, lastOowAck: -1,
   };
   return { port, sock: new TimeWaitSock(port, init, substate, timeoutJiffies) };
 }
@@ -125,7 +125,7 @@ describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
   it('the TW_SYN ISN skips 0 when snd_nxt + 65537 wraps to it', () => {
     const port = new TestPort();
     const init = { id: 1, uid: 0, gid: 0, ipId: 0, localAddr: LOCAL, localPort: 80, remoteAddr: REMOTE, remotePort: 44410, reuseAddr: false, reusePort: false, boundByBind: false, orphan: true,
-      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsOffset: 0, lastOowAck: -1 };
+      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsRecentStampMs: 0, tsOffset: 0, lastOowAck: -1 };
     const sock = new TimeWaitSock(port, init, TcpState.TIME_WAIT, TW_LEN_J);
     expect(sock.receive({ ...seg(20, SYN, { ack: 0 }), dport: 80 })).toEqual({ action: 'syn', isn: 1 });
   });

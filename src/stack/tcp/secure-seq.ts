@@ -58,11 +58,11 @@ export class SecureSeq {
   private readonly key: [bigint, bigint];
   private readonly tsKey: [bigint, bigint];
 
-  /** Keys from four (net_secret) and four (ts_secret) random 32-bit words. */
-  constructor(random: () => number, private readonly tsOffsetPerTuple: boolean) {
-    const word = () => (u32(random()) << 32n) | u32(random());
-    this.key = [word(), word()];
-    this.tsKey = [word(), word()];
+  /** Keys from eight random 32-bit words: four for net_secret, four for ts_secret. */
+  constructor(secrets: readonly number[], private readonly tsOffsetPerTuple: boolean) {
+    const word = (i: number) => (u32(secrets[i]) << 32n) | u32(secrets[i + 1]);
+    this.key = [word(0), word(2)];
+    this.tsKey = [word(4), word(6)];
   }
 
   /**

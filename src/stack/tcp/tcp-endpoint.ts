@@ -60,6 +60,8 @@ export abstract class TcpEndpoint implements SockRef {
   tsRecent = 0;
   /** ktime_get_seconds() when tsRecent was last taken from the peer (0: never; tcp_twsk_unique reads it). */
   tsRecentStamp = 0;
+  /** The same moment on tcp_clock_ms() (v6.13+ compares it with net.ipv4.tcp_tw_reuse_delay). */
+  tsRecentStampMs = 0;
   tsOffset = 0;
   /** Last out-of-window / challenge ACK (ns), for tcp_invalid_ratelimit. */
   lastOowAck = -1;
@@ -98,6 +100,7 @@ export abstract class TcpEndpoint implements SockRef {
   protected storeTsRecent(tsval: number): void {
     this.tsRecent = tsval;
     this.tsRecentStamp = this.port.clock.seconds();
+    this.tsRecentStampMs = this.port.clock.ms();
   }
 
   protected tsOpt(): { val: number; ecr: number } | null {

@@ -123,7 +123,12 @@ export abstract class TcpInputSock extends TcpOutputSock {
       return 'done';
     }
     if (f & TcpFlag.SYN && !(f & TcpFlag.ACK)) {
-      if (seg.seq === this.irs) this.sendSynAck(); // retransmitted SYN: answer again
+      // tcp_check_req(): a retransmitted SYN is answered at once (unless tcp_invalid_ratelimit
+      // holds it back) and the SYN-ACK timer restarts from now with the current backoff
+      // (mod_timer_pending(jiffies + reqsk_timeout())), "similar to the idea of fast retransmit".
+      if (seg.seq === this.irs && !this.oowRateLimited() && this.sendSynAck() && this.rtxTimer?.active) {
+        this.resetXmitTimer('rto', Math.min(this.timeouts.timeoutInit * 2 ** this.retransmits, this.timeouts.rtoMax));
+      }
       return 'done';
     }
     if (f & TcpFlag.ACK) {

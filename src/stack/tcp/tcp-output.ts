@@ -287,10 +287,12 @@ export abstract class TcpOutputSock extends TcpSock {
     this.retransmits++;
     this.totalRto++;
     if (this.state === TcpState.SYN_SENT) this.port.event({ type: 'syn-retransmit', sock: this.ref(), count: this.retransmits });
-    // tcp_retransmit_skb(): remember the first (attempted) retransmission's original send time.
-    if (!this.retransStamp) this.retransStamp = this.port.clock.ms(head.sentAt);
     head.retrans = true;
     this.retransmitSegment(head);
+    // tcp_retransmit_skb(): the stamp of the first (attempted) RTO retransmission, read from the
+    // segment after __tcp_retransmit_skb() re-stamped it: now, not the loss probe's time (the real
+    // 6.18.44 with tcp_orphan_retries=1 still resends 0.41 s after the first RTO retransmission).
+    if (!this.retransStamp) this.retransStamp = this.port.clock.ms();
     // Exponential backoff, except v6.5's first tcp_syn_linear_timeouts SYN expiries.
     if (this.state !== TcpState.SYN_SENT || this.totalRto > sys.tcp_syn_linear_timeouts) {
       this.backoff++;

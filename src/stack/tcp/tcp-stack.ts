@@ -63,11 +63,12 @@ export class TcpStack implements TcpSocketPort {
     readonly profile: KernelProfile,
     readonly sysctls: TcpSysctls,
     readonly clock: KernelClock,
+    secrets: readonly number[],
   ) {
     this.ports = new PortAllocator(sched.randomU32());
     this.challengeAcks = new ChallengeAckBudget(sysctls.tcp_challenge_ack_limit);
     this.earlySynResend = profile.earlySynResend;
-    this.secureSeq = new SecureSeq(() => sched.randomU32(), profile.tsOffsetPerTuple);
+    this.secureSeq = new SecureSeq(secrets, profile.tsOffsetPerTuple);
   }
 
   socket(owner: { uid?: number; gid?: number } = {}): TcpSocket {
@@ -158,7 +159,8 @@ export class TcpStack implements TcpSocketPort {
     if (!s.localAddr) s.localAddr = this.host.sourceFor(addr);
     const [low, high] = this.sysctls.ip_local_port_range;
     const r = this.hash.hashConnect(s, addr >>> 0, port, {
-      portRange: this.sysctls.ip_local_port_range, twReuse: this.sysctls.tcp_tw_reuse, seconds: this.clock.seconds(),
+      portRange: this.sysctls.ip_local_port_range, twReuse: this.sysctls.tcp_tw_reuse, seconds: this.clock.seconds(), ms: this.clock.ms(),
+      reuseDelayMs: this.profile.twReuseDelay ? this.sysctls.tcp_tw_reuse_delay : null,
       finWait2NoReuse: this.profile.twFinWait2NoReuse,
     }, (usable) => this.ports.choose(s.localAddr, addr, port, low, high, usable));
     if (!r.ok) {
@@ -172,6 +174,7 @@ export class TcpStack implements TcpSocketPort {
       r.reuse.tw.kill(Cause['tw-reused-by-connect']);
       s.tsRecent = r.reuse.tsRecent;
       s.tsRecentStamp = r.reuse.tsRecentStamp;
+      s.tsRecentStampMs = r.reuse.tsRecentStampMs;
     }
     return { result: CALL_OK, writeSeq: r.reuse ? r.reuse.writeSeq : null };
   }

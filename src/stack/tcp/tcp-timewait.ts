@@ -67,6 +67,7 @@ export interface TimeWaitInit {
   tsOn: boolean;
   tsRecent: number;
   tsRecentStamp: number;
+  tsRecentStampMs: number;
   tsOffset: number;
   lastOowAck: number;
 }
@@ -95,6 +96,7 @@ export class TimeWaitSock extends TcpEndpoint {
     this.tsOn = init.tsOn;
     this.tsRecent = init.tsRecent;
     this.tsRecentStamp = init.tsRecentStamp;
+    this.tsRecentStampMs = init.tsRecentStampMs;
     this.tsOffset = init.tsOffset;
     this.lastOowAck = init.lastOowAck;
     this.state = substate;
