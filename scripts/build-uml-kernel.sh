@@ -16,11 +16,12 @@
 #   --cache  where kernels go (default $CTSIM_UML_CACHE or /var/cache/ctsim-uml)
 #   --name   folder name under the cache (default: uml-<kernelrelease>)
 #   --jobs   make -j (default: nproc)
+#   --work   build in this folder and keep it (a second run after a failure recompiles only what changed)
 # Takes 10-30 minutes on 2 cores (more on a shared machine); needs gcc, make, flex, bison, bc.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-src="" cache="${CTSIM_UML_CACHE:-/var/cache/ctsim-uml}" name="" jobs="$(nproc)" keep=0
+src="" cache="${CTSIM_UML_CACHE:-/var/cache/ctsim-uml}" name="" jobs="$(nproc)" keep=0 work=""
 die() { echo "build-uml-kernel: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -28,7 +29,8 @@ while [ $# -gt 0 ]; do
     --name) name="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --keep-build) keep=1; shift ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --work) work="$2"; keep=1; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) die "unknown option $1 (see --help)" ;;
     *) [ -z "$src" ] || die "one SOURCE only (got $src and $1)"; src="$1"; shift ;;
   esac
@@ -56,7 +58,7 @@ if [[ "$src" =~ ^[0-9]+\.[0-9]+$ ]]; then
 fi
 
 mkdir -p "$cache"
-work="$(mktemp -d "$cache/.build-XXXXXX")"
+if [ -n "$work" ]; then mkdir -p "$work"; work="$(cd "$work" && pwd)"; else work="$(mktemp -d "$cache/.build-XXXXXX")"; fi
 cleanup() { if [ "$keep" = 0 ]; then rm -rf "$work"; else echo "build-uml-kernel: build folder kept: $work" >&2; fi; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -111,7 +113,7 @@ on=(NET NET_NS NAMESPACES UTS_NS IPC_NS PID_NS INET UNIX PACKET VETH HOSTFS TMPF
   NF_REJECT_IPV4 BLK_DEV_LOOP)
 args=()
 for s in "${on[@]}"; do args+=(--enable "$s"); done
-off=(MODULES TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
+off=(MODULES WLAN TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
 for s in "${off[@]}"; do args+=(--disable "$s"); done
 scripts/config "${args[@]}"
 make ARCH=um olddefconfig >/dev/null

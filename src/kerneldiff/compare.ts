@@ -37,6 +37,9 @@ export interface DiffReport {
   packetAgreement: number;
   entryChecks: number;
   entryAgreement: number;
+  /** Entries present on both sides with the same state and flags whose remaining timeouts were compared, and how many agreed. */
+  timeoutChecks: number;
+  timeoutAgreement: number;
   packetDiffs: PacketDiff[];
   entryDiffs: EntryDiff[];
   /** Cases with at least one disagreement. */
@@ -117,6 +120,8 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
   const entryDiffs: EntryDiff[] = [];
   let entryChecks = 0;
   let entryAgree = 0;
+  let timeoutChecks = 0;
+  let timeoutAgree = 0;
   const seen = new Set<string>();
   const slack = Math.ceil(kernel.wallSeconds) + 2;
   const caseOf = (addr: number) => {
@@ -135,7 +140,13 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
     const st = sim.ct.status[e];
     const ctsimText = `${entryStateText(sim.ct, e)} ~${sim.ct.timeoutSecs(e, now)}s`;
     const secs = sim.ct.timeoutSecs(e, now);
-    const ok = ke && ke.state === tcpStateName(sim.ct.tcp.state[e]) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED) && ke.timeoutSecs <= secs + 1 && ke.timeoutSecs >= secs - slack;
+    const sameState = !!ke && ke.state === tcpStateName(sim.ct.tcp.state[e]) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED);
+    const sameTimeout = !!ke && ke.timeoutSecs <= secs + 1 && ke.timeoutSecs >= secs - slack;
+    if (sameState) {
+      timeoutChecks++;
+      if (sameTimeout) timeoutAgree++;
+    }
+    const ok = sameState && sameTimeout;
     if (ok) entryAgree++;
     else {
       const ci = caseOf(o.src);
@@ -151,7 +162,7 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
   }
   const disagreeing = [...new Set([...packetDiffs.map((d) => d.caseIndex), ...entryDiffs.map((d) => d.caseIndex)])].filter((i) => i >= 0).sort((a, b) => a - b);
   return {
-    kernel: profile.name, cases: cases.length, packets: compared, skippedPackets: skipped, packetAgreement: agree, entryChecks, entryAgreement: entryAgree,
+    kernel: profile.name, cases: cases.length, packets: compared, skippedPackets: skipped, packetAgreement: agree, entryChecks, entryAgreement: entryAgree, timeoutChecks, timeoutAgreement: timeoutAgree,
     packetDiffs, entryDiffs, disagreeingCases: disagreeing,
   };
 }
