@@ -110,7 +110,7 @@ on=(NET NET_NS NAMESPACES UTS_NS IPC_NS PID_NS INET UNIX PACKET VETH HOSTFS TMPF
   NETFILTER_XT_MATCH_MULTIPORT NETFILTER_XT_MATCH_MARK NETFILTER_XT_MARK NETFILTER_XT_TARGET_DSCP NETFILTER_XT_MATCH_DSCP
   NETFILTER_XT_TARGET_REDIRECT NETFILTER_XT_NAT NETFILTER_XT_TARGET_MARK NETFILTER_XT_MATCH_TCPMSS
   IP_NF_IPTABLES IP_NF_FILTER IP_NF_MANGLE IP_NF_NAT IP_NF_RAW IP_NF_TARGET_REDIRECT IP_NF_TARGET_REJECT
-  NF_REJECT_IPV4 BLK_DEV_LOOP)
+  NF_REJECT_IPV4 DEVTMPFS DEVTMPFS_MOUNT DEBUG_INFO_NONE)
 args=()
 for s in "${on[@]}"; do args+=(--enable "$s"); done
 off=(MODULES WLAN TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
@@ -122,7 +122,7 @@ for s in NET_NS VETH HOSTFS PACKET NF_CONNTRACK NF_CT_NETLINK NF_CONNTRACK_EVENT
   grep -q "^CONFIG_$s=y" .config || missing+=("$s")
 done
 [ ${#missing[@]} -eq 0 ] || die "the config lacks ${missing[*]} after olddefconfig (this tree's Kconfig names them differently?)"
-for s in "${off[@]}"; do if grep -q "^CONFIG_$s=y" .config; then die "CONFIG_$s is still set"; fi; done
+for s in MODULES ${config_off[@]+"${config_off[@]}"}; do if grep -q "^CONFIG_$s=y" .config; then die "CONFIG_$s is still set"; fi; done
 
 echo "build-uml-kernel: make ARCH=um -j$jobs linux (this takes a while)" >&2
 # Newer host compilers reject old trees' warnings-as-errors; keep the build going.

@@ -36,10 +36,10 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'in 5.4.124 source; in 4.19.y by 4.19.238 (context of a later backport); the first 4.19 point release is not determined, 238 is the earliest proven',
   },
   {
-    id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: {},
+    id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: { '4.19': 153, '5.4': 73, '5.9': 2 },
     sets: ['keepaliveReplyBump'],
-    effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes. The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
-    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 inferred from the netfilter pull of 20 Oct 2020; stable backports not determined',
+    effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes; the entry then learns td_maxack, so a later RST below it is "invalid rst". The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
+    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 (netfilter pull of 22 Oct 2020, [PATCH 2/7]); stable review mails of 27 Oct 2020: [PATCH 4.19 189/264] in 4.19.153-rc1, [PATCH 5.4 292/408] in 5.4.73-rc1, [PATCH 5.9 575/757] in 5.9.2-rc1; absent from the 5.4.33 source, present in 5.4.124; forced by kernel-diff against a real 5.4.124 (UML): a reply RST/ACK acking SYN + 1 after an ignored ACK, and a reply FIN acking the picked-up FIN, were window-checked with the bump',
   },
   {
     id: 'ignore-invalid-rst', commit: '1da4cd82dd18', title: 'netfilter: conntrack: add new sysctl to disable RST check', mainline: '5.14', stable: {},

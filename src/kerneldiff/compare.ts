@@ -54,11 +54,11 @@ function summarize(b: Uint8Array): string {
   return `${formatIpv4Address(u32(12))}:${u16(hl)} > ${formatIpv4Address(u32(16))}:${u16(hl + 2)} ${tcpFlagsShort(b[hl + 13] | ((b[hl + 12] & 1) << 8))} seq=${u32(hl + 4)} ack=${u32(hl + 8)}`;
 }
 
-export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, sysctls: readonly string[]): { states: KernelCtState[]; reasons: string[]; ct: Conntrack; endNs: number } {
+export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, sysctls: readonly string[], pps: number = INJECT_PPS): { states: KernelCtState[]; reasons: string[]; ct: Conntrack; endNs: number } {
   const ct = new Conntrack({ kernel: profile, sysctls, initialCapacity: 1024 });
   const states: KernelCtState[] = [];
   const reasons: string[] = [];
-  const gap = 1e9 / INJECT_PPS;
+  const gap = 1e9 / pps;
   let i = 0;
   for (const p of packets) {
     if (p.skipped) {
@@ -99,7 +99,7 @@ export function liveEntries(ct: Conntrack, now: number): number[] {
 }
 
 export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kernel: KernelBatchResult, profile: KernelProfile, sysctls: readonly string[]): DiffReport {
-  const sim = ctsimStates(packets, profile, sysctls);
+  const sim = ctsimStates(packets, profile, sysctls, kernel.pps);
   const packetDiffs: PacketDiff[] = [];
   let agree = 0;
   let compared = 0;

@@ -8,6 +8,7 @@ import { FileSink, PcapWriter, readCaptureFile } from '../../pcap/index.js';
 import { LinkType } from '../../wire/index.js';
 import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
+import { INJECT_PPS } from '../../kerneldiff/kernel-batch.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
 import { isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
 import { LabError } from '../../kerneldiff/netns-lab.js';
@@ -40,6 +41,7 @@ interface Args {
   'guest-timeout'?: number;
   'kernel-source'?: string;
   'uml-timing'?: boolean;
+  pps?: number;
 }
 
 function casesFromDir(dir: string): DiffCase[] {
@@ -92,13 +94,20 @@ function commonArgs(a: Args): string[] {
   if (a['fuzz-count'] !== undefined) out.push('--fuzz-count', String(a['fuzz-count']), '--seed', String(a.seed), '--mode', a.mode, '--max-packets', String(a['max-packets']));
   for (const s of a.sysctl ?? []) out.push('--sysctl', s);
   if (a.profile) out.push('--profile', a.profile);
+  if (a.pps !== undefined) out.push('--pps', String(a.pps));
   out.push('--minimise', String(a.minimise));
   return out;
 }
 
+/**
+ * A UML guest forwards packets several times slower than the host (every softirq is a ptrace
+ * round trip), so its veths start from a lower rate.
+ */
+const UML_PPS = 1500;
+
 /** Default guest deadline: boot plus a generous per-case allowance on a loaded 2-core machine. */
 function guestTimeoutMs(a: Args, cases: number): number {
-  return (a['guest-timeout'] ?? 180 + Math.ceil(cases * 0.2)) * 1000;
+  return (a['guest-timeout'] ?? 180 + Math.ceil(cases * 0.5)) * 1000;
 }
 
 function relayConsole(tag: string): ((line: string) => void) | undefined {
@@ -115,7 +124,7 @@ async function runBatchHere(a: Args, src: CaseSource, shard: Shard): Promise<Bat
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
   const r = await runKernelDiff({
-    cases, sysctls, minimise: a.minimise, profile: a.profile,
+    cases, sysctls, minimise: a.minimise, profile: a.profile, pps: a.pps,
     onProgress: (done, total, rep) => { if (tty) process.stderr.write(`\rkernel-diff: ${done}/${total} cases, ${rep.packetAgreement}/${rep.packets} packets agree`); },
   });
   if (tty) process.stderr.write('\n');
@@ -141,7 +150,7 @@ async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: numb
   if (a.uml !== undefined) {
     const kernel = resolveUmlKernel(a.uml);
     const reports = await Promise.all(subs.map(async (s, j) => {
-      const argv = ['kernel-diff', ...commonArgs(a), '--shard', `${s.index}/${s.count}`, '--report', `${GUEST_OUT}/report.json`, '--out', `${GUEST_OUT}/min`, '--kernel-source', kernel.provenance, '--json'];
+      const argv = ['kernel-diff', ...commonArgs(a), ...(a.pps === undefined ? ['--pps', String(UML_PPS)] : []), '--shard', `${s.index}/${s.count}`, '--report', `${GUEST_OUT}/report.json`, '--out', `${GUEST_OUT}/min`, '--kernel-source', kernel.provenance, '--json'];
       const run = await runInGuest({ kernel, argv, timeoutMs: guestTimeoutMs(a, Math.ceil(src.count / s.count)), tag: `kd${j}`, onConsole: relayConsole(`guest ${j}`) });
       const text = run.files.get('report.json');
       if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
@@ -243,14 +252,16 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
     .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases i with i % N == I-1); combine the --report files with `kernel-diff merge`' })
     .option('report', { type: 'string', describe: 'also write the JSON report to this file' })
+    .option('pps', { type: 'number', describe: `injection rate in packets/s (default ${INJECT_PPS}, ${UML_PPS} in a UML guest); a run that loses packets outside conntrack is retried at half the rate` })
     .option('profile', { type: 'string', describe: 'compare with this ctsim profile (e.g. ubuntu-20.04) instead of the one for the kernel\'s uname -r' })
     .option('record', { type: 'boolean', describe: 'append the result to the verification records shown by ctsim kernels' })
-    .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.2 per case)' })
+    .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.5 per case)' })
     .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
     .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
   handler: async (a) => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
     positive('jobs', a.jobs, 64);
+    positive('pps', a.pps, 100_000);
     positive('guest-timeout', a['guest-timeout'], 86_400);
     if (a.profile) resolveKernel(a.profile); // a typed error for an unknown profile, before any work
     if (a.scenario) {

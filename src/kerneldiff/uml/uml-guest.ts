@@ -13,6 +13,7 @@
 // SIGKILLed on its own deadline, on a panic, and on SIGINT/SIGTERM; its uml_dir (pid file,
 // mconsole socket) and the scratch folder are removed in every case.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,7 +107,7 @@ function disarmSignals(): void {
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The guest's init: mounts, modules, requirement probes, then ctsim; always powers off. */
-export function guestInitScript(o: { hostOut: string; modulesDir: string | null; node: string; ctsim: string; argv: string[] }): string {
+export function guestInitScript(o: { hostOut: string; seedFile: string; modulesDir: string | null; node: string; ctsim: string; argv: string[] }): string {
   const probes = GUEST_REQUIREMENTS.map((r) => `probe ${shq(r.config)} ${shq(r.what)} ${shq(r.probe)}`).join('\n');
   return `#!/bin/sh
 # ctsim user-mode-linux guest init (written by src/kerneldiff/uml/uml-guest.ts; removed after the run)
@@ -115,14 +116,21 @@ export HOME=/tmp LANG=C.UTF-8
 OUT=${GUEST_OUT}
 mount -t proc proc /proc
 mount -t sysfs sys /sys
+grep -q ' /dev ' /proc/mounts || mount -t devtmpfs dev /dev 2>/dev/null
+# Kernels before 5.18 (5.4, 5.10) have no entropy source in UML, so getrandom() (node, python)
+# would block forever: credit the pool with 64 bytes the host drew from its own CSPRNG (read
+# before /tmp, where the file lives, is covered by a tmpfs).
+entropy=ok
+python3 -c 'import fcntl, struct, sys; d = open(sys.argv[1], "rb").read(); fcntl.ioctl(open("/dev/random", "wb"), 0x40085203, struct.pack("ii", len(d) * 8, len(d)) + d)' ${shq(o.seedFile)} || entropy=failed
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs tmpfs /tmp
-grep -q ' /dev ' /proc/mounts || mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p $OUT /run/ctsim-bin /run/netns
 if ! mount -t hostfs -o ${shq(o.hostOut)} hostfs $OUT; then echo 'ctsim-guest: cannot mount the host folder (CONFIG_HOSTFS)'; poweroff -f; fi
 status() { echo "$*" >> $OUT/status; }
+
 uname -r > $OUT/release
 status booted
+status "entropy-credit $entropy"
 # The labs call iptables/iptables-restore: in the guest those are the legacy (x_tables) tools,
 # which every UML build has; the host's nf_tables iptables needs options a lab kernel lacks.
 for t in iptables iptables-save iptables-restore; do ln -s /usr/sbin/$(echo $t | sed 's/^iptables/iptables-legacy/') /run/ctsim-bin/$t; done
@@ -153,7 +161,9 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
   mkdirSync(out);
   const init = join(dir, 'init.sh');
   const ctsim = process.argv[1];
-  writeFileSync(init, guestInitScript({ hostOut: out, modulesDir: o.kernel.modulesDir, node: process.execPath, ctsim, argv: o.argv }));
+  const seedFile = join(dir, 'entropy-seed');
+  writeFileSync(seedFile, randomBytes(64), { mode: 0o600 });
+  writeFileSync(init, guestInitScript({ hostOut: out, seedFile, modulesDir: o.kernel.modulesDir, node: process.execPath, ctsim, argv: o.argv }));
   chmodSync(init, 0o755);
   const umid = `ctsim-${process.pid}-${o.tag ?? guestCounter}`;
   const args = [
