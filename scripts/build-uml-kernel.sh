@@ -78,7 +78,7 @@ else
 fi
 [ -f "$tree/net/netfilter/nf_conntrack_proto_tcp.c" ] || die "$src has no net/netfilter/nf_conntrack_proto_tcp.c"
 
-# Vendor deviations (scripts/uml-deviations.tsv): id <TAB> file <TAB> detect (grep -E) <TAB> fix (sed -E, or "config:SYM=n") <TAB> what
+# Vendor deviations (scripts/uml-deviations.tsv): id <TAB> file <TAB> detect (grep -E) <TAB> fix (sed:EXPR, config:SYMBOL or note:WHY) <TAB> what
 deviations_json=""
 config_off=()
 while IFS=$'\t' read -r id file detect fix what; do
@@ -87,6 +87,7 @@ while IFS=$'\t' read -r id file detect fix what; do
   grep -Eq -- "$detect" "$tree/$file" || continue
   case "$fix" in
     config:*) action="kept out of the build: ${fix#config:} in .config" ; config_off+=("${fix#config:}") ;;
+    note:*) action="nothing to undo: ${fix#note:}" ;;
     sed:*)
       sed -Ei -- "${fix#sed:}" "$tree/$file"
       if grep -Eq -- "$detect" "$tree/$file"; then die "deviation $id: the fix did not remove it from $file"; fi
