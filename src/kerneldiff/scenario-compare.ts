@@ -27,6 +27,7 @@ import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import type { LadderPacket, ScenarioName, ScenarioResult } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { runningKernelProfile } from './kernel-diff.js';
+import { resolveKernel } from '../conntrack/kernel-profile.js';
 import { APP_PORT, SCENARIO_TIMINGS, runRealScenario, scenarioSysctls, type RealRunOptions, type RealScenarioResult, type ScenarioTimings } from './scenario-run.js';
 
 /** The kernel and ctsim disagreed on a scenario (the CLI throws it after printing the comparison: exit status 1). */
@@ -45,11 +46,13 @@ export const TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 50, ga
 
 /**
  * Inside a user-mode-linux guest every system call of the python programs is a ptrace round trip
- * through the UML kernel, so they answer milliseconds late; the kernel's own timers (conntrack
- * timeouts, TCP retransmissions) keep their times. Wider, but still far below any timeout ctsim
- * models (the shortest compared is the 1 s SYN retransmission).
+ * through the UML kernel, so on a loaded machine they answer tens to hundreds of milliseconds
+ * late (seen: a constant +0.3 s from the first data segment on, with the host at load 16); the
+ * kernel's own timers (conntrack timeouts, TCP retransmissions) keep their times. The gap
+ * tolerance still tells a 1 s SYN retransmission from a missing or an extra one, and packets,
+ * events and counts must match exactly whatever the timing.
  */
-export const UML_TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 250, gapMinMs: 60, gapRelative: 0.25 });
+export const UML_TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 750, gapMinMs: 200, gapRelative: 0.25 });
 
 export type RowStatus = 'ok' | 'timing' | 'only-ctsim' | 'only-kernel' | 'after-window';
 
@@ -314,7 +317,7 @@ function compareEvents(sim: CtRow[], real: CtRow[], windowNs: number, tol: Toler
   return out.sort(byTime);
 }
 
-function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScenarioResult, windowNs: number, tol: Tolerance): ComparedOutcome[] {
+function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScenarioResult, windowNs: number, tol: Tolerance, profile: string): ComparedOutcome[] {
   const s = sim.outcome;
   const k = real.outcome;
   const yn = (b: boolean) => (b ? 'yes' : 'no');
@@ -336,8 +339,12 @@ function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScena
     );
   }
   // ctsim counts over its whole run; the kernel's counter covers the real run (up to the window).
-  const simInvalid = sim.timeline.filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.text.startsWith('conntrack INVALID') && e.timeNs <= windowNs).length;
-  rows.push({ field: `conntrack INVALID verdicts in the pod (first ${windowNs / 1e9} s)`, ctsim: String(simInvalid), kernel: String(k.invalidPackets), agree: simInvalid === k.invalidPackets });
+  // The kernel side is the `conntrack -S` invalid counter: before 830af2eba403 it also counts each
+  // SYN that re-opened a closed entry (-NF_REPEAT).
+  const repeatCounts = !resolveKernel(profile).behaviour.repeatNotCountedInvalid;
+  const simInvalid = sim.timeline.filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.timeNs <= windowNs &&
+    (e.text.startsWith('conntrack INVALID') || (repeatCounts && e.text.startsWith('conntrack [DESTROY]') && e.text.endsWith('(reopen)')))).length;
+  rows.push({ field: `conntrack -S invalid in the pod (first ${windowNs / 1e9} s)`, ctsim: String(simInvalid), kernel: String(k.invalidPackets), agree: simInvalid === k.invalidPackets });
   return rows;
 }
 
@@ -372,7 +379,7 @@ export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, c
   const realEvents = real.conntrackEvents.map((e) => ctRow(e.timeNs, e.text, realNames)).filter((e): e is CtRow => e !== null);
   const packets = comparePackets(simRows, realRows, windowNs, tol);
   const events = compareEvents(simEvents, realEvents, windowNs, tol);
-  const outcome = compareOutcome(real.name, sim, real, windowNs, tol);
+  const outcome = compareOutcome(real.name, sim, real, windowNs, tol, profile);
   const count = <T extends { status: RowStatus }>(xs: T[]) => ({
     matched: xs.filter((x) => x.status === 'ok' || x.status === 'timing').length,
     timing: xs.filter((x) => x.status === 'timing').length,

@@ -33,4 +33,16 @@ describe('fixes forced by real kernels', () => {
       expect({ kernel, outcome: rst.outcome, state: rst.state }).toEqual({ kernel, outcome: 'ACCEPT', state });
     }
   });
+
+  it('830af2eba403: a SYN re-opening a CLOSE entry counts in conntrack -S invalid before 5.4.176 / 5.10.96 / 5.17, not after', () => {
+    const cases = [['4.19.226', 1], ['4.19.227', 0], ['5.4.124', 1], ['5.4.175', 1], ['5.4.176', 0], ['5.10.89', 1], ['5.10.96', 0], ['5.10.198', 0], ['5.15.18', 1], ['5.15.19', 0], ['6.1', 0], ['6.18', 0]] as const;
+    for (const [kernel, counted] of cases) {
+      const d = new Driver({ kernel });
+      handshake(d);
+      d.send(c2s({ seq: CI + 1, ack: SI + 1, flags: RST | ACK }));
+      expect(d.ct.stats.invalid).toBe(0);
+      const syn = d.send(c2s({ seq: CI + 0x10000, flags: SYN, options: SYN_OPTS }));
+      expect({ kernel, reopened: syn.reopened, outcome: syn.outcome, invalid: d.ct.stats.invalid }).toEqual({ kernel, reopened: true, outcome: 'ACCEPT', invalid: counted });
+    }
+  });
 });
