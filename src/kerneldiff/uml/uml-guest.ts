@@ -18,6 +18,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UmlError, type UmlKernel } from './uml-kernel.js';
+import { packageRoot } from '../verification.js';
 
 /** Modules the labs need from a packaged (modular) kernel; modprobe pulls their dependencies. */
 export const GUEST_MODULES = [
@@ -53,6 +54,8 @@ export interface GuestRunOptions {
   onConsole?: (line: string) => void;
   /** Distinguishes parallel guests of this process (umid, scratch folder). */
   tag?: string;
+  /** The ctsim entry point run inside (default: this package's dist/src/cli/main.js). */
+  ctsimMain?: string;
 }
 
 export interface GuestRun {
@@ -154,13 +157,20 @@ poweroff -f
 
 let guestCounter = 0;
 
+/** The compiled CLI of this package (what the guest runs with the host's node). */
+export function builtCtsimMain(): string {
+  const main = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(main)) throw new UmlError(`${main} not found: build ctsim first (npm run build)`);
+  return main;
+}
+
 /** Boots the kernel, runs `ctsim ARGV` inside, returns what it wrote; the guest never outlives the call. */
 export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
   const dir = mkdtempSync(join(tmpdir(), `ctsim-uml-${process.pid}-${o.tag ?? guestCounter++}-`));
   const out = join(dir, 'out');
   mkdirSync(out);
   const init = join(dir, 'init.sh');
-  const ctsim = process.argv[1];
+  const ctsim = o.ctsimMain ?? builtCtsimMain();
   const seedFile = join(dir, 'entropy-seed');
   writeFileSync(seedFile, randomBytes(64), { mode: 0o600 });
   writeFileSync(init, guestInitScript({ hostOut: out, seedFile, modulesDir: o.kernel.modulesDir, node: process.execPath, ctsim, argv: o.argv }));
