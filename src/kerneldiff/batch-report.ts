@@ -39,6 +39,8 @@ export interface BatchReport {
   entryAgreement: number;
   timeoutChecks: number;
   timeoutAgreement: number;
+  /** Entries that expired between the end of the injection and `conntrack -L` (not checked). */
+  expiredBeforeListing: number;
   /** caseIndex fields are global case indices. */
   packetDiffs: PacketDiff[];
   entryDiffs: EntryDiff[];
@@ -57,13 +59,14 @@ export function toBatchReport(r: DiffReport, meta: Pick<BatchReport, 'kernel' | 
     format: BATCH_REPORT_FORMAT, ...meta,
     cases: r.cases, packets: r.packets, skippedPackets: r.skippedPackets, packetAgreement: r.packetAgreement,
     entryChecks: r.entryChecks, entryAgreement: r.entryAgreement, timeoutChecks: r.timeoutChecks, timeoutAgreement: r.timeoutAgreement,
+    expiredBeforeListing: r.expiredBeforeListing,
     packetDiffs: r.packetDiffs.map((d) => ({ ...d, caseIndex: g(d.caseIndex) })),
     entryDiffs: r.entryDiffs.map((d) => ({ ...d, caseIndex: g(d.caseIndex) })),
     disagreeingCases: r.disagreeingCases.map(g),
   };
 }
 
-const NUMBERS = ['cases', 'packets', 'skippedPackets', 'packetAgreement', 'entryChecks', 'entryAgreement', 'timeoutChecks', 'timeoutAgreement', 'wallSeconds'] as const;
+const NUMBERS = ['cases', 'packets', 'skippedPackets', 'packetAgreement', 'entryChecks', 'entryAgreement', 'timeoutChecks', 'timeoutAgreement', 'expiredBeforeListing', 'wallSeconds'] as const;
 
 /** Checks that parsed JSON is a batch report (names the file in errors). */
 export function parseBatchReport(text: string, name: string): BatchReport {
@@ -114,6 +117,7 @@ export function mergeBatchReports(reports: readonly BatchReport[], names: readon
     shards: shards.sort((a, b) => a.count - b.count || a.index - b.index),
     cases: sum('cases'), packets: sum('packets'), skippedPackets: sum('skippedPackets'), packetAgreement: sum('packetAgreement'),
     entryChecks: sum('entryChecks'), entryAgreement: sum('entryAgreement'), timeoutChecks: sum('timeoutChecks'), timeoutAgreement: sum('timeoutAgreement'),
+    expiredBeforeListing: sum('expiredBeforeListing'),
     packetDiffs: byIndex(reports.flatMap((r) => r.packetDiffs)), entryDiffs: byIndex(reports.flatMap((r) => r.entryDiffs)),
     disagreeingCases: [...new Set(reports.flatMap((r) => r.disagreeingCases))].sort((a, b) => a - b),
     minimised: reports.flatMap((r) => r.minimised),

@@ -47,7 +47,7 @@ function merge(a: DiffReport | null, b: DiffReport, offset: number): DiffReport 
   return {
     kernel: b.kernel, cases: a.cases + b.cases, packets: a.packets + b.packets, skippedPackets: a.skippedPackets + b.skippedPackets,
     packetAgreement: a.packetAgreement + b.packetAgreement, entryChecks: a.entryChecks + b.entryChecks, entryAgreement: a.entryAgreement + b.entryAgreement,
-    timeoutChecks: a.timeoutChecks + b.timeoutChecks, timeoutAgreement: a.timeoutAgreement + b.timeoutAgreement,
+    timeoutChecks: a.timeoutChecks + b.timeoutChecks, timeoutAgreement: a.timeoutAgreement + b.timeoutAgreement, expiredBeforeListing: a.expiredBeforeListing + b.expiredBeforeListing,
     packetDiffs: [...a.packetDiffs, ...shift(b.packetDiffs)], entryDiffs: [...a.entryDiffs, ...shift(b.entryDiffs)],
     disagreeingCases: [...a.disagreeingCases, ...b.disagreeingCases.map((i) => i + offset)],
   };
@@ -81,7 +81,7 @@ export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffRes
       report = merge(report, r, i);
       o.onProgress?.(Math.min(i + size, o.cases.length), o.cases.length, report);
     }
-    report ??= { kernel: profile.name, cases: 0, packets: 0, skippedPackets: 0, packetAgreement: 0, entryChecks: 0, entryAgreement: 0, timeoutChecks: 0, timeoutAgreement: 0, packetDiffs: [], entryDiffs: [], disagreeingCases: [] };
+    report ??= { kernel: profile.name, cases: 0, packets: 0, skippedPackets: 0, packetAgreement: 0, entryChecks: 0, entryAgreement: 0, timeoutChecks: 0, timeoutAgreement: 0, expiredBeforeListing: 0, packetDiffs: [], entryDiffs: [], disagreeingCases: [] };
     const minimised: MinimisedCase[] = [];
     for (const ci of report.disagreeingCases.slice(0, o.minimise ?? 3)) {
       let packets = o.cases[ci].packets;

@@ -194,7 +194,7 @@ export function formatBatchReport(rep: BatchReport): string[] {
     `kernel ${rep.kernel} (ctsim profile ${rep.profile}): ${rep.cases} cases${shards}, ${rep.packets} packets (${rep.skippedPackets} not injectable)`,
     `  kernel from: ${rep.kernelSource}`,
     `  packets agree: ${rep.packetAgreement}/${rep.packets} (${pct(rep.packetAgreement, rep.packets)} %)`,
-    `  final entries agree: ${rep.entryAgreement}/${rep.entryChecks} (${pct(rep.entryAgreement, rep.entryChecks)} %); timeouts ${rep.timeoutAgreement}/${rep.timeoutChecks}`,
+    `  final entries agree: ${rep.entryAgreement}/${rep.entryChecks} (${pct(rep.entryAgreement, rep.entryChecks)} %); timeouts ${rep.timeoutAgreement}/${rep.timeoutChecks}${rep.expiredBeforeListing ? `; ${rep.expiredBeforeListing} expired before conntrack -L read them (not checked)` : ''}`,
     `  disagreeing cases: ${rep.disagreeingCases.length}`,
     `  wall time: ${rep.wallSeconds.toFixed(1)} s (${rep.cases ? ((rep.wallSeconds * 10000) / rep.cases).toFixed(0) : '-'} s per 10,000 cases)`,
     ...rep.packetDiffs.slice(0, 20).map((d) => `    ${d.caseName} #${d.index}: ${d.summary}: kernel ${d.kernel}, ctsim ${d.ctsim}${d.ctsimReason ? ` [${d.ctsimReason}]` : ''}`),
