@@ -108,10 +108,10 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'verified: 6.1.77 and 6.6.16 review mails and covers',
   },
   {
-    id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.18': 44, '7.0': 12 },
+    id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.12': 117, '6.18': 44, '7.0': 12 },
     sets: ['rstLastDirCheck'],
     effect: 'The shortcut accepting an RST that answers a SYN we let through (ack == last_end) now also needs the SYN to have come from the other direction.',
-    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y not determined: modelled absent',
+    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y: present in Debian\'s linux-source-6.12 6.12.117 (the `last_dir != dir` test in the RST branch of nf_conntrack_tcp_packet) and confirmed by kernel-diff against it built as UML; its first 6.12.y point is not determined (6.12.117 is the earliest proven, 6.12.0-6.12.116 are modelled without it); 6.1.176 confirmed by kernel-diff against Debian\'s user-mode-linux 6.1.176',
   },
 ];
 

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACK, RST, SYN, SYN_OPTS, c2s, s2c } from '../support/segments.js';
 import { CI, Driver, SI, handshake } from '../support/ct-driver.js';
+import { resolveKernel } from '../../src/conntrack/kernel-profile.js';
 
 describe('fixes forced by real kernels', () => {
   it('4f25434bccc2: on a picked-up connection the ACK answering a keepalive passes check III, so the entry learns td_maxack (4.19.153+, 5.4.73+, 5.9.2+, 5.10+)', () => {
@@ -43,6 +44,20 @@ describe('fixes forced by real kernels', () => {
       expect(d.ct.stats.invalid).toBe(0);
       const syn = d.send(c2s({ seq: CI + 0x10000, flags: SYN, options: SYN_OPTS }));
       expect({ kernel, reopened: syn.reopened, outcome: syn.outcome, invalid: d.ct.stats.invalid }).toEqual({ kernel, reopened: true, outcome: 'ACCEPT', invalid: counted });
+    }
+  });
+
+  it('bed6e04be8e6 is in 6.12.117 (Debian linux-source-6.12, run as UML): the RST shortcut after an ignored SYN needs the other direction', () => {
+    for (const [kernel, on] of [['6.12', false], ['6.12.116', false], ['6.12.117', true], ['6.1.176', true], ['6.18.44', true]] as const) {
+      expect({ kernel, on: resolveKernel(kernel).behaviour.rstLastDirCheck }).toEqual({ kernel, on });
+      const d = new Driver({ kernel });
+      // A client SYN with a new ISN is ignored in ESTABLISHED (last_index = SYN, last_dir = ORIGINAL).
+      handshake(d);
+      expect(d.send(c2s({ seq: 0x40000000, flags: SYN, options: SYN_OPTS })).outcome).toBe('IGNORE');
+      // An RST from the same side acking that SYN, far outside the window: the shortcut (no window
+      // check) only without the direction test; with it the window check fails.
+      const rst = d.send(c2s({ seq: CI + 1 + 0x40000000, ack: 0x40000001, flags: RST | ACK, win: 0 }));
+      expect({ kernel, outcome: rst.outcome }).toEqual({ kernel, outcome: on ? 'INVALID' : 'ACCEPT' });
     }
   });
 });
