@@ -10,7 +10,7 @@ import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
 import { INJECT_PPS } from '../../kerneldiff/kernel-batch.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
-import { isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
+import { BATCH_REPORT_FORMAT, isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
 import { LabError } from '../../kerneldiff/netns-lab.js';
 import { GUEST_OUT, runInGuest } from '../../kerneldiff/uml/uml-guest.js';
 import { UmlError, resolveUmlKernel } from '../../kerneldiff/uml/uml-kernel.js';
@@ -218,15 +218,31 @@ function finishBatch(rep: BatchReport, a: Pick<Args, 'report' | 'json' | 'record
 
 const mergeCommand: CommandModule<object, { reports: string[]; json?: boolean; report?: string; record?: boolean }> = {
   command: 'merge <reports..>',
-  describe: 'Add up the JSON reports of a sharded kernel-diff campaign (--shard I/N --report FILE on each machine)',
+  describe: 'Add up the JSON reports of a sharded kernel-diff campaign (--shard I/N --report FILE on each machine); with --record, also record scenario reports',
   builder: (y) => y
     .positional('reports', { type: 'string', array: true, describe: 'report files' })
     .option('json', { type: 'boolean' })
     .option('report', { type: 'string', describe: 'write the merged report here' })
     .option('record', { type: 'boolean', describe: 'append the merged (complete) campaign to the verification records (ctsim kernels)' }) as never,
   handler: (a) => {
-    const reports = a.reports.map((f) => parseBatchReport(readFileSync(f, 'utf8'), f));
-    const merged = mergeBatchReports(reports, a.reports);
+    // Scenario reports (kernel-diff --scenario --report FILE) are recorded as they are.
+    const texts = a.reports.map((f) => [f, readFileSync(f, 'utf8')] as const);
+    const isScenario = ([, t]: readonly [string, string]) => t.includes('"scenarios"') && !t.includes(`"format": "${BATCH_REPORT_FORMAT}"`);
+    for (const [f, t] of texts.filter(isScenario)) {
+      let parsed: { scenarios?: ScenarioComparison[]; kernelSource?: string };
+      try {
+        parsed = JSON.parse(t) as typeof parsed;
+      } catch (e) {
+        throw new UsageError(`${f}: not JSON (${(e as Error).message})`);
+      }
+      if (!Array.isArray(parsed.scenarios) || typeof parsed.kernelSource !== 'string') throw new UsageError(`${f}: not a kernel-diff --scenario report`);
+      if (a.record) appendRecords(parsed.scenarios.map((c) => scenarioRecord(c, parsed.kernelSource!)));
+      for (const c of parsed.scenarios) process.stdout.write(`${f}: ${scenarioSummaryLine(c)}\n`);
+    }
+    const batch = texts.filter((x) => !isScenario(x));
+    if (!batch.length) return;
+    const reports = batch.map(([f, t]) => parseBatchReport(t, f));
+    const merged = mergeBatchReports(reports, batch.map(([f]) => f));
     if (!isComplete(merged)) process.stderr.write(`kernel-diff merge: not every shard is here (have ${merged.shards.map((s) => `${s.index}/${s.count}`).join(', ')}): the figures cover part of the campaign\n`);
     finishBatch(merged, a);
   },
