@@ -135,7 +135,9 @@ function sameBehaviour(a: KernelProfile, b: KernelProfile): boolean {
 export function profileStatuses(records: readonly VerificationRecord[] = loadRecords()): ProfileStatus[] {
   const names = [...new Set([...KNOWN_RELEASES, ...VENDOR_PROFILES, ...records.map((r) => r.profile)])];
   const profiles = names.map((n) => resolveKernel(n));
-  const newestFirst = (xs: VerificationRecord[]) => [...xs].sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
+  // Newest day first; within a day the largest campaigns first, then the scenarios.
+  const weight = (r: VerificationRecord) => (r.kind === 'batch' ? r.cases : 0);
+  const newestFirst = (xs: VerificationRecord[]) => [...xs].sort((a, b) => b.recordedAt.slice(0, 10).localeCompare(a.recordedAt.slice(0, 10)) || weight(b) - weight(a));
   const verified = new Set(records.filter((r) => (r.kind === 'batch' ? batchAgrees(r) : r.agree)).map((r) => r.profile));
   const order = (p: KernelProfile) => [p.version.major, p.version.minor, p.version.patch];
   profiles.sort((a, b) => {
