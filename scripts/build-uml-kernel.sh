@@ -53,8 +53,8 @@ if [[ "$src" =~ ^[0-9]+\.[0-9]+$ ]]; then
     fi
     [ -f "$tarball" ] || die "$tarball not found: apt-get install -y linux-source-$src"
   fi
+  origin="Debian linux-source-$src $(dpkg-query -W -f '${Version}' "linux-source-$src" 2>/dev/null || echo '(version unknown)')"
   src="$tarball"
-  origin="Debian linux-source-$src ($(dpkg-query -W -f '${Version}' "linux-source-${origin}" 2>/dev/null || echo unknown))"
 fi
 
 mkdir -p "$cache"
@@ -72,7 +72,7 @@ if [ -d "$src" ]; then
   tar -C "$src" --exclude=.git -cf - . | tar -C "$tree" -xf -
 elif [ -f "$src" ]; then
   tar -C "$tree" --strip-components=1 -xf "$src"
-  origin="${origin} $src"
+  [[ "$origin" == Debian* ]] || origin="$(cd "$(dirname "$src")" && pwd)/$(basename "$src")"
 else
   die "$src: no such folder or file"
 fi
