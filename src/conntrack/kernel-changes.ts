@@ -108,6 +108,12 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'verified: 6.1.77 and 6.6.16 review mails and covers',
   },
   {
+    id: 'rst-established-unack', commit: '(not determined)', title: 'netfilter: conntrack: tcp: an RST that keeps ESTABLISHED gets the UNACK timeout, not CLOSE\'s', mainline: '99.0', stable: { '6.12': 117 },
+    sets: ['rstKeptEstablishedUnack'],
+    effect: 'The timeout chain of nf_conntrack_tcp_packet tests `index == TCP_RST_SET && new_state == TCP_CONNTRACK_ESTABLISHED` (then min(ESTABLISHED, UNACK) = 300 s) where it tested `index == TCP_RST_SET` (CLOSE, 10 s): an inexact RST that keeps an ESTABLISHED entry no longer leaves it 10 s to live.',
+    evidence: 'present in Debian\'s linux-source-6.12 6.12.117 (the timeout chain of nf_conntrack_tcp_packet) and forced by kernel-diff against it built as UML (45 of 10,000 mixed cases: ESTABLISHED [ASSURED] ~300 s where ctsim gave ~10 s); absent from real 6.1.176 (Debian user-mode-linux) and real 6.18.44 (this machine), where the same cases agreed with 10 s; the upstream commit and its mainline release are not determined (no mainline release is modelled with it; 6.12.117 is the only release proven to carry it)',
+  },
+  {
     id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.12': 117, '6.18': 44, '7.0': 12 },
     sets: ['rstLastDirCheck'],
     effect: 'The shortcut accepting an RST that answers a SYN we let through (ack == last_end) now also needs the SYN to have come from the other direction.',

@@ -53,6 +53,12 @@ export interface TcpBehaviour {
    * negative verdict, -NF_REPEAT included, before going back to create the new entry).
    */
   repeatNotCountedInvalid: boolean;
+  /**
+   * An RST that keeps an ESTABLISHED entry (inexact seq, be0502a3f2e9) refreshes it with the
+   * unacknowledged timeout (300 s) instead of the CLOSE timeout (10 s); an RST to CLOSE keeps 10 s.
+   * Seen in 6.12.117's source and against it for real; commit not determined.
+   */
+  rstKeptEstablishedUnack: boolean;
 }
 
 /** The behaviour of the oldest kernel modelled (4.19): every switch off. */
@@ -74,4 +80,5 @@ export const BASELINE_BEHAVIOUR: TcpBehaviour = {
   zeroWindowRetransTimeout: false,
   scaleResetReplyOnly: false,
   repeatNotCountedInvalid: false,
+  rstKeptEstablishedUnack: false,
 };

@@ -203,7 +203,8 @@ export class TcpTracker {
     const t = this.settings.timeouts;
     let timeout: number;
     if (c.retrans[e] >= this.settings.maxRetrans && t[newState] > t[TcpCtState.RETRANS]) timeout = t[TcpCtState.RETRANS];
-    else if (index === TcpPacketClass.RST) timeout = t[TcpCtState.CLOSE];
+    else if (index === TcpPacketClass.RST && b.rstKeptEstablishedUnack && newState === TcpCtState.ESTABLISHED && t[newState] > t[TcpCtState.UNACK]) timeout = t[TcpCtState.UNACK];
+    else if (index === TcpPacketClass.RST && !b.rstKeptEstablishedUnack) timeout = t[TcpCtState.CLOSE];
     else if (((c.tdFlags[e * 2] | c.tdFlags[e * 2 + 1]) & TcpSeenFlag.DATA_UNACKNOWLEDGED) && t[newState] > t[TcpCtState.UNACK]) timeout = t[TcpCtState.UNACK];
     else if (b.zeroWindowRetransTimeout && c.lastWin[e] === 0 && t[newState] > t[TcpCtState.RETRANS]) timeout = t[TcpCtState.RETRANS];
     else timeout = t[newState];

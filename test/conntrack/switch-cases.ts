@@ -222,6 +222,17 @@ export const SWITCH_CASES: Record<keyof TcpBehaviour, SwitchCase> = {
     on: ['ACCEPT re-open', 'invalid 0'],
   },
 
+  rstKeptEstablishedUnack: {
+    shows: 'an inexact RST that keeps an ESTABLISHED entry leaves it the UNACK timeout (300 s), not CLOSE\'s 10 s',
+    without: '6.12.116', with: '6.12.117',
+    run: (p) => {
+      const d = established(p);
+      return [show(d.send(s2c({ seq: SI + 51 + 1000, flags: RST, win: 0 })))];
+    },
+    off: ['ACCEPT ESTABLISHED 10s'],
+    on: ['ACCEPT ESTABLISHED 300s'],
+  },
+
   preserveLiberalFlag: {
     shows: 'a picked-up (liberal) entry resynchronised by a new SYN and its SYN/ACK stays liberal: the server\'s out-of-window data passes',
     without: '5.15', with: '5.18',
