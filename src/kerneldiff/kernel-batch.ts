@@ -145,12 +145,12 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
   }
 }
 
-/** Resolves when `file` has not grown for 400 ms (at most 20 s). */
+/** Resolves when `file` has not grown for 1.5 s (at most 30 s): a loaded guest's tcpdump pauses. */
 async function settled(file: string): Promise<void> {
   const size = () => (existsSync(file) ? statSync(file).size : 0);
   let last = size();
   let still = 0;
-  for (let waited = 0; still < 4 && waited < 20_000; waited += 100) {
+  for (let waited = 0; still < 15 && waited < 30_000; waited += 100) {
     await new Promise((r) => setTimeout(r, 100));
     const now = size();
     still = now === last ? still + 1 : 0;
