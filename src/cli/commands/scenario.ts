@@ -3,6 +3,7 @@ import { runIncident } from '../../scenarios/incidents.js';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { reconnectText } from '../../scenarios/outcome-text.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../scenarios/scenario-types.js';
+import { timelineJson } from '../../scenarios/timeline-json.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
 import { scenarioOptionsBuilder, toScenarioOptions, type ScenarioArgs } from './scenario-options.js';
 
@@ -43,7 +44,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         name: r.name, options: r.options, outcome: r.outcome, files,
-        timeline: r.timeline.map((e) => ({ time: e.timeNs / 1e9, host: e.host, kind: e.kind, text: e.text })),
+        timeline: r.timeline.map(timelineJson),
         snapshots: r.snapshots.map((s) => ({ label: s.label, time: s.timeNs / 1e9, ss: s.ss, conntrack: s.conntrack })),
       }, null, 2)}\n`);
       return;
