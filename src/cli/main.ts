@@ -12,6 +12,7 @@ import { seedCommand } from './commands/seed.js';
 import { kernelDiffCommand } from './commands/kernel-diff.js';
 import { fuzzCommand } from './commands/fuzz.js';
 import { conformanceCommand } from './commands/conformance.js';
+import { helpEpilogue, kernelsCommand } from './commands/kernels.js';
 import { UsageError, reportError } from './errors.js';
 import { packageVersion } from './version.js';
 
@@ -29,6 +30,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(kernelDiffCommand)
     .command(fuzzCommand)
     .command(conformanceCommand)
+    .command(kernelsCommand)
+    .epilogue(helpEpilogue())
     .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .version(packageVersion())

@@ -41,8 +41,18 @@ export interface KernelProfile {
    * real 6.18.44 shows per-tuple offsets); before, secure_tcp_ts_off() hashed the address pair.
    */
   tsOffsetPerTuple: boolean;
-  /** tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect() (present in 6.12.117). */
+  /**
+   * tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect()
+   * (in Debian's 6.12.117 source; the real 6.18.44 refuses it with EADDRNOTAVAIL). Releases
+   * before 6.12 are assumed not to have it: ctsim has not read their code.
+   */
   twFinWait2NoReuse: boolean;
+  /**
+   * net.ipv4.tcp_tw_reuse_delay: tcp_twsk_unique() wants the TIME_WAIT's last timestamp that many
+   * ms old (tcp_clock_ms) instead of from an earlier second ("tcp: add sysctl_tcp_tw_reuse_delay";
+   * the real 6.18.44 has the sysctl, Debian's 6.12.117 source does not; v6.13 is assumed).
+   */
+  twReuseDelay: boolean;
   note: string;
 }
 
@@ -95,6 +105,7 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     pingpongThresh: atLeast(5, 1) && !atLeast(5, 19) ? 3 : 1,
     tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
     twFinWait2NoReuse: atLeast(6, 12),
+    twReuseDelay: atLeast(6, 13),
     note,
   };
 }
@@ -119,8 +130,10 @@ const VENDOR: Record<string, () => KernelProfile> = {
   },
   'ubuntu-20.04': () => {
     const v: KernelVersion = { major: 5, minor: 4, patch: 0 };
-    return build('ubuntu-20.04', v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)),
-      'Ubuntu 20.04 focal, 5.4.0-NNN-generic: upstream 5.4 behaviour, no nf_conntrack_tcp_ignore_invalid_rst, no "re-init for syn packets only" (the RST after a challenge ACK re-seeds the window and passes, as the seed report observed).');
+    // Focal's 5.4.0-NNN kernels take the 5.4.y stable updates ("Upstream stable to v5.4.73" and
+    // later): the 4f25434bccc2 keepalive fix (5.4.73) is in every focal kernel since late 2020.
+    return build('ubuntu-20.04', v, [...KERNEL_CHANGES.filter((c) => releaseHas(c, v)), ...byId(['keepalive-reply'])],
+      'Ubuntu 20.04 focal, 5.4.0-NNN-generic: upstream 5.4 behaviour with the 5.4.y stable fixes up to at least 5.4.73 (so the same switches as 5.4.124), no nf_conntrack_tcp_ignore_invalid_rst, no "re-init for syn packets only" (the RST after a challenge ACK re-seeds the window and passes, as the seed report observed).');
   },
 };
 

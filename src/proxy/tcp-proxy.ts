@@ -6,6 +6,8 @@
 // becomes shutdown(SHUT_WR) on the other; a connection is closed only when both directions have
 // ended, on a reset, or when the idle timeout (tcp_proxy idle_timeout, default 1 h) fires — then
 // both sides are closed without flush. With halfClose 'close' a read EOF on either side closes both.
+// The downstream is read only once the upstream is connected; an upstream that does not answer
+// within the cluster's connect_timeout (Istio: 10 s) closes the downstream (unread data: RST).
 import type { Host } from '../stack/host.js';
 import type { Timer } from '../stack/scheduler.js';
 import { SEC } from '../stack/scheduler.js';
@@ -29,6 +31,8 @@ export interface TcpProxyOptions {
   source?: number;
   /** The proxy's typed events (what Envoy's access log and connection stats would show). */
   onEvent?: (e: ProxyEvent) => void;
+  /** The upstream cluster's connect_timeout in ns (Istio's default 10 s; 0 disables). */
+  connectTimeoutNs?: number;
 }
 
 /** What the proxy did, per connection (numbered from 1 in accept order); endpoints as "a.b.c.d:port". */
@@ -65,10 +69,12 @@ export class TcpProxy {
   private nextId = 1;
   readonly idleTimeoutNs: number;
   private readonly halfClose: 'shutdown-wr' | 'close';
+  readonly connectTimeoutNs: number;
 
   constructor(readonly host: Host, readonly opts: TcpProxyOptions = {}) {
     this.idleTimeoutNs = opts.idleTimeoutNs ?? 3600 * SEC;
     this.halfClose = opts.halfClose ?? 'shutdown-wr';
+    this.connectTimeoutNs = opts.connectTimeoutNs ?? 10 * SEC;
     this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
     this.listener.reuseAddr = true;
     mustSucceed(this.listener.bind(0, opts.listenPort ?? 15001), `proxy bind(0.0.0.0:${opts.listenPort ?? 15001}) on ${host.name}`);
@@ -112,15 +118,11 @@ export class TcpProxy {
       });
     };
     touch();
-    down.onData = (d) => {
+    const forwardDown = (d: Uint8Array) => {
       touch();
       if (up.state !== TcpState.CLOSE && !c.upShut) up.send(d);
     };
-    up.onData = (d) => {
-      touch();
-      if (down.state !== TcpState.CLOSE && !c.downShut) down.send(d);
-    };
-    down.onEof = () => {
+    const downEof = () => {
       c.downEof = true;
       this.emit({ ev: 'down-eof', conn: c.id });
       if (this.halfClose === 'close') {
@@ -132,6 +134,10 @@ export class TcpProxy {
       c.upShut = true;
       up.shutdown('wr');
       this.maybeDone(c);
+    };
+    up.onData = (d) => {
+      touch();
+      if (down.state !== TcpState.CLOSE && !c.downShut) down.send(d);
     };
     up.onEof = () => {
       c.upEof = true;
@@ -146,7 +152,7 @@ export class TcpProxy {
       down.shutdown('wr');
       this.maybeDone(c);
     };
-    down.onError = (e) => {
+    const downError = (e: SocketError) => {
       this.log(c, `downstream ${e}: closing upstream`);
       this.emit({ ev: 'down-error', conn: c.id, error: e });
       c.downEof = true;
@@ -158,19 +164,42 @@ export class TcpProxy {
       c.upEof = true;
       this.closeBoth(c, `upstream ${e}`);
     };
+    // Envoy's tcp_proxy reads the downstream only once the upstream is connected (until then the
+    // request waits in the socket's receive queue, a FIN in it is seen after the data, and a reset
+    // at the first read).
     up.onConnect = () => {
       upConnected = true;
       const local = formatEndpoint(up.localAddr, up.localPort);
       this.log(c, `upstream connected from ${local}`);
       this.emit({ ev: 'upstream-connected', conn: c.id, local });
+      connectTimer?.cancel();
+      if (down.pendingError) {
+        downError(down.pendingError); // reset while not read: seen at the first read
+        return;
+      }
+      const queued = down.recv();
+      if (queued.length) forwardDown(queued);
+      down.onData = forwardDown;
+      down.onError = downError;
+      if (down.state === TcpState.CLOSE_WAIT || down.state === TcpState.LAST_ACK) downEof();
+      else down.onEof = downEof;
     };
     c.idle = () => idle;
+    let connectTimer: Timer | null = null;
     const bound = this.opts.source ? up.bind(this.opts.source, 0) : null;
     const r = bound && bound.errno !== null ? bound : up.connect(orig.addr, orig.port);
     if (r.errno !== null) {
       this.log(c, `upstream connect() to ${origText} failed: ${r.errno}: closing downstream`);
       this.emit({ ev: 'upstream-error', conn: c.id, error: r.errno });
       this.closeBoth(c, `upstream ${r.errno}`);
+      return;
+    }
+    if (this.connectTimeoutNs > 0) {
+      connectTimer = this.host.sched.after(this.connectTimeoutNs, () => {
+        if (up.state !== TcpState.SYN_SENT) return;
+        this.log(c, `upstream connect timeout (${this.connectTimeoutNs / SEC} s): closing both sides`);
+        this.closeBoth(c, 'upstream connect timeout');
+      });
     }
   }
 

@@ -24,7 +24,7 @@ import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
-import { DEFAULT_HZ, KernelClock } from './kernel-clock.js';
+import { DEFAULT_HZ, bootKernel, type KernelBoot, type KernelClock } from './kernel-clock.js';
 
 export interface HostEvent {
   timeNs: number;
@@ -71,6 +71,8 @@ export interface HostOptions {
   tracking?: boolean;
   /** CONFIG_HZ of this kernel (jiffies, timer rounding); Debian's 250 by default. */
   hz?: number;
+  /** The kernel this namespace belongs to (clocks, secrets), shared with the other namespaces of it; its own otherwise. */
+  boot?: KernelBoot;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -105,9 +107,10 @@ export class Host implements TcpHostPort {
     const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
     this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
-    this.clock = KernelClock.seeded(o.sched, o.hz ?? DEFAULT_HZ);
+    const boot = o.boot ?? bootKernel(o.sched, o.hz ?? DEFAULT_HZ);
+    this.clock = boot.clock;
     const tcpSysctls = { ...applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile), hz: this.clock.hz };
-    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock);
+    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock, boot.secrets);
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
@@ -477,55 +480,60 @@ export class Host implements TcpHostPort {
 
   // ------------------------------------------------------------ packet paths
 
-  /** ip_local_out() for a packet built by the local TCP layer. */
-  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): void {
-    this.localOutSkb(newSkb(bytes, owner ?? undefined));
+  /**
+   * ip_local_out() for a packet built by the local TCP layer. False when the output path dropped
+   * it (no route, a netfilter DROP, a failed conntrack confirm): the sender sees an error
+   * (-EPERM from nf_hook_slow), which TCP acts on for new data and FINs.
+   */
+  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): boolean {
+    return this.localOutSkb(newSkb(bytes, owner ?? undefined));
   }
 
-  private localOutSkb(skb: Skb): void {
+  private localOutSkb(skb: Skb): boolean {
     const bytes = skb.bytes;
     const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     const out = this.route(dst);
     if (!out) {
       this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
-      return;
+      return false;
     }
     skb.outIface = out.name;
-    if (!this.table(skb, 'raw', 'OUTPUT')) return;
-    if (!this.conntrackIn(skb, 'output')) return;
-    if (!this.table(skb, 'mangle', 'OUTPUT')) return;
-    if (!this.nat(skb, 'OUTPUT', 'dst')) return;
-    if (!this.table(skb, 'filter', 'OUTPUT')) return;
+    if (!this.table(skb, 'raw', 'OUTPUT')) return false;
+    if (!this.conntrackIn(skb, 'output')) return false;
+    if (!this.table(skb, 'mangle', 'OUTPUT')) return false;
+    if (!this.nat(skb, 'OUTPUT', 'dst')) return false;
+    if (!this.table(skb, 'filter', 'OUTPUT')) return false;
     // ip_route_me_harder(): a destination changed by NAT needs a new route.
     const newDst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
     if (newDst !== dst) {
       const r = this.route(newDst);
       if (!r) {
         this.drop(skb, `no route to ${formatIpv4Address(newDst)}`, { by: 'routing' });
-        return;
+        return false;
       }
       skb.outIface = r.name;
     }
-    this.postRouting(skb);
+    return this.postRouting(skb);
   }
 
-  private postRouting(skb: Skb): void {
-    if (!this.table(skb, 'mangle', 'POSTROUTING')) return;
-    if (!this.nat(skb, 'POSTROUTING', 'src')) return;
-    if (!this.confirm(skb)) return;
+  private postRouting(skb: Skb): boolean {
+    if (!this.table(skb, 'mangle', 'POSTROUTING')) return false;
+    if (!this.nat(skb, 'POSTROUTING', 'src')) return false;
+    if (!this.confirm(skb)) return false;
     const out = this.interfaces.get(skb.outIface!)!;
     this.onTap?.({ host: this.name, iface: out.name, direction: 'outbound', bytes: skb.bytes, notes: skb.notes });
     if (out.loopback) {
       // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept.
       const again: Skb = { ...skb, inIface: 'lo', outIface: undefined };
       this.sched.after(0, () => this.receiveSkb(again));
-      return;
+      return true;
     }
     if (!out.transmit) {
       this.drop(skb, `${out.name} is not connected`, { by: 'link' });
-      return;
+      return true; // the device accepted it; no error reaches the sender
     }
     out.transmit(skb.bytes, skb.notes);
+    return true;
   }
 
   /** A packet arriving on an interface (from a link). */

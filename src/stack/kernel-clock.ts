@@ -121,3 +121,19 @@ export class KernelClock {
     return Math.floor((j * 1000) / this.hz);
   }
 }
+
+/**
+ * What every network namespace of one kernel shares: its clocks and jiffies (so two namespaces'
+ * timers armed alike fire on the same tick, as in kernel-diff's lab) and the boot-time secrets of
+ * net/core/secure_seq.c (net_secret, ts_secret: global, not per namespace).
+ */
+export interface KernelBoot {
+  readonly clock: KernelClock;
+  /** Eight random 32-bit words: net_secret's 128-bit SipHash key, then ts_secret's. */
+  readonly secrets: readonly number[];
+}
+
+export function bootKernel(sched: Scheduler, hz = DEFAULT_HZ): KernelBoot {
+  const clock = KernelClock.seeded(sched, hz);
+  return { clock, secrets: Array.from({ length: 8 }, () => sched.randomU32()) };
+}

@@ -8,6 +8,7 @@ import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
 import { compareScenario, runScenarioDiff, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
 import { checkScenarioPrerequisites } from '../../src/kerneldiff/scenario-lab.js';
 import type { RealRun } from '../../src/kerneldiff/scenario-run.js';
+import { SCENARIO_VARIANTS, variantSpec } from '../../src/kerneldiff/scenario-variants.js';
 import { runScenario, type ScenarioRun } from '../../src/scenarios/engine/run.js';
 import { scenarioPath, shippedScenarioNames } from '../../src/scenarios/file/shipped.js';
 
@@ -40,6 +41,12 @@ describe('scenario comparator (no root)', () => {
     expect(c.summary.agree).toBe(true);
     expect(c.summary.packets.matched).toBe(c.summary.packets.ctsim);
     expect(c.summary.events.matched).toBe(c.summary.events.ctsim);
+  });
+
+  it.each(SCENARIO_VARIANTS.map((v) => v.id))('seed variant %s: loads as its file + real.set + knobs, and ctsim compared with itself agrees', (id) => {
+    const spec = variantSpec(SCENARIO_VARIANTS.find((v) => v.id === id)!);
+    const sim = runScenario(spec);
+    expect(compareScenario(asReal(sim), sim).summary.agree).toBe(true);
   });
 
   it('reports a packet only ctsim sent, one only the kernel sent, and a late one; another ISN does not matter', () => {
@@ -87,6 +94,8 @@ if (prerequisites) console.log(`kernel-diff --scenario on the running kernel ski
 // namespace, so a smaller storm cannot stand in): 80 s of tcpreplay and 1.2 GB in ctsim. Its
 // agreement is recorded in README ("Shipped scenarios on the real kernel"), not re-run here.
 const REAL = shippedScenarioNames().filter((n) => n !== 'conntrack-storm');
+/** Seed variants run for real by the tests beyond the files themselves (the others: `kernel-diff --scenario all`). */
+const REAL_VARIANTS = SCENARIO_VARIANTS.filter((v) => v.inTests && !REAL.includes(v.id));
 if (!prerequisites) console.log('kernel-diff --scenario conntrack-storm is not run by the tests (262,144 real SYNs); run it by hand, see README');
 
 // Every other shipped file, for real, with its real.set timings: outcome, packets and conntrack events agree.
@@ -95,9 +104,10 @@ describe.skipIf(prerequisites !== null)('kernel-diff --scenario FILE against the
 
   beforeAll(async () => {
     for (const n of REAL) results.set(n, await runScenarioDiff(realSpec(scenarioPath(n), {}, true)));
-  }, 300_000);
+    for (const v of REAL_VARIANTS) results.set(v.id, await runScenarioDiff(variantSpec(v)));
+  }, 400_000);
 
-  it.each(REAL)('%s: same outcome, packets (flags, relative seq/ack, length) and conntrack events', (name) => {
+  it.each([...REAL, ...REAL_VARIANTS.map((v) => v.id)])('%s: same outcome, packets (flags, relative seq/ack, length) and conntrack events', (name) => {
     const c = results.get(name)!;
     if (c.tooSlow) {
       console.log(`${name}: ${c.tooSlow}`);
@@ -107,6 +117,25 @@ describe.skipIf(prerequisites !== null)('kernel-diff --scenario FILE against the
     expect(show(c.packets.filter((p) => p.status === 'only-ctsim' || p.status === 'only-kernel'))).toEqual([]);
     expect(show(c.events.filter((e) => e.status === 'only-ctsim' || e.status === 'only-kernel'))).toEqual([]);
     expect(c.summary.agree).toBe(true);
+  });
+
+  it('port-collision: challenge ACK, the RST passes conntrack (6.2 fix), the SYN resend connects', () => {
+    const c = results.get('port-collision')!;
+    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => p.packet);
+    expect(seq.slice(0, 5)).toEqual([
+      'pod:44410 > lo:15001 S seq=c2+0', // the reconnect, redirected onto the leaked FIN_WAIT2 socket
+      'upstream:8080 > pod:44410 . seq=s1+202 ack=c1+101', // its challenge ACK, in the old connection's numbers
+      'pod:44410 > lo:15001 R seq=c1+101', // the app's RST: conntrack lets it through, the socket dies
+      'pod:44410 > lo:15001 S seq=c2+0', // SYN resend after TCP_TIMEOUT_MIN
+      'upstream:8080 > pod:44410 S. seq=s2+0 ack=c2+1', // the listener answers
+    ]);
+  });
+
+  it("Istio's INVALID drop: the old socket stays in LAST_ACK and every reconnect fails at once with EADDRNOTAVAIL, on both sides", () => {
+    const c = results.get('invalid-drop-mangle-prerouting')!;
+    const refused = c.program.filter((f) => f.process === 'app' && /connect\(second\).*EADDRNOTAVAIL/.test(f.fact));
+    expect(refused).toHaveLength(10);
+    expect(refused.every((f) => f.status === 'ok' || f.status === 'timing')).toBe(true);
   });
 
   it('leaves no namespace behind', () => {

@@ -5,7 +5,9 @@
 # --upstream), connect to it (from --source when given), relay bytes; a read EOF on one side
 # becomes shutdown(SHUT_WR) on the other (Envoy's half-close; --half-close close: close both);
 # close both sides when both directions have ended, on an error, or when the idle timeout (reset
-# by every byte) fires.
+# by every byte) fires. The upstream connect is non-blocking with a connect timeout (Istio's
+# cluster connect_timeout, 10 s); the downstream is read only once the upstream is connected, as
+# Envoy's tcp_proxy does.
 import argparse
 import selectors
 import socket
@@ -27,6 +29,7 @@ class Conn:
         self.up_eof = False
         self.closed = False
         self.deadline = 0.0
+        self.connect_deadline = None
 
 
 class Proxy:
@@ -78,6 +81,8 @@ class Proxy:
             log("upstream-error", conn=cid, error=errno_name(err))
             self.close_both(c, f"upstream {errno_name(err)}")
             return
+        if self.a.connect_timeout > 0:
+            c.connect_deadline = time.monotonic() + self.a.connect_timeout
         self.sel.register(up, selectors.EVENT_WRITE, (c, "connect"))
 
     def upstream_ready(self, c):
@@ -152,11 +157,15 @@ class Proxy:
         while True:
             now = time.monotonic()
             for c in self.conns:
-                if not c.closed and self.idle > 0 and c.deadline <= now:
+                if not c.closed and not c.connected and c.connect_deadline is not None and c.connect_deadline <= now:
+                    # The cluster's connect_timeout: Envoy gives up on the upstream and closes both.
+                    self.close_both(c, "upstream connect timeout")
+                elif not c.closed and self.idle > 0 and c.deadline <= now:
                     log("idle-timeout", conn=c.id)
                     self.close_both(c, "idle timeout")
-            live = [c for c in self.conns if not c.closed and self.idle > 0]
-            timeout = max(0.0, min(c.deadline for c in live) - now) if live else None
+            deadlines = [c.deadline for c in self.conns if not c.closed and self.idle > 0]
+            deadlines += [c.connect_deadline for c in self.conns if not c.closed and not c.connected and c.connect_deadline is not None]
+            timeout = max(0.0, min(deadlines) - now) if deadlines else None
             for key, _ in self.sel.select(timeout):
                 if key.data is None:
                     self.accept()
@@ -177,6 +186,7 @@ def main():
     ap.add_argument("--upstream", help="fixed upstream a.b.c.d:port (default: SO_ORIGINAL_DST)")
     ap.add_argument("--half-close", dest="half_close", choices=["shutdown-wr", "close"], default="shutdown-wr")
     ap.add_argument("--source", help="local address of upstream connections")
+    ap.add_argument("--connect-timeout", dest="connect_timeout", type=float, default=10.0, help="upstream connect timeout (s; Istio's cluster default 10); 0 disables")
     Proxy(ap.parse_args()).run()
 
 

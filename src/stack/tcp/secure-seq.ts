@@ -14,8 +14,8 @@ const M64 = (1n << 64n) - 1n;
 
 const rotl = (x: bigint, b: bigint) => ((x << b) | (x >> (64n - b))) & M64;
 
-/** SipHash-2-4 (Aumasson, Bernstein 2012) of 64-bit message words, the last already carrying the length byte. */
-function sipHash24(k0: bigint, k1: bigint, words: readonly bigint[]): bigint {
+/** SipHash-2-4 (Aumasson, Bernstein 2012) of little-endian 64-bit message words, the last one carrying the length byte. */
+export function sipHash24(k0: bigint, k1: bigint, words: readonly bigint[]): bigint {
   let v0 = 0x736f6d6570736575n ^ k0;
   let v1 = 0x646f72616e646f6dn ^ k1;
   let v2 = 0x6c7967656e657261n ^ k0;
@@ -58,11 +58,11 @@ export class SecureSeq {
   private readonly key: [bigint, bigint];
   private readonly tsKey: [bigint, bigint];
 
-  /** Keys from four (net_secret) and four (ts_secret) random 32-bit words. */
-  constructor(random: () => number, private readonly tsOffsetPerTuple: boolean) {
-    const word = () => (u32(random()) << 32n) | u32(random());
-    this.key = [word(), word()];
-    this.tsKey = [word(), word()];
+  /** Keys from eight random 32-bit words: four for net_secret, four for ts_secret. */
+  constructor(secrets: readonly number[], private readonly tsOffsetPerTuple: boolean) {
+    const word = (i: number) => (u32(secrets[i]) << 32n) | u32(secrets[i + 1]);
+    this.key = [word(0), word(2)];
+    this.tsKey = [word(4), word(6)];
   }
 
   /**

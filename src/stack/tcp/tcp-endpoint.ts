@@ -34,8 +34,8 @@ export interface TcpEndpointPort {
   readonly clock: KernelClock;
   readonly sysctls: TcpSysctls;
   route(dst: number): TcpRoute;
-  /** ip_local_out() of a segment the endpoint built, with the owner `-m owner` matches. */
-  output(seg: SegmentOut, ipId: number, owner: SocketOwner): void;
+  /** ip_local_out() of a segment the endpoint built, with the owner `-m owner` matches; false when the output path dropped it (-EPERM). */
+  output(seg: SegmentOut, ipId: number, owner: SocketOwner): boolean;
   event(e: TcpEvent): void;
 }
 
@@ -60,6 +60,8 @@ export abstract class TcpEndpoint implements SockRef {
   tsRecent = 0;
   /** ktime_get_seconds() when tsRecent was last taken from the peer (0: never; tcp_twsk_unique reads it). */
   tsRecentStamp = 0;
+  /** The same moment on tcp_clock_ms() (v6.13+ compares it with net.ipv4.tcp_tw_reuse_delay). */
+  tsRecentStampMs = 0;
   tsOffset = 0;
   /** Last out-of-window / challenge ACK (ns), for tcp_invalid_ratelimit. */
   lastOowAck = -1;
@@ -98,6 +100,7 @@ export abstract class TcpEndpoint implements SockRef {
   protected storeTsRecent(tsval: number): void {
     this.tsRecent = tsval;
     this.tsRecentStamp = this.port.clock.seconds();
+    this.tsRecentStampMs = this.port.clock.ms();
   }
 
   protected tsOpt(): { val: number; ecr: number } | null {
@@ -108,10 +111,10 @@ export abstract class TcpEndpoint implements SockRef {
     return this.port.route(this.remoteAddr).window >>> this.rcvWscale;
   }
 
-  /** Sends a segment of this connection (the next IP ID, our tuple and owner). */
-  protected transmit(s: SegmentFields): void {
+  /** Sends a segment of this connection (the next IP ID, our tuple and owner); false when the local output path dropped it. */
+  protected transmit(s: SegmentFields): boolean {
     this.ipId = (this.ipId + 1) & 0xffff;
-    this.port.output({ src: this.localAddr, dst: this.remoteAddr, sport: this.localPort, dport: this.remotePort, ...s }, this.ipId, { uid: this.uid, gid: this.gid });
+    return this.port.output({ src: this.localAddr, dst: this.remoteAddr, sport: this.localPort, dport: this.remotePort, ...s }, this.ipId, { uid: this.uid, gid: this.gid });
   }
 
   /** tcp_send_ack(): a pure ACK with our current seq/ack. */

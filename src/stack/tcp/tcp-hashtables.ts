@@ -12,7 +12,7 @@
 //    take over (killing it; the new ISN continues its sequence space). An unbound socket gets an
 //    ephemeral port from __inet_hash_connect(): ports whose bucket was made by bind() are skipped,
 //    a TIME_WAIT tuple is reused only with net.ipv4.tcp_tw_reuse (2, the default: loopback only),
-//    timestamps, and a last timestamp over a second old.
+//    timestamps, and a last timestamp from an earlier second (v6.13+: tcp_tw_reuse_delay ms old).
 // The TCP layer acts on the answers (events, killing the minisocket); this table only decides.
 import type { TcpEndpoint } from './tcp-endpoint.js';
 import type { CallFailure } from './tcp-events.js';
@@ -39,6 +39,7 @@ export interface TimeWaitReuse {
   writeSeq: number;
   tsRecent: number;
   tsRecentStamp: number;
+  tsRecentStampMs: number;
 }
 
 export type HashConnectResult =
@@ -50,8 +51,11 @@ export interface HashSettings {
   portRange: readonly [number, number];
   /** net.ipv4.tcp_tw_reuse: 0 never, 1 always, 2 loopback only (ephemeral ports only). */
   twReuse: number;
-  /** ktime_get_seconds() now (tcp_twsk_unique's "last timestamp older than a second"). */
+  /** ktime_get_seconds() and tcp_clock_ms() now (tcp_twsk_unique's "last timestamp old enough"). */
   seconds: number;
+  ms: number;
+  /** net.ipv4.tcp_tw_reuse_delay (ms, v6.13+), or null before it existed (then: an earlier second). */
+  reuseDelayMs: number | null;
   /** tcp_twsk_unique() refuses a FIN_WAIT2-substate minisocket for ephemeral reuse (a kernel fact). */
   finWait2NoReuse: boolean;
 }
@@ -171,8 +175,9 @@ export class InetHashinfo {
       if (o.finWait2NoReuse && tw.state === TcpState.FIN_WAIT2) reuse = 0;
       if (reuse === 2 && !isLoopback(tw.remoteAddr) && !isLoopback(tw.localAddr)) reuse = 0;
       const stamp = tw.tsRecentStamp;
-      if (stamp && (!ephemeral || (reuse && o.seconds > stamp))) {
-        return { ok: true, reuse: { tw, writeSeq: ((tw.sndNxt + 65535 + 2) >>> 0) || 1, tsRecent: tw.tsRecent, tsRecentStamp: stamp } };
+      const oldEnough = o.reuseDelayMs === null ? o.seconds > stamp : ((o.ms - (tw.tsRecentStampMs + o.reuseDelayMs)) | 0) > 0;
+      if (stamp && (!ephemeral || (reuse && oldEnough))) {
+        return { ok: true, reuse: { tw, writeSeq: ((tw.sndNxt + 65535 + 2) >>> 0) || 1, tsRecent: tw.tsRecent, tsRecentStamp: stamp, tsRecentStampMs: tw.tsRecentStampMs } };
       }
     }
     return { ok: false, failure: { kind: 'tuple-in-use', holder: holder.ref(), holderState: holder.state } };

@@ -6,11 +6,11 @@
 // connection enters TIME_WAIT a TimeWaitSock takes over its tuple; this object stays the
 // application's handle and reports the minisocket's state.
 import type { Timer } from '../scheduler.js';
-import { MS, SEC } from '../scheduler.js';
 import type { ChallengeAckBudget } from './tcp-challenge-ack.js';
 import { TcpEndpoint, type SegmentFields } from './tcp-endpoint.js';
 import type { CallResult, SocketError, StateCause } from './tcp-events.js';
 import type { SegIn } from './tcp-segment-in.js';
+import { RttEstimator, tcpTimeouts } from './tcp-rtt.js';
 import { TcpFlag } from '../../wire/index.js';
 import { TcpState } from './tcp-state.js';
 import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.js';
@@ -18,13 +18,18 @@ import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.j
 /** What the caller does after a socket processed a segment (tcp_rcv_state_process's return): 'reset' = send one for it from the control socket. */
 export type RcvStatus = 'done' | 'reset';
 
-export const TCP_TIMEOUT_INIT = 1 * SEC;
-/** TCP_ATO_MIN = TCP_DELACK_MIN = HZ/25 (40 ms); TCP_DELACK_MAX = HZ/5 (200 ms); TCP_MAX_QUICKACKS. */
-export const TCP_ATO_MIN = 40 * MS;
-export const TCP_DELACK_MAX = 200 * MS;
+/** One skb of the retransmission queue: its sequence space, what it carries, when it was last sent and whether an RTO retransmitted it (TCPCB_RETRANS, Karn). */
+export interface RtxSegment {
+  seq: number;
+  /** end_seq: seq + payload + SYN + FIN. */
+  end: number;
+  flags: number;
+  data: Uint8Array;
+  sentAt: number;
+  retrans: boolean;
+}
+/** TCP_MAX_QUICKACKS: the most quick ACKs tcp_incr_quickack() grants. */
 export const TCP_MAX_QUICKACKS = 16;
-export const TCP_RTO_MIN = 200 * MS;
-export const TCP_RTO_MAX = 120 * SEC;
 /** The window scale Linux announces with default rmem. */
 export const OUR_WSCALE = 7;
 
@@ -76,20 +81,32 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   mss = 1460;
   sackOn = false;
   sndWscale = 0;
-  // retransmission
-  rto = TCP_TIMEOUT_INIT;
+  // retransmission (icsk_rto, icsk_retransmits, icsk_backoff, tp->retrans_stamp, tlp_high_seq)
+  /** The retransmission timeout in jiffies (icsk_rto). */
+  rtoJ: number;
+  /** RTO expirations since the last forward progress (icsk_retransmits; `ss -o` shows it). */
   retransmits = 0;
-  srtt = -1;
-  rttvar = 0;
-  lastSynAt: number | null = null;
+  backoff = 0;
+  /** RTO retransmissions over the connection's life (tp->total_rto: v6.5's linear SYN timeouts count it). */
+  totalRto = 0;
+  /** tcp_time_stamp (ms) of the first retransmission's original send, 0 when none (tp->retrans_stamp). */
+  retransStamp = 0;
+  /** TCP_CA_Loss after an RTO, until everything outstanding is acknowledged (no loss probes then). */
+  inLoss = false;
+  /** snd_nxt when a tail loss probe went out (tp->tlp_high_seq), null when none is outstanding. */
+  tlpHighSeq: number | null = null;
+  readonly rtt = new RttEstimator();
+  /** What the retransmission timer is armed for (icsk_pending): an RTO or a tail loss probe. */
+  protected pending: 'rto' | 'probe' | 'probe0' | null = null;
+  /** Zero-window probes sent without an answer (icsk_probes_out). */
+  protected probesOut = 0;
   protected rtxTimer: Timer | null = null;
   protected delackTimer: Timer | null = null;
-  protected rttProbe: { seq: number; at: number } | null = null;
   /** rcv_nxt carried by the last segment we sent with ACK (a later pure ACK would duplicate it). */
   protected ackedUpTo = -1;
   // The delayed-ACK engine (struct inet_connection_sock's icsk_ack): the ACK timeout estimate
-  // (ato), the quick-ACK budget, the interactive (pingpong) count, when data last arrived and
-  // left, and the receiver's MSS estimate (tcp_measure_rcv_mss).
+  // (ato, jiffies), the quick-ACK budget, the interactive (pingpong) count, when data last
+  // arrived and left (jiffies), and the receiver's MSS estimate (tcp_measure_rcv_mss).
   ackAto = 0;
   ackQuick = 0;
   ackPingpong = 0;
@@ -99,7 +116,8 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   // buffers
   protected sendQueue: Uint8Array[] = [];
   protected sendQueued = 0;
-  protected unacked: Array<{ seq: number; data: Uint8Array }> = [];
+  /** The retransmission queue (tcp_rtx_queue): sent, not yet acknowledged. packets_out is its length. */
+  protected rtxQueue: RtxSegment[] = [];
   readonly recvBuffer: Uint8Array[] = [];
   recvQueued = 0;
   // listener side
@@ -119,6 +137,7 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
 
   constructor(port: TcpSocketPort, uid: number, gid: number, id: number) {
     super(port, uid, gid, id, port.sched.randomU32() & 0xffff);
+    this.rtoJ = tcpTimeouts(port.clock.hz).timeoutInit;
   }
 
   get state(): number {
@@ -143,13 +162,13 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   }
 
   /** Sends one segment; remembers what an ACK in it acknowledged (tcp_event_ack_sent). */
-  protected override transmit(s: SegmentFields): void {
+  protected override transmit(s: SegmentFields): boolean {
     if (s.flags & TcpFlag.ACK) {
       // tcp_dec_quickack_mode(): an ACK of new data spends one quick ACK; the last one deflates ato.
-      if ((s.ack >>> 0) !== this.ackedUpTo && this.ackQuick > 0 && --this.ackQuick === 0) this.ackAto = TCP_ATO_MIN;
+      if ((s.ack >>> 0) !== this.ackedUpTo && this.ackQuick > 0 && --this.ackQuick === 0) this.ackAto = this.ackTimeouts.delackMin;
       this.ackedUpTo = s.ack >>> 0;
     }
-    super.transmit(s);
+    return super.transmit(s);
   }
 
   get inPingpongMode(): boolean {
@@ -167,31 +186,38 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
     if (n > this.ackQuick) this.ackQuick = n;
   }
 
-  /** tcp_event_data_recv(): the receiver's MSS estimate, ato from the inter-arrival time, quick ACKs after a gap. */
+  /** TCP_ATO_MIN and TCP_DELACK_MAX of this kernel's HZ (jiffies). */
+  protected get ackTimeouts(): { delackMin: number; delackMax: number } {
+    return tcpTimeouts(this.port.clock.hz);
+  }
+
+  /** tcp_event_data_recv(): the receiver's MSS estimate, ato from the inter-arrival time, quick ACKs after a gap (all in jiffies). */
   protected eventDataRecv(len: number): void {
     if (len >= this.rcvMss) this.rcvMss = Math.min(len, this.mss);
-    const now = this.now;
+    const now = this.port.clock.jiffies();
+    const { delackMin, delackMax } = this.ackTimeouts;
     if (!this.ackAto) {
       // The first data packet: initialise the delayed-ACK engine.
       this.incrQuickack();
-      this.ackAto = TCP_ATO_MIN;
+      this.ackAto = delackMin;
     } else {
       const m = now - this.lrcvtime;
-      if (m <= TCP_ATO_MIN / 2) this.ackAto = Math.floor(this.ackAto / 2) + TCP_ATO_MIN / 2;
-      else if (m < this.ackAto) this.ackAto = Math.min(Math.floor(this.ackAto / 2) + m, this.rto, TCP_DELACK_MAX);
-      else if (m > this.rto) this.incrQuickack(); // too long a gap: ACK quickly again
+      if (m <= delackMin / 2) this.ackAto = Math.floor(this.ackAto / 2) + Math.floor(delackMin / 2);
+      else if (m < this.ackAto) this.ackAto = Math.min(Math.floor(this.ackAto / 2) + m, this.rtoJ, delackMax);
+      else if (m > this.rtoJ) this.incrQuickack(); // too long a gap: ACK quickly again
     }
     this.lrcvtime = now;
   }
 
   /** tcp_event_data_sent(): data sent within ato of the last data received makes the session interactive. */
   protected eventDataSent(): void {
-    const now = this.now;
+    const now = this.port.clock.jiffies();
     // Before v5.19 (threshold 3) only the first data segment of an answer counts.
     const first = this.port.pingpongThresh === 1 || this.lsndtime < this.lrcvtime;
     if (first && now - this.lrcvtime < this.ackAto && this.ackPingpong < 255) this.ackPingpong++;
     this.lsndtime = now;
   }
+
 
   /** tcp_done(): the socket is closed and leaves the tables. */
   destroy(cause: StateCause): void {
@@ -216,7 +242,8 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
     if (!t) return this.successor?.timerInfo() ?? '';
     const left = Math.max(0, t.at - this.now);
     const human = left >= 1e9 ? `${Math.round(left / 1e9)}sec` : `${Math.round(left / 1e6)}ms`;
-    return `timer:(on,${human},${this.retransmits})`;
+    // get_tcp4_sock()/ss: "persist" for the zero-window probe timer, "on" for RTO and loss probe.
+    return this.pending === 'probe0' ? `timer:(persist,${human},${this.probesOut})` : `timer:(on,${human},${this.retransmits})`;
   }
 
   hasTimer(): boolean {

@@ -5,7 +5,6 @@
 import { TcpFlag, seqAdd } from '../../wire/index.js';
 import { CALL_OK, Cause, formatCallFailure, type CallErrno, type CallFailure, type CallResult, type SocketCall } from './tcp-events.js';
 import { TcpInputSock } from './tcp-input.js';
-import { TCP_TIMEOUT_INIT } from './tcp-sock.js';
 import { TcpState } from './tcp-state.js';
 
 export type { CallResult, SocketError } from './tcp-events.js';
@@ -74,11 +73,8 @@ export class TcpSocket extends TcpInputSock {
     this.tsOffset = st.tsOff;
     this.mss = this.port.route(addr).mss;
     this.setState(TcpState.SYN_SENT, Cause['connect']);
-    this.lastSynAt = this.now;
     this.called('connect', addr, port, CALL_OK);
-    this.sendSyn();
-    this.rto = TCP_TIMEOUT_INIT;
-    this.armRtx(this.rto);
+    this.startConnect();
     return CALL_OK;
   }
 

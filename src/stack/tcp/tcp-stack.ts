@@ -27,8 +27,8 @@ import { TimeWaitSock } from './tcp-timewait.js';
 /** What the TCP layer needs from its host. */
 export interface TcpHostPort {
   readonly name: string;
-  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. */
-  localOut(bytes: Uint8Array, owner: SocketOwner | null): void;
+  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. False: dropped on the output path (the sender sees -EPERM). */
+  localOut(bytes: Uint8Array, owner: SocketOwner | null): boolean;
   /** Source address the routing table picks for a destination. */
   sourceFor(dst: number): number;
   isLocalAddress(addr: number): boolean;
@@ -64,12 +64,13 @@ export class TcpStack implements TcpSocketPort {
     readonly profile: KernelProfile,
     readonly sysctls: TcpSysctls,
     readonly clock: KernelClock,
+    secrets: readonly number[],
   ) {
     this.ports = new PortAllocator(sched.randomU32());
     this.challengeAcks = new ChallengeAckBudget(sysctls.tcp_challenge_ack_limit);
     this.earlySynResend = profile.earlySynResend;
     this.pingpongThresh = profile.pingpongThresh;
-    this.secureSeq = new SecureSeq(() => sched.randomU32(), profile.tsOffsetPerTuple);
+    this.secureSeq = new SecureSeq(secrets, profile.tsOffsetPerTuple);
   }
 
   socket(owner: { uid?: number; gid?: number } = {}): TcpSocket {
@@ -84,8 +85,8 @@ export class TcpStack implements TcpSocketPort {
     return this.host.routeIsLoopback(dst) ? LOOPBACK_ROUTE : ETHERNET_ROUTE;
   }
 
-  output(seg: SegmentOut, ipId: number, owner: SocketOwner): void {
-    this.host.localOut(encodeOut(seg, ipId), owner);
+  output(seg: SegmentOut, ipId: number, owner: SocketOwner): boolean {
+    return this.host.localOut(encodeOut(seg, ipId), owner);
   }
 
   event(e: TcpEvent): void {
@@ -160,7 +161,8 @@ export class TcpStack implements TcpSocketPort {
     if (!s.localAddr) s.localAddr = this.host.sourceFor(addr);
     const [low, high] = this.sysctls.ip_local_port_range;
     const r = this.hash.hashConnect(s, addr >>> 0, port, {
-      portRange: this.sysctls.ip_local_port_range, twReuse: this.sysctls.tcp_tw_reuse, seconds: this.clock.seconds(),
+      portRange: this.sysctls.ip_local_port_range, twReuse: this.sysctls.tcp_tw_reuse, seconds: this.clock.seconds(), ms: this.clock.ms(),
+      reuseDelayMs: this.profile.twReuseDelay ? this.sysctls.tcp_tw_reuse_delay : null,
       finWait2NoReuse: this.profile.twFinWait2NoReuse,
     }, (usable) => this.ports.choose(s.localAddr, addr, port, low, high, usable));
     if (!r.ok) {
@@ -174,6 +176,7 @@ export class TcpStack implements TcpSocketPort {
       r.reuse.tw.kill(Cause['tw-reused-by-connect']);
       s.tsRecent = r.reuse.tsRecent;
       s.tsRecentStamp = r.reuse.tsRecentStamp;
+      s.tsRecentStampMs = r.reuse.tsRecentStampMs;
     }
     return { result: CALL_OK, writeSeq: r.reuse ? r.reuse.writeSeq : null };
   }

@@ -1,0 +1,39 @@
+// One run of a seed incident: its shipped file with the knobs as overrides, through the scenario
+// engine, with the seed outcome read from the run. The file stem names what was run, so a
+// directory of outputs reads as a matrix.
+import { executeScenario, type ExecutedScenario } from './engine/execute.js';
+import { loadScenarioFile } from './file/load.js';
+import { scenarioPath } from './file/shipped.js';
+import { seedOverrides, type SeedKnobs, type SeedName } from './seed-knobs.js';
+import { seedOutcome } from './seed-outcome.js';
+import type { ScenarioOutcome } from './scenario-types.js';
+
+export interface SeedRun {
+  name: SeedName;
+  knobs: SeedKnobs;
+  /** The kernel profile the pod ran. */
+  kernel: string;
+  executed: ExecutedScenario;
+  outcome: ScenarioOutcome;
+}
+
+export function runSeed(name: SeedName, knobs: SeedKnobs = {}): SeedRun {
+  const spec = loadScenarioFile(scenarioPath(name), seedOverrides(name, knobs));
+  const executed = executeScenario(spec, { application: `ctsim scenario ${name}` });
+  return { name, knobs, kernel: executed.run.kernels.pod ?? '', executed, outcome: seedOutcome(executed) };
+}
+
+/** "port-collision-sles-15-sp4-be_liberal-1-invalid-drop-filter-output-reconnect-200s". */
+export function seedStem(name: SeedName, k: SeedKnobs, kernel: string): string {
+  const parts: string[] = [name, kernel];
+  for (const s of k.sysctls ?? []) parts.push(s.replace(/^net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_/, '').replace(/=/, '-'));
+  if (k.invalidDrop) parts.push(`invalid-drop-${k.invalidDrop}`);
+  if (k.idleTimeoutSec !== undefined) parts.push(`idle-${k.idleTimeoutSec}s`);
+  if (k.appCloseAtSec !== undefined) parts.push(`close-${k.appCloseAtSec}s`);
+  if (name === 'port-collision') {
+    if (k.reconnectAtSec !== undefined) parts.push(`reconnect-${k.reconnectAtSec}s`);
+    if (k.reconnectAttempts !== undefined || k.reconnectIntervalSec !== undefined) parts.push(`tries-${k.reconnectAttempts ?? 20}x${k.reconnectIntervalSec ?? 1}s`);
+  }
+  if (k.seed !== undefined && k.seed !== 1) parts.push(`seed-${k.seed}`);
+  return parts.join('-').replace(/[^A-Za-z0-9._-]/g, '_');
+}
