@@ -1,14 +1,17 @@
-// The seed incidents across kernel releases chosen to straddle every relevant change, times the
+// The seed incidents (the shipped files scenarios/half-close-leak.yaml and port-collision.yaml,
+// run by the scenario engine with seed-knobs.ts's overrides) across kernel releases chosen to
+// straddle every relevant change, times the
 // mitigations, times where the pod drops INVALID packets (none, or one of the four placements),
 // times the time between the two connections of the port collision: Linux's ISN is the 4-tuple's
 // hash plus the clock (64 ns per step, a 274.9 s cycle), so a reconnect within 137.4 s of the
 // first connect gets an ISN after the old connection's sequence space (the RST after the challenge
 // ACK carries a seq "before" the new SYN's) and one 137.4-274.9 s later an ISN before it.
 import { resolveKernel } from '../conntrack/kernel-profile.js';
-import { runIncident } from './incidents.js';
 import { INVALID_DROP_PLACEMENTS, type InvalidDropPlacement } from './invalid-drop.js';
 import { reconnectCell } from './outcome-text.js';
-import { DEFAULT_OPTIONS, type ScenarioName, type ScenarioOutcome } from './scenario-types.js';
+import type { ScenarioOutcome } from './scenario-types.js';
+import type { SeedName as ScenarioName } from './seed-knobs.js';
+import { runSeed } from './seed-run.js';
 
 export const MATRIX_KERNELS = [
   '4.19', '5.4', 'ubuntu-20.04', '5.10.166', '5.14', 'sles-15-sp4', '5.15.90', '5.17.5', '5.17.6', '6.1.8', '6.1.9', '6.2', '6.6', '6.18',
@@ -66,10 +69,7 @@ export function runMatrix(o: { kernels?: string[]; mitigations?: string[]; onRow
   }
   const rows: MatrixRow[] = [];
   jobs.forEach((j, i) => {
-    const r = runIncident(j.incident, {
-      ...DEFAULT_OPTIONS, kernel: j.kernel, sysctls: j.m.sysctls, invalidDrop: j.invalidDrop, idleTimeoutSec: j.m.idleTimeoutSec ?? 3600,
-      reconnectAtSec: j.reconnectAt ?? DEFAULT_OPTIONS.reconnectAtSec,
-    });
+    const r = runSeed(j.incident, { kernel: j.kernel, sysctls: j.m.sysctls, invalidDrop: j.invalidDrop, idleTimeoutSec: j.m.idleTimeoutSec, reconnectAtSec: j.reconnectAt ?? undefined });
     const out = r.outcome;
     const row: MatrixRow = {
       incident: j.incident, kernel: j.kernel, mitigation: j.m.id, invalidDrop: j.invalidDrop ?? '-', reconnectAt: j.reconnectAt, rstSeq: out.rstSeq,

@@ -1,57 +1,5 @@
-// The options and results every seed scenario shares.
-import type { HostEvent } from '../stack/host.js';
-import type { InvalidDropPlacement } from './invalid-drop.js';
+// What the seed incidents' outcome (seed-outcome.ts) and the ladder share.
 import type { CallErrorRun, ConnectResult } from './socket-outcomes.js';
-
-export type ScenarioName = 'half-close-leak' | 'port-collision';
-export const SCENARIO_NAMES: readonly ScenarioName[] = ['half-close-leak', 'port-collision'];
-
-export interface ScenarioOptions {
-  kernel: string;
-  sysctls: string[];
-  /** Where the pod drops INVALID packets (Istio: mangle PREROUTING), or null for no such rule. */
-  invalidDrop: InvalidDropPlacement | null;
-  /** CONFIG_HZ of both kernels (jiffies, timer rounding). */
-  hz: number;
-  /** Sidecar tcp_proxy idle_timeout (s); Envoy's default is 3600. */
-  idleTimeoutSec: number;
-  seed: number;
-  /** When the application finally close()s its half-closed socket (s). */
-  appCloseAtSec: number;
-  /** port-collision: when the application connects again (s after its first connect()). */
-  reconnectAtSec: number;
-  /**
-   * port-collision: how often the application tries when bind()/connect() fails at once
-   * (EADDRNOTAVAIL while the old socket still owns the 4-tuple), and how far apart (s).
-   */
-  reconnectAttempts: number;
-  reconnectIntervalSec: number;
-  /** port-collision: 'explicit' binds the old port; 'ephemeral' lets Linux pick until it collides. */
-  portChoice: 'explicit' | 'ephemeral';
-  /**
-   * port-collision: the reconnect's ISN. 'clock' (the default) is Linux's secure_tcp_seq(): the
-   * 4-tuple's hash plus the clock, so it lies (reconnect - first connect) / 64 ns after the first
-   * connection's ISN and the time between the two decides which half of sequence space the RST
-   * falls in. What-ifs: 'after' puts the RST's seq (the leaked socket's rcv_nxt) "after" the new
-   * SYN (check I fails on 5.18-6.1.8), 'before' the other half, 'seeded' a random ISN.
-   */
-  isn: 'clock' | 'after' | 'before' | 'seeded';
-}
-
-export const DEFAULT_OPTIONS: ScenarioOptions = {
-  kernel: '6.18',
-  sysctls: [],
-  invalidDrop: null,
-  hz: 250,
-  idleTimeoutSec: 3600,
-  seed: 1,
-  appCloseAtSec: 90,
-  reconnectAtSec: 120,
-  reconnectAttempts: 20,
-  reconnectIntervalSec: 1,
-  portChoice: 'explicit',
-  isn: 'clock',
-};
 
 export interface Snapshot {
   label: string;
@@ -89,19 +37,6 @@ export interface ScenarioOutcome {
   port: number | null;
   /** Ephemeral variant: connections made until Linux's port choice picked the old port again. */
   ephemeralConnects: number;
-}
-
-export interface ScenarioResult {
-  name: ScenarioName;
-  options: ScenarioOptions;
-  outcome: ScenarioOutcome;
-  timeline: HostEvent[];
-  snapshots: Snapshot[];
-  pcap: Uint8Array;
-  packets: LadderPacket[];
-  endNs: number;
-  /** Local ports of the sidecar's upstream sockets (for the ladder's lanes). */
-  sidecarUpstreamPorts: number[];
 }
 
 /** A packet as the ladder diagram needs it (one per transmission). */

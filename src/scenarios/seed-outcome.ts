@@ -5,7 +5,8 @@
 import type { ExecutedScenario } from './engine/execute.js';
 import type { ScenarioOutcome } from './scenario-types.js';
 import { connectOutcome, failedCalls, finReached, summariseCallErrors, synsSent, tcpEvents } from './socket-outcomes.js';
-import { formatIpv4Address, seqAfter } from '../wire/index.js';
+import { TcpState } from '../stack/tcp/tcp-state.js';
+import { seqAfter } from '../wire/index.js';
 
 const SEC = 1e9;
 
@@ -45,12 +46,28 @@ export function seedOutcome(x: ExecutedScenario): ScenarioOutcome {
   base.connectSeconds = r.atNs !== null ? (r.atNs - sent.timeNs) / SEC : null;
   base.synsSent = synsSent(evs, last.id);
   base.reconnectElapsedSec = sent.timeNs / SEC;
-  // The RST the app's SYN_SENT socket answers a challenge ACK with carries the leaked socket's
-  // rcv_nxt: where it lies relative to the SYN's seq decides check I on the affected kernels.
-  const local = `${formatIpv4Address(last.localAddr >>> 0)}:${last.localPort}`;
-  const syn = run.packets.find((p) => p.host === 'pod' && p.src === local && p.flags === 'S' && p.timeNs >= sent.timeNs);
-  const rst = syn && run.packets.find((p) => p.host === 'pod' && p.src === local && p.flags.includes('R') && p.timeNs >= syn.timeNs);
-  if (syn && rst) base.rstSeq = seqAfter(rst.seq, syn.seq) ? 'after-syn' : 'before-syn';
+  // The leaked socket's rcv_nxt (what a challenge ACK acknowledges, and the seq of the app's RST
+  // answering it) against the reconnect's ISN decides check I on the affected kernels. The leaked
+  // socket is the sidecar's downstream, still open (or in TIME_WAIT) when the reconnect went out;
+  // its rcv_nxt is the app's first FIN's seq, one more when that FIN arrived.
+  const first = run.sockets.find((s) => s.process === 'app' && s.label === 'first')?.socket;
+  const held = downstream && stateAt(evs, downstream.id, sent.timeNs);
+  if (first && held !== undefined && held !== TcpState.CLOSE) {
+    // The first socket's FIN (sent, or refused by the output path and still queued) ends its data.
+    const finSeq = first.finSeq >= 0 ? first.finSeq : first.sndNxt;
+    const rcvNxt = (finSeq + (appFinReachedSidecar ? 1 : 0)) >>> 0;
+    base.rstSeq = seqAfter(rcvNxt, last.iss) ? 'after-syn' : 'before-syn';
+  }
   return base;
 }
 
+
+/** The state socket `id` was in just before `t` (its last state change before then), or undefined if it had none. */
+function stateAt(evs: ReturnType<typeof tcpEvents>, id: number, t: number): number | undefined {
+  let state: number | undefined;
+  for (const { timeNs, e } of evs) {
+    if (timeNs >= t) break; // what the reconnect itself caused (a TIME_WAIT taken over) comes at t
+    if (e.type === 'state' && e.sock.id === id) state = e.to;
+  }
+  return state;
+}

@@ -3,6 +3,7 @@
 // directory of outputs reads as a matrix.
 import { executeScenario, type ExecutedScenario } from './engine/execute.js';
 import { loadScenarioFile } from './file/load.js';
+import type { LoadOverrides } from './file/overrides.js';
 import { scenarioPath } from './file/shipped.js';
 import { seedOverrides, type SeedKnobs, type SeedName } from './seed-knobs.js';
 import { seedOutcome } from './seed-outcome.js';
@@ -17,8 +18,10 @@ export interface SeedRun {
   outcome: ScenarioOutcome;
 }
 
-export function runSeed(name: SeedName, knobs: SeedKnobs = {}): SeedRun {
-  const spec = loadScenarioFile(scenarioPath(name), seedOverrides(name, knobs));
+/** Runs the seed file with the knobs, then `extra` (a command line's --sysctl and --set) on top. */
+export function runSeed(name: SeedName, knobs: SeedKnobs = {}, extra: LoadOverrides = {}): SeedRun {
+  const o = seedOverrides(name, knobs);
+  const spec = loadScenarioFile(scenarioPath(name), { kernel: extra.kernel ?? o.kernel, sysctls: extra.sysctls, set: [...(o.set ?? []), ...(extra.set ?? [])] });
   const executed = executeScenario(spec, { application: `ctsim scenario ${name}` });
   return { name, knobs, kernel: executed.run.kernels.pod ?? '', executed, outcome: seedOutcome(executed) };
 }

@@ -3,24 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, readdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runIncident } from '../../src/scenarios/incidents.js';
-import { fileStem, writeArtifacts } from '../../src/scenarios/artifacts.js';
+import { writeRunFiles } from '../../src/scenarios/engine/report.js';
 import { matrixSummaryMarkdown, runMatrix } from '../../src/scenarios/matrix.js';
-import { DEFAULT_OPTIONS } from '../../src/scenarios/scenario-types.js';
+import { runSeed, seedStem } from '../../src/scenarios/seed-run.js';
 import { SEED_RUNS } from '../../src/cli/commands/seed.js';
+import { seedTitle } from '../../src/cli/commands/scenario.js';
 import { tsharkProblems, tsharkInterfaces } from '../support/tshark.js';
 
 const PCAPS = join(process.cwd(), 'pcaps');
 
 describe('committed seed artifacts', () => {
-  it('every seed run regenerates its committed pcapng and SVG byte for byte', () => {
+  it('every seed run (the shipped files with their knobs) regenerates its committed pcapng, SVG and timeline byte for byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctsim-seed-'));
     for (const run of SEED_RUNS) {
-      const r = runIncident(run.name, { ...DEFAULT_OPTIONS, ...run.o });
-      const f = writeArtifacts(r, dir);
-      const stem = fileStem(r);
+      const r = runSeed(run.name, run.knobs);
+      const stem = seedStem(r.name, r.knobs, r.kernel);
+      const f = writeRunFiles(r.executed.run, dir, stem, seedTitle(r));
       expect(Buffer.compare(readFileSync(f.pcap), readFileSync(join(PCAPS, `${stem}.pcapng`))), stem).toBe(0);
       expect(readFileSync(f.svg, 'utf8'), stem).toBe(readFileSync(join(PCAPS, `${stem}.svg`), 'utf8'));
+      expect(readFileSync(f.timeline, 'utf8'), stem).toBe(readFileSync(join(PCAPS, `${stem}.timeline.txt`), 'utf8'));
     }
   });
 

@@ -1,62 +1,48 @@
-// Command-line options shared by `ctsim scenario` and `ctsim seed`, validated into ScenarioOptions.
+// The seed incidents' knobs on the command line (`ctsim scenario half-close-leak|port-collision`),
+// validated into SeedKnobs: each becomes an override of the shipped file (seed-knobs.ts), the same
+// a user could write with --set.
 import type { Argv } from 'yargs';
-import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { INVALID_DROP_PLACEMENTS, parseInvalidDropPlacement } from '../../scenarios/invalid-drop.js';
-import { DEFAULT_OPTIONS, type ScenarioOptions } from '../../scenarios/scenario-types.js';
-import { SUPPORTED_HZ } from '../../stack/kernel-clock.js';
+import type { SeedKnobs } from '../../scenarios/seed-knobs.js';
 import { UsageError } from '../errors.js';
 
-export interface ScenarioArgs {
-  kernel: string;
-  sysctl?: string[];
+export interface SeedArgs {
   'invalid-drop'?: string;
-  hz: number;
-  'idle-timeout': number;
-  seed: number;
-  isn: string;
-  'port-choice': string;
-  'app-close-at': number;
-  'reconnect-at': number;
-  'reconnect-attempts': number;
-  'reconnect-interval': number;
+  'idle-timeout'?: number;
+  seed?: number;
+  'app-close-at'?: number;
+  'reconnect-at'?: number;
+  'reconnect-attempts'?: number;
+  'reconnect-interval'?: number;
 }
 
-export function scenarioOptionsBuilder<T>(y: Argv<T>): Argv<T & ScenarioArgs> {
+export const SEED_OPTIONS = ['invalid-drop', 'idle-timeout', 'seed', 'app-close-at', 'reconnect-at', 'reconnect-attempts', 'reconnect-interval'] as const;
+
+export function seedOptionsBuilder<T>(y: Argv<T>): Argv<T & SeedArgs> {
   return y
-    .option('kernel', { type: 'string', default: DEFAULT_OPTIONS.kernel, describe: 'kernel release or vendor profile of the pod (e.g. 5.4, sles-15-sp4, 6.1.8, 6.18)' })
-    .option('sysctl', { type: 'string', array: true, describe: 'net.netfilter.* or net.ipv4.* setting name=value (repeatable)' })
-    .option('invalid-drop', { type: 'string', describe: `drop --ctstate INVALID in the pod: ${INVALID_DROP_PLACEMENTS.join(', ')} (no value: mangle-prerouting, Istio's INVALID_DROP)` })
-    .option('hz', { type: 'number', default: DEFAULT_OPTIONS.hz, describe: `CONFIG_HZ of the kernels (${SUPPORTED_HZ.join(', ')}): jiffies and timer-wheel rounding` })
-    .option('idle-timeout', { type: 'number', default: DEFAULT_OPTIONS.idleTimeoutSec, describe: 'sidecar tcp_proxy idle_timeout in seconds' })
-    .option('seed', { type: 'number', default: DEFAULT_OPTIONS.seed, describe: 'run seed (ISNs, ports, hash keys)' })
-    .option('isn', { type: 'string', choices: ['clock', 'after', 'before', 'seeded'], default: DEFAULT_OPTIONS.isn, describe: "port-collision: the reconnect's ISN: clock = Linux's secure_tcp_seq (the time between the connects decides); what-ifs: the RST's seq after/before the new SYN's, or random" })
-    .option('port-choice', { type: 'string', choices: ['explicit', 'ephemeral'], default: DEFAULT_OPTIONS.portChoice, describe: "port-collision: bind the old port, or let Linux's ephemeral-port algorithm pick until it collides" })
-    .option('app-close-at', { type: 'number', default: DEFAULT_OPTIONS.appCloseAtSec, describe: 'when the app closes its half-closed socket (s)' })
-    .option('reconnect-at', { type: 'number', default: DEFAULT_OPTIONS.reconnectAtSec, describe: 'port-collision: when the app connects again (s after its first connect)' })
-    .option('reconnect-attempts', { type: 'number', default: DEFAULT_OPTIONS.reconnectAttempts, describe: 'port-collision: tries while bind()/connect() fail at once (EADDRNOTAVAIL)' })
-    .option('reconnect-interval', { type: 'number', default: DEFAULT_OPTIONS.reconnectIntervalSec, describe: 'port-collision: seconds between those tries' }) as Argv<T & ScenarioArgs>;
+    .option('invalid-drop', { type: 'string', describe: `seed incidents: drop --ctstate INVALID in the pod: ${INVALID_DROP_PLACEMENTS.join(', ')} (no value: mangle-prerouting, Istio's INVALID_DROP)` })
+    .option('idle-timeout', { type: 'number', describe: 'seed incidents: sidecar tcp_proxy idle_timeout in seconds (file: 3600)' })
+    .option('seed', { type: 'number', describe: 'run seed (ISNs, ports, hash keys; file: 1)' })
+    .option('app-close-at', { type: 'number', describe: 'seed incidents: when the app closes its half-closed socket (s; file: 90)' })
+    .option('reconnect-at', { type: 'number', describe: 'port-collision: when the app connects again (s after its first connect; file: 120)' })
+    .option('reconnect-attempts', { type: 'number', describe: 'port-collision: tries while bind()/connect() fail at once (EADDRNOTAVAIL; file: 20)' })
+    .option('reconnect-interval', { type: 'number', describe: 'port-collision: seconds between those tries (file: 1)' }) as Argv<T & SeedArgs>;
 }
 
-function positiveInt(name: string, v: number, max: number): number {
-  if (!Number.isInteger(v) || v <= 0 || v > max) throw new UsageError(`--${name} must be an integer in 1..${max}, got ${v}`);
+function positiveInt(name: string, v: number | undefined, max: number): number | undefined {
+  if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > max)) throw new UsageError(`--${name} must be an integer in 1..${max}, got ${v}`);
   return v;
 }
 
-function positiveSeconds(name: string, v: number, max: number): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max || Math.round(v * 1e9) !== v * 1e9) throw new UsageError(`--${name} must be a number of seconds in (0, ${max}] (ns resolution), got ${v}`);
+function positiveSeconds(name: string, v: number | undefined, max: number): number | undefined {
+  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > max || Math.round(v * 1e9) !== v * 1e9)) throw new UsageError(`--${name} must be a number of seconds in (0, ${max}] (ns resolution), got ${v}`);
   return v;
 }
 
-export function toScenarioOptions(a: ScenarioArgs): ScenarioOptions {
-  resolveKernel(a.kernel); // a ConfigError for unknown kernels, before anything runs
-  const idle = positiveInt('idle-timeout', a['idle-timeout'], 86400);
-  const closeAt = positiveSeconds('app-close-at', a['app-close-at'], 86400);
-  const reconnect = positiveSeconds('reconnect-at', a['reconnect-at'], 86400);
-  const attempts = positiveInt('reconnect-attempts', a['reconnect-attempts'], 10000);
-  const interval = positiveSeconds('reconnect-interval', a['reconnect-interval'], 3600);
-  if (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff) throw new UsageError(`--seed must be an integer in 0..4294967295, got ${a.seed}`);
-  if (!SUPPORTED_HZ.includes(a.hz)) throw new UsageError(`--hz must be one of ${SUPPORTED_HZ.join(', ')} (Linux's CONFIG_HZ choices), got ${a.hz}`);
-  let invalidDrop: ScenarioOptions['invalidDrop'] = null;
+/** The knobs given (kernel and sysctls come from --kernel/--sysctl, as for any file). */
+export function toSeedKnobs(a: SeedArgs): SeedKnobs {
+  if (a.seed !== undefined && (!Number.isInteger(a.seed) || a.seed < 0 || a.seed > 0xffffffff)) throw new UsageError(`--seed must be an integer in 0..4294967295, got ${a.seed}`);
+  let invalidDrop: SeedKnobs['invalidDrop'];
   if (a['invalid-drop'] !== undefined) {
     try {
       invalidDrop = parseInvalidDropPlacement(a['invalid-drop']);
@@ -65,8 +51,11 @@ export function toScenarioOptions(a: ScenarioArgs): ScenarioOptions {
     }
   }
   return {
-    kernel: a.kernel, sysctls: a.sysctl ?? [], invalidDrop, hz: a.hz, idleTimeoutSec: idle, seed: a.seed,
-    appCloseAtSec: closeAt, reconnectAtSec: reconnect, reconnectAttempts: attempts, reconnectIntervalSec: interval,
-    portChoice: a['port-choice'] as ScenarioOptions['portChoice'], isn: a.isn as ScenarioOptions['isn'],
+    invalidDrop, seed: a.seed,
+    idleTimeoutSec: positiveInt('idle-timeout', a['idle-timeout'], 86400),
+    appCloseAtSec: positiveSeconds('app-close-at', a['app-close-at'], 86400),
+    reconnectAtSec: positiveSeconds('reconnect-at', a['reconnect-at'], 86400),
+    reconnectAttempts: positiveInt('reconnect-attempts', a['reconnect-attempts'], 10000),
+    reconnectIntervalSec: positiveSeconds('reconnect-interval', a['reconnect-interval'], 3600),
   };
 }
