@@ -271,3 +271,63 @@ describe('ctsim scenario --json', () => {
     expect(doc.timeline.some((e) => e.drop?.by === 'rule' && e.drop.table === 'mangle' && e.drop.hook === 'PREROUTING')).toBe(true);
   });
 });
+
+describe('ctsim run / matrix / scenario with scenario files', () => {
+  const KUBE = path.join(ROOT, 'scenarios/kube-proxy-reset.yaml');
+
+  it('run FILE: writes the pcapng, SVG and timeline, prints the outcome and the expectations, exit 0', () => {
+    const out = path.join(tmp, 'run-ok');
+    const r = ctsim(['run', KUBE, '--out-dir', out]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}ok {3}client: error ECONNRESET: ECONNRESET$/m);
+    expect(fs.readdirSync(out).sort()).toEqual(['kube-proxy-reset.pcapng', 'kube-proxy-reset.svg', 'kube-proxy-reset.timeline.txt']);
+    expect(tsharkProblems(path.join(out, 'kube-proxy-reset.pcapng'))).toMatchObject({ malformed: 0, badIpChecksum: 0, badTcpChecksum: 0 });
+  });
+
+  it('run FILE --sysctl: a failing expectation prints FAIL with what happened instead and exits 1', () => {
+    const r = ctsim(['run', KUBE, '--sysctl', 'node:nf_conntrack_tcp_be_liberal=1', '--no-files']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^ {2}FAIL client: error ECONNRESET: no error$/m);
+    expect(r.stderr).toMatch(/^ctsim: ExpectationFailed \(expectation\): /);
+  });
+
+  it('run FILE --json: one document with the outcome and each expectation', () => {
+    const r = ctsim(['run', KUBE, '--json', '--no-files']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { passed: boolean; expectations: Array<{ expect: string; pass: boolean }>; kernels: Record<string, string> };
+    expect(doc.passed).toBe(true);
+    expect(doc.expectations.map((e) => e.expect)).toContain('node: conntrack invalid >= 2');
+    expect(doc.kernels.node).toBe('6.18');
+  });
+
+  it('a bad file exits 2 with file:line and writes nothing', () => {
+    const dir = path.join(tmp, 'bad-file');
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, 'bad.yaml');
+    fs.writeFileSync(file, fs.readFileSync(KUBE, 'utf8').replace('    respond: 3000\n', '    respond: 3000\n    colour: blue\n'));
+    const out = path.join(dir, 'out');
+    const r = ctsim(['run', file, '--out-dir', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.yaml:\d+: processes\.apiserver(\.colour)?: .*colour/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('matrix FILE --vary: one row per combination, the expectations judged per row', () => {
+    const r = ctsim(['matrix', KUBE, '--vary', 'sysctl=node:nf_conntrack_tcp_be_liberal=1,none', '--vary', 'kernel=5.4,6.18', '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const rows = JSON.parse(r.stdout) as Array<{ vary: Record<string, string>; passed: boolean; errors: string }>;
+    expect(rows.map((x) => `${x.vary.sysctl} ${x.vary.kernel} ${x.passed}`)).toEqual([
+      'node:nf_conntrack_tcp_be_liberal=1 5.4 false', 'node:nf_conntrack_tcp_be_liberal=1 6.18 false', 'none 5.4 true', 'none 6.18 true',
+    ]);
+  });
+
+  it('scenario NAME runs a shipped file; a seed knob on another file, or an unknown name, is a usage error', () => {
+    expect(ctsim(['scenario', 'time-wait-reuse-nat', '--no-files']).status).toBe(0);
+    const knob = ctsim(['scenario', 'kube-proxy-reset', '--reconnect-at', '5', '--no-files']);
+    expect(knob.status).toBe(2);
+    expect(knob.stderr).toMatch(/--reconnect-at: a knob of the seed incidents only/);
+    const unknown = ctsim(['scenario', 'no-such-scenario']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toMatch(/no shipped scenario "no-such-scenario"/);
+  });
+});
