@@ -11,8 +11,8 @@ import { Outcome, type Verdict } from './verdict.js';
  * Tracks the IPv4 packet at buf[off, off+len) at `now` (ns) and confirms the entry it created.
  * `beforeConfirm` runs between the two for a created entry (e.g. the NAT binding the nat table
  * decides, nf_nat_setup_info()). A confirmation that fails (the reply tuple is taken: insert
- * clash) drops the packet, as __nf_conntrack_confirm() does: the verdict becomes DROP with no
- * entry. Returns the conntrack's shared Verdict.
+ * clash) drops the packet, as __nf_conntrack_confirm() does: the verdict becomes DROP, its
+ * entry destroyed. Returns the conntrack's shared Verdict.
  */
 export function trackAndConfirm(
   ct: Conntrack, buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting',
@@ -22,9 +22,10 @@ export function trackAndConfirm(
   if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) {
     beforeConfirm?.(v);
     if (!ct.confirm(v.entry, now)) {
+      // The entry is freed; the verdict still names it (its direction and states, as the skb's
+      // unconfirmed ct did) and says it was destroyed.
       v.outcome = Outcome.DROP;
-      v.entry = -1;
-      v.created = false;
+      v.destroyed = true;
       v.setReason(Reason.INSERT_CLASH);
     }
   }

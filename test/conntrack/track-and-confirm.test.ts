@@ -27,8 +27,8 @@ describe('trackAndConfirm', () => {
     const first = trackAndConfirm(ct, syn('198.19.0.20'), 0, 40, 0, 'output', redirect);
     expect([first.outcome, ct.count]).toEqual([Outcome.ACCEPT, 1]);
     const second = trackAndConfirm(ct, syn('198.19.0.21'), 0, 40, 1, 'output', redirect);
-    expect([second.outcome, second.entry, second.created, second.reason.code]).toEqual([Outcome.DROP, -1, false, Reason.INSERT_CLASH]);
-    expect([ct.count, ct.stats.insertFailed]).toEqual([1, 1]);
+    expect([second.outcome, second.destroyed, second.reason.code]).toEqual([Outcome.DROP, true, Reason.INSERT_CLASH]);
+    expect([ct.count, ct.stats.insertFailed, ct.table.live[second.entry]]).toEqual([1, 1, 0]);
     expect(verdictCtState(second)).toBeNull();
     expect(ct.reasonText(second)).toMatch(/^insert failed/);
   });
