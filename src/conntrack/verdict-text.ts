@@ -32,8 +32,11 @@ export function describeVerdict(ct: Conntrack, v: Verdict): VerdictFields {
   };
 }
 
-/** "ctinfo dir before->after" (or just the ctinfo without an entry), " (ignored)", " [reason]". */
-export function formatVerdict(f: Omit<VerdictFields, 'outcome'> & { outcome: string }): string {
+/**
+ * "ctinfo dir before->after" (or just the ctinfo without an entry), " (ignored)", then the reason
+ * in brackets after `gap` (a table puts a column gap there; a comment one space).
+ */
+export function formatVerdict(f: Omit<VerdictFields, 'outcome'> & { outcome: string }, gap = ' '): string {
   const verdict = f.state ? `${f.ctinfo} ${f.dir} ${f.stateBefore}->${f.state}${f.reopened ? ' (re-open: old entry destroyed)' : ''}` : f.ctinfo;
-  return `${verdict}${f.outcome === 'IGNORE' ? ' (ignored)' : ''}${f.reason ? ` [${f.reason}]` : ''}`;
+  return `${verdict}${f.outcome === 'IGNORE' ? ' (ignored)' : ''}${f.reason ? `${gap}[${f.reason}]` : ''}`;
 }

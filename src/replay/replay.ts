@@ -284,13 +284,13 @@ export function* replayRecords(records: Iterable<CaptureRecord>, opts: ReplayOpt
 }
 
 /**
- * The verdict of a row as one phrase, the same in the text table and in capture comments:
- * "ESTABLISHED original SYN_SENT->CLOSE [reason]", "INVALID [reason]", or for a duplicate which
- * packet it repeats.
+ * The verdict of a row as one phrase (conntrack's formatVerdict), for capture comments and, with
+ * a column gap before the reason, the text table: "ESTABLISHED original SYN_SENT->CLOSE",
+ * "INVALID [reason]", or for a duplicate which packet it repeats.
  */
-export function verdictText(r: ReplayRow): string {
+export function verdictText(r: ReplayRow, gap = ' '): string {
   if (r.duplicateOf !== null) return `= #${r.duplicateOf} (the same packet seen again, on another interface or looped back: tracked once)`;
-  return formatVerdict(r);
+  return formatVerdict(r, gap);
 }
 
 /** The packet part of a text row: number, time, tuple, flags, relative seq/ack, length. */
@@ -302,10 +302,10 @@ export function formatPacketText(r: ReplayRow): string {
   return `${String(r.n).padStart(6)} ${t}  ${tuple.padEnd(44)} ${(r.flags || '-').padEnd(5)} ${`${seq}${ack}`.padEnd(26)} len=${String(r.len).padEnd(5)}`;
 }
 
-/** The verdict part of a text row: the verdict, then the NAT note. */
+/** The verdict part of a text row: the verdict, its reason after a column gap, the NAT note. */
 export function formatVerdictText(r: ReplayRow): string {
   const nat = r.captured ? `  (captured as ${r.captured}: NAT undone)` : '';
-  return `${verdictText(r)}${nat}`;
+  return `${verdictText(r, '  ')}${nat}`;
 }
 
 export function formatRowText(r: ReplayRow): string {
