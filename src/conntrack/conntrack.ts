@@ -128,8 +128,9 @@ export class Conntrack {
       v.setReason(frag ? Reason.FRAGMENT : Reason.NOT_TCP);
       return v;
     }
-    const tcpOff = ip.payloadOffset;
-    const tcpLen = ip.payloadLength;
+    const hl = ip.headerLength;
+    const tcpOff = off + hl;
+    const tcpLen = ip.totalLength - hl;
     if (tcpLen < 8) {
       // Not even the ports (tcp_pkt_to_tuple reads 8 bytes): no tuple, INVALID.
       return this.invalid(v, Reason.TRUNCATED);
