@@ -2,6 +2,7 @@
 // text, so they can be diffed against `iptables-save` in a real pod) next to this module: in
 // src/ (vitest) and in dist/src/, where `npm run build` copies them (scripts/copy-assets.mjs).
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../conntrack/errors.js';
 import { parseIptablesSave } from '../iptables/restore.js';
@@ -20,13 +21,18 @@ export const ISTIO_DEFAULTS = Object.freeze({
   inboundPassthroughSource: '127.0.0.6',
 });
 
+/** The folder of the preset files: this module's own (src/stack/presets, or dist/src/stack/presets). */
+export function presetsDirectory(): string {
+  return fileURLToPath(new URL('.', import.meta.url));
+}
+
 /** The text of a preset file (e.g. for display or to diff against a pod's iptables-save). */
 export function readPreset(file: string): string {
-  const url = new URL(`./${file}`, import.meta.url);
+  const path = join(presetsDirectory(), file);
   try {
-    return readFileSync(url, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`ctsim preset ${fileURLToPath(url)} is missing (a build without scripts/copy-assets.mjs?)`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`ctsim preset ${path} is missing (a build without scripts/copy-assets.mjs?)`);
     throw e;
   }
 }
