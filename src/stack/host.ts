@@ -5,7 +5,8 @@
 // first packet of a connection only; a packet conntrack marks INVALID has no entry attached and
 // is neither NATed nor matched by nat rules.
 // Length: the hooks are one path through one namespace, kept in one file in the order a packet
-// meets them (the kernel's ip_rcv -> ip_local_deliver / ip_forward -> ip_output).
+// meets them (the kernel's ip_rcv -> ip_local_deliver / ip_forward -> ip_output), with the NAT
+// bindings and REJECT answers the rules decide on the way.
 import { Conntrack } from '../conntrack/conntrack.js';
 import type { ConntrackEvent } from '../conntrack/events.js';
 import { formatEvent } from '../conntrack/events.js';
