@@ -10,5 +10,6 @@ export interface Problem {
 
 export const MAX_LINES: number;
 export const ALLOWED: Map<string, string>;
+export function allowedBy(file: string, allowed?: Map<string, string>): string | undefined;
 export function checkProgram(program: ts.Program, root: string, host?: ts.ModuleResolutionHost): Problem[];
 export function repositoryProgram(root: string): ts.Program;

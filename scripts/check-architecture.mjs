@@ -24,11 +24,19 @@ import ts from 'typescript';
 
 export const MAX_LINES = 400;
 
-/** Files the rules do not apply to yet, each with the reason. Keep this list short. */
+/**
+ * Files (or folders, ending in '/') the rules do not apply to yet, each with the reason. Keep this
+ * list short: every entry is a debt with an owner.
+ */
 export const ALLOWED = new Map([
-  ['src/stack/tcp/tcp-socket.ts', 'owned by branch i13b; removed when it lands'],
-  ['src/stack/tcp/tcp-stack.ts', 'owned by branch i13b; removed when it lands'],
+  ['src/stack/tcp/', 'owned by branch i13b; removed when it lands'],
 ]);
+
+/** The allow-list entry covering a file, if any. */
+export function allowedBy(file, allowed = ALLOWED) {
+  for (const key of allowed.keys()) if (key.endsWith('/') ? file.startsWith(key) : file === key) return key;
+  return undefined;
+}
 
 /** Folders that may read bytes: the wire layer itself, and the capture-file codecs. */
 const BYTE_FOLDERS = ['src/wire/', 'src/pcap/'];
@@ -59,7 +67,7 @@ export function checkProgram(program, root, host = ts.sys) {
   const problems = [];
   for (const sf of files) {
     const name = rel(sf.fileName);
-    if (!CHECKED_FOLDERS.some((d) => name.startsWith(d)) || ALLOWED.has(name)) continue;
+    if (!CHECKED_FOLDERS.some((d) => name.startsWith(d)) || allowedBy(name)) continue;
     checkLength(sf, name, problems);
     if (name.startsWith('src/') && !name.startsWith('src/cli/')) checkCliOnly(sf, name, problems);
     if (!BYTE_FOLDERS.some((d) => name.startsWith(d))) checkBytes(sf, name, checker, problems);
@@ -214,7 +222,7 @@ function checkCycles(program, files, rel, host) {
   problems.push(...folderCycles(edges, rel));
   for (const comp of sccs) {
     const names = comp.map(rel).sort();
-    if (names.every((n) => ALLOWED.has(n))) continue;
+    if (names.every((n) => allowedBy(n))) continue;
     problems.push({ file: names[0], line: 1, rule: 'import-cycle', message: `import cycle: ${cyclePath(comp, edges).map(rel).join(' -> ')}` });
   }
   return problems;
@@ -240,7 +248,7 @@ function folderCycles(edges, rel) {
   for (const comp of cycles(deps)) {
     const loop = cyclePath(comp, deps);
     const imports = loop.slice(1).map((b, i) => via.get(`${loop[i]}>${b}`));
-    if (imports.every((n) => n.split(' -> ').every((f) => ALLOWED.has(f)))) continue;
+    if (imports.every((n) => n.split(' -> ').every((f) => allowedBy(f)))) continue;
     problems.push({ file: `src/${loop[0]}`, line: 1, rule: 'import-cycle', message: `folders import each other: ${loop.map((x) => `src/${x}`).join(' -> ')} (${imports.join('; ')})` });
   }
   return problems;

@@ -2,7 +2,7 @@
 // on small programs held in memory, so a rule that stopped finding what it is for fails here.
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { ALLOWED, MAX_LINES, checkProgram, type Problem } from '../../scripts/check-architecture.mjs';
+import { ALLOWED, MAX_LINES, allowedBy, checkProgram, type Problem } from '../../scripts/check-architecture.mjs';
 
 const ROOT = '/virtual';
 
@@ -131,10 +131,18 @@ describe('long-file and cli-only', () => {
 });
 
 describe('the allow-list', () => {
-  it('holds only files whose owner is named, each with its reason', () => {
+  it('holds only src/ files or folders, each with its reason', () => {
     for (const [file, why] of ALLOWED) {
       expect(file).toMatch(/^src\//);
       expect(why.length, file).toBeGreaterThan(10);
     }
+  });
+
+  it('a folder entry covers the files under it, a file entry that file only', () => {
+    const list = new Map([['src/stack/tcp/', 'a folder'], ['src/sim/link.ts', 'a file']]);
+    expect(allowedBy('src/stack/tcp/tcp-socket.ts', list)).toBe('src/stack/tcp/');
+    expect(allowedBy('src/stack/tcp-like.ts', list)).toBeUndefined();
+    expect(allowedBy('src/sim/link.ts', list)).toBe('src/sim/link.ts');
+    expect(allowedBy('src/sim/link.tsx', list)).toBeUndefined();
   });
 });
