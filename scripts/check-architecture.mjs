@@ -3,10 +3,9 @@
 // TypeScript compiler's own view of the code (types included) before the tests run (npm pretest):
 //   import-cycle      the import graph of src/ (type-only imports included) has no cycle, neither
 //                     between files nor between the top folders of src/ (imports point one way);
-//   cli-only          only src/cli exits, prints, reads the environment and the arguments or owns
-//                     the process's signals (process.exit, process.stdout/stderr, console,
-//                     process.argv/env, process.on): library code returns, throws, or reports
-//                     through callbacks;
+//   cli-only          only src/cli exits, prints, reads the arguments or owns the process's signals
+//                     and exit (process.exit, process.stdout/stderr, console, process.argv,
+//                     process.on): library code returns, throws, or reports through callbacks;
 //   long-file         a source file over MAX_LINES lines says why in its header ("// Length: ...");
 //   bytes-outside-wire  only src/wire reads packet bytes: outside it (and outside src/pcap, which
 //                     decodes capture files, not packets) no bitwise or shift operator touches an
@@ -91,7 +90,7 @@ function checkLength(sf, name, problems) {
   }
 }
 
-const PROCESS_IO = new Set(['exit', 'stdout', 'stderr', 'argv', 'env', 'exitCode', 'abort', 'on', 'once']);
+const PROCESS_IO = new Set(['exit', 'stdout', 'stderr', 'argv', 'exitCode', 'abort', 'on', 'once']);
 
 function checkCliOnly(sf, name, problems) {
   const visit = (node) => {

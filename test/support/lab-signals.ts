@@ -1,20 +1,26 @@
-// Tests that run network-namespace labs in the test process remove the namespaces when the run is
-// interrupted (Ctrl-C reaches every worker), as the CLI does with src/cli/interrupt.ts: the
-// library owns no signals.
+// Tests that run labs in the test process (network namespaces, Open vSwitch daemons) remove them
+// when the run is interrupted (Ctrl-C reaches every worker) or the worker exits, as the CLI does
+// with src/cli/interrupt.ts: the library owns no signals.
+import { stopOwnedOvsLabs } from '../../src/conformance/ovs/ovs-lab.js';
 import { destroyOwnedNamespaces } from '../../src/kerneldiff/netns-lab.js';
 
 let installed = false;
 
-export function removeNamespacesOnInterrupt(): void {
+export function removeLabsOnInterrupt(): void {
   if (installed) return;
   installed = true;
   let exiting = false;
+  const cleanUp = () => {
+    destroyOwnedNamespaces();
+    stopOwnedOvsLabs();
+  };
   const onSignal = () => {
     if (exiting) return;
     exiting = true;
-    destroyOwnedNamespaces();
+    cleanUp();
     process.exit(130);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('exit', cleanUp);
 }

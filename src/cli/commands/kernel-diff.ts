@@ -19,7 +19,7 @@ import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
 import { UsageError } from '../errors.js';
-import { withNamespaceCleanup } from '../interrupt.js';
+import { withLabCleanup } from '../interrupt.js';
 
 interface Args {
   cases?: string;
@@ -279,7 +279,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.5 per case)' })
     .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
     .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
-  handler: (a) => withNamespaceCleanup(async () => {
+  handler: (a) => withLabCleanup(async () => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
     positive('jobs', a.jobs, 64);
     positive('pps', a.pps, 100_000);
