@@ -191,12 +191,11 @@ export function verdictCtState(v: Verdict): CtState | null {
     case Outcome.UNTRACKED: return 'UNTRACKED';
     case Outcome.INVALID: return 'INVALID';
   }
+  // An accepted or ignored packet has an entry: its ctinfo is NEW, ESTABLISHED(_REPLY) or RELATED(_REPLY).
   switch (v.ctinfo) {
     case CtInfo.NEW: return 'NEW';
     case CtInfo.RELATED:
     case CtInfo.RELATED_REPLY: return 'RELATED';
-    case CtInfo.INVALID: return 'INVALID';
-    case CtInfo.UNTRACKED: return 'UNTRACKED';
     default: return 'ESTABLISHED';
   }
 }

@@ -104,11 +104,6 @@ export class PacketSelector<R = unknown> {
     this.windowNs = opts.dedupWindowNs ?? DEFAULT_DEDUP_WINDOW_NS;
   }
 
-  /** NAT bindings learnt so far (both directions count). */
-  get natBindings(): number {
-    return this.nat.size;
-  }
-
   /** The last record's interface: "ifindex N" (SLL2), the pcapng if_name, or "". */
   get ifaceLabel(): string {
     if (this.lastIfindex !== undefined) return `ifindex ${this.lastIfindex}`;
