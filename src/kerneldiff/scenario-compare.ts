@@ -21,6 +21,8 @@
 // what both print: a state or timeout only one side's line carries is a format note, not a
 // difference, and timeouts one second apart are equal (whole seconds left when the message is
 // built). Nothing else is forgiven.
+// Length: one comparison (packets, events, outcome) over shared row types and tolerances; its
+// parts only make sense together.
 import { performance } from 'node:perf_hooks';
 import { runIncident } from '../scenarios/incidents.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';

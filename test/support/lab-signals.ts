@@ -1,8 +1,9 @@
-// Tests that run labs in the test process (network namespaces, Open vSwitch daemons) remove them
-// when the run is interrupted (Ctrl-C reaches every worker) or the worker exits, as the CLI does
-// with src/cli/interrupt.ts: the library owns no signals.
+// Tests that run labs in the test process (network namespaces, Open vSwitch daemons, UML guests)
+// remove them when the run is interrupted (Ctrl-C reaches every worker) or the worker exits, as
+// the CLI does with src/cli/interrupt.ts: the library owns no signals.
 import { stopOwnedOvsLabs } from '../../src/conformance/ovs/ovs-lab.js';
 import { destroyOwnedNamespaces } from '../../src/kerneldiff/netns-lab.js';
+import { killOwnedUmlGuests } from '../../src/kerneldiff/uml/uml-guest.js';
 
 let installed = false;
 
@@ -11,6 +12,7 @@ export function removeLabsOnInterrupt(): void {
   installed = true;
   let exiting = false;
   const cleanUp = () => {
+    killOwnedUmlGuests();
     destroyOwnedNamespaces();
     stopOwnedOvsLabs();
   };
@@ -18,7 +20,7 @@ export function removeLabsOnInterrupt(): void {
     if (exiting) return;
     exiting = true;
     cleanUp();
-    process.exit(130);
+    setTimeout(() => process.exit(130), 200); // the runners' finally blocks remove their folders
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
