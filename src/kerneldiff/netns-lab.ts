@@ -36,22 +36,26 @@ export interface VethEnd {
   mac: string;
 }
 
+/** Every OwnedNamespaces of this process that still holds namespaces. */
+const live = new Set<OwnedNamespaces>();
+
 /**
- * Network namespaces this process creates and always removes, also on SIGINT/SIGTERM and on
- * errors (subclasses call destroy() from their catch). Names carry this process's id.
+ * Removes every namespace this process still owns, synchronously (so a SIGINT/SIGTERM handler can
+ * call it before the process exits: the CLI does, and so do the tests that run labs).
+ */
+export function destroyOwnedNamespaces(): void {
+  for (const lab of [...live]) lab.destroy();
+}
+
+/**
+ * Network namespaces this process creates and always removes: on errors (subclasses call
+ * destroy() from their catch), at the end of a run, and on SIGINT/SIGTERM through
+ * destroyOwnedNamespaces(), which whoever owns the process's signals calls. Names carry this
+ * process's id.
  */
 export class OwnedNamespaces {
   readonly prefix: string;
   private created: string[] = [];
-  private exiting = false;
-  private readonly onSignal = () => {
-    // Handlers stay installed until exit: a second Ctrl-C (or a wrapper forwarding the same
-    // signal) during the cleanup is ignored instead of killing the process half-way.
-    if (this.exiting) return;
-    this.exiting = true;
-    this.destroy();
-    process.exit(130);
-  };
 
   constructor(tag: string) {
     this.prefix = `ctsim-${process.pid}-${tag}`;
@@ -61,10 +65,9 @@ export class OwnedNamespaces {
     return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
   }
 
-  /** Arms the signal handlers, then adds each namespace with its loopback up. */
+  /** Registers this lab for destroyOwnedNamespaces(), then adds each namespace with its loopback up. */
   protected addNamespaces(names: readonly string[]): void {
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
+    live.add(this);
     for (const n of names) {
       run('ip', ['netns', 'add', n]);
       this.created.push(n);
@@ -82,10 +85,7 @@ export class OwnedNamespaces {
 
   /** Removes our namespaces (idempotent). */
   destroy(): void {
-    if (!this.exiting) {
-      process.removeListener('SIGINT', this.onSignal);
-      process.removeListener('SIGTERM', this.onSignal);
-    }
+    live.delete(this);
     for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
     this.created = [];
   }

@@ -21,11 +21,14 @@
 // what both print: a state or timeout only one side's line carries is a format note, not a
 // difference, and timeouts one second apart are equal (whole seconds left when the message is
 // built). Nothing else is forgiven.
+// Length: one comparison (packets, events, outcome) over shared row types and tolerances; its
+// parts only make sense together.
 import { performance } from 'node:perf_hooks';
 import { runIncident } from '../scenarios/incidents.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import type { LadderPacket, ScenarioName, ScenarioResult } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
+import { seqSub } from '../wire/index.js';
 import { runningKernelProfile } from './kernel-diff.js';
 import { resolveKernel } from '../conntrack/kernel-profile.js';
 import { APP_PORT, SCENARIO_TIMINGS, runRealScenario, scenarioSysctls, type RealRunOptions, type RealScenarioResult, type ScenarioTimings } from './scenario-run.js';
@@ -155,7 +158,7 @@ function relative(v: number, list: SeqInstance[], side: 'c' | 's'): string {
   list.forEach((inst, i) => {
     const base = side === 'c' ? inst.c : inst.s;
     if (base === null) return;
-    const d = (v - base) >>> 0;
+    const d = seqSub(v, base);
     if (d < 1 << 24 && (!best || d < best[1])) best = [i, d];
   });
   return best ? `${side}${best[0] + 1}+${best[1]}` : '?';

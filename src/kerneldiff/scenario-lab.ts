@@ -3,12 +3,12 @@
 // joined by one veth pair named eth0 on both sides and addressed as src/scenarios/istio-pod.ts
 // does. Like NetnsLab it only touches namespaces it creates (ctsim-<pid>-<tag>-pod / -up): every
 // command and program runs under `ip netns exec <ours>`, every program has a hard time limit, and
-// destroy() (also on SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and
-// removes the scratch directory.
+// destroy() (on errors, at the end, and on SIGINT/SIGTERM through destroyOwnedNamespaces()) kills
+// the programs, deletes the namespaces and removes the scratch directory.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
 import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
@@ -43,22 +43,11 @@ export function labPython(): string {
   throw new LabError(`no python3 that uid ${ISTIO_DEFAULTS.proxyUid} can run (tried /usr/bin/python3 and ${onPath.join(', ') || 'nothing on PATH'})`);
 }
 
-let scriptsDir: string | undefined;
-
-/** src/kerneldiff/real of this ctsim package (tsc does not copy the .py files next to dist/). */
+/** src/kerneldiff/real of this module's tree (`npm run build` copies the .py files into dist/ too). */
 export function realScriptsDirectory(): string {
-  if (scriptsDir) return scriptsDir;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'src', 'kerneldiff', 'real');
-    if (existsSync(join(candidate, 'proxy.py')) && existsSync(join(dir, 'package.json'))) {
-      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (name === 'ctsim') return (scriptsDir = candidate);
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new LabError(`src/kerneldiff/real/*.py not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
+  const dir = fileURLToPath(new URL('./real/', import.meta.url));
+  if (!existsSync(join(dir, 'proxy.py'))) throw new LabError(`the lab programs are missing from ${dir} (a build without scripts/copy-assets.mjs?)`);
+  return dir;
 }
 
 /** One output line of a lab program, stamped when it arrived. */

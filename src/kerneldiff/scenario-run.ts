@@ -10,9 +10,10 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
+import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
 import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
-import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
+import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
 import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
 
@@ -135,23 +136,17 @@ async function conntrackListening(p: LabProcess): Promise<void> {
 /** Packets a namespace sent: outgoing on real interfaces; on lo each packet is captured once (as received). */
 function capturePackets(file: string, host: string, ifnames: Map<number, string>): Array<LadderPacket & { epochNs: bigint }> {
   const out: Array<LadderPacket & { epochNs: bigint }> = [];
+  const view = new PacketView();
   for (const rec of readCaptureBytes(readFileSync(file))) {
-    const l = decodeLinkLayer(rec.iface.linkType, rec.data);
+    view.decodeFrame(rec.iface.linkType, rec.data);
+    if (view.linkError) throw view.linkError;
+    const l = view.link;
     if (l.etherType !== EtherType.IPV4) continue;
     const iface = ifnames.get(l.ifindex ?? -1) ?? `if${l.ifindex}`;
     if (iface === 'lo' ? l.outgoing : !l.outgoing) continue;
-    const b = rec.data;
-    const o = l.networkOffset;
-    if (b[o + 9] !== IpProtocol.TCP) continue;
-    const hl = (b[o] & 0x0f) << 2;
-    const t = o + hl;
-    if (b.length < t + 14) continue;
-    const flags = b[t + 13] | ((b[t + 12] & 1) << 8);
-    out.push({
-      epochNs: rec.timestampNs, timeNs: 0, host, iface,
-      src: `${formatIpv4Address(readU32(b, o + 12))}:${readU16(b, t)}`, dst: `${formatIpv4Address(readU32(b, o + 16))}:${readU16(b, t + 2)}`,
-      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [],
-    });
+    // tcpdump's snaplen may cut the payload: the headers are what the ladder needs.
+    if (!view.ipv4Header || view.ip.protocol !== IpProtocol.TCP || view.capturedTcpBytes < LADDER_TCP_BYTES) continue;
+    out.push({ epochNs: rec.timestampNs, ...ladderPacket(view, { timeNs: 0, host, iface, notes: [] }) });
   }
   return out;
 }

@@ -33,11 +33,6 @@ export class CaptureDecoder {
     return this.decoder?.section;
   }
 
-  /** Packets returned so far. */
-  get packetCount(): number {
-    return this.packets;
-  }
-
   /** Adds input. The decoder keeps a reference to `chunk` until consumed: do not reuse it. */
   push(chunk: Uint8Array): void {
     if (this.ended) throw new CaptureError('closed', this.queue.offset + this.queue.length, 'push after end()');

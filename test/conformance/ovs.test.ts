@@ -22,6 +22,9 @@ import { seedCases } from '../../src/conformance/seed-cases.js';
 import type { SuiteCase } from '../../src/conformance/suite-case.js';
 import type { VerdictLine } from '../../src/conformance/verdict-line.js';
 import { ovsFlows } from '../../src/conformance/ovs/ovs-flows.js';
+import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+
+removeLabsOnInterrupt();
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');

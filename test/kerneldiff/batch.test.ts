@@ -12,6 +12,9 @@ import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
 import type { DiffCase } from '../../src/kerneldiff/prepare-cases.js';
 import { readCaptureFile } from '../../src/pcap/index.js';
 import { challengeAckReuseCapture } from '../../src/scenarios/reuse-capture.js';
+import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+
+removeLabsOnInterrupt();
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const optOut = process.env.CTSIM_NO_NETNS === '1';

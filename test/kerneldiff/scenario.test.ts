@@ -7,6 +7,9 @@ import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
 import { compareScenario, runScenarioDiff, simulateScenario, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
 import { SCENARIO_TIMINGS, scenarioSysctls, type RealScenarioResult } from '../../src/kerneldiff/scenario-run.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../src/scenarios/scenario-types.js';
+import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+
+removeLabsOnInterrupt();
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const show = (xs: Array<ComparedPacket | ComparedEvent>) => xs.map((x) => `${x.status} ${'packet' in x ? `${x.where} ${x.packet}` : (x.kernel ?? x.ctsim)} ${x.note ?? ''}`);

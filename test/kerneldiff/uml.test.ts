@@ -8,6 +8,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
 import { guestInitScript, runInGuest, GUEST_REQUIREMENTS } from '../../src/kerneldiff/uml/uml-guest.js';
+import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+
+removeLabsOnInterrupt();
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const MAIN = path.join(ROOT, 'dist/src/cli/main.js');

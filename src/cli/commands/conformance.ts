@@ -18,6 +18,7 @@ import { COMPARED_FIELDS } from '../../conformance/verdict-line.js';
 import { writeFinding, writeVerdictFile } from '../../conformance/verdict-file.js';
 import { UsageError } from '../errors.js';
 import { packageRoot, packageVersion } from '../version.js';
+import { withLabCleanup } from '../interrupt.js';
 
 interface ExportArgs {
   kernel?: string;
@@ -205,17 +206,19 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     if (a.out && a.verdicts) throw new UsageError('--verdicts reuses an earlier run: there is nothing new for --out');
     const expected = readExpected(s);
     const earlier = a.verdicts ? readVerdicts(s, a.verdicts) : null;
-    const peer = await OvsPeer.start();
-    try {
-      const actual = earlier ?? (await runPeer(peer, s));
-      if (a.out) writeVerdictFile(a.out, s.manifest.cases.map((c) => actual.get(c.id)!));
-      const r = checkVerdicts(s, expected, actual, peer.name);
-      if (limit > 0) await minimiseFindings(r, s, peer, { limit, maxRuns: runs });
-      const files = saveFindings(a.findings, r, s);
-      process.stdout.write(a.json ? reportJson(r, files) : formatReport(r, files));
-    } finally {
-      await peer.close();
-    }
+    await withLabCleanup(async () => {
+      const peer = await OvsPeer.start();
+      try {
+        const actual = earlier ?? (await runPeer(peer, s));
+        if (a.out) writeVerdictFile(a.out, s.manifest.cases.map((c) => actual.get(c.id)!));
+        const r = checkVerdicts(s, expected, actual, peer.name);
+        if (limit > 0) await minimiseFindings(r, s, peer, { limit, maxRuns: runs });
+        const files = saveFindings(a.findings, r, s);
+        process.stdout.write(a.json ? reportJson(r, files) : formatReport(r, files));
+      } finally {
+        await peer.close();
+      }
+    });
   },
 };
 

@@ -19,6 +19,7 @@ import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
 import { UsageError } from '../errors.js';
+import { withLabCleanup } from '../interrupt.js';
 
 interface Args {
   cases?: string;
@@ -126,6 +127,10 @@ async function runBatchHere(a: Args, src: CaseSource, shard: Shard): Promise<Bat
   const r = await runKernelDiff({
     cases, sysctls, minimise: a.minimise, profile: a.profile, pps: a.pps,
     onProgress: (done, total, rep) => { if (tty) process.stderr.write(`\rkernel-diff: ${done}/${total} cases, ${rep.packetAgreement}/${rep.packets} packets agree`); },
+    // CTSIM_KD_KEEP=1 keeps each run's injection pcap and R's capture for a look by hand.
+    ...(process.env.CTSIM_KD_KEEP ? {
+      onKeptScratch: (k: { dir: string; tcpdumpLog: string }) => process.stderr.write(`kernel-diff: tcpdump said: ${k.tcpdumpLog}\nkernel-diff: kept ${k.dir}\n`),
+    } : {}),
   });
   if (tty) process.stderr.write('\n');
   const files: string[] = [];
@@ -274,7 +279,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.5 per case)' })
     .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
     .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
-  handler: async (a) => {
+  handler: (a) => withLabCleanup(async () => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
     positive('jobs', a.jobs, 64);
     positive('pps', a.pps, 100_000);
@@ -294,7 +299,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     }
     const rep = a.uml !== undefined || a.jobs > 1 ? await runBatchFanOut(a, src, shard, a.jobs) : await runBatchHere(a, src, shard);
     finishBatch(rep, a);
-  },
+  }),
 };
 
 const MARK: Record<RowStatus, string> = { ok: '=', timing: '~', 'only-ctsim': '-', 'only-kernel': '+', 'after-window': '.' };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
 import { FileSink, PcapngWriter, readCaptureFile, readCaptureStream, type CaptureInterface, type CaptureRecord } from '../../pcap/index.js';
-import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJson, rowJsonExplained, type ReplayRow } from '../../replay/replay.js';
+import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJson, rowJsonExplained, verdictText, type ReplayRow } from '../../replay/replay.js';
 import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
@@ -35,13 +35,6 @@ const SLL2_RULE = `Several interfaces (tcpdump -i any, SLL2; pcapng with several
 /** "6.1", "6.18 nf_conntrack_tcp_be_liberal=1". */
 function profileLabel(name: string, sysctls: readonly string[]): string {
   return [name, ...sysctls.map((s) => s.trim().replace(/^net[./]netfilter[./]/, ''))].join(' ');
-}
-
-/** The verdict as the annotated capture has always spelled it. */
-function commentVerdict(r: ReplayRow): string {
-  if (r.duplicateOf !== null) return `= #${r.duplicateOf} (the same packet seen again, on another interface or looped back: tracked once)`;
-  const verdict = r.state ? `${r.ctinfo} ${r.dir} ${r.stateBefore}->${r.state}${r.reopened ? ' (re-open: old entry destroyed)' : ''}` : r.ctinfo;
-  return `${verdict}${r.outcome === 'IGNORE' ? ' (ignored)' : ''}${r.reason ? ` [${r.reason}]` : ''}`;
 }
 
 /** Text written to stdout in 64 KiB pieces: a million rows cost a few thousand write calls. */
@@ -160,11 +153,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       const { a, b } = step;
       if (!a) return `ctsim: not on --iface ${args.iface}: not tracked`;
       const why = (r: ReplayRow, pad: string) => (explain ? explainLines(r).map((l) => `\n${pad}${l}`).join('') : '');
-      if (!b) return `ctsim ${nameA}: ${commentVerdict(a)}${why(a, '')}`;
-      if (!step.differs) return `ctsim ${labelA} = ${labelB}: ${commentVerdict(a)}${why(a, '')}`;
+      if (!b) return `ctsim ${nameA}: ${verdictText(a)}${why(a, '')}`;
+      if (!step.differs) return `ctsim ${labelA} = ${labelB}: ${verdictText(a)}${why(a, '')}`;
       const sides = [[labelA, a], [labelB, b]] as const;
       const whys = sides.filter(([, r]) => explain && r.why).map(([label, r]) => `\n${label}:${why(r, '  ')}`).join('');
-      return `ctsim DIFFERS: ${labelA}: ${commentVerdict(a)} | ${labelB}: ${commentVerdict(b)}${whys}`;
+      return `ctsim DIFFERS: ${labelA}: ${verdictText(a)} | ${labelB}: ${verdictText(b)}${whys}`;
     };
 
     const handle = (rec: CaptureRecord) => {

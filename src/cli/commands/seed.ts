@@ -7,27 +7,14 @@ import type { CommandModule } from 'yargs';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
 import { matrixMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
-import { DEFAULT_OPTIONS, type ScenarioName, type ScenarioOptions } from '../../scenarios/scenario-types.js';
+import { DEFAULT_OPTIONS } from '../../scenarios/scenario-types.js';
+import { SEED_RUNS } from '../../scenarios/seed-runs.js';
 import { outcomeLines } from './scenario.js';
 
 interface Args {
   'out-dir': string;
   matrix: boolean;
 }
-
-export const SEED_RUNS: Array<{ name: ScenarioName; o: Partial<ScenarioOptions> }> = [
-  { name: 'half-close-leak', o: { kernel: 'sles-15-sp4' } },
-  { name: 'half-close-leak', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700'] } },
-  { name: 'port-collision', o: { kernel: 'ubuntu-20.04' } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4' } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', invalidDrop: true } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', isn: 'before' } },
-  { name: 'port-collision', o: { kernel: '6.1.8' } },
-  { name: 'port-collision', o: { kernel: '6.1.9' } },
-  { name: 'port-collision', o: { kernel: '6.18' } },
-];
 
 export const seedCommand: CommandModule<object, Args> = {
   command: 'seed',

@@ -4,8 +4,9 @@
 // datapath_type=dummy and two type=dummy ports: p1 (packets are injected with
 // netdev-dummy/receive; p3 is a second way in) and p2 (every packet leaves there, into a pcap file; MTU 65535 so no
 // case packet is too big for it). No kernel module,
-// no real interface, no system-wide OVS state is touched. stop() (also on SIGINT/SIGTERM, on
-// errors and at process exit) kills both daemons and removes the folder; a folder left by a
+// no real interface, no system-wide OVS state is touched. stop() (on errors, at the end, and on
+// SIGINT/SIGTERM or at process exit through stopOwnedOvsLabs(), which whoever owns the process
+// calls: the CLI, the tests) kills both daemons and removes the folder; a folder left by a
 // process that was killed outright (SIGKILL) is reaped by the next start.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -105,6 +106,14 @@ export interface OvsLabOptions {
   stopClock?: boolean;
 }
 
+/** Every OvsLab of this process not stopped yet. */
+const live = new Set<OvsLab>();
+
+/** Kills the daemons of every lab this process still runs and removes their folders (synchronous). */
+export function stopOwnedOvsLabs(): void {
+  for (const lab of [...live]) lab.stopSync();
+}
+
 export class OvsLab {
   readonly dir: string;
   readonly outputPcap: string;
@@ -114,15 +123,7 @@ export class OvsLab {
   died: PeerError | null = null;
   private children: ChildProcess[] = [];
   private stopped = false;
-  private exiting = false;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly onSignal = () => {
-    if (this.exiting) return;
-    this.exiting = true;
-    this.stopSync();
-    process.exit(130);
-  };
-  private readonly onExit = () => this.stopSync();
 
   private constructor(readonly tools: OvsTools) {
     reapStaleLabs();
@@ -130,9 +131,7 @@ export class OvsLab {
     this.outputPcap = path.join(this.dir, `${OUTPUT_PORT}.pcap`);
     const d = this.dir;
     this.env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
-    process.on('SIGINT', this.onSignal);
-    process.on('SIGTERM', this.onSignal);
-    process.on('exit', this.onExit);
+    live.add(this);
   }
 
   /** Starts both daemons, the bridge, the ports and the flows; the clock is then stopped (time/warp moves it). */
@@ -236,11 +235,7 @@ export class OvsLab {
       }
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
-    if (!this.exiting) {
-      process.removeListener('SIGINT', this.onSignal);
-      process.removeListener('SIGTERM', this.onSignal);
-    }
-    process.removeListener('exit', this.onExit);
+    live.delete(this);
   }
 
   /** Stops the daemons (SIGTERM, then SIGKILL after a grace period) and removes the folder. */

@@ -10,8 +10,9 @@
 // carries progress and kernel messages.
 //
 // The host side owns everything it starts: the guest runs in a process group of its own and is
-// SIGKILLed on its own deadline, on a panic, and on SIGINT/SIGTERM; its uml_dir (pid file,
-// mconsole socket) and the scratch folder are removed in every case.
+// SIGKILLed on its own deadline, on a panic, and on SIGINT/SIGTERM (killOwnedUmlGuests(), which
+// whoever owns the process's signals calls: the CLI, the tests); its uml_dir (pid file, mconsole
+// socket) and the scratch folder are removed in every case.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -75,7 +76,6 @@ export interface GuestRun {
 export const GUEST_OUT = '/run/ctsim-out';
 
 const live = new Set<ChildProcess>();
-let handlersArmed = false;
 
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined) return;
@@ -86,25 +86,13 @@ function killGroup(child: ChildProcess): void {
   }
 }
 
-function onSignal(sig: NodeJS.Signals): void {
+/**
+ * Kills every guest this process still runs (each whole process group), synchronously; the
+ * runners' finally blocks then remove their folders as the guests' exits come in.
+ */
+export function killOwnedUmlGuests(): void {
   for (const c of live) killGroup(c);
   live.clear();
-  // Let the runner's finally blocks remove their folders, then leave with the usual status.
-  setTimeout(() => process.exit(sig === 'SIGINT' ? 130 : 143), 200).unref();
-}
-
-function armSignals(): void {
-  if (handlersArmed) return;
-  handlersArmed = true;
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
-
-function disarmSignals(): void {
-  if (!handlersArmed || live.size) return;
-  handlersArmed = false;
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
 }
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -184,7 +172,6 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
   let consoleText = '';
   let child: ChildProcess | null = null;
   try {
-    armSignals();
     child = spawn(o.kernel.path, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: existsSync('/dev/shm') ? '/dev/shm' : dir } });
     live.add(child);
     const c = child;
@@ -256,7 +243,6 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
       killGroup(child);
       live.delete(child);
     }
-    disarmSignals();
     rmSync(dir, { recursive: true, force: true });
   }
 }
