@@ -3,9 +3,8 @@
 // back what it decided: a mangle FORWARD rule per ctstate stamps the packet's DSCP field, a
 // capture of R's outgoing packets reads the stamps, and `conntrack -L` gives the entries' final
 // state. Packets R did not forward (dropped before FORWARD) show up as 'dropped'.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
 import { EtherType, LinkType, decodeLinkLayer, emitEthernet, readU16, readU32 } from '../wire/index.js';
@@ -45,8 +44,9 @@ function packetKey(b: Uint8Array, off: number): string {
 }
 
 export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): Promise<KernelBatchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'ctsim-kd-'));
-  let dump: ReturnType<typeof spawn> | null = null;
+  // Owned by the lab: removed with it on errors and interrupts (and after a SIGKILL, by the next run).
+  const dir = lab.scratchFolder('batch');
+  let dump: ChildProcess | null = null;
   try {
     // R: flush conntrack, stamp ctstate into DSCP at FORWARD.
     lab.ns(lab.r, 'conntrack', ['-F'], { allowFail: true });
@@ -72,7 +72,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): 
 
     // Capture what R sends (both veths), then inject.
     // Both directions on every interface (SLL2 carries the direction: 4 = outgoing).
-    dump = spawn('ip', ['netns', 'exec', lab.r, 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-s', '256', '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
+    dump = lab.spawnIn(lab.r, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-s', '256', '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
     let dumpErr = '';
     const d0 = dump;
     await new Promise<void>((resolve, reject) => {
@@ -118,13 +118,12 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): 
     return { states, entries, wallSeconds };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
-    if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: kept ${dir}\n`);
-    else rmSync(dir, { recursive: true, force: true });
+    lab.removeScratch(dir);
   }
 }
 
 /** Stops tcpdump (SIGINT lets it flush), killing it if it does not exit within 5 s. */
-function stopCapture(p: ReturnType<typeof spawn>): Promise<void> {
+function stopCapture(p: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();
     const t = setTimeout(() => {

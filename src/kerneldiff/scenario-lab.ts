@@ -5,9 +5,8 @@
 // command and program runs under `ip netns exec <ours>`, every program has a hard time limit, and
 // destroy() (also on SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and
 // removes the scratch directory.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
@@ -152,7 +151,6 @@ export class ScenarioLab extends OwnedNamespaces {
   readonly upstream: string;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
-  private readonly procs: LabProcess[] = [];
 
   constructor(tag = 'sc') {
     super(tag);
@@ -164,7 +162,7 @@ export class ScenarioLab extends OwnedNamespaces {
   create(sysctls: readonly string[]): void {
     checkScenarioPrerequisites();
     try {
-      this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
+      this.dir = this.scratchFolder('captures');
       this.addNamespaces([this.pod, this.upstream]);
       // Created inside the pod (peer straight into the upstream namespace, renamed there) so no
       // interface ever appears in the root namespace; both ends are eth0 as in ctsim's topology.
@@ -192,17 +190,7 @@ export class ScenarioLab extends OwnedNamespaces {
   /** Starts `cmd args` in a namespace (as `uid` when given) with a hard time limit. */
   start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; limitMs: number }): LabProcess {
     const asUser = o.uid !== undefined ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.uid), '--clear-groups'] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const p = new LabProcess(name, child, o.limitMs);
-    this.procs.push(p);
-    return p;
-  }
-
-  /** Kills every program still running (synchronously: this also runs from signal handlers), then removes the namespaces. */
-  override destroy(): void {
-    for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
-    super.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = '';
+    const [program, ...rest] = [...asUser, cmd, ...args];
+    return new LabProcess(name, this.spawnIn(ns, program, rest, { stdio: ['ignore', 'pipe', 'pipe'] }), o.limitMs);
   }
 }

@@ -1,11 +1,14 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { CaseGenerator } from '../../fuzz/generator.js';
 import { FileSink, PcapWriter, readCaptureFile } from '../../pcap/index.js';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
 import { LinkType } from '../../wire/index.js';
 import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
+import { removeLeftovers } from '../../kerneldiff/netns-lab.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
 import { ScenarioDisagreement, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
@@ -48,6 +51,14 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' }) as never,
   handler: async (a) => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
+    // Ctrl-C / SIGTERM: the labs' namespaces, the programs in them and their scratch folders go.
+    cleanUpOnInterrupt();
+    if (typeof process.getuid === 'function' && process.getuid() === 0) {
+      const left = removeLeftovers();
+      if (left.namespaces.length || left.folders.length) {
+        process.stderr.write(`ctsim: removed what earlier runs that no longer exist left behind: ${[...left.namespaces, ...left.folders].join(', ')}${left.processes.length ? ` (and killed ${left.processes.length} process${left.processes.length === 1 ? '' : 'es'} still running in those namespaces)` : ''}\n`);
+      }
+    }
     if (a.scenario) {
       if (a.cases || a['fuzz-count'] !== undefined) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases or --fuzz-count');
       await scenarioMode(a.scenario === 'both' ? [...SCENARIO_NAMES] : [a.scenario as ScenarioName], a);
@@ -72,14 +83,19 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     });
     if (tty) process.stderr.write('\n');
     const rep = r.report;
-    if (r.minimised.length) mkdirSync(a.out, { recursive: true });
+    if (r.minimised.length) ensureDirectory(a.out);
     const files: string[] = [];
     for (const m of r.minimised) {
       const path = join(a.out, `${m.name}.pcap`);
       const w = new PcapWriter(new FileSink(path), { linkType: LinkType.RAW });
-      m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
-      w.close();
-      writeFileSync(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
+      try {
+        m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
+        w.close();
+      } catch (e) {
+        w.abort();
+        throw e;
+      }
+      writeFileAtomic(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
       files.push(path);
     }
     if (a.json) {
@@ -113,7 +129,7 @@ export function formatScenarioComparison(c: ScenarioComparison): string[] {
     `#   pod sysctls ${c.sysctls.join(' ')}; app closes at ${t.appCloseAtSec} s${c.name === 'port-collision' ? `, reconnects from the same port at ${t.reconnectAtSec} s` : ''}; sidecar idle timeout ${t.idleTimeoutSec} s; compared over the first ${t.windowSec} s`,
     `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the app's first SYN`,
     `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client port`,
-    `#   = agree  ~ timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %))  - only in ctsim  + only in the kernel  . kernel, after the compared window`,
+    `#   = agree  ~ timing outside tolerance, reported and not a disagreement (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %))  - only in ctsim  + only in the kernel  . kernel, after the compared window`,
     '',
     'packets (each as the sending namespace transmitted it):',
     `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(14)} packet`,
@@ -130,7 +146,7 @@ export function formatScenarioComparison(c: ScenarioComparison): string[] {
     if (e.formatNote) lines.push(`${' '.repeat(26)}(format: ${e.formatNote})`);
   }
   lines.push('', 'outcome:', `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}`);
-  for (const o of c.outcome) lines.push(`  ${o.agree ? '=' : '!'}  ${o.ctsim.padStart(10)} ${o.kernel.padStart(10)}  ${o.field}`);
+  for (const o of c.outcome) lines.push(`  ${o.agree ? '=' : o.timing ? '~' : '!'}  ${o.ctsim.padStart(10)} ${o.kernel.padStart(10)}  ${o.field}`);
   for (const snap of c.snapshots) {
     lines.push('', `kernel snapshot ${snap.label}:`, '    ss -tanoe (pod):', ...snap.ss.map((l) => `      ${l}`), '    conntrack -L (pod):', ...(snap.conntrack.length ? snap.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
   }
@@ -144,7 +160,9 @@ export function scenarioSummaryLine(c: ScenarioComparison): string {
   const extra = (x: { timing: number; onlyCtsim: number; onlyKernel: number }) => [x.timing && `${x.timing} timing`, x.onlyCtsim && `${x.onlyCtsim} only in ctsim`, x.onlyKernel && `${x.onlyKernel} only in the kernel`].filter(Boolean).join(', ');
   const pe = extra(p);
   const ee = extra(e);
-  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
+  const t = c.summary.timing;
+  const timing = t.packets + t.events + t.outcome ? `timing outside the tolerance: ${t.packets} packets, ${t.events} events, ${t.outcome} outcome times (reported, not judged)` : 'timing within the tolerance';
+  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'}; ${timing}, largest deviation ${t.maxDeviationMs.toFixed(1)} ms -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
 }
 
 async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
