@@ -6,6 +6,8 @@
 import type { Writable } from 'node:stream';
 
 const PIECE = 64 * 1024;
+/** Rows waiting this long are written even if the piece is not full (a live `tcpdump -w - |` feed). */
+const LINGER_MS = 100;
 /** Yield to the event loop at least this often (rows), so Ctrl-C and stdout errors are seen. */
 const YIELD_EVERY = 4096;
 
@@ -13,6 +15,7 @@ export class TextOutput {
   private parts: string[] = [];
   private size = 0;
   private rowsSinceYield = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly stream: Writable = process.stdout,
@@ -24,6 +27,13 @@ export class TextOutput {
   write(s: string): void {
     this.parts.push(s);
     this.size += s.length;
+    if (this.timer === null) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        void this.flush();
+      }, LINGER_MS);
+      this.timer.unref();
+    }
   }
 
   /** Resolves at once unless a piece is full (then: when it has been accepted) or it is time to yield. */
@@ -39,6 +49,10 @@ export class TextOutput {
   /** Writes everything buffered and waits until the stream has taken it (drained). */
   async flush(): Promise<void> {
     this.rowsSinceYield = 0;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
     if (this.size === 0) return;
     this.beforeWrite();
     const text = this.parts.join('');

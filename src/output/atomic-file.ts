@@ -36,7 +36,7 @@ export function ensureDirectory(dir: string): void {
     try {
       st = fs.statSync(d);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputError('bad-path', dir, `cannot use folder ${dir}: ${systemReason(e)}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new OutputError('bad-path', dir, `cannot create folder ${dir}: ${systemReason(e)}`, { cause: e });
     }
     if (st) {
       if (!st.isDirectory()) throw new OutputError('bad-path', dir, `cannot create folder ${dir}: ${d} is not a folder`);

@@ -48,7 +48,7 @@ export interface CaptureRecord {
   /** Interface index within the record's section (always 0 for pcap). */
   interfaceId: number;
   iface: CaptureInterface;
-  /** Absolute time, nanoseconds since the Unix epoch (0n for pcapng SPBs, which carry none). */
+  /** Absolute time, nanoseconds since the Unix epoch (pcapng SPBs carry none: the interface's if_tsoffset, else 0n). */
   timestampNs: bigint;
   /** The captured bytes (a copy: it does not pin the decoder's input chunks). */
   data: Uint8Array;

@@ -341,7 +341,10 @@ export class PcapngDecoder implements FormatDecoder {
     return record;
   }
 
-  /** §4.4: SPBs belong to interface 0 and carry min(original length, snaplen) bytes, no timestamp. */
+  /**
+   * §4.4: SPBs belong to interface 0 and carry min(original length, snaplen) bytes and no
+   * timestamp: they get the interface's time origin (0 units plus if_tsoffset, 0 without one).
+   */
   private readSimplePacket(block: Block, index: number): CaptureRecord {
     const { bytes, view, start } = block;
     this.checkFixedSize(block, SPB.FIXED_SIZE, 'Simple Packet Block');
@@ -357,7 +360,7 @@ export class PcapngDecoder implements FormatDecoder {
       index,
       interfaceId: 0,
       iface,
-      timestampNs: 0n,
+      timestampNs: this.scales[0].offsetNs,
       data: copyBytes(bytes, dataAt, dataAt + captured),
       originalLength,
       fileOffset: block.offset,

@@ -217,12 +217,9 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       if (args.json) out.write(`${JSON.stringify({ n, warning: cut.kind, offset: cut.offset, message: `capture cut off: ${cut.message}; not replayed` })}\n`);
       else out.write(`${String(n).padStart(6)}  WARNING capture cut off: ${cut.message}; this last packet is incomplete and not replayed\n`);
     }
-    try {
-      copier?.close();
-    } catch (e) {
-      await out.flush();
-      throw e;
-    }
+    // Rows first: if standard output fails (a full disk), the run fails before --out is kept.
+    await out.flush();
+    copier?.close();
     const count = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ');
     const extras: string[] = [];
     if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
