@@ -51,7 +51,7 @@ describe('1,000,000 packets', () => {
     const before = heapAfterGc();
     let peak = 0;
     let gcMs = 0;
-    let t = Date.now();
+    const t = Date.now();
     const session = new ReplaySession({ a: { kernel: '6.18' } });
     for (const rec of readCaptureFile(file)) {
       session.push(rec);
