@@ -215,7 +215,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       if (header) writeHeader();
       const n = c.packets + 1;
       if (args.json) out.write(`${JSON.stringify({ n, warning: cut.kind, offset: cut.offset, message: `capture cut off: ${cut.message}; not replayed` })}\n`);
-      else out.write(`${String(n).padStart(6)}  WARNING capture cut off: ${cut.message}; this last packet is incomplete and not replayed\n`);
+      else out.write(`${String(n).padStart(6)}  WARNING capture cut off: ${cut.message}; the incomplete last record is not replayed\n`);
     }
     // Rows first: if standard output fails (a full disk), the run fails before --out is kept.
     await out.flush();
@@ -223,7 +223,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const count = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ');
     const extras: string[] = [];
     if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
-    if (cut) extras.push('the last one cut off (not replayed)');
+    if (cut) extras.push('the capture is cut off in its last record (not replayed)');
     if (session.selector.natUndone) extras.push(`${session.selector.natUndone} tracked with a learnt NAT binding undone`);
     if (!session.b) {
       if (!args.json) {
