@@ -132,8 +132,13 @@ export class OwnedNamespaces {
    * is the program's). destroy() kills it if it still runs.
    */
   spawnIn(ns: string, cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    return this.spawnOwned('ip', ['netns', 'exec', ns, cmd, ...args], options);
+  }
+
+  /** Starts a program this lab owns (e.g. a user-mode-linux guest): destroy() kills it if it still runs. */
+  spawnOwned(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
     this.hold();
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], options);
+    const child = spawn(cmd, args, options);
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
     child.once('error', () => this.children.delete(child));
