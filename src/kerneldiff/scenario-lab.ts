@@ -6,7 +6,7 @@
 // destroy() (also on SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and
 // removes the scratch directory.
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
@@ -179,6 +179,21 @@ export class ScenarioLab extends OwnedNamespaces {
       this.destroy();
       throw e;
     }
+  }
+
+  /**
+   * The lab programs (src/kerneldiff/real/*.py) copied into a scratch folder every user can read:
+   * they run as uid 1337 and 1000, which may not enter the checkout (a clone under /root).
+   */
+  programs(): string {
+    const dir = this.scratchFolder('programs');
+    const from = realScriptsDirectory();
+    for (const f of readdirSync(from).filter((n) => n.endsWith('.py'))) {
+      copyFileSync(join(from, f), join(dir, f));
+      chmodSync(join(dir, f), 0o644);
+    }
+    chmodSync(dir, 0o755);
+    return dir;
   }
 
   /** Interface index -> name inside a namespace (an SLL2 capture carries only the index). */

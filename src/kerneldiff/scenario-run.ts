@@ -15,7 +15,7 @@ import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../s
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { APP_UID, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
@@ -206,7 +206,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     lab.create(sysctls);
     const dir = lab.dir;
     const py = labPython();
-    const scripts = realScriptsDirectory();
+    const scripts = lab.programs();
     const limitMs = (t.windowSec + 30) * 1000;
     const podIfs = lab.interfaces(lab.pod);
     const upIfs = lab.interfaces(lab.upstream);

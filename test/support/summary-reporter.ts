@@ -20,8 +20,12 @@ export default class SummaryReporter implements Reporter {
           if (note) reasons.set(note, [...(reasons.get(note) ?? []), `${mod.moduleId.replace(`${process.cwd()}/`, '')} > ${test.fullName}`]);
         }
       }
-      // A file that failed to load has no tests but is a failure all the same.
-      if (mod.state() === 'failed' && [...mod.children.allTests()].length === 0) failed++;
+      // A file that failed to load, or a beforeAll/afterAll that threw (its tests then show as
+      // skipped), is a failure all the same: one per file or suite.
+      if (mod.state() === 'failed' && [...mod.children.allTests()].every((t) => t.result().state !== 'failed')) {
+        const suites = [...mod.children.allSuites()].filter((x) => x.state() === 'failed' && [...x.children.allTests()].every((t) => t.result().state !== 'failed'));
+        failed += Math.max(1, suites.length);
+      }
     }
     failed += unhandledErrors.length;
     let text = '\n';
