@@ -3,7 +3,7 @@
 // cannot, the tests that need them are skipped with a note the summary reporter prints. A
 // missing tool is never a failure.
 import { spawnSync } from 'node:child_process';
-import { getCurrentTest } from 'vitest/suite';
+import { TestRunner } from 'vitest';
 
 const found = new Map<string, boolean>();
 
@@ -36,7 +36,7 @@ export function labUnavailable(programs: readonly string[] = LAB_PROGRAMS): stri
 
 /** Skips the running test with `reason` (shown in the test summary). */
 export function skipTest(reason: string): never {
-  const test = getCurrentTest();
+  const test = TestRunner.getCurrentTest();
   if (!test) throw new Error(`skipTest outside a test: ${reason}`);
   test.context.skip(reason);
   throw new Error('unreachable: context.skip() throws');
