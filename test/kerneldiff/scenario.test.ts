@@ -115,7 +115,9 @@ describe('kernel-diff --scenario against the running kernel (root)', () => {
     expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toBe('ok');
     expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toBe('ok');
     expect(c.outcome.find((o) => o.field === 'app FIN reached the sidecar')?.kernel).toBe('no');
-    expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeCloseTo(3, 1);
+    // The sockets leaked until the sidecar's idle timeout closed them (how long, to the ms, is timing: reported, not asserted).
+    expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeGreaterThan(0);
+    expect(c.outcome.find((o) => o.field.startsWith('sidecar closed'))?.kernel).not.toBe('-');
     expect(c.snapshots[0].ss.some((l) => /FIN-WAIT-2 .*127\.0\.0\.1:15001\s+198\.18\.1\.10:44410/.test(l))).toBe(true);
   });
 

@@ -29,7 +29,11 @@ function barePath(): string {
 describe('scripts/ensure-test-tools.sh', () => {
   it('without root: names what is missing, says the tests that need it are skipped, exits 0', () => {
     if (typeof process.getuid !== 'function' || process.getuid() !== 0) skipTest('needs root (to run the script as another user)');
-    const r = spawnSync(spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim(), ['--reuid', '65534', '--regid', '65534', '--clear-groups', '/bin/bash', SCRIPT], { encoding: 'utf8', env: { PATH: barePath() } });
+    // A copy the other user can read (a checkout under /root is not).
+    const script = path.join(barePath(), 'ensure-test-tools.sh');
+    fs.copyFileSync(SCRIPT, script);
+    fs.chmodSync(script, 0o755);
+    const r = spawnSync(spawnSync('sh', ['-c', 'command -v setpriv'], { encoding: 'utf8' }).stdout.trim(), ['--reuid', '65534', '--regid', '65534', '--clear-groups', '/bin/bash', script], { encoding: 'utf8', env: { PATH: barePath() } });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/^ctsim: not installed: .*tcpdump.*tshark/m);
     expect(r.stderr).toMatch(/\(Debian packages: conntrack iproute2 iptables procps python3 tcpdump tcpreplay tshark util-linux\s*\)/);
