@@ -10,6 +10,7 @@ import { benchExpiry } from './expiry.bench.js';
 import { benchSim } from './sim.bench.js';
 import { benchMemory } from './memory.bench.js';
 import { allocationCheck, churnCheck } from './checks.bench.js';
+import { benchOvs } from './ovs.bench.js';
 import { formatOps, printTable } from './harness.js';
 import type { BenchRecord } from './record.js';
 
@@ -42,6 +43,7 @@ async function main(): Promise<void> {
   records.push(await allocationCheck(quick ? 1_000_000 : 10_000_000));
   records.push(churnCheck(quick ? 10_000 : 1_000_000, quick ? 200_000 : 10_000_000));
   records.push(...benchSim(quick));
+  records.push(...(await benchOvs(quick)));
 
   const rows = records.filter((r) => r.workload !== 'wire').map((r) => [
     r.workload + (r.variant ? ` (${r.variant})` : ''), r.entries ? String(r.entries) : '-', formatOps(r.opsPerSec),

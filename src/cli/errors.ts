@@ -5,6 +5,7 @@ import { CaptureError } from '../pcap/index.js';
 import { ConfigError } from '../conntrack/errors.js';
 import { LabError } from '../kerneldiff/netns-lab.js';
 import { OutputError } from '../output/index.js';
+import { PeerError, SuiteFormatError } from '../conformance/errors.js';
 
 /** Bad command-line usage that yargs cannot see (e.g. a value that parses but makes no sense). */
 export class UsageError extends Error {
@@ -16,7 +17,7 @@ export const EXIT_USAGE = 2;
 export const EXIT_INPUT = 1;
 export const EXIT_INTERNAL = 70;
 
-const KNOWN: Array<new (...args: never[]) => Error> = [WireError, CaptureError, ConfigError, LabError, OutputError];
+const KNOWN: Array<new (...args: never[]) => Error> = [WireError, CaptureError, ConfigError, LabError, SuiteFormatError, PeerError, OutputError];
 
 /** Error kinds that are the user's choice of arguments rather than bad input or a failing system. */
 const USAGE_KINDS = new Set(['usage', 'config', 'same-as-input', 'bad-path']);

@@ -10,6 +10,8 @@ import { matrixCommand } from './commands/matrix.js';
 import { seedCommand } from './commands/seed.js';
 import { kernelDiffCommand } from './commands/kernel-diff.js';
 import { fuzzCommand } from './commands/fuzz.js';
+import { conformanceCommand } from './commands/conformance.js';
+import { helpEpilogue, kernelsCommand } from './commands/kernels.js';
 import { UsageError, reportError } from './errors.js';
 import { guardStandardOutput } from './process-guard.js';
 import { packageVersion } from './version.js';
@@ -43,6 +45,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(seedCommand)
     .command(kernelDiffCommand)
     .command(fuzzCommand)
+    .command(conformanceCommand)
+    .command(kernelsCommand)
+    .epilogue(helpEpilogue())
     .middleware((parsed): void => refuseRepeatedOptions(parsed as Record<string, unknown>, (y as unknown as { getOptions(): { array: string[] } }).getOptions().array))
     .demandCommand(1, 'Name a command (see --help).')
     .strict()

@@ -15,3 +15,14 @@ export function packageVersion(): string {
   }
   return '0.0.0';
 }
+
+/** The folder of ctsim's package.json (the repository when run from a checkout), or null. */
+export function packageRoot(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const p = join(dir, 'package.json');
+    if (existsSync(p) && (JSON.parse(readFileSync(p, 'utf8')) as { name?: string }).name === 'ctsim') return dir;
+    dir = dirname(dir);
+  }
+  return null;
+}

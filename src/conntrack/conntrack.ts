@@ -192,7 +192,9 @@ export class Conntrack {
       const statusBefore = this.status[e];
       const res = this.tracker.tcpPacket(e, dir, seg, this.status, v);
       if (res === PacketResult.REPEAT) {
-        // Re-open: kill the old entry and look the packet up again (-NF_REPEAT).
+        // Re-open: kill the old entry and look the packet up again (-NF_REPEAT). Before
+        // 830af2eba403 nf_conntrack_in counted it as invalid first.
+        if (!this.profile.behaviour.repeatNotCountedInvalid) this.stats.invalid++;
         this.destroy(e, now, 'reopen');
         this.stats.searchRestart++;
         v.reset();

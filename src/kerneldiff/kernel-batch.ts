@@ -4,7 +4,7 @@
 // capture of R's outgoing packets reads the stamps, and `conntrack -L` gives the entries' final
 // state. Packets R did not forward (dropped before FORWARD) show up as 'dropped'.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
 import { EtherType, LinkType, decodeLinkLayer, emitEthernet, readU16, readU32 } from '../wire/index.js';
@@ -31,6 +31,14 @@ export interface KernelBatchResult {
   states: KernelCtState[];
   entries: KernelEntry[];
   wallSeconds: number;
+  /** The injection rate used (packets per second): ctsim replays the run on the same clock. */
+  pps: number;
+  /**
+   * Packets the run lost outside conntrack: injected but never received by R's interfaces (a
+   * full veth backlog on a slow or loaded machine), or dropped by the capture. A lossy run says
+   * nothing about conntrack; the caller retries it slower.
+   */
+  lost: number;
 }
 
 /** Packets per second injected: spaced so both veths' packets reach R's conntrack in order. */
@@ -43,7 +51,13 @@ function packetKey(b: Uint8Array, off: number): string {
   return `${readU32(b, off + 12)}>${readU32(b, off + 16)}|${readU16(b, off + 4)}|${total}|${b[off + 9]}|${total >= hl + 14 ? `${readU16(b, off + hl)}:${readU16(b, off + hl + 2)}:${readU32(b, off + hl + 4)}:${readU32(b, off + hl + 8)}:${b[off + hl + 13]}` : ''}`;
 }
 
-export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): Promise<KernelBatchResult> {
+/** Packets R's two lab interfaces have received so far. */
+function receivedByR(lab: NetnsLab): number {
+  const links = JSON.parse(lab.ns(lab.r, 'ip', ['-s', '-j', 'link', 'show'])) as Array<{ ifname: string; stats64?: { rx?: { packets?: number } } }>;
+  return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.rx?.packets ?? 0), 0);
+}
+
+export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], pps: number = INJECT_PPS): Promise<KernelBatchResult> {
   // Owned by the lab: removed with it on errors and interrupts (and after a SIGKILL, by the next run).
   const dir = lab.scratchFolder('batch');
   let dump: ChildProcess | null = null;
@@ -61,7 +75,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): 
       const f = new Uint8Array(14 + p.bytes.length);
       emitEthernet({ src: p.side === 'a' ? lab.ea.mac : lab.eb.mac, dst: p.side === 'a' ? lab.ra.mac : lab.rb.mac, etherType: EtherType.IPV4 }, f);
       f.set(p.bytes, 14);
-      w.writePacket(BigInt(i) * BigInt(Math.round(1e9 / INJECT_PPS)), f);
+      w.writePacket(BigInt(i) * BigInt(Math.round(1e9 / pps)), f);
     });
     w.close();
     const pcap = join(dir, 'inject.pcap');
@@ -87,14 +101,22 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): 
       d0.on('exit', (code) => reject(new LabError(`tcpdump exited early (${code})`)));
     });
     const t0 = performance.now();
+    const rx0 = receivedByR(lab);
     if (inject.length) {
-      lab.ns(lab.e, 'tcpreplay', ['-q', `--pps=${INJECT_PPS}`, '-i', lab.ea.dev, '-I', lab.eb.dev, '-c', cache, pcap], { timeoutMs: Math.ceil(60_000 + ((inject.length * 1000) / INJECT_PPS) * 3) });
+      lab.ns(lab.e, 'tcpreplay', ['-q', `--pps=${pps}`, '-i', lab.ea.dev, '-I', lab.eb.dev, '-c', cache, pcap], { timeoutMs: Math.ceil(60_000 + ((inject.length * 1000) / pps) * 3) });
     }
     await new Promise((r) => setTimeout(r, 300));
+    // tcpdump writes what it has read when it stops, not what still waits in its socket: on a
+    // slow kernel (a UML guest) let the capture file stop growing first.
+    await settled(cap);
     const entries = parseConntrackList(lab.ns(lab.r, 'conntrack', ['-L'], { allowFail: true }));
+    // (IPv6 neighbour discovery may add a few packets; only a shortfall means loss.)
+    const notReceived = Math.max(0, inject.length - (receivedByR(lab) - rx0));
     const wallSeconds = (performance.now() - t0) / 1000;
     await stopCapture(d0);
     dump = null;
+    const count = (what: string) => Number(new RegExp(`(\\d+) packets? ${what}`).exec(dumpErr)?.[1] ?? 0);
+    const captureDropped = count('dropped by kernel') + Math.max(0, count('received by filter') - count('captured'));
 
     if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: tcpdump said: ${dumpErr}\n`);
     // Match what left R to what went in, in order per identical packet.
@@ -115,10 +137,23 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[]): 
       const q = seen.get(packetKey(p.bytes, 0));
       return q && q.length ? q.shift()! : 'dropped';
     });
-    return { states, entries, wallSeconds };
+    return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
     lab.removeScratch(dir);
+  }
+}
+
+/** Resolves when `file` has not grown for 1.5 s (at most 30 s): a loaded guest's tcpdump pauses. */
+async function settled(file: string): Promise<void> {
+  const size = () => (existsSync(file) ? statSync(file).size : 0);
+  let last = size();
+  let still = 0;
+  for (let waited = 0; still < 15 && waited < 30_000; waited += 100) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = size();
+    still = now === last ? still + 1 : 0;
+    last = now;
   }
 }
 

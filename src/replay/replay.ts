@@ -13,6 +13,7 @@ import {
   type LinkLayerInfo,
 } from '../wire/index.js';
 import { TupleCache } from './tuple-cache.js';
+import { Reason, formatReason } from '../conntrack/reasons.js';
 import { explainVerdict, explanationJson, explanationLines, type Explanation } from './explain.js';
 
 export interface ReplayOptions {
@@ -28,6 +29,25 @@ export interface ReplayOptions {
   onEvent?: (ev: ConntrackEvent) => void;
   /** Build row.why for INVALID/IGNORE/DROP verdicts (and special RST rules, re-opens). */
   explain?: boolean;
+  /** NAT as the kernel's nat hooks would do it around conntrack (conformance NAT cases). */
+  nat?: ReplayNat;
+  /**
+   * Packets arrive from a wire (conformance suites): what ip_rcv_core() drops before PREROUTING
+   * (a wrong IPv4 header checksum) is not tracked. Off by default: captures taken on the sending
+   * host often hold checksums the NIC fills in later.
+   */
+  ipRcv?: boolean;
+}
+
+/**
+ * NAT around the replayed conntrack: `bind` runs for a packet that created an entry, before the
+ * entry is confirmed (the nat hooks sit between conntrack and confirm); `rewrite` runs for every
+ * packet that leaves with an entry attached. A bind that makes the reply tuple clash with an
+ * existing entry makes confirm fail: the packet is dropped (insert_failed), as in the kernel.
+ */
+export interface ReplayNat {
+  bind(ct: Conntrack, v: Verdict): void;
+  rewrite(ct: Conntrack, v: Verdict, data: Uint8Array, off: number): void;
 }
 
 /** Run the expiry GC when capture time has advanced this much (ns) since the last run. */
@@ -175,6 +195,11 @@ export class Replayer {
     const ipv = this.ipv.reset(data, off);
     row.src = formatIpv4Address(ipv.src);
     row.dst = formatIpv4Address(ipv.dst);
+    if (this.opts.ipRcv && !ipv.verifyChecksum()) {
+      // ip_rcv_core() drops it (InCsumErrors) before PREROUTING: conntrack never sees it.
+      row.reason = 'dropped by ip_rcv before conntrack: IPv4 header checksum is wrong';
+      return row;
+    }
     let tcpFlags = 0;
     let syn = false;
     if (ipv.protocol === IpProtocol.TCP && !ipv.isFragment && checkTcp(data, ipv.payloadOffset, ipv.payloadLength) === null) {
@@ -209,10 +234,16 @@ export class Replayer {
       if (hit) reopenedFrom = this.ct.tcp.state[hit.entry];
     }
     const v = this.ct.track(data, off, ipv.totalLength, nowNs, hook);
-    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) this.ct.confirm(v.entry, nowNs);
+    const nat = this.opts.nat;
+    let clash = false;
+    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) {
+      nat?.bind(this.ct, v);
+      clash = !this.ct.confirm(v.entry, nowNs);
+    }
     row.ctinfo = ctinfoName(v.ctinfo);
-    row.outcome = OUTCOME_NAMES[v.outcome];
-    row.reason = this.ct.reasonText(v);
+    row.outcome = clash ? 'DROP' : OUTCOME_NAMES[v.outcome];
+    row.reason = clash ? formatReason({ code: Reason.INSERT_CLASH, value: 0, index: 0, dir: 0, state: 0 }, this.ct.profile.wording) : this.ct.reasonText(v);
+    if (nat && !clash && v.entry >= 0 && (v.outcome === Outcome.ACCEPT || v.outcome === Outcome.IGNORE)) nat.rewrite(this.ct, v, data, off);
     row.reopened = v.reopened;
     if (v.ctinfo !== CtInfo.INVALID && v.ctinfo !== CtInfo.UNTRACKED && v.entry >= 0) {
       row.dir = v.dir === 0 ? 'original' : 'reply';

@@ -12,3 +12,4 @@ export * from './ethernet.js';
 export * from './linux-sll.js';
 export * from './link-type.js';
 export * from './link-layer.js';
+export * from './ipv4-endpoints.js';

@@ -19,6 +19,7 @@ interface ReplayArgs {
   json?: boolean;
   out?: string;
   hook?: string;
+  'ip-rcv'?: boolean;
   seed?: number;
   iface?: string;
   dedup?: boolean;
@@ -78,6 +79,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('json', { type: 'boolean', describe: 'one JSON object per packet (with --compare: per differing packet, then a summary object)' })
     .option('out', { type: 'string', describe: 'write the capture back as pcapng with each verdict (both, with --compare) as a packet comment' })
     .option('hook', { type: 'string', choices: ['auto', 'prerouting', 'output'], default: 'auto', describe: 'hook the packets are tracked at (prerouting verifies checksums); auto: by capture direction' })
+    .option('ip-rcv', { type: 'boolean', describe: 'packets came off a wire: what ip_rcv drops before conntrack (a wrong IPv4 header checksum) is not tracked (conformance suites)' })
     .option('seed', { type: 'number', describe: 'hash seed of the conntrack table' })
     .option('iface', { type: 'string', describe: 'replay only the packets of this interface (pcapng if_name, or SLL2 ifindex)' })
     .option('dedup', { type: 'boolean', default: true, describe: 'track a packet seen on several interfaces once (--no-dedup: every copy)' })
@@ -90,7 +92,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const sysA = args.sysctl ?? [];
     const sysB = args.compareSysctl ?? [];
     const comparing = args.compare !== undefined || args.compareSysctl !== undefined;
-    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true };
+    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true, ipRcv: args['ip-rcv'] === true };
     // Profiles first: a bad kernel or sysctl is reported before the capture is opened.
     const session = new ReplaySession({
       a: { ...common, kernel: args.kernel, sysctls: sysA },
