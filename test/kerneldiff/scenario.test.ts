@@ -112,8 +112,9 @@ describe('kernel-diff --scenario against the running kernel (root)', () => {
   it('half-close-leak: the app FIN escapes the sidecar and the upstream resets it; the sidecar holds its sockets until the idle timeout', () => {
     const c = results.get('half-close-leak')!;
     const row = (text: string) => c.packets.find((p) => p.packet === text);
-    expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toBe('ok');
-    expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toBe('ok');
+    // Sent by the kernel too (on time or not: timing is reported, not asserted).
+    expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toMatch(/^(ok|timing)$/);
+    expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toMatch(/^(ok|timing)$/);
     expect(c.outcome.find((o) => o.field === 'app FIN reached the sidecar')?.kernel).toBe('no');
     // The sockets leaked until the sidecar's idle timeout closed them (how long, to the ms, is timing: reported, not asserted).
     expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeGreaterThan(0);
@@ -123,7 +124,8 @@ describe('kernel-diff --scenario against the running kernel (root)', () => {
 
   it('port-collision: challenge ACK, the RST passes conntrack (6.2 fix), the SYN retransmission connects', () => {
     const c = results.get('port-collision')!;
-    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => `${p.status} ${p.packet}`);
+    // 'ok' = the kernel sent it too (in time or late: timing is reported, not asserted).
+    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => `${p.status === 'timing' ? 'ok' : p.status} ${p.packet}`);
     expect(seq.slice(0, 5)).toEqual([
       'ok pod:44410 > lo:15001 S seq=c2+0', // the reconnect, redirected onto the leaked FIN_WAIT2 socket
       'ok upstream:8080 > pod:44410 . seq=s1+202 ack=c1+101', // its challenge ACK, in the old connection's numbers
