@@ -18,6 +18,8 @@ import { writeSyntheticCapture } from './captures.js';
 
 const PACKETS = 1_000_000;
 const HEAP_BUDGET = 64 * 1024 * 1024;
+/** Only against a hang: a loaded 2-core machine took over 60 s (the default) for a million packets. */
+const HANG_GUARD_MS = 600_000;
 /** ctsim replay's own RSS is about 160 MiB on this capture; the rows alone would be ~150 MB more. */
 const PIPE_RSS_BUDGET = 250 * 1024 * 1024;
 const CLI = path.join(process.cwd(), 'dist/src/cli/main.js');
@@ -42,7 +44,7 @@ beforeAll(() => {
   const t = Date.now();
   bytes = writeSyntheticCapture(file, { packets: PACKETS }).bytes;
   genMs = Date.now() - t;
-}, 120_000);
+}, HANG_GUARD_MS);
 
 describe('1,000,000 packets', () => {
   it('replays in constant memory, every packet accepted', () => {
@@ -70,7 +72,7 @@ describe('1,000,000 packets', () => {
     expect(session.a.ct.count).toBeLessThanOrEqual(20_000);
     console.log(`replay 1M: capture ${(bytes / 1e6).toFixed(0)} MB written in ${genMs} ms; replayed in ${replayMs} ms = ${perMinute(PACKETS, replayMs).toLocaleString('en-US')} packets/min; heap growth ${(peak / 1048576).toFixed(1)} MiB`);
     expect(peak).toBeLessThan(HEAP_BUDGET);
-  });
+  }, HANG_GUARD_MS);
 
   it('the CLI streams it too: --compare with a 96 MiB old space', () => {
     const t = Date.now();
@@ -79,7 +81,7 @@ describe('1,000,000 packets', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.trimEnd().split('\n').at(-1)).toBe(`# ${PACKETS} packets, 0 verdicts differ`);
     console.log(`ctsim replay --compare, 1M packets: ${ms} ms end to end = ${perMinute(PACKETS, ms).toLocaleString('en-US')} packets/min`);
-  });
+  }, HANG_GUARD_MS);
 
   it('the CLI into a pipe nobody reads holds a few pieces of output, not all of it; then every row arrives', async () => {
     // About 150 MB of rows. The reader stops reading at once; once ctsim is idle (its CPU time
@@ -116,5 +118,5 @@ describe('1,000,000 packets', () => {
     expect(lines).toBe(PACKETS + 3); // two header lines, a row per packet, the summary
     expect(tail.trimEnd().split('\n').at(-1)).toBe(`# ${PACKETS} packets: ${PACKETS} accept`);
     expect(received).toBeGreaterThan(100_000_000);
-  }, 240_000);
+  }, HANG_GUARD_MS);
 });
