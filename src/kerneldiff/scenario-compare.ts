@@ -19,6 +19,8 @@
 // Rows within TOLERANCE.absoluteMs of the end of the run are not compared (either side may have
 // them). Event lines are compared on what both print: a state or timeout only one side's line
 // carries is a format note, and timeouts one second apart are equal.
+// Length: one comparison (the common representation, alignment, packets, events, facts, outcome)
+// over shared row types and tolerances; its parts only make sense together.
 import { performance } from 'node:perf_hooks';
 import type { ConntrackEvent } from '../conntrack/events.js';
 import { Status } from '../conntrack/status.js';

@@ -7,10 +7,9 @@
 // under `ip netns exec <ours>`, every program has a hard time limit, and destroy() (also on
 // SIGINT/SIGTERM and on errors) kills the programs, deletes the namespaces and removes the scratch
 // directory.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ScenarioSpec } from '../scenarios/file/spec.js';
 import { buildRuleset } from '../scenarios/file/rules.js';
@@ -109,22 +108,11 @@ export function readRootSysctl(name: string): string | null {
   }
 }
 
-let scriptsDir: string | undefined;
-
-/** src/kerneldiff/real of this ctsim package (tsc does not copy the .py files next to dist/). */
+/** src/kerneldiff/real of this module's tree (`npm run build` copies the .py files into dist/ too). */
 export function realScriptsDirectory(): string {
-  if (scriptsDir) return scriptsDir;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'src', 'kerneldiff', 'real');
-    if (existsSync(join(candidate, 'proxy.py')) && existsSync(join(dir, 'package.json'))) {
-      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
-      if (name === 'ctsim') return (scriptsDir = candidate);
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new LabError(`src/kerneldiff/real/*.py not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
+  const dir = fileURLToPath(new URL('./real/', import.meta.url));
+  if (!existsSync(join(dir, 'proxy.py'))) throw new LabError(`the lab programs are missing from ${dir} (a build without scripts/copy-assets.mjs?)`);
+  return dir;
 }
 
 /** One output line of a lab program, stamped when it arrived. */
@@ -241,7 +229,7 @@ export class ScenarioLab extends OwnedNamespaces {
     const problem = realRunProblem(spec);
     if (problem) throw new LabError(`${spec.name}: cannot run for real: ${problem}`);
     try {
-      this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
+      this.dir = this.scratchFolder('captures');
       this.addNamespaces([...this.nsOf.values()]);
       const linked = new Set<string>();
       spec.links.forEach((l, k) => {
@@ -293,20 +281,25 @@ export class ScenarioLab extends OwnedNamespaces {
     return new Map(links.map((l) => [l.ifindex, l.ifname]));
   }
 
-  /** Starts `cmd args` in a namespace (as `uid`/`gid` when given) with a hard time limit. */
-  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; gid?: number; limitMs: number; cwd?: string }): LabProcess {
-    const asUser = o.uid ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.gid ?? o.uid), '--clear-groups'] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd });
-    const p = new LabProcess(name, child, o.limitMs);
-    this.procs.push(p);
-    return p;
+  /**
+   * The lab programs (src/kerneldiff/real/*.py) copied into a scratch folder every user can read:
+   * they run as the scenario's uids, which may not enter the checkout (a clone under /root).
+   */
+  programs(): string {
+    const dir = this.scratchFolder('programs');
+    const from = realScriptsDirectory();
+    for (const f of readdirSync(from).filter((n) => n.endsWith('.py'))) {
+      copyFileSync(join(from, f), join(dir, f));
+      chmodSync(join(dir, f), 0o644);
+    }
+    chmodSync(dir, 0o755);
+    return dir;
   }
 
-  /** Kills every program still running (synchronously: this also runs from signal handlers), then removes the namespaces. */
-  override destroy(): void {
-    for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
-    super.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = '';
+  /** Starts `cmd args` in a namespace (as `uid`/`gid` when given) with a hard time limit; destroy() kills it if it still runs. */
+  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; gid?: number; limitMs: number; cwd?: string }): LabProcess {
+    const asUser = o.uid ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.gid ?? o.uid), '--clear-groups'] : [];
+    const [program, ...rest] = [...asUser, cmd, ...args];
+    return new LabProcess(name, this.spawnIn(ns, program, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd }), o.limitMs);
   }
 }

@@ -3,7 +3,8 @@
 // real programs (src/kerneldiff/real/*.py: the app's timeline, listeners, the proxy, injectors,
 // floods), each as its uid/gid, all sharing one time 0. The result is the same record ctsim's run
 // gives (program facts, packets each host sent, counters), on one clock: seconds since time 0.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
@@ -14,9 +15,10 @@ import type { ProcessSpec, ScenarioSpec, Step } from '../scenarios/file/spec.js'
 import type { RunRecord } from '../scenarios/engine/outcome.js';
 import type { ProgramEvent } from '../scenarios/engine/program-events.js';
 import type { LadderPacket, Snapshot } from '../scenarios/scenario-types.js';
-import { EtherType, IpProtocol, LinkType, TcpFlag, decodeLinkLayer, emitEthernet, encodeSegment, formatIpv4Address, parseIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
+import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
+import { EtherType, IpProtocol, LinkType, PacketView, TcpFlag, emitEthernet, encodeSegment, formatIpv4Address, parseIpv4Address } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** Entries listed per host in a snapshot (as ctsim's own snapshots do). */
 const SNAPSHOT_ENTRIES = 1000;
@@ -79,23 +81,17 @@ async function conntrackListening(p: LabProcess): Promise<void> {
 /** Packets a namespace sent: outgoing on real interfaces; on lo each packet is captured once (as received). */
 function capturePackets(file: string, host: string, ifnames: Map<number, string>): Array<LadderPacket & { epochNs: bigint }> {
   const out: Array<LadderPacket & { epochNs: bigint }> = [];
+  const view = new PacketView();
   for (const rec of readCaptureBytes(readFileSync(file))) {
-    const l = decodeLinkLayer(rec.iface.linkType, rec.data);
+    view.decodeFrame(rec.iface.linkType, rec.data);
+    if (view.linkError) throw view.linkError;
+    const l = view.link;
     if (l.etherType !== EtherType.IPV4) continue;
     const iface = ifnames.get(l.ifindex ?? -1) ?? `if${l.ifindex}`;
     if (iface === 'lo' ? l.outgoing : !l.outgoing) continue;
-    const b = rec.data;
-    const o = l.networkOffset;
-    if (b[o + 9] !== IpProtocol.TCP) continue;
-    const hl = (b[o] & 0x0f) << 2;
-    const t = o + hl;
-    if (b.length < t + 14) continue;
-    const flags = b[t + 13] | ((b[t + 12] & 1) << 8);
-    out.push({
-      epochNs: rec.timestampNs, timeNs: 0, host, iface,
-      src: `${formatIpv4Address(readU32(b, o + 12))}:${readU16(b, t)}`, dst: `${formatIpv4Address(readU32(b, o + 16))}:${readU16(b, t + 2)}`,
-      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [], optionLen: ((b[t + 12] >>> 4) << 2) - 20,
-    });
+    // tcpdump's snaplen may cut the payload: the headers are what the comparison needs.
+    if (!view.ipv4Header || view.ip.protocol !== IpProtocol.TCP || view.capturedTcpBytes < LADDER_TCP_BYTES) continue;
+    out.push({ epochNs: rec.timestampNs, ...ladderPacket(view, { timeNs: 0, host, iface, notes: [] }) });
   }
   return out;
 }
@@ -226,7 +222,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
   try {
     lab.create();
     const dir = lab.dir;
-    const scripts = realScriptsDirectory();
+    const scripts = lab.programs();
     const durationSec = spec.durationNs / 1e9;
     const limitMs = (durationSec + 60) * 1000;
     const tracking: Record<string, boolean> = {};
@@ -321,9 +317,9 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const program = [...procs.flatMap(({ spec: ps, p }) => programFacts(p, ps.name, t0Ns)), ...floodFacts].sort((a, b) => a.t - b.t);
     let keptIn: string | undefined;
     if (o.keepDir) {
-      mkdirSync(o.keepDir, { recursive: true });
-      for (const d of dumps) copyFileSync(d.file, join(o.keepDir, `${spec.name}-${d.host}.pcap`));
-      writeFileSync(join(o.keepDir, `${spec.name}-events.txt`), [
+      ensureDirectory(o.keepDir);
+      for (const d of dumps) writeFileAtomic(join(o.keepDir, `${spec.name}-${d.host}.pcap`), readFileSync(d.file));
+      writeFileAtomic(join(o.keepDir, `${spec.name}-events.txt`), [
         ...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.host} conntrack ${e.text}`),
         ...program.map((e) => `${(e.t / 1e9).toFixed(6)} ${e.process} ${JSON.stringify(e)}`),
       ].join('\n') + '\n');

@@ -50,7 +50,7 @@ export const SCENARIO_VARIANTS: readonly ScenarioVariant[] = Object.freeze([
   variant({ id: 'invalid-drop-raw-prerouting', name: 'port-collision', knobs: { durationSec: 16, invalidDrop: 'raw-prerouting' },
     description: 'raw PREROUTING runs before conntrack: every packet from eth0 is INVALID there and dropped; the sidecar never reaches the upstream' }),
   variant({ id: 'invalid-drop-orphan-retries-1', name: 'port-collision',
-    knobs: { durationSec: 8, reconnectAtSec: 3.25, reconnectIntervalSec: 0.25, reconnectAttempts: 12, invalidDrop: 'mangle-prerouting', sysctls: ['net.ipv4.tcp_orphan_retries=1'] },
+    knobs: { durationSec: 8, snapshotsSec: [1, 4], reconnectAtSec: 3.25, reconnectIntervalSec: 0.25, reconnectAttempts: 12, invalidDrop: 'mangle-prerouting', sysctls: ['net.ipv4.tcp_orphan_retries=1'] },
     description: 'with tcp_orphan_retries=1 the LAST_ACK socket gives up within a second: EADDRNOTAVAIL for a while, then the reconnect goes out' }),
 ]);
 

@@ -26,6 +26,8 @@ export interface SeedKnobs {
   reconnectIntervalSec?: number;
   /** How long the run goes on (s). */
   durationSec?: number;
+  /** When ss and conntrack -L are recorded (s; each within the run). */
+  snapshotsSec?: readonly number[];
   seed?: number;
 }
 
@@ -51,6 +53,7 @@ export function seedOverrides(name: SeedName, k: SeedKnobs): LoadOverrides {
     set.push(`hosts.pod.sysctls[${name.startsWith('net.') ? name : `net.netfilter.${name}`}]=${x.slice(eq + 1).trim()}`);
   }
   if (k.durationSec !== undefined) set.push(`duration=${k.durationSec}s`);
+  if (k.snapshotsSec !== undefined) set.push(`snapshots=[${k.snapshotsSec.map((x) => `${x}s`).join(', ')}]`);
   if (k.invalidDrop) set.push(`hosts.pod.rules=[{preset: istio-sidecar}, ${INVALID_DROP_RULES[k.invalidDrop]}]`);
   if (k.idleTimeoutSec !== undefined) set.push(`processes.sidecar.idle_timeout=${k.idleTimeoutSec}s`);
   if (k.appCloseAtSec !== undefined) set.push(`${step(SEED_STEPS.close)}.at=${k.appCloseAtSec}s`);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { writeRunFiles } from '../../src/scenarios/engine/report.js';
 import { matrixSummaryMarkdown, runMatrix } from '../../src/scenarios/matrix.js';
 import { runSeed, seedStem } from '../../src/scenarios/seed-run.js';
-import { SEED_RUNS } from '../../src/cli/commands/seed.js';
+import { SEED_RUNS } from '../../src/scenarios/seed-runs.js';
 import { seedTitle } from '../../src/cli/commands/scenario.js';
 import { tsharkProblems, tsharkInterfaces } from '../support/tshark.js';
 

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
-import { writeFileAtomic } from '../../output/atomic-file.js';
+import { writeFileAtomic } from '../../output/index.js';
 import { matrixMarkdownTable, matrixTable, parseDimension, runMatrix as runFileMatrix } from '../../scenarios/engine/matrix.js';
 import { MATRIX_KERNELS, MITIGATIONS, matrixMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
 import { UsageError } from '../errors.js';

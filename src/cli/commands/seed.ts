@@ -4,36 +4,17 @@
 // JSON and Markdown. The runs are the files with seed knobs as overrides (seed-knobs.ts).
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
-import { writeFileAtomic } from '../../output/atomic-file.js';
+import { writeFileAtomic } from '../../output/index.js';
 import { writeRunFiles } from '../../scenarios/engine/report.js';
 import { matrixMarkdown, matrixSummaryMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
-import type { SeedKnobs, SeedName } from '../../scenarios/seed-knobs.js';
 import { runSeed, seedStem } from '../../scenarios/seed-run.js';
+import { SEED_RUNS } from '../../scenarios/seed-runs.js';
 import { seedOutcomeLines, seedTitle } from './scenario.js';
 
 interface Args {
   'out-dir': string;
   matrix: boolean;
 }
-
-export const SEED_RUNS: Array<{ name: SeedName; knobs: SeedKnobs }> = [
-  { name: 'half-close-leak', knobs: { kernel: 'sles-15-sp4' } },
-  { name: 'half-close-leak', knobs: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700'] } },
-  // Reconnect 120 s after the first connect: the ISN clock puts the new SYN after the old sequence space.
-  { name: 'port-collision', knobs: { kernel: 'sles-15-sp4' } },
-  // 200 s after: the other half of the 274.9 s ISN cycle, where the affected kernels time out.
-  { name: 'port-collision', knobs: { kernel: 'sles-15-sp4', reconnectAtSec: 200 } },
-  { name: 'port-collision', knobs: { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] } },
-  { name: 'port-collision', knobs: { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] } },
-  { name: 'port-collision', knobs: { kernel: 'ubuntu-20.04', reconnectAtSec: 200 } },
-  { name: 'port-collision', knobs: { kernel: '6.1.8', reconnectAtSec: 200 } },
-  { name: 'port-collision', knobs: { kernel: '6.1.9', reconnectAtSec: 200 } },
-  { name: 'port-collision', knobs: { kernel: '6.18', reconnectAtSec: 200 } },
-  // Istio's INVALID drop: the app's old socket stays in LAST_ACK owning the 4-tuple: EADDRNOTAVAIL.
-  { name: 'port-collision', knobs: { kernel: '6.18', invalidDrop: 'mangle-prerouting' } },
-  { name: 'port-collision', knobs: { kernel: '6.18', invalidDrop: 'filter-output' } },
-  { name: 'port-collision', knobs: { kernel: 'sles-15-sp4', invalidDrop: 'mangle-prerouting', reconnectAtSec: 200 } },
-];
 
 export const seedCommand: CommandModule<object, Args> = {
   command: 'seed',

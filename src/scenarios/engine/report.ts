@@ -1,7 +1,7 @@
 // A run for people and for programs: the outcome as text lines and as a JSON document, and the
 // files a run leaves (pcapng with verdict comments, ladder SVG, timeline text), written atomically.
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../output/atomic-file.js';
+import { writeFileAtomic } from '../../output/index.js';
 import { formatTimeline } from '../timeline-text.js';
 import { runLadder } from './ladder.js';
 import type { ExpectationResult, ScenarioOutcome } from './outcome.js';
