@@ -295,14 +295,19 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     for (const { spec: ps, p } of procs) if (p.exited) throw new LabError(`${ps.name} exited early (${p.exitCode}): ${p.stderr.trim().slice(-600)}`);
     // The counters first (the run goes on while we look), then the snapshot: conntrack -L also
     // reaps entries that expired but that no packet or GC pass has touched yet, so their DESTROY
-    // events are reported before the run ends.
+    // events are reported before the run ends. The entry count comes last, after that reaping:
+    // nf_conntrack_count still includes expired entries the GC worker has not reached, ctsim's
+    // count (and a user's next look) does not.
     const counters: RealRun['counters'] = {};
     for (const h of spec.hosts) {
       if (!tracking[h.name]) continue;
-      const n = lab.namespaceOf(h.name);
-      counters[h.name] = parseStats(lab.ns(n, 'conntrack', ['-S'], { allowFail: true }), lab.ns(n, 'conntrack', ['-C'], { allowFail: true }));
+      counters[h.name] = parseStats(lab.ns(lab.namespaceOf(h.name), 'conntrack', ['-S'], { allowFail: true }), '');
     }
     snap('end of the run');
+    for (const h of spec.hosts) {
+      if (!tracking[h.name]) continue;
+      counters[h.name].entries = Number(lab.ns(lab.namespaceOf(h.name), 'conntrack', ['-C'], { allowFail: true }).trim()) || 0;
+    }
     for (const { spec: ps, p } of procs) if (ps.kind === 'app') await p.stop('SIGTERM', 2000);
     await sleep(200);
     for (const e of events) await e.p.stop('SIGINT');
