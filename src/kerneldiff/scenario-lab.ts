@@ -260,14 +260,16 @@ export class ScenarioLab extends OwnedNamespaces {
         // ctsim has no reverse-path filter; the lab's namespaces must not have one either.
         for (const k of ['all', 'default', ...h.interfaces.map((i) => i.name)]) this.ns(n, 'sysctl', ['-q', '-w', `net.ipv4.conf.${k}.rp_filter=0`]);
         if (h.forwarding) this.ns(n, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
-        const settable = h.sysctls.filter((x) => !/^net\.netfilter\.nf_conntrack_(max|buckets)=/.test(x));
-        this.setSysctls(n, settable);
         const rs = buildRuleset(h.rules);
         for (const name of new Set([...(rs?.save() ?? '').matchAll(/--nfacct-name\s+(\S+)/g)].map((m) => m[1]))) this.ns(n, 'nfacct', ['add', name]);
         for (const src of h.rules) {
           if (src.format === 'restore') this.ns(n, 'iptables-restore', [], { input: src.text });
           else for (const cmd of src.text.split('\n')) this.ns(n, 'iptables', tokenizeLine(cmd, 1));
         }
+        // After the rules: a kernel with netfilter as modules (a UML guest) loads nf_conntrack, and
+        // with it the namespace's net.netfilter.* sysctls, only when a rule needs it.
+        const settable = h.sysctls.filter((x) => !/^net\.netfilter\.nf_conntrack_(max|buckets)=/.test(x));
+        this.setSysctls(n, settable);
       }
     } catch (e) {
       this.destroy();
