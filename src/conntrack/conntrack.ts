@@ -107,10 +107,12 @@ export class Conntrack {
 
   /**
    * nf_conntrack_in() for the IPv4 packet at buf[off, off+len) at time `now` (ns). `hook` matters
-   * for the checksum check (PREROUTING only). Returns the shared Verdict: a created entry is
+   * for the checksum check (PREROUTING only); `checksumTrusted` says the skb arrived with
+   * ip_summed CHECKSUM_PARTIAL or CHECKSUM_UNNECESSARY (loopback, a veth from a namespace on the
+   * same machine, a NIC that verified it): nf_ip_checksum() then does not sum it. Returns the shared Verdict: a created entry is
    * unconfirmed until confirm(); a DROP verdict means conntrack dropped the packet itself.
    */
-  track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting'): Verdict {
+  track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting', checksumTrusted = false): Verdict {
     const v = this.verdict;
     v.reset();
     // The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) on a reused view.
@@ -153,7 +155,7 @@ export class Conntrack {
         // tcp_error before anything is allocated (the kernel allocates first and frees on error:
         // the observable result is the same, INVALID and no entry).
         if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
-        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
+        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting' && !checksumTrusted, v)) return this.invalid(v, v.reason.code);
         e = this.table.allocate();
         if (e === NO_REF) {
           if (!this.earlyDrop(src, dst, sport, dport, now)) {
@@ -181,7 +183,7 @@ export class Conntrack {
         e = ref >> 1;
         dir = (ref & 1) as 0 | 1;
         if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
-        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
+        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting' && !checksumTrusted, v)) return this.invalid(v, v.reason.code);
         v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.status[e] & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
       }
       v.entry = e;

@@ -16,9 +16,9 @@ import { Outcome, type Verdict } from './verdict.js';
  */
 export function trackAndConfirm(
   ct: Conntrack, buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting',
-  beforeConfirm?: (v: Verdict) => void,
+  beforeConfirm?: (v: Verdict) => void, checksumTrusted = false,
 ): Verdict {
-  const v = ct.track(buf, off, len, now, hook);
+  const v = ct.track(buf, off, len, now, hook, checksumTrusted);
   if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) {
     beforeConfirm?.(v);
     if (!ct.confirm(v.entry, now)) {

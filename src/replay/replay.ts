@@ -50,6 +50,21 @@ export interface ReplayNat {
   rewrite(ct: Conntrack, v: Verdict, data: Uint8Array, off: number): void;
 }
 
+/**
+ * What the kernel did with a TCP packet's checksum (nf_ip_checksum(), called by tcp_error() at
+ * PREROUTING only, and only for an skb whose ip_summed is CHECKSUM_NONE or _COMPLETE):
+ *   local     tracked at OUTPUT: a locally generated packet is never verified;
+ *   loopback  received on a loopback device: generated on this host (CHECKSUM_PARTIAL, or
+ *             UNNECESSARY), and already tracked when it was sent;
+ *   partial   the field holds only the pseudo-header sum (CHECKSUM_PARTIAL: sent by a namespace
+ *             on the same machine through a veth, or captured before the NIC's offload): the
+ *             receiving kernel trusts it;
+ *   off       nf_conntrack_checksum=0;
+ *   verified  summed, and right;
+ *   wrong     summed, and wrong: INVALID [bad checksum].
+ */
+export type ChecksumCheck = 'local' | 'loopback' | 'partial' | 'off' | 'verified' | 'wrong';
+
 /** Run the expiry GC when capture time has advanced this much (ns) since the last run. */
 const GC_INTERVAL_NS = 1e9;
 
@@ -88,6 +103,8 @@ export interface ReplayRow {
   duplicateOf: number | null;
   /** Tracked with a learnt NAT binding undone: the tuple as captured. */
   captured: string | null;
+  /** What the kernel did with the TCP checksum (null: not a whole TCP segment, or not tracked). */
+  checksum: ChecksumCheck | null;
 }
 
 export function rowJson(r: ReplayRow): Record<string, unknown> {
@@ -97,6 +114,7 @@ export function rowJson(r: ReplayRow): Record<string, unknown> {
   };
   if (r.duplicateOf !== null) o.duplicateOf = r.duplicateOf;
   if (r.captured !== null) o.captured = r.captured;
+  if (r.checksum !== null) o.checksum = r.checksum;
   return o;
 }
 
@@ -110,7 +128,7 @@ function blankRow(n: number, timeNs: number): ReplayRow {
   return {
     n, time: timeNs / 1e9, timeNs, src: '', dst: '', sport: 0, dport: 0, flags: '', seqRel: null, ackRel: null, len: 0,
     dir: null, ctinfo: 'UNTRACKED', outcome: 'UNTRACKED', state: null, stateBefore: null, status: [], timeout: null, reason: '', entryId: null, reopened: false,
-    explain: null, why: null, duplicateOf: null, captured: null,
+    explain: null, why: null, duplicateOf: null, captured: null, checksum: null,
   };
 }
 
@@ -222,6 +240,8 @@ export class Replayer {
     }
     const hookOpt = this.opts.hook ?? 'auto';
     const hook: ConntrackHook = hookOpt === 'auto' ? (rec.direction === 'outbound' || outgoing ? 'output' : 'prerouting') : hookOpt;
+    const checksum = view.tcpValid ? this.checksumCheck(hook, link.loopback === true) : null;
+    row.checksum = checksum;
     // For --explain: the state of the entry a SYN hits, in case the SYN re-opens it (the verdict
     // of a re-open describes the new entry only).
     let reopenedFrom = -1;
@@ -232,7 +252,8 @@ export class Replayer {
     // The nat hooks sit between conntrack and confirm: a binding that makes the reply tuple clash
     // with an existing entry makes the confirmation fail and the packet is dropped (insert_failed).
     const nat = this.opts.nat;
-    const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined);
+    const trusted = checksum === 'loopback' || checksum === 'partial';
+    const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined, trusted);
     const f = describeVerdict(this.ct, v);
     row.ctinfo = f.ctinfo;
     row.outcome = f.outcome;
@@ -260,6 +281,16 @@ export class Replayer {
       });
     }
     return row;
+  }
+
+  /** The checksum case of the packet this.view holds (a whole TCP segment), tracked at `hook`. */
+  private checksumCheck(hook: ConntrackHook, loopback: boolean): ChecksumCheck {
+    if (hook === 'output') return 'local';
+    if (loopback) return 'loopback';
+    const ip = this.view.ip;
+    if (this.view.tcp.hasPartialChecksum(ip.src, ip.dst)) return 'partial';
+    if (this.ct.sysctls.nf_conntrack_checksum !== 1) return 'off';
+    return this.view.tcp.verifyChecksum(ip.src, ip.dst) ? 'verified' : 'wrong';
   }
 
   /**

@@ -5,7 +5,7 @@
 import { ETHERNET_HEADER_LEN, ETHERTYPE_OFFSET, EtherType, VLAN_TAG_LEN, type VlanTag } from './ethernet.js';
 import { readU16, readU32 } from './bytes.js';
 import { LinkType, isKnownLinkType, linkTypeName } from './link-type.js';
-import { SLL2_FIELD, SLL2_HEADER_LEN, SLL_FIELD, SLL_HEADER_LEN, SllPacketType } from './linux-sll.js';
+import { Arphrd, SLL2_FIELD, SLL2_HEADER_LEN, SLL_FIELD, SLL_HEADER_LEN, SllPacketType } from './linux-sll.js';
 import { WireError } from './wire-error.js';
 
 export interface LinkLayerInfo {
@@ -17,6 +17,8 @@ export interface LinkLayerInfo {
   ifindex?: number;
   /** SLL/SLL2: true when the kernel saw the packet leave (PACKET_OUTGOING). */
   outgoing?: boolean;
+  /** SLL/SLL2: the capturing interface is a loopback device (ARPHRD_LOOPBACK). */
+  loopback?: boolean;
   vlan?: VlanTag;
 }
 
@@ -26,12 +28,14 @@ export class LinkLayerView implements LinkLayerInfo {
   etherType = 0;
   ifindex?: number;
   outgoing?: boolean;
+  loopback?: boolean;
   vlan?: VlanTag;
 
   /** Decodes the link layer of `frame`; returns the problem (the fields are then meaningless) or null. */
   decode(linkType: number, frame: Uint8Array): WireError | null {
     this.ifindex = undefined;
     this.outgoing = undefined;
+    this.loopback = undefined;
     this.vlan = undefined;
     const len = frame.length;
     switch (linkType) {
@@ -65,6 +69,7 @@ export class LinkLayerView implements LinkLayerInfo {
         this.networkOffset = SLL_HEADER_LEN;
         this.etherType = readU16(frame, SLL_FIELD.PROTO);
         this.outgoing = readU16(frame, SLL_FIELD.TYPE) === SllPacketType.OUTGOING;
+        this.loopback = readU16(frame, SLL_FIELD.HA) === Arphrd.LOOPBACK;
         return null;
       case LinkType.LINUX_SLL2:
         if (len < SLL2_HEADER_LEN) return new WireError('truncated', 0, `SLL2 header needs ${SLL2_HEADER_LEN} bytes, have ${len}`);
@@ -72,6 +77,7 @@ export class LinkLayerView implements LinkLayerInfo {
         this.etherType = readU16(frame, SLL2_FIELD.PROTO);
         this.ifindex = readU32(frame, SLL2_FIELD.IFINDEX);
         this.outgoing = frame[SLL2_FIELD.TYPE] === SllPacketType.OUTGOING;
+        this.loopback = readU16(frame, SLL2_FIELD.HA) === Arphrd.LOOPBACK;
         return null;
     }
     return new WireError('unsupported-link-type', 0, isKnownLinkType(linkType)
@@ -85,6 +91,7 @@ export class LinkLayerView implements LinkLayerInfo {
       networkOffset: this.networkOffset, etherType: this.etherType,
       ...(this.ifindex !== undefined ? { ifindex: this.ifindex } : {}),
       ...(this.outgoing !== undefined ? { outgoing: this.outgoing } : {}),
+      ...(this.loopback !== undefined ? { loopback: this.loopback } : {}),
       ...(this.vlan ? { vlan: this.vlan } : {}),
     };
   }

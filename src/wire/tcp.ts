@@ -162,6 +162,16 @@ export class TcpSegment {
     return internetChecksum(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len)) === 0;
   }
 
+  /**
+   * The checksum field holds only the folded pseudo-header sum: the sender left the rest to the
+   * NIC (CHECKSUM_PARTIAL, tcp_v4_send_check() writing ~tcp_v4_check(len, src, dst, 0)). A
+   * capture taken before the offload (on the sending host, or in a namespace a veth joins to
+   * it) shows this value; the receiving kernel does not verify such a packet.
+   */
+  hasPartialChecksum(src: number, dst: number): boolean {
+    return this.checksum === foldCarries(pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len));
+  }
+
   fillChecksum(src: number, dst: number): void {
     this.checksum = this.computeChecksum(src, dst);
   }

@@ -5,6 +5,7 @@ import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJs
 import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
+import { checksumSummary, checksumWarning, conntrackCounters, formatCounters } from '../../replay/summary.js';
 import { UsageError } from '../errors.js';
 
 interface ReplayArgs {
@@ -215,19 +216,28 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const extras: string[] = [];
     if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
     if (session.selector.natUndone) extras.push(`${session.selector.natUndone} tracked with a learnt NAT binding undone`);
+    const countersA = conntrackCounters(session.a.ct.stats, session.a.ct.count);
+    const csumNote = checksumSummary(c.checksums);
+    const csumWarning = checksumWarning(c.checksums);
     if (!session.b) {
       if (!args.json) {
         const parts = [count(c.outcomesA), ...extras].filter(Boolean).join(', ');
+        for (const l of [csumWarning, csumNote, formatCounters(countersA)]) if (l) out.write(`# ${l}\n`);
         out.write(`# ${c.packets} packets${parts ? `: ${parts}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
+      } else {
+        out.write(`${JSON.stringify({ summary: { packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA, checksums: c.checksums, checksumWarning: csumWarning, conntrack: countersA } })}\n`);
       }
     } else if (args.json) {
       out.write(`${JSON.stringify({
         summary: {
           packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, differ: c.differ, first: c.firstDiffer,
-          a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA }, b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB },
+          checksums: c.checksums, checksumWarning: csumWarning,
+          a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA, conntrack: countersA },
+          b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB, conntrack: conntrackCounters(session.b.ct.stats, session.b.ct.count) },
         },
       })}\n`);
     } else {
+      for (const l of [csumWarning, csumNote, `${labelA}: ${formatCounters(countersA)}`, `${labelB}: ${formatCounters(conntrackCounters(session.b.ct.stats, session.b.ct.count))}`]) if (l) out.write(`# ${l}\n`);
       out.write(`# ${labelA}: ${count(c.outcomesA) || 'nothing tracked'} | ${labelB}: ${count(c.outcomesB) || 'nothing tracked'}${extras.length ? `; ${extras.join(', ')}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
       out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
     }
