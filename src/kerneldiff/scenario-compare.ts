@@ -354,9 +354,9 @@ function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScena
 // ------------------------------------------------------------ entry points
 
 /** ctsim's run of the incident with the real run's timings, on the running kernel's profile. */
-export function simulateScenario(name: ScenarioName, t: ScenarioTimings = SCENARIO_TIMINGS[name], profile: string = runningKernelProfile().name): ScenarioResult {
+export function simulateScenario(name: ScenarioName, t: ScenarioTimings = SCENARIO_TIMINGS[name], profile: string = runningKernelProfile().name, invalidDrop = false): ScenarioResult {
   return runIncident(name, {
-    kernel: profile, sysctls: scenarioSysctls(t), invalidDrop: false, idleTimeoutSec: t.idleTimeoutSec, seed: 1,
+    kernel: profile, sysctls: scenarioSysctls(t), invalidDrop, idleTimeoutSec: t.idleTimeoutSec, seed: 1,
     appCloseAtSec: t.appCloseAtSec, reconnectAtSec: t.reconnectAtSec, portChoice: 'explicit',
     // Linux's ISN for the same 4-tuple grows with time (secure_tcp_seq: a keyed hash plus ns/64), so
     // the reconnect's ISN lies ~Δt/64 ns after the old one: the RST's seq (the old rcv_nxt) comes
@@ -411,6 +411,6 @@ export async function runScenarioDiff(name: ScenarioName, o: RealRunOptions & { 
   const real = await runRealScenario(name, { ...o, timings: t });
   const t0 = performance.now();
   const profile = o.profile ?? runningKernelProfile().name;
-  const sim = simulateScenario(name, t, profile);
+  const sim = simulateScenario(name, t, profile, o.invalidDrop === true);
   return compareScenario(real, sim, (performance.now() - t0) / 1000, profile, o.tolerance ?? TOLERANCE);
 }

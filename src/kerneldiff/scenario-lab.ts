@@ -11,11 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
-import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
+import { ISTIO_DEFAULTS, ISTIO_INVALID_DROP_RULES, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
 import { LabError, OwnedNamespaces } from './netns-lab.js';
 
 /** The application's uid (Istio's rules capture everything not owned by 1337). */
 export const APP_UID = 1000;
+
+/** The NFLOG group the pod's INVALID packets are logged to (`tcpdump -i nflog:16`). */
+export const INVALID_NFLOG_GROUP = 16;
 
 /** Refuses, with a message saying why, when this machine cannot run the scenario lab. */
 export function checkScenarioPrerequisites(): void {
@@ -149,8 +152,14 @@ export class ScenarioLab extends OwnedNamespaces {
     this.upstream = `${this.prefix}-up`;
   }
 
-  /** Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as ctsim's pod host gets them. */
-  create(sysctls: readonly string[]): void {
+  /**
+   * Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as
+   * ctsim's pod host gets them. `invalidDrop` adds Istio's INVALID drop (mangle PREROUTING);
+   * `logInvalid` logs every packet conntrack marks INVALID to NFLOG group INVALID_NFLOG_GROUP,
+   * first in mangle PREROUTING and OUTPUT (the first hooks after conntrack), so a capture of
+   * nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor changes it).
+   */
+  create(sysctls: readonly string[], o: { invalidDrop?: boolean; logInvalid?: boolean } = {}): void {
     checkScenarioPrerequisites();
     try {
       this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
@@ -165,6 +174,12 @@ export class ScenarioLab extends OwnedNamespaces {
       for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
       // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
+      if (o.invalidDrop) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: readPreset(ISTIO_INVALID_DROP_RULES) });
+      if (o.logInvalid) {
+        for (const chain of ['PREROUTING', 'OUTPUT']) {
+          this.ns(this.pod, 'iptables', ['-t', 'mangle', '-I', chain, '1', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)]);
+        }
+      }
       this.setSysctls(this.pod, sysctls);
     } catch (e) {
       this.destroy();

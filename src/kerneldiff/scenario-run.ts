@@ -15,7 +15,7 @@ import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../s
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { APP_UID, INVALID_NFLOG_GROUP, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
@@ -94,7 +94,12 @@ export interface RealScenarioResult {
 
 export interface RealRunOptions {
   timings?: ScenarioTimings;
-  /** Keep pod.pcap, upstream.pcap and the program logs here. */
+  /** Istio's INVALID drop in the pod (mangle PREROUTING --ctstate INVALID -j DROP). */
+  invalidDrop?: boolean;
+  /**
+   * Keep pod.pcap, upstream.pcap, the program logs, the kernel's INVALID packets (an NFLOG
+   * capture, -invalid.pcap) and the pod's conntrack table at the end (-conntrack.txt) here.
+   */
   keepDir?: string;
 }
 
@@ -197,7 +202,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
   const wall0 = performance.now();
   const lab = new ScenarioLab(name === 'half-close-leak' ? 'hcl' : 'pc');
   try {
-    lab.create(sysctls);
+    lab.create(sysctls, { invalidDrop: o.invalidDrop, logInvalid: true });
     const dir = lab.dir;
     const py = labPython();
     const scripts = realScriptsDirectory();
@@ -206,10 +211,13 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     const upIfs = lab.interfaces(lab.upstream);
     const podPcap = join(dir, 'pod.pcap');
     const upPcap = join(dir, 'upstream.pcap');
-    // -i any: every interface of the namespace (SLL2, with the interface index and direction).
+    const invalidPcap = join(dir, 'invalid.pcap');
+    // -i any: every interface of the namespace (SLL2, with the interface index and direction),
+    // whole packets (replay --host verifies their checksums as the kernel would).
     const dumps = [
-      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', podPcap, 'tcp'], { limitMs }),
+      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '0', '-w', podPcap, 'tcp'], { limitMs }),
       lab.start(lab.upstream, 'tcpdump (upstream)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', upPcap, 'tcp'], { limitMs }),
+      lab.start(lab.pod, 'tcpdump (nflog)', 'tcpdump', ['-i', `nflog:${INVALID_NFLOG_GROUP}`, '-U', '-n', '-s', '0', '-w', invalidPcap], { limitMs }),
     ];
     for (const d of dumps) await d.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
     const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
@@ -241,7 +249,9 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     snap(`end of the run (t=${t.windowSec} s)`);
     const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
     const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
-    await sleep(200);
+    // nfnetlink_log batches messages and sends them after up to 1 s (its flush timeout): wait
+    // for the last INVALID packets to reach the NFLOG capture.
+    await sleep(1300);
     await events.stop('SIGINT');
     for (const d of dumps) await d.stop('SIGINT');
     for (const p of [app, proxy, server]) await p.stop('SIGTERM', 1000);
@@ -258,9 +268,14 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     let keptIn: string | undefined;
     if (o.keepDir) {
       mkdirSync(o.keepDir, { recursive: true });
-      copyFileSync(podPcap, join(o.keepDir, `${name}-pod.pcap`));
-      copyFileSync(upPcap, join(o.keepDir, `${name}-upstream.pcap`));
-      writeFileSync(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      const base = `${name}${o.invalidDrop ? '-invalid-drop' : ''}`;
+      copyFileSync(podPcap, join(o.keepDir, `${base}-pod.pcap`));
+      copyFileSync(upPcap, join(o.keepDir, `${base}-upstream.pcap`));
+      copyFileSync(invalidPcap, join(o.keepDir, `${base}-invalid.pcap`));
+      const end = snapshots.at(-1);
+      const atSec = end ? Number(BigInt(Math.round(end.epochMs * 1e6)) - t0) / 1e9 : t.windowSec;
+      writeFileSync(join(o.keepDir, `${base}-conntrack.txt`), `# conntrack -L -p tcp in the pod at=${atSec.toFixed(3)} s after the app's first SYN (${end?.label ?? 'the end'}); conntrack -S invalid=${invalid}\n${(end?.conntrack ?? []).join('\n')}\n`);
+      writeFileSync(join(o.keepDir, `${base}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {

@@ -46,7 +46,8 @@ export interface ReplayOptions {
  * existing entry makes confirm fail: the packet is dropped (insert_failed), as in the kernel.
  */
 export interface ReplayNat {
-  bind(ct: Conntrack, v: Verdict): void;
+  /** Returns false when the packet is dropped before confirm (a rule between the hooks). */
+  bind(ct: Conntrack, v: Verdict): void | boolean;
   rewrite(ct: Conntrack, v: Verdict, data: Uint8Array, off: number): void;
 }
 
@@ -140,6 +141,8 @@ export interface Predecoded {
   linkError: WireError | null;
   /** The bytes to track (may be a NAT-undone copy of rec.data). */
   data: Uint8Array;
+  /** The hook to track at, overriding the options' (replay --host decides per packet). */
+  hook?: ConntrackHook;
 }
 
 export class Replayer {
@@ -153,6 +156,15 @@ export class Replayer {
   private readonly view = new PacketView();
   private lastNow = 0;
   private lastGc = 0;
+  /** The last tracked packet's verdict (the conntrack's shared one: read it before the next push), bytes and IPv4 offset. */
+  lastVerdict: Verdict | null = null;
+  lastData: Uint8Array = new Uint8Array(0);
+  lastOff = 0;
+
+  /** Capture time of the last packet, ns since the first. */
+  get nowNs(): number {
+    return this.lastNow;
+  }
 
   constructor(private readonly opts: ReplayOptions = {}) {
     this.ct = new Conntrack({ kernel: opts.kernel, sysctls: opts.sysctls, seed: opts.seed, onEvent: opts.onEvent });
@@ -181,6 +193,7 @@ export class Replayer {
       this.lastGc = nowNs;
     }
     const row = blankRow(rec.index + 1, nowNs);
+    this.lastVerdict = null;
     let link: LinkLayerInfo | null;
     let linkError: WireError | null;
     if (pre !== undefined) {
@@ -238,7 +251,7 @@ export class Replayer {
         row.ackRel = rbase < 0 ? seg.ack : seqSub(seg.ack, rbase);
       }
     }
-    const hookOpt = this.opts.hook ?? 'auto';
+    const hookOpt = pre?.hook ?? this.opts.hook ?? 'auto';
     const hook: ConntrackHook = hookOpt === 'auto' ? (rec.direction === 'outbound' || outgoing ? 'output' : 'prerouting') : hookOpt;
     const checksum = view.tcpValid ? this.checksumCheck(hook, link.loopback === true) : null;
     row.checksum = checksum;
@@ -253,7 +266,10 @@ export class Replayer {
     // with an existing entry makes the confirmation fail and the packet is dropped (insert_failed).
     const nat = this.opts.nat;
     const trusted = checksum === 'loopback' || checksum === 'partial';
+    this.lastData = data;
+    this.lastOff = off;
     const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined, trusted);
+    this.lastVerdict = v;
     const f = describeVerdict(this.ct, v);
     row.ctinfo = f.ctinfo;
     row.outcome = f.outcome;

@@ -8,6 +8,11 @@ import { LinkType, isKnownLinkType, linkTypeName } from './link-type.js';
 import { Arphrd, SLL2_FIELD, SLL2_HEADER_LEN, SLL_FIELD, SLL_HEADER_LEN, SllPacketType } from './linux-sll.js';
 import { WireError } from './wire-error.js';
 
+const NFLOG_HEADER_LEN = 4;
+const NFULA_PAYLOAD = 9;
+const AF_INET = 2;
+const AF_INET6 = 10;
+
 export interface LinkLayerInfo {
   /** Offset of the network-layer header in the frame. */
   networkOffset: number;
@@ -79,10 +84,37 @@ export class LinkLayerView implements LinkLayerInfo {
         this.outgoing = frame[SLL2_FIELD.TYPE] === SllPacketType.OUTGOING;
         this.loopback = readU16(frame, SLL2_FIELD.HA) === Arphrd.LOOPBACK;
         return null;
+      case LinkType.NFLOG:
+        return this.decodeNflog(frame);
     }
     return new WireError('unsupported-link-type', 0, isKnownLinkType(linkType)
       ? `link type ${linkType}`
-      : `link type ${linkTypeName(linkType)} is not decoded (supported: RAW, IPV4, ETHERNET, LINUX_SLL, LINUX_SLL2)`);
+      : `link type ${linkTypeName(linkType)} is not decoded (supported: RAW, IPV4, ETHERNET, LINUX_SLL, LINUX_SLL2, NFLOG)`);
+  }
+
+  /**
+   * LINKTYPE_NFLOG (tcpdump.org's LINKTYPE_NFLOG.html): a 4-byte header (address family,
+   * version, resource id), then TLVs whose length and type are in the capturing host's byte
+   * order (little-endian here: x86 and arm64), each padded to 4 bytes; NFULA_PAYLOAD (9) holds
+   * the packet from its network header.
+   */
+  private decodeNflog(frame: Uint8Array): WireError | null {
+    const len = frame.length;
+    if (len < NFLOG_HEADER_LEN) return new WireError('truncated', 0, `NFLOG header needs ${NFLOG_HEADER_LEN} bytes, have ${len}`);
+    const family = frame[0];
+    let off = NFLOG_HEADER_LEN;
+    while (off + 4 <= len) {
+      const tlvLen = frame[off] | (frame[off + 1] << 8);
+      const type = frame[off + 2] | (frame[off + 3] << 8);
+      if (tlvLen < 4) return new WireError('truncated', off, `NFLOG TLV length ${tlvLen} < 4`);
+      if (type === NFULA_PAYLOAD) {
+        this.networkOffset = off + 4;
+        this.etherType = family === AF_INET ? EtherType.IPV4 : family === AF_INET6 ? EtherType.IPV6 : 0;
+        return null;
+      }
+      off += (tlvLen + 3) & ~3;
+    }
+    return new WireError('truncated', off, 'NFLOG record without a payload TLV (NFULA_PAYLOAD)');
   }
 
   /** The decoded fields as a plain object (only those the link layer carries). */

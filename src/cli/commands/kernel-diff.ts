@@ -33,6 +33,7 @@ interface Args {
   minimise: number;
   scenario?: string;
   captures?: string;
+  'invalid-drop'?: boolean;
   uml?: string;
   jobs: number;
   shard?: string;
@@ -268,7 +269,8 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('out', { type: 'string', default: 'pcaps/kernel-diff', describe: 'where minimised disagreements are written' })
     .option('json', { type: 'boolean' })
     .option('scenario', { type: 'string', choices: [...SCENARIO_NAMES, 'both'], describe: 'run a seed incident for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare it with ctsim\'s simulation' })
-    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' })
+    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures (the pod\'s tcpdump -i any, the kernel\'s INVALID packets as NFLOG), event logs and final conntrack table in this directory' })
+    .option('invalid-drop', { type: 'boolean', describe: 'with --scenario: Istio\'s INVALID drop in the pod, for real and in ctsim' })
     .option('uml', { type: 'string', describe: 'run inside a user-mode-linux guest: Debian\'s packaged kernel (apt-get install user-mode-linux) when no value is given, or a UML kernel binary (or its folder) built by scripts/build-uml-kernel.sh' })
     .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
     .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases i with i % N == I-1); combine the --report files with `kernel-diff merge`' })
@@ -371,7 +373,7 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   } else {
     for (const n of names) {
       if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${n} for real (a few seconds)...\n`);
-      results.push(await runScenarioDiff(n, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
+      results.push(await runScenarioDiff(n, { keepDir: a.captures, invalidDrop: a['invalid-drop'] === true, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
     }
   }
   const agree = results.every((r) => r.summary.agree);

@@ -7,6 +7,7 @@ import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
 import { checksumSummary, checksumWarning, conntrackCounters, formatCounters } from '../../replay/summary.js';
 import { UsageError } from '../errors.js';
+import { replayHostMode } from './replay-host.js';
 
 interface ReplayArgs {
   capture: string;
@@ -24,6 +25,12 @@ interface ReplayArgs {
   dedup?: boolean;
   dedupWindow?: number;
   progress?: boolean;
+  host?: string;
+  hostName?: string;
+  rules?: string;
+  addr?: string[];
+  ifindex?: string[];
+  forwarding?: boolean;
 }
 
 const isStdin = (path: string) => path === '-' || path === '/dev/stdin';
@@ -96,8 +103,21 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('dedup', { type: 'boolean', default: true, describe: 'track a packet seen on several interfaces once (--no-dedup: every copy)' })
     .option('dedup-window', { type: 'number', default: DEFAULT_DEDUP_WINDOW_NS / 1e6, describe: 'ms within which a copy on another interface counts as the same packet' })
     .option('progress', { type: 'boolean', describe: 'progress line on stderr (default: when stderr is a terminal)' })
+    .option('host', { type: 'string', describe: 'host mode: the capture was taken on this scenario file\'s host (its rules, addresses, kernel, sysctls); each packet is tracked at the hook where the capture saw it, through the host\'s netfilter and NAT' })
+    .option('host-name', { type: 'string', describe: 'with --host: which of the file\'s hosts (default: the only one)' })
+    .option('rules', { type: 'string', describe: 'host mode: the host\'s iptables-save output (with --addr)' })
+    .option('addr', { type: 'string', array: true, describe: 'with --rules: an interface and its address, NAME=A.B.C.D/N (repeatable)' })
+    .option('ifindex', { type: 'string', array: true, describe: 'host mode: the SLL2 interface index of an interface, INDEX=NAME (tcpdump -i any; lo is recognised by its device type)' })
+    .option('forwarding', { type: 'boolean', describe: 'with --rules: the host forwards (net.ipv4.ip_forward=1)' })
     .epilog(SLL2_RULE) as never,
   handler: async (args) => {
+    if (args.host !== undefined || args.rules !== undefined) {
+      if (args.compare !== undefined || args.out !== undefined || args.iface !== undefined) throw new UsageError('host mode (--host/--rules) does not take --compare, --out or --iface');
+      const out = new Output(() => {});
+      await replayHostMode(args, (s) => out.write(s));
+      out.flush();
+      return;
+    }
     if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`);
     if (args.dedupWindow !== undefined && !(Number.isFinite(args.dedupWindow) && args.dedupWindow >= 0)) throw new UsageError(`--dedup-window must be a number of ms >= 0, got ${args.dedupWindow}`);
     const sysA = args.sysctl ?? [];
