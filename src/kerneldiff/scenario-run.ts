@@ -5,9 +5,10 @@
 // timeout by its option) so a run takes seconds. The result uses ctsim's own representation
 // (LadderPacket, conntrack -E lines, the outcome fields of ScenarioOutcome) on one clock: seconds
 // since the application's first SYN.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
@@ -15,7 +16,7 @@ import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../s
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, INVALID_NFLOG_GROUP, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { APP_UID, INVALID_NFLOG_GROUP, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
@@ -205,7 +206,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     lab.create(sysctls, { invalidDrop: o.invalidDrop, logInvalid: true });
     const dir = lab.dir;
     const py = labPython();
-    const scripts = realScriptsDirectory();
+    const scripts = lab.programs();
     const limitMs = (t.windowSec + 30) * 1000;
     const podIfs = lab.interfaces(lab.pod);
     const upIfs = lab.interfaces(lab.upstream);
@@ -267,15 +268,15 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
       .map((e) => ({ ...e, timeNs: rel(BigInt(e.timeNs)) })).sort((a, b) => a.timeNs - b.timeNs);
     let keptIn: string | undefined;
     if (o.keepDir) {
-      mkdirSync(o.keepDir, { recursive: true });
+      ensureDirectory(o.keepDir);
       const base = `${name}${o.invalidDrop ? '-invalid-drop' : ''}`;
-      copyFileSync(podPcap, join(o.keepDir, `${base}-pod.pcap`));
-      copyFileSync(upPcap, join(o.keepDir, `${base}-upstream.pcap`));
-      copyFileSync(invalidPcap, join(o.keepDir, `${base}-invalid.pcap`));
+      writeFileAtomic(join(o.keepDir, `${base}-pod.pcap`), readFileSync(podPcap));
+      writeFileAtomic(join(o.keepDir, `${base}-upstream.pcap`), readFileSync(upPcap));
+      writeFileAtomic(join(o.keepDir, `${base}-invalid.pcap`), readFileSync(invalidPcap));
       const end = snapshots.at(-1);
       const atSec = end ? Number(BigInt(Math.round(end.epochMs * 1e6)) - t0) / 1e9 : t.windowSec;
-      writeFileSync(join(o.keepDir, `${base}-conntrack.txt`), `# conntrack -L -p tcp in the pod at=${atSec.toFixed(3)} s after the app's first SYN (${end?.label ?? 'the end'}); conntrack -S invalid=${invalid}\n${(end?.conntrack ?? []).join('\n')}\n`);
-      writeFileSync(join(o.keepDir, `${base}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      writeFileAtomic(join(o.keepDir, `${base}-conntrack.txt`), `# conntrack -L -p tcp in the pod at=${atSec.toFixed(3)} s after the app's first SYN (${end?.label ?? 'the end'}); conntrack -S invalid=${invalid}\n${(end?.conntrack ?? []).join('\n')}\n`);
+      writeFileAtomic(join(o.keepDir, `${base}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {

@@ -2,7 +2,7 @@
 // replayed through one host's netfilter and conntrack (src/replay/host-replay.ts), each packet at
 // the hook where the capture point saw it.
 import { readFileSync } from 'node:fs';
-import { readCaptureFile, readCaptureStream, type CaptureRecord } from '../../pcap/index.js';
+import { readCaptureFile, readCaptureStream, type CaptureError, type CaptureRecord } from '../../pcap/index.js';
 import { HostReplayer, type HostRow, type ReplayHost, type ReplayHostInterface } from '../../replay/host-replay.js';
 import { formatRowText, rowJson } from '../../replay/replay.js';
 import { checksumSummary, checksumWarning, conntrackCounters, formatCounters, type ChecksumCounts } from '../../replay/summary.js';
@@ -97,11 +97,15 @@ export async function replayHostMode(a: HostModeArgs, write: (s: string) => void
   const { host, kernel, sysctls } = hostFromArgs(a);
   const h = new HostReplayer(host, { kernel, sysctls, seed: a.seed });
   const records: CaptureRecord[] = [];
+  // A capture cut off mid-packet is replayed up to the cut, which the summary reports.
+  let cut: CaptureError | null = null;
+  const readOptions = { onTruncatedEnd: (e: CaptureError) => { cut = e; } };
   if (a.capture === '-' || a.capture === '/dev/stdin') {
-    for await (const rec of readCaptureStream(process.stdin)) records.push(rec);
+    for await (const rec of readCaptureStream(process.stdin, readOptions)) records.push(rec);
   } else {
-    for (const rec of readCaptureFile(a.capture)) records.push(rec);
+    for (const rec of readCaptureFile(a.capture, readOptions)) records.push(rec);
   }
+  const cutOff = cut as CaptureError | null;
   const ct = h.replayer.ct;
   if (!a.json) write(`# ctsim replay --host ${host.name}: kernel ${ct.profile.name}${sysctls.length ? `, ${sysctls.join(' ')}` : ''}; each packet at the hook where the capture saw it\n`);
   const checksums: ChecksumCounts = {};
@@ -114,9 +118,11 @@ export async function replayHostMode(a: HostModeArgs, write: (s: string) => void
   const counters = conntrackCounters(ct.stats, ct.count);
   const entries = h.entries();
   if (a.json) {
-    write(`${JSON.stringify({ summary: { host: host.name, kernel: ct.profile.name, sysctls, packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, outcomes: c.outcomes, dropped: c.dropped, assumed: c.assumed, checksums, checksumWarning: checksumWarning(checksums), conntrack: counters, entries } })}\n`);
+    if (cutOff) write(`${JSON.stringify({ n: records.length + 1, warning: cutOff.kind, offset: cutOff.offset, message: `capture cut off: ${cutOff.message}; not replayed` })}\n`);
+    write(`${JSON.stringify({ summary: { host: host.name, cutOff: cutOff ? { offset: cutOff.offset, message: cutOff.message } : null, kernel: ct.profile.name, sysctls, packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, outcomes: c.outcomes, dropped: c.dropped, assumed: c.assumed, checksums, checksumWarning: checksumWarning(checksums), conntrack: counters, entries } })}\n`);
     return;
   }
+  if (cutOff) write(`${String(records.length + 1).padStart(6)}  WARNING capture cut off: ${cutOff.message}; the incomplete last record is not replayed\n`);
   for (const l of [checksumWarning(checksums), checksumSummary(checksums), formatCounters(counters)]) if (l) write(`# ${l}\n`);
   write(`# conntrack -L at the end (${entries.length}):\n`);
   for (const e of entries) write(`#   ${e}\n`);

@@ -1,8 +1,8 @@
 // `ctsim seed` (what `npm start` runs): both seed incidents on the kernels of the incident report
 // and on a fixed kernel, with and without the sysctl, writing pcaps and ladder SVGs, then the
 // whole matrix as text, JSON and Markdown.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
@@ -25,7 +25,7 @@ export const seedCommand: CommandModule<object, Args> = {
   handler: (a) => {
     const t0 = performance.now();
     const dir = a['out-dir'];
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     const out: string[] = ['# ctsim seed: the two Istio sidecar incidents, packet by packet', ''];
     for (const run of SEED_RUNS) {
       const r = runIncident(run.name, { ...DEFAULT_OPTIONS, ...run.o });
@@ -35,10 +35,10 @@ export const seedCommand: CommandModule<object, Args> = {
     process.stdout.write(`${out.join('\n')}\n`);
     if (a.matrix) {
       const rows = runMatrix();
-      writeFileSync(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
-      writeFileSync(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
+      writeFileAtomic(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
+      writeFileAtomic(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
       const text = matrixText(rows);
-      writeFileSync(join(dir, 'matrix.txt'), `${text}\n`);
+      writeFileAtomic(join(dir, 'matrix.txt'), `${text}\n`);
       process.stdout.write(`${text}\n\nwrote ${join(dir, 'matrix.json')}, matrix.md, matrix.txt (${rows.length} runs)\n`);
     }
     process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s wall time\n`);
