@@ -142,6 +142,8 @@ export class LabProcess {
 export class ScenarioLab extends OwnedNamespaces {
   readonly pod: string;
   readonly upstream: string;
+  /** create() set up the NFLOG logging of INVALID packets (false when the kernel lacks NFLOG). */
+  invalidLogged = false;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
 
@@ -159,6 +161,7 @@ export class ScenarioLab extends OwnedNamespaces {
    * nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor changes it).
    */
   create(sysctls: readonly string[], o: { invalidDrop?: boolean; logInvalid?: boolean } = {}): void {
+    this.invalidLogged = false;
     checkScenarioPrerequisites();
     try {
       this.dir = this.scratchFolder('captures');
@@ -175,8 +178,13 @@ export class ScenarioLab extends OwnedNamespaces {
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
       if (o.invalidDrop) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: readPreset(ISTIO_INVALID_DROP_RULES) });
       if (o.logInvalid) {
-        for (const chain of ['PREROUTING', 'OUTPUT']) {
-          this.ns(this.pod, 'iptables', ['-t', 'mangle', '-I', chain, '1', '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)]);
+        const rule = (op: string, chain: string) => ['-t', 'mangle', op, chain, ...(op === '-I' ? ['1'] : []), '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)];
+        try {
+          for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(this.pod, 'iptables', rule('-I', chain));
+          this.invalidLogged = true;
+        } catch {
+          // A kernel without xt_NFLOG (a small UML build): the run goes on without the list.
+          for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(this.pod, 'iptables', rule('-D', chain), { allowFail: true });
         }
       }
       this.setSysctls(this.pod, sysctls);

@@ -218,9 +218,20 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     const dumps = [
       lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '0', '-w', podPcap, 'tcp'], { limitMs }),
       lab.start(lab.upstream, 'tcpdump (upstream)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', upPcap, 'tcp'], { limitMs }),
-      lab.start(lab.pod, 'tcpdump (nflog)', 'tcpdump', ['-i', `nflog:${INVALID_NFLOG_GROUP}`, '-U', '-n', '-s', '0', '-w', invalidPcap], { limitMs }),
     ];
     for (const d of dumps) await d.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
+    // The kernel's own INVALID list, when the kernel can log it (NFLOG) and tcpdump can read it.
+    let invalidLogged = lab.invalidLogged;
+    if (invalidLogged) {
+      const nflog = lab.start(lab.pod, 'tcpdump (nflog)', 'tcpdump', ['-i', `nflog:${INVALID_NFLOG_GROUP}`, '-U', '-n', '-s', '0', '-w', invalidPcap], { limitMs });
+      try {
+        await nflog.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
+        dumps.push(nflog);
+      } catch {
+        invalidLogged = false;
+        await nflog.stop('SIGKILL', 1000);
+      }
+    }
     const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
     await conntrackListening(events);
     const server = lab.start(lab.upstream, 'upstream.py', py, ['-B', join(scripts, 'upstream.py'), '--port', String(UPSTREAM_PORT), '--close-after', '0.010'], { limitMs });
@@ -272,7 +283,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
       const base = `${name}${o.invalidDrop ? '-invalid-drop' : ''}`;
       writeFileAtomic(join(o.keepDir, `${base}-pod.pcap`), readFileSync(podPcap));
       writeFileAtomic(join(o.keepDir, `${base}-upstream.pcap`), readFileSync(upPcap));
-      writeFileAtomic(join(o.keepDir, `${base}-invalid.pcap`), readFileSync(invalidPcap));
+      if (invalidLogged) writeFileAtomic(join(o.keepDir, `${base}-invalid.pcap`), readFileSync(invalidPcap));
       const end = snapshots.at(-1);
       const atSec = end ? Number(BigInt(Math.round(end.epochMs * 1e6)) - t0) / 1e9 : t.windowSec;
       writeFileAtomic(join(o.keepDir, `${base}-conntrack.txt`), `# conntrack -L -p tcp in the pod at=${atSec.toFixed(3)} s after the app's first SYN (${end?.label ?? 'the end'}); conntrack -S invalid=${invalid}\n${(end?.conntrack ?? []).join('\n')}\n`);

@@ -115,13 +115,16 @@ export function rowJson(r: ReplayRow): Record<string, unknown> {
   };
   if (r.duplicateOf !== null) o.duplicateOf = r.duplicateOf;
   if (r.captured !== null) o.captured = r.captured;
-  if (r.checksum !== null) o.checksum = r.checksum;
   return o;
 }
 
-/** rowJson plus `explain` (the explanation's machine form, or null) for --explain. */
+/**
+ * rowJson plus, for --explain, `explain` (the explanation's machine form, or null) and `checksum`
+ * (what the kernel did with the TCP checksum; rowJson leaves it out so the fuzz corpus's recorded
+ * rows stay as they are).
+ */
 export function rowJsonExplained(r: ReplayRow): Record<string, unknown> {
-  return { ...rowJson(r), explain: r.why ? explanationJson(r.why) : null };
+  return { ...rowJson(r), checksum: r.checksum, explain: r.why ? explanationJson(r.why) : null };
 }
 
 /** An empty row for record `rec` at `time` seconds. */

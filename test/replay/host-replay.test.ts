@@ -117,6 +117,19 @@ describe('replay --host: the real kernel\'s INVALID packets and final table (6.1
   });
 });
 
+describe('replay --host: interface names', () => {
+  it('lo by its device type; another interface by --ifindex, or the host\'s only one, else if<N>', () => {
+    const recs = records('half-close-leak-pod.pcap');
+    const run = (interfaces: Array<{ name: string; addr: number; prefixLen: number; ifindex?: number }>) =>
+      new Set([...new HostReplayer({ name: 'pod', interfaces, rules: loadIstioPreset({ invalidDrop: false }) }, { kernel: '6.18', sysctls: SYSCTLS }).replay(recs)].map((r) => r.iface));
+    const eth0 = { name: 'eth0', addr: ip('198.18.1.10'), prefixLen: 24 };
+    const eth1 = { name: 'eth1', addr: ip('198.18.2.10'), prefixLen: 24 };
+    expect(run([eth0])).toEqual(new Set(['lo', 'eth0']));
+    expect(run([eth0, eth1])).toEqual(new Set(['lo', 'if2']));
+    expect(run([{ ...eth0, ifindex: 2 }, eth1])).toEqual(new Set(['lo', 'eth0']));
+  });
+});
+
 describe('ctsim replay --rules / --host (CLI)', () => {
   const run = (args: string[]) => {
     const r = spawnSync(process.execPath, [CLI, 'replay', ...args], { encoding: 'utf8' });

@@ -82,7 +82,7 @@ function hostFromArgs(a: HostModeArgs): { host: ReplayHost; kernel?: string; sys
 }
 
 export function hostRowJson(r: HostRow): Record<string, unknown> {
-  return { ...rowJson(r), hook: r.hook, iface: r.iface, dropped: r.dropped, assumed: r.assumed, again: r.again ? rowJson(r.again) : null };
+  return { ...rowJson(r), checksum: r.checksum, hook: r.hook, iface: r.iface, dropped: r.dropped, assumed: r.assumed, again: r.again ? rowJson(r.again) : null };
 }
 
 export function hostRowText(r: HostRow): string[] {
