@@ -1,7 +1,7 @@
 // Timing. The workloads use timeInterleaved, on this thread's CPU time (clock.ts): every round
 // gives each implementation a fresh ring of packets (prepared outside the timed region: the
 // generator's reads and writes are not measured) and times it processing that ring,
-// implementations in rotating order, so that load from other processes and cache state fall on
+// implementations in rotating order (each until it has its rounds and seconds), so that load from other processes and cache state fall on
 // all of them alike; a result is the median over rounds, with the 10th/90th percentiles to show
 // the spread. The wire micro-benchmarks keep benchmark.js (runSuite).
 import Benchmark from 'benchmark';
@@ -73,9 +73,13 @@ export function timeInterleaved(contenders: Contender[], prepare: (name: string)
       c.run();
     }
   }
+  // A contender stops once it has its rounds and its seconds (the slow baselines need far fewer
+  // rounds than ctsim's fast paths); until then all run round by round, in rotating order.
+  const done = (i: number) => samples[i].length >= opts.minRounds && spent[i] >= opts.seconds;
   for (let round = 0; ; round++) {
     for (let k = 0; k < contenders.length; k++) {
       const i = (k + round) % contenders.length;
+      if (done(i)) continue;
       const c = contenders[i];
       prepare(c.name);
       const t0 = now();
@@ -86,7 +90,7 @@ export function timeInterleaved(contenders: Contender[], prepare: (name: string)
       spent[i] += ns / 1e9;
       ops[i] += n;
     }
-    if (round + 1 >= opts.minRounds && spent.every((s) => s >= opts.seconds)) break;
+    if (contenders.every((_, i) => done(i))) break;
   }
   return contenders.map((c, i) => {
     const s = samples[i].sort((a, b) => a - b);

@@ -49,7 +49,7 @@ function parseArgs(argv: string[]) {
   const only = values.get('--only')?.[0].split(',') ?? ALL;
   for (const w of only) if (!ALL.includes(w as Workload)) throw new UsageError(`--only: unknown workload ${w} (one of ${ALL.join(', ')})`);
   const sizes = values.get('--sizes')?.[0].split(',').map(num) ?? (quick ? [1_000, 10_000] : [1_000, 10_000, 100_000, 1_000_000, 8_000_000]);
-  const seconds = values.has('--seconds') ? Number(values.get('--seconds')![0]) : quick ? 0.02 : 0.5;
+  const seconds = values.has('--seconds') ? Number(values.get('--seconds')![0]) : quick ? 0.02 : 0.25;
   if (!(seconds > 0)) throw new UsageError('--seconds must be positive');
   return {
     quick,

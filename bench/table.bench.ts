@@ -13,7 +13,7 @@ import { IPV4_FIELD, TCP_FIELD, TcpFlag, readI32 } from '../src/wire/index.js';
 import { BigintMapTable, PlainTable, StringMapTable, type BaselineEntry, type BaselineRef } from './baselines.js';
 import { timeInterleaved, type Contender, type Timing, type TimingOptions } from './harness.js';
 import type { BenchRecord, WorkloadDefinition } from './record.js';
-import { SIDECAR, SIDECAR_PORT, SegmentWriter, ZIPF_EXPONENT, flowChooser, Rng, type FlowChoice, type FlowSet } from './traffic.js';
+import { SIDECAR, SIDECAR_PORT, SegmentStamp, SegmentWriter, ZIPF_EXPONENT, flowChooser, Rng, type FlowChoice, type FlowSet } from './traffic.js';
 
 const RING = 4096;
 const SLOT = 64; // bytes per packet in the ring (52-byte headers)
@@ -131,6 +131,8 @@ function report(name: string, n: number, ts: Timing[], unit: string): void {
 function lookupRing(f: FlowSet, choice: FlowChoice, miss: boolean, seed: number): { ring: Uint8Array; fill: () => void } {
   const ring = new Uint8Array(RING * SLOT);
   const w = new SegmentWriter();
+  const app = new SegmentStamp((b) => w.write(b, 0, 0, 0, 0, 0, 1, 1, TcpFlag.ACK, 502, 0, 1));
+  const side = new SegmentStamp((b) => w.write(b, 0, 0, 0, 0, 0, 1, 1, TcpFlag.ACK, 512, 0, 1));
   const pick = flowChooser(choice, f.n, seed);
   const rng = new Rng(seed ^ 0x51ed);
   return {
@@ -138,8 +140,8 @@ function lookupRing(f: FlowSet, choice: FlowChoice, miss: boolean, seed: number)
     fill: () => {
       for (let k = 0; k < RING; k++) {
         const i = pick.next();
-        if (rng.u32() & 1) w.write(ring, k * SLOT, f.client[i], f.service[i], f.clientPort[i], miss ? ABSENT_PORT : f.servicePort[i], 1, 1, TcpFlag.ACK, 502, 0, 1);
-        else w.write(ring, k * SLOT, SIDECAR, f.client[i], SIDECAR_PORT, miss ? ABSENT_PORT : f.clientPort[i], 1, 1, TcpFlag.ACK, 512, 0, 1);
+        if (rng.u32() & 1) app.stamp(ring, k * SLOT, f.client[i], f.service[i], f.clientPort[i], miss ? ABSENT_PORT : f.servicePort[i]);
+        else side.stamp(ring, k * SLOT, SIDECAR, f.client[i], SIDECAR_PORT, miss ? ABSENT_PORT : f.clientPort[i]);
       }
     },
   };
@@ -239,6 +241,9 @@ export function reuseRing(f: FlowSet, seed: number): { ring: Uint8Array; flowOf:
   const w = new SegmentWriter();
   const pick = flowChooser('uniform', f.n, seed);
   const { SYN, ACK } = TcpFlag;
+  const syn = new SegmentStamp((b) => w.write(b, 0, 0, 0, 0, 0, 1000, 0, SYN, 64240, 0, 1, true));
+  const synAck = new SegmentStamp((b) => w.write(b, 0, 0, 0, 0, 0, 5000, 1001, SYN | ACK, 65483, 0, 2, true));
+  const ack = new SegmentStamp((b) => w.write(b, 0, 0, 0, 0, 0, 1001, 5001, ACK, 502, 0, 3));
   return {
     ring,
     flowOf,
@@ -248,9 +253,9 @@ export function reuseRing(f: FlowSet, seed: number): { ring: Uint8Array; flowOf:
         const i = pick.next();
         flowOf[c] = i;
         const o = c * 3 * SLOT;
-        w.write(ring, o, f.client[i], f.service[i], f.clientPort[i], f.servicePort[i], 1000, 0, SYN, 64240, 0, 1, true);
-        w.write(ring, o + SLOT, SIDECAR, f.client[i], SIDECAR_PORT, f.clientPort[i], 5000, 1001, SYN | ACK, 65483, 0, 2, true);
-        w.write(ring, o + 2 * SLOT, f.client[i], f.service[i], f.clientPort[i], f.servicePort[i], 1001, 5001, ACK, 502, 0, 3);
+        syn.stamp(ring, o, f.client[i], f.service[i], f.clientPort[i], f.servicePort[i]);
+        synAck.stamp(ring, o + SLOT, SIDECAR, f.client[i], SIDECAR_PORT, f.clientPort[i]);
+        ack.stamp(ring, o + 2 * SLOT, f.client[i], f.service[i], f.clientPort[i], f.servicePort[i]);
       }
     },
   };

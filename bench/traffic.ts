@@ -9,7 +9,7 @@
 //  - rings of real IPv4/TCP packets written from them (wire's emitters, checksums filled), which
 //    the timed loops parse: a benchmark never hands the code under test a key it did not read
 //    from packet bytes.
-import { IpProtocol, emitIpv4, emitTcp, ip, type Ipv4Repr, type TcpOption, type TcpRepr } from '../src/wire/index.js';
+import { IpProtocol, Ipv4Packet, TcpSegment, emitIpv4, emitTcp, ip, type Ipv4Repr, type TcpOption, type TcpRepr } from '../src/wire/index.js';
 
 export const SIDECAR = ip('127.0.0.1');
 export const SIDECAR_PORT = 15001;
@@ -185,5 +185,43 @@ export class SegmentWriter {
     ipr.payloadLength = 20 + (syn ? 20 : 12) + payloadLen;
     const hl = emitIpv4(ipr, buf, off);
     return hl + emitTcp(t, buf, off + hl, { src: ipr.src, dst: ipr.dst });
+  }
+}
+
+/**
+ * Copies of one segment with other addresses and ports (checksums filled again through wire's
+ * views): what the lookup and port-reuse rings need, several times cheaper than writing each
+ * segment from its representation, so that preparing a ring costs less wall time than
+ * measuring it.
+ */
+export class SegmentStamp {
+  private readonly template: Uint8Array;
+  private readonly ip = new Ipv4Packet(new Uint8Array(0));
+  private readonly tcp = new TcpSegment(new Uint8Array(0));
+
+  /** The template: a segment as SegmentWriter.write writes it (its addresses and ports are replaced). */
+  constructor(write: (buf: Uint8Array) => number) {
+    const buf = new Uint8Array(256);
+    this.template = buf.slice(0, write(buf));
+  }
+
+  get length(): number {
+    return this.template.length;
+  }
+
+  /** Writes the template at buf[off] with these addresses and ports; returns its length. */
+  stamp(buf: Uint8Array, off: number, src: number, dst: number, sport: number, dport: number): number {
+    const t = this.template;
+    buf.set(t, off);
+    const ipv = this.ip.reset(buf, off);
+    ipv.src = src >>> 0;
+    ipv.dst = dst >>> 0;
+    ipv.fillChecksum();
+    const hl = ipv.headerLength;
+    const seg = this.tcp.reset(buf, off + hl, t.length - hl);
+    seg.srcPort = sport;
+    seg.dstPort = dport;
+    seg.fillChecksum(src >>> 0, dst >>> 0);
+    return t.length;
   }
 }
