@@ -8,12 +8,12 @@ import { SIDECAR, SIDECAR_PORT, type FlowSet } from './traffic.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-/** Heap plus ArrayBuffers in use, after two forced collections when --expose-gc is on. */
+/** Heap plus off-heap buffers in use, after two forced collections when --expose-gc is on. */
 export function memoryInUse(): number {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  return m.heapUsed + m.external; // external: ArrayBuffers and WebAssembly memories (the index), which arrayBuffers omits
 }
 
 /** The engine's bytes per entry, by construction. */
