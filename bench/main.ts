@@ -14,12 +14,16 @@ import type { TimingOptions } from './harness.js';
 import { benchLifecycle } from './lifecycle.bench.js';
 import { memoryInUse, memoryRecord } from './memory.bench.js';
 import { benchOvs } from './ovs.bench.js';
+import { cleanUpOnInterrupt } from '../src/cli/process-guard.js';
 import type { BenchFile, BenchMeta, BenchRecord, Workload } from './record.js';
 import { README_MARKERS, hasReadmeSection, printComparison, printReport, writeReadmeSection } from './report.js';
 import { benchSim } from './sim.bench.js';
 import { benchTable } from './table.bench.js';
 import { makeFlows } from './traffic.js';
 import { benchWire } from './wire.bench.js';
+
+// The OVS comparison starts daemons: stop them at exit and on Ctrl-C, as the CLI does (the library owns no signals).
+cleanUpOnInterrupt();
 
 const ALL: Workload[] = ['lookup', 'port-reuse', 'full-path', 'lifecycle', 'memory', 'churn', 'allocation', 'expiry', 'sim', 'wire', 'vs-ovs'];
 

@@ -9,7 +9,7 @@
 //    SYN-ACK (REPLY side) and the ACK (ORIGINAL side) are looked up; one operation = one such
 //    cycle (3 packets parsed, 4 lookups, 2 deletions, 2 insertions).
 import { ConnTable, NO_REF, PZ_TCP } from '../src/conntrack/conn-table.js';
-import { IPV4_FIELD, TCP_FIELD, TcpFlag, readI32 } from '../src/wire/index.js';
+import { Ipv4Packet, TcpFlag, TcpSegment } from '../src/wire/index.js';
 import { BigintMapTable, PlainTable, StringMapTable, type BaselineEntry, type BaselineRef } from './baselines.js';
 import { timeInterleaved, type Contender, type Timing, type TimingOptions } from './harness.js';
 import type { BenchRecord, WorkloadDefinition } from './record.js';
@@ -42,16 +42,19 @@ export const PORT_REUSE_DEFINITION: WorkloadDefinition = {
   harness: HARNESS,
 };
 
-/** The tuple of the packet at buf[off] (IPv4 header length from IHL): what every contender parses. */
+/** The tuple of the packet at buf[off] through wire's views (IHL finds the TCP header, as tcp_pkt_to_tuple does): what every contender parses. */
 class Tuple {
   src = 0;
   dst = 0;
   ports = 0;
+  private readonly ip = new Ipv4Packet(new Uint8Array(0));
+  private readonly tcp = new TcpSegment(new Uint8Array(0));
   read(buf: Uint8Array, off: number): this {
-    const tcp = off + ((buf[off] & 0x0f) << 2); // IHL, as tcp_pkt_to_tuple finds the TCP header
-    this.src = readI32(buf, off + IPV4_FIELD.SRC);
-    this.dst = readI32(buf, off + IPV4_FIELD.DST);
-    this.ports = readI32(buf, tcp + TCP_FIELD.SRC_PORT);
+    const ip = this.ip.reset(buf, off);
+    const hl = ip.headerLength;
+    this.src = ip.srcI32;
+    this.dst = ip.dstI32;
+    this.ports = this.tcp.reset(buf, off + hl, ip.totalLength - hl).portsI32;
     return this;
   }
 }

@@ -21,6 +21,8 @@
 //    connection; a seeded hash; entry slots recycled through a free list; growth by doubling up
 //    to nf_conntrack_max.
 // Lookup, insert and remove allocate nothing (growth allocates, rarely and amortised).
+// Length: one class over one index layout (slots, buckets, probe distances, the batch touches);
+// split, its parts would share the slot encoding and the typed arrays on the hot path.
 import { hashTuple } from './tuple-hash.js';
 
 /** A reference names one direction of one entry: ref = entry * 2 + dir. */
@@ -107,6 +109,7 @@ export class ConnTable {
     };
   }
 
+  /** Slots in the index (a test derives a key's home bucket from it and hash()). */
   get indexSlots(): number {
     return this.nSlots;
   }
@@ -194,11 +197,6 @@ export class ConnTable {
     return true;
   }
 
-  /** True when another linked entry already uses this ref's tuple. */
-  clashes(ref: number): boolean {
-    return this.findRef(ref) !== NO_REF;
-  }
-
   /** Removes both directions from the index (if linked) and frees the entry slot. */
   release(entry: number, linked: boolean): void {
     if (linked) {
@@ -225,13 +223,6 @@ export class ConnTable {
   private residentDist(pos: number, meta: number): number {
     const d = meta >>> REF_BITS;
     return d < DIST_SAT ? d : this.trueDist(pos, meta);
-  }
-
-  /** Ref of the linked key equal to `ref`'s tuple (any entry), or NO_REF. */
-  private findRef(ref: number): number {
-    const w = ref * WORDS;
-    const t = this.tuples;
-    return this.lookupHashed(this.hashes[ref], t[w], t[w + 1], t[w + 2], t[w + 3]);
   }
 
   /**

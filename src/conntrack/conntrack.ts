@@ -4,10 +4,9 @@
 // and the `conntrack -L` dump. It knows no clock, socket or file: time comes in as a number (ns).
 // The per-packet path (track -> natManip -> confirm) allocates nothing unless an event listener
 // is attached.
-import {
-  IpProtocol, TcpSegment, checkTcp, checksumUpdate16, checksumUpdate32, readI32, readU16, writeU16, writeU32,
-  IPV4_FIELD, TCP_FIELD,
-} from '../wire/index.js';
+// Length: one class over the entry columns (status, timeouts, ids, the table's tuples); split
+// into files, each part would reach into the others' typed arrays on the hot path.
+import { IpProtocol, Ipv4Packet, Ipv4Problem, TcpProblem, TcpSegment, ipv4Problem, rewriteEndpoint, tcpProblem } from '../wire/index.js';
 import { ConnTable, MAX_TABLE_ENTRIES, NO_REF } from './conn-table.js';
 import type { BatchVerdicts, PacketBatch } from './packet-batch.js';
 import { ConfigError } from './errors.js';
@@ -57,6 +56,7 @@ const BURST = 16;
 /** trackBatch's per-burst scratch: the parsed tuple, its hash and its lookup result per packet. */
 class Burst {
   readonly tcpOff = new Int32Array(BURST);
+  readonly tcpLen = new Int32Array(BURST);
   readonly src = new Int32Array(BURST);
   readonly dst = new Int32Array(BURST);
   readonly ports = new Int32Array(BURST);
@@ -66,23 +66,6 @@ class Burst {
   sink = 0;
 }
 
-/**
- * The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) and what
- * nf_conntrack_in() needs to get a tuple: returns the offset of the TCP header, or minus the
- * Reason why the packet has no tuple (BAD_IP, NOT_TCP, FRAGMENT: untracked; TRUNCATED: fewer than
- * the 8 bytes of ports that tcp_pkt_to_tuple reads, INVALID).
- */
-function tcpOffset(buf: Uint8Array, off: number, len: number): number {
-  const vi = len >= 20 && off + len <= buf.length ? buf[off] : 0;
-  const hl = (vi & 0x0f) << 2;
-  const total = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH);
-  if (vi >>> 4 !== 4 || hl < 20 || hl > len || total < hl || total > len) return -Reason.BAD_IP;
-  const frag = readU16(buf, off + IPV4_FIELD.FLAGS_FRAGMENT) & 0x3fff;
-  if (frag !== 0) return -Reason.FRAGMENT;
-  if (buf[off + IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP) return -Reason.NOT_TCP;
-  if (total - hl < 8) return -Reason.TRUNCATED;
-  return off + hl;
-}
 
 export class Conntrack {
   readonly profile: KernelProfile;
@@ -96,6 +79,7 @@ export class Conntrack {
   readonly stats: ConntrackStats = { found: 0, invalid: 0, ignore: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, searchRestart: 0 };
   onEvent?: (ev: ConntrackEvent) => void;
   private nextId = 1;
+  private readonly ip = new Ipv4Packet(new Uint8Array(0));
   private readonly seg = new TcpSegment(new Uint8Array(0));
   private readonly verdict = new Verdict();
   private readonly nearRefs = new Int32Array(4); // one bucket's slots
@@ -152,7 +136,7 @@ export class Conntrack {
   track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting'): Verdict {
     const v = this.verdict;
     v.reset();
-    const tcpOff = tcpOffset(buf, off, len);
+    const tcpOff = this.tcpOffset(buf, off, len);
     if (tcpOff < 0) {
       const reason = -tcpOff;
       if (reason === Reason.TRUNCATED) return this.invalid(v, reason);
@@ -163,12 +147,29 @@ export class Conntrack {
     }
     // int32 addresses and both ports in one word: no heap numbers on the hot path (the table
     // stores int32 too). The hash is computed once and carried through lookup, re-lookup and insert.
-    const src = readI32(buf, off + IPV4_FIELD.SRC);
-    const dst = readI32(buf, off + IPV4_FIELD.DST);
-    const ports = readI32(buf, tcpOff + TCP_FIELD.SRC_PORT);
+    const ip = this.ip; // left on the packet by tcpOffset
+    const src = ip.srcI32;
+    const dst = ip.dstI32;
+    const tcpLen = ip.totalLength - (tcpOff - off);
+    const ports = this.seg.reset(buf, tcpOff, tcpLen).portsI32;
     const h = this.table.hash(src, dst, ports, PROTO_ZONE_TCP);
-    const tcpLen = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH) - (tcpOff - off);
     return this.trackTuple(buf, tcpOff, tcpLen, src, dst, ports, h, this.table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP), now, hook);
+  }
+
+  /**
+   * The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) and what
+   * nf_conntrack_in() needs to get a tuple: returns the offset of the TCP header, or minus the
+   * Reason why the packet has no tuple (BAD_IP, NOT_TCP, FRAGMENT: untracked; TRUNCATED: fewer than
+   * the 8 bytes of ports that tcp_pkt_to_tuple reads, INVALID). Leaves this.ip on the packet.
+   */
+  private tcpOffset(buf: Uint8Array, off: number, len: number): number {
+    if (ipv4Problem(buf, off, len) !== Ipv4Problem.NONE) return -Reason.BAD_IP;
+    const ip = this.ip.reset(buf, off);
+    if (ip.isFragment) return -Reason.FRAGMENT;
+    if (ip.protocol !== IpProtocol.TCP) return -Reason.NOT_TCP;
+    const hl = ip.headerLength;
+    if (ip.totalLength - hl < 8) return -Reason.TRUNCATED;
+    return off + hl;
   }
 
   /**
@@ -196,12 +197,15 @@ export class Conntrack {
       // 1. Parse and hash (the packets are in cache; the index is not).
       for (let j = 0; j < n; j++) {
         const off = batch.off[first + j];
-        const tcpOff = tcpOffset(buf, off, batch.len[first + j]);
+        const tcpOff = this.tcpOffset(buf, off, batch.len[first + j]);
         b.tcpOff[j] = tcpOff;
         if (tcpOff < 0) continue;
-        const src = readI32(buf, off + IPV4_FIELD.SRC);
-        const dst = readI32(buf, off + IPV4_FIELD.DST);
-        const ports = readI32(buf, tcpOff + TCP_FIELD.SRC_PORT);
+        const ip = this.ip;
+        const src = ip.srcI32;
+        const dst = ip.dstI32;
+        const tcpLen = ip.totalLength - (tcpOff - off);
+        const ports = this.seg.reset(buf, tcpOff, tcpLen).portsI32;
+        b.tcpLen[j] = tcpLen;
         b.src[j] = src;
         b.dst[j] = dst;
         b.ports[j] = ports;
@@ -233,8 +237,7 @@ export class Conntrack {
           const dst = b.dst[j];
           const ports = b.ports[j];
           const ref = table.version === version ? b.ref[j] : table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP);
-          const tcpLen = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH) - (tcpOff - off);
-          v = this.trackTuple(buf, tcpOff, tcpLen, src, dst, ports, h, ref, now, hook);
+          v = this.trackTuple(buf, tcpOff, b.tcpLen[j], src, dst, ports, h, ref, now, hook);
         }
         let rewritten = false;
         const e = v.entry;
@@ -293,7 +296,7 @@ export class Conntrack {
       if (ref === NO_REF) {
         // tcp_error before anything is allocated (the kernel allocates first and frees on error:
         // the observable result is the same, INVALID and no entry).
-        if (checkTcp(buf, tcpOff, tcpLen) !== null) return this.invalid(v, Reason.TRUNCATED);
+        if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
         if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
         e = this.table.allocate();
         if (e === NO_REF) {
@@ -321,7 +324,7 @@ export class Conntrack {
         this.stats.found++;
         e = ref >> 1;
         dir = (ref & 1) as 0 | 1;
-        if (checkTcp(buf, tcpOff, tcpLen) !== null) return this.invalid(v, Reason.TRUNCATED);
+        if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
         if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
         v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.status[e] & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
       }
@@ -332,7 +335,9 @@ export class Conntrack {
       const statusBefore = this.status[e];
       const res = this.tracker.tcpPacket(e, dir, seg, this.status, v);
       if (res === PacketResult.REPEAT) {
-        // Re-open: kill the old entry and look the packet up again (-NF_REPEAT).
+        // Re-open: kill the old entry and look the packet up again (-NF_REPEAT). Before
+        // 830af2eba403 nf_conntrack_in counted it as invalid first.
+        if (!this.profile.behaviour.repeatNotCountedInvalid) this.stats.invalid++;
         this.destroy(e, now, 'reopen');
         this.stats.searchRestart++;
         v.reset();
@@ -463,24 +468,7 @@ export class Conntrack {
     const targetDst = t[ow];
     const targetSport = t[ow + 2] & 0xffff;
     const targetDport = t[ow + 2] >>> 16;
-    const hl = (buf[off] & 0x0f) << 2;
-    const tcp = off + hl;
-    const addrAt = off + (manip === 'dst' ? IPV4_FIELD.DST : IPV4_FIELD.SRC);
-    const portAt = tcp + (manip === 'dst' ? TCP_FIELD.DST_PORT : TCP_FIELD.SRC_PORT);
-    const newAddr = manip === 'dst' ? targetDst : targetSrc;
-    const newPort = manip === 'dst' ? targetDport : targetSport;
-    const oldAddr = readI32(buf, addrAt);
-    const oldPort = readU16(buf, portAt);
-    if (oldAddr === newAddr && oldPort === newPort) return false;
-    const ipSumAt = off + IPV4_FIELD.CHECKSUM;
-    const tcpSumAt = tcp + TCP_FIELD.CHECKSUM;
-    writeU16(buf, ipSumAt, checksumUpdate32(readU16(buf, ipSumAt), oldAddr, newAddr));
-    let ts = checksumUpdate32(readU16(buf, tcpSumAt), oldAddr, newAddr);
-    ts = checksumUpdate16(ts, oldPort, newPort);
-    writeU16(buf, tcpSumAt, ts);
-    writeU32(buf, addrAt, newAddr);
-    writeU16(buf, portAt, newPort);
-    return true;
+    return rewriteEndpoint(buf, off, manip, manip === 'dst' ? targetDst : targetSrc, manip === 'dst' ? targetDport : targetSport);
   }
 
   /** getsockopt(SO_ORIGINAL_DST): the pre-NAT destination for a socket's (local -> remote) tuple. */

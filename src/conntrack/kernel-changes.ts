@@ -36,10 +36,10 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'in 5.4.124 source; in 4.19.y by 4.19.238 (context of a later backport); the first 4.19 point release is not determined, 238 is the earliest proven',
   },
   {
-    id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: {},
+    id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: { '4.19': 153, '5.4': 73, '5.9': 2 },
     sets: ['keepaliveReplyBump'],
-    effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes. The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
-    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 inferred from the netfilter pull of 20 Oct 2020; stable backports not determined',
+    effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes; the entry then learns td_maxack, so a later RST below it is "invalid rst". The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
+    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 (netfilter pull of 22 Oct 2020, [PATCH 2/7]); stable review mails of 27 Oct 2020: [PATCH 4.19 189/264] in 4.19.153-rc1, [PATCH 5.4 292/408] in 5.4.73-rc1, [PATCH 5.9 575/757] in 5.9.2-rc1; absent from the 5.4.33 source, present in 5.4.124; forced by kernel-diff against a real 5.4.124 (UML): a reply RST/ACK acking SYN + 1 after an ignored ACK, and a reply FIN acking the picked-up FIN, were window-checked with the bump',
   },
   {
     id: 'ignore-invalid-rst', commit: '1da4cd82dd18', title: 'netfilter: conntrack: add new sysctl to disable RST check', mainline: '5.14', stable: {},
@@ -64,6 +64,12 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     sets: ['preserveLiberalFlag'],
     effect: 'Re-parsing options no longer clears BE_LIBERAL; a resync keeps it.',
     evidence: 'backport mails for 4.19/5.10/5.16/5.17 (points inferred from dates); 5.15 proven present by 5.15.67 (blob), earlier point not determined; 5.4.y not determined and modelled absent',
+  },
+  {
+    id: 'repeat-not-invalid', commit: '830af2eba403', title: 'netfilter: conntrack: don\'t increment invalid counter on NF_REPEAT', mainline: '5.17', stable: { '4.19': 227, '5.4': 176, '5.10': 96, '5.15': 19, '5.16': 5 },
+    sets: ['repeatNotCountedInvalid'],
+    effect: 'A SYN that re-opens a TIME_WAIT/CLOSE entry (-NF_REPEAT) no longer increments the invalid counter of conntrack -S; the verdict and the new entry are unchanged.',
+    evidence: 'net pull of Jan 2022 (830af2eba403, v5.17-rc2); in the 5.4.176-rc1 and 5.10.96-rc1 review covers of 31 Jan 2022 (verified); 4.19.227, 5.15.19 and 5.16.5 are the same-day review cycle (backport hashes seen in their shortlogs, point numbers not re-checked); nf_conntrack_in of the 5.4.124 and 5.10.89 sources counts before the -NF_REPEAT test, 5.10.198 after it; forced by the port-collision scenario on a real 5.4.124 (UML): 6 invalid where ctsim counted 5',
   },
   {
     id: 'synack-reinit', commit: '82b72cb94666', title: 'netfilter: conntrack: re-init state for retransmitted syn-ack', mainline: '5.17', stable: {},
@@ -102,10 +108,16 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     evidence: 'verified: 6.1.77 and 6.6.16 review mails and covers',
   },
   {
-    id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.18': 44, '7.0': 12 },
+    id: 'rst-established-unack', commit: '(not determined)', title: 'netfilter: conntrack: tcp: an RST that keeps ESTABLISHED gets the UNACK timeout, not CLOSE\'s', mainline: '99.0', stable: { '6.12': 117 },
+    sets: ['rstKeptEstablishedUnack'],
+    effect: 'The timeout chain of nf_conntrack_tcp_packet tests `index == TCP_RST_SET && new_state == TCP_CONNTRACK_ESTABLISHED` (then min(ESTABLISHED, UNACK) = 300 s) where it tested `index == TCP_RST_SET` (CLOSE, 10 s): an inexact RST that keeps an ESTABLISHED entry no longer leaves it 10 s to live.',
+    evidence: 'present in Debian\'s linux-source-6.12 6.12.117 (the timeout chain of nf_conntrack_tcp_packet) and forced by kernel-diff against it built as UML (45 of 10,000 mixed cases: ESTABLISHED [ASSURED] ~300 s where ctsim gave ~10 s); absent from real 6.1.176 (Debian user-mode-linux) and real 6.18.44 (this machine), where the same cases agreed with 10 s; the upstream commit and its mainline release are not determined (no mainline release is modelled with it; 6.12.117 is the only release proven to carry it)',
+  },
+  {
+    id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.12': 117, '6.18': 44, '7.0': 12 },
     sets: ['rstLastDirCheck'],
     effect: 'The shortcut accepting an RST that answers a SYN we let through (ack == last_end) now also needs the SYN to have come from the other direction.',
-    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y not determined: modelled absent',
+    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y: present in Debian\'s linux-source-6.12 6.12.117 (the `last_dir != dir` test in the RST branch of nf_conntrack_tcp_packet) and confirmed by kernel-diff against it built as UML; its first 6.12.y point is not determined (6.12.117 is the earliest proven, 6.12.0-6.12.116 are modelled without it); 6.1.176 confirmed by kernel-diff against Debian\'s user-mode-linux 6.1.176',
   },
 ];
 

@@ -92,8 +92,10 @@ const VENDOR: Record<string, () => KernelProfile> = {
   },
   'ubuntu-20.04': () => {
     const v: KernelVersion = { major: 5, minor: 4, patch: 0 };
-    return build('ubuntu-20.04', v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)),
-      'Ubuntu 20.04 focal, 5.4.0-NNN-generic: upstream 5.4 behaviour, no nf_conntrack_tcp_ignore_invalid_rst, no "re-init for syn packets only" (the RST after a challenge ACK re-seeds the window and passes, as the seed report observed).');
+    // Focal's 5.4.0-NNN kernels take the 5.4.y stable updates ("Upstream stable to v5.4.73" and
+    // later): the 4f25434bccc2 keepalive fix (5.4.73) is in every focal kernel since late 2020.
+    return build('ubuntu-20.04', v, [...KERNEL_CHANGES.filter((c) => releaseHas(c, v)), ...byId(['keepalive-reply'])],
+      'Ubuntu 20.04 focal, 5.4.0-NNN-generic: upstream 5.4 behaviour with the 5.4.y stable fixes up to at least 5.4.73 (so the same switches as 5.4.124), no nf_conntrack_tcp_ignore_invalid_rst, no "re-init for syn packets only" (the RST after a challenge ACK re-seeds the window and passes, as the seed report observed).');
   },
 };
 

@@ -47,6 +47,18 @@ export interface TcpBehaviour {
   scaleResetReplyOnly: boolean;
   /** Last tracked window 0 selects the max_retrans timeout. */
   zeroWindowRetransTimeout: boolean;
+  /**
+   * "don't increment invalid counter on NF_REPEAT" (830af2eba403, v5.17): a SYN re-opening a
+   * closed entry no longer counts in `conntrack -S` invalid (before, nf_conntrack_in counted every
+   * negative verdict, -NF_REPEAT included, before going back to create the new entry).
+   */
+  repeatNotCountedInvalid: boolean;
+  /**
+   * An RST that keeps an ESTABLISHED entry (inexact seq, be0502a3f2e9) refreshes it with the
+   * unacknowledged timeout (300 s) instead of the CLOSE timeout (10 s); an RST to CLOSE keeps 10 s.
+   * Seen in 6.12.117's source and against it for real; commit not determined.
+   */
+  rstKeptEstablishedUnack: boolean;
 }
 
 /** The behaviour of the oldest kernel modelled (4.19): every switch off. */
@@ -67,4 +79,6 @@ export const BASELINE_BEHAVIOUR: TcpBehaviour = {
   pickupTimeoutCap: false,
   zeroWindowRetransTimeout: false,
   scaleResetReplyOnly: false,
+  repeatNotCountedInvalid: false,
+  rstKeptEstablishedUnack: false,
 };

@@ -2,7 +2,7 @@
 // lookup, the override rules that refine the table's proposal (re-open, ignore/resync, challenge
 // ACKs, simultaneous open, RST validation), the window check, and the common tail that sets
 // state, timeout and the ASSURED bit. Version differences are TcpBehaviour switches only.
-import { TCP_FIELD, TcpFlag, TcpOptionScan, readI32, scanTcpOptions, type TcpSegment } from '../wire/index.js';
+import { TcpFlag, TcpOptionScan, scanTcpOptions, seqLt, type TcpSegment } from '../wire/index.js';
 import { Reason } from './reasons.js';
 import { Status } from './status.js';
 import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
@@ -177,8 +177,8 @@ export class TcpTracker {
         if (index !== TcpPacketClass.RST) break;
         const r = this.rstChecks(e, dir, seg, status, oldState, v);
         if (r === RST_INVALID) return PacketResult.INVALID;
-        if (r === RST_SKIP_WINDOW) skipWindow = true;
-        else if (r === RST_KEEP_STATE) newState = oldState;
+        if (r === RST_SKIP_WINDOW || r === RST_KEEP_STATE_SKIP_WINDOW) skipWindow = true;
+        if (r === RST_KEEP_STATE || r === RST_KEEP_STATE_SKIP_WINDOW) newState = oldState;
         break;
       }
     }
@@ -203,7 +203,8 @@ export class TcpTracker {
     const t = this.settings.timeouts;
     let timeout: number;
     if (c.retrans[e] >= this.settings.maxRetrans && t[newState] > t[TcpCtState.RETRANS]) timeout = t[TcpCtState.RETRANS];
-    else if (index === TcpPacketClass.RST) timeout = t[TcpCtState.CLOSE];
+    else if (index === TcpPacketClass.RST && b.rstKeptEstablishedUnack && newState === TcpCtState.ESTABLISHED && t[newState] > t[TcpCtState.UNACK]) timeout = t[TcpCtState.UNACK];
+    else if (index === TcpPacketClass.RST && !b.rstKeptEstablishedUnack) timeout = t[TcpCtState.CLOSE];
     else if (((c.tdFlags[e * 2] | c.tdFlags[e * 2 + 1]) & TcpSeenFlag.DATA_UNACKNOWLEDGED) && t[newState] > t[TcpCtState.UNACK]) timeout = t[TcpCtState.UNACK];
     else if (b.zeroWindowRetransTimeout && c.lastWin[e] === 0 && t[newState] > t[TcpCtState.RETRANS]) timeout = t[TcpCtState.RETRANS];
     else timeout = t[newState];
@@ -304,6 +305,7 @@ export class TcpTracker {
       return RST_SKIP_WINDOW;
     }
     const maxackSet = (c.tdFlags[peer] & TcpSeenFlag.MAXACK_SET) !== 0;
+    let keepState = false;
     // td_maxack may be outdated if we let a SYN through (c4edc3ccbc63).
     if (maxackSet && (!b.rstReuseChecks || c.lastIndex[e] !== TcpPacketClass.SYN)) {
       x.maxackUsed = true;
@@ -312,12 +314,12 @@ export class TcpTracker {
         x.branch = RstBranch.SEQ_ZERO;
         return RST_WINDOW;
       }
-      if (((seq - c.tdMaxack[peer]) | 0) < 0 && !(b.ignoreInvalidRstSysctl && this.settings.ignoreInvalidRst)) {
+      if (seqLt(seq, c.tdMaxack[peer]) && !(b.ignoreInvalidRstSysctl && this.settings.ignoreInvalidRst)) {
         x.branch = RstBranch.BELOW_MAXACK;
         v.setReason(Reason.INVALID_RST, 0, TcpPacketClass.RST, dir, oldState);
         return RST_INVALID;
       }
-      x.belowMaxack = ((seq - c.tdMaxack[peer]) | 0) < 0;
+      x.belowMaxack = seqLt(seq, c.tdMaxack[peer]);
       if (b.rstExactToClose) {
         if (!est || seq === c.tdMaxack[peer]) {
           x.branch = RstBranch.EXACT;
@@ -328,9 +330,11 @@ export class TcpTracker {
           x.branch = RstBranch.RST_TRAIN;
           return RST_WINDOW;
         }
-        // Inexact: keep the state so the peer's RFC 5961 challenge ACK can still pass.
+        // Inexact: keep the state so the peer's RFC 5961 challenge ACK can still pass. The kernel
+        // then falls through to the "answers a SYN/ACK we let through" test below (reachable
+        // with a SYN as last_index only before c4edc3ccbc63, which skips this block after a SYN).
         x.branch = RstBranch.INEXACT_KEEP_STATE;
-        return RST_KEEP_STATE;
+        keepState = true;
       }
     }
     // The RST answers a SYN or ACK we let through (ignored): accept it without the window check.
@@ -338,8 +342,9 @@ export class TcpTracker {
     const lastAckOk = !(status & Status.ASSURED) && c.lastIndex[e] === TcpPacketClass.ACK;
     if ((lastSynOk || lastAckOk) && ackOf(seg) === c.lastEnd[e]) {
       x.branch = RstBranch.ANSWERS_IGNORED;
-      return RST_SKIP_WINDOW;
+      return keepState ? RST_KEEP_STATE_SKIP_WINDOW : RST_SKIP_WINDOW;
     }
+    if (keepState) return RST_KEEP_STATE;
     // c410cb974f2b: the RST answering a challenge ACK we let through in SYN_SENT.
     if (b.challengeAckReuse && oldState === TcpCtState.SYN_SENT && c.lastIndex[e] === TcpPacketClass.ACK &&
       c.lastDir[e] === Dir.REPLY && seq === c.lastAck[e]) {
@@ -370,14 +375,15 @@ export class TcpTracker {
 
 /** SEQ and ACK as int32 (TcpColumns' representation). */
 function seqOf(seg: TcpSegment): number {
-  return readI32(seg.buf, seg.off + TCP_FIELD.SEQ);
+  return seg.seqI32;
 }
 
 function ackOf(seg: TcpSegment): number {
-  return readI32(seg.buf, seg.off + TCP_FIELD.ACK);
+  return seg.ackI32;
 }
 
 const RST_WINDOW = 0;
 const RST_SKIP_WINDOW = 1;
 const RST_INVALID = 2;
 const RST_KEEP_STATE = 3;
+const RST_KEEP_STATE_SKIP_WINDOW = 4;

@@ -8,6 +8,7 @@ import { CaseGenerator } from './generator.js';
 import { runCase } from './harness.js';
 import { INVARIANTS, type InvariantName, type Violation } from './invariants.js';
 import { minimise } from './minimise.js';
+import type { Shard } from './shard.js';
 
 export interface FuzzOptions {
   kernel: string;
@@ -34,6 +35,8 @@ export interface FuzzOptions {
   progressMs?: number;
   /** Wall clock in ms (tests replace it). */
   clock?: () => number;
+  /** Run only this shard of the `count` cases (cases n with n % N == I - 1). */
+  shard?: Shard;
 }
 
 export interface FuzzProgress {
@@ -73,6 +76,10 @@ export interface FuzzSummary {
   outDir: string;
   corpusDir: string | null;
   corpusWritten: number;
+  maxPackets: number;
+  maxPayload: number;
+  /** The shards this summary covers (several after a merge). */
+  shards: Shard[];
 }
 
 /** Findings beyond the saved ones are listed up to this many (the counts are always complete). */
@@ -104,7 +111,8 @@ export function runFuzz(o: FuzzOptions): FuzzSummary {
     return { cases, packets, findings: violations, elapsedSec, casesPerSec: elapsedSec > 0 ? cases / elapsedSec : 0 };
   };
 
-  for (let n = 0; n < o.count; n++) {
+  const shard = o.shard ?? { index: 1, count: 1 };
+  for (let n = shard.index - 1; n < o.count; n += shard.count) {
     if (o.timeBudgetSec !== undefined && (clock() - start) / 1000 >= o.timeBudgetSec) {
       stoppedBy = 'time-budget';
       break;
@@ -144,5 +152,6 @@ export function runFuzz(o: FuzzOptions): FuzzSummary {
     kernel: gen.kernelName, sysctls: o.sysctls.slice(), seed: o.seed, mode: o.mode, count: o.count, casesRun: cases, packets,
     elapsedSec, casesPerSec: elapsedSec > 0 ? cases / elapsedSec : 0, packetsPerSec: elapsedSec > 0 ? packets / elapsedSec : 0,
     stoppedBy, typedErrors, violations, byInvariant, findings, outDir: o.outDir, corpusDir: o.corpusDir ?? null, corpusWritten,
+    maxPackets: o.maxPackets ?? 64, maxPayload: o.maxPayload ?? 1460, shards: [shard],
   };
 }

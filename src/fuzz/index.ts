@@ -8,3 +8,5 @@ export { caseJson, casePcapBytes, formatCaseJson, readCaseFiles, replayPcapJson,
 export { runFuzz, type Finding, type FuzzOptions, type FuzzProgress, type FuzzSummary } from './fuzzer.js';
 export { FAULTS, makeFault, type FaultName } from './faults.js';
 export { FuzzViolations } from './errors.js';
+export { mergeFuzzSummaries, runFuzzParallel, FuzzMergeError } from './parallel.js';
+export { parseShard, shardIndices, subShard, shardsCover, ShardError, type Shard } from './shard.js';

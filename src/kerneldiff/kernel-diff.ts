@@ -5,8 +5,8 @@
 import { release } from 'node:os';
 import { resolveKernel, type KernelProfile } from '../conntrack/kernel-profile.js';
 import { compareBatch, type DiffReport } from './compare.js';
-import { runKernelBatch } from './kernel-batch.js';
-import { NetnsLab } from './netns-lab.js';
+import { INJECT_PPS, runKernelBatch, type KernelBatchOptions } from './kernel-batch.js';
+import { LabError, NetnsLab } from './netns-lab.js';
 import { prepareCases, type DiffCase } from './prepare-cases.js';
 
 export interface KernelDiffOptions {
@@ -17,6 +17,12 @@ export interface KernelDiffOptions {
   /** How many disagreeing cases to minimise (each step is a kernel run). */
   minimise?: number;
   onProgress?: (done: number, total: number, report: DiffReport) => void;
+  /** Injection rate (packets/s) to start from; lossy runs are retried slower. */
+  pps?: number;
+  /** Compare with this ctsim profile instead of the one for `uname -r` (e.g. ubuntu-20.04 on a real 5.4). */
+  profile?: string;
+  /** Keep every run's scratch directory (injection pcap, R's capture) and report it here. */
+  onKeptScratch?: KernelBatchOptions['onKeptScratch'];
 }
 
 export interface MinimisedCase {
@@ -43,20 +49,30 @@ function merge(a: DiffReport | null, b: DiffReport, offset: number): DiffReport 
   return {
     kernel: b.kernel, cases: a.cases + b.cases, packets: a.packets + b.packets, skippedPackets: a.skippedPackets + b.skippedPackets,
     packetAgreement: a.packetAgreement + b.packetAgreement, entryChecks: a.entryChecks + b.entryChecks, entryAgreement: a.entryAgreement + b.entryAgreement,
+    timeoutChecks: a.timeoutChecks + b.timeoutChecks, timeoutAgreement: a.timeoutAgreement + b.timeoutAgreement, expiredBeforeListing: a.expiredBeforeListing + b.expiredBeforeListing,
     packetDiffs: [...a.packetDiffs, ...shift(b.packetDiffs)], entryDiffs: [...a.entryDiffs, ...shift(b.entryDiffs)],
     disagreeingCases: [...a.disagreeingCases, ...b.disagreeingCases.map((i) => i + offset)],
   };
 }
 
-async function oneRun(lab: NetnsLab, cases: DiffCase[], profile: KernelProfile, sysctls: string[]): Promise<DiffReport> {
+/** Attempts per batch: each lossy run is retried at half the rate. */
+const LOSSY_RETRIES = 4;
+
+async function oneRun(lab: NetnsLab, cases: DiffCase[], profile: KernelProfile, sysctls: string[], pps: number, batch: KernelBatchOptions): Promise<DiffReport> {
   const packets = prepareCases(cases);
-  const k = await runKernelBatch(lab, packets);
-  return compareBatch(cases, packets, k, profile, sysctls);
+  let rate = pps;
+  for (let attempt = 1; ; attempt++) {
+    const k = await runKernelBatch(lab, packets, rate, batch);
+    if (k.lost === 0) return compareBatch(cases, packets, k, profile, sysctls);
+    if (attempt === LOSSY_RETRIES) throw new LabError(`the lab lost ${k.lost} of ${packets.length} packets outside conntrack even at ${rate} packets/s (veth backlog or capture overrun: is the machine overloaded?)`);
+    rate = Math.max(100, Math.floor(rate / 2));
+  }
 }
 
 export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffResult> {
-  const profile = runningKernelProfile();
+  const profile = o.profile ? resolveKernel(o.profile) : runningKernelProfile();
   const sysctls = o.sysctls ?? [];
+  const batch: KernelBatchOptions = { onKeptScratch: o.onKeptScratch };
   const lab = new NetnsLab('kd');
   lab.create();
   try {
@@ -64,16 +80,16 @@ export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffRes
     const size = o.batchSize ?? 500;
     let report: DiffReport | null = null;
     for (let i = 0; i < o.cases.length; i += size) {
-      const r = await oneRun(lab, o.cases.slice(i, i + size), profile, sysctls);
+      const r = await oneRun(lab, o.cases.slice(i, i + size), profile, sysctls, o.pps ?? INJECT_PPS, batch);
       report = merge(report, r, i);
       o.onProgress?.(Math.min(i + size, o.cases.length), o.cases.length, report);
     }
-    report ??= { kernel: profile.name, cases: 0, packets: 0, skippedPackets: 0, packetAgreement: 0, entryChecks: 0, entryAgreement: 0, packetDiffs: [], entryDiffs: [], disagreeingCases: [] };
+    report ??= { kernel: profile.name, cases: 0, packets: 0, skippedPackets: 0, packetAgreement: 0, entryChecks: 0, entryAgreement: 0, timeoutChecks: 0, timeoutAgreement: 0, expiredBeforeListing: 0, packetDiffs: [], entryDiffs: [], disagreeingCases: [] };
     const minimised: MinimisedCase[] = [];
     for (const ci of report.disagreeingCases.slice(0, o.minimise ?? 3)) {
       let packets = o.cases[ci].packets;
       const disagrees = async (ps: Uint8Array[]) => {
-        const r = await oneRun(lab, [{ name: o.cases[ci].name, packets: ps }], profile, sysctls);
+        const r = await oneRun(lab, [{ name: o.cases[ci].name, packets: ps }], profile, sysctls, o.pps ?? INJECT_PPS, batch);
         return r.disagreeingCases.length > 0 ? r : null;
       };
       let last = await disagrees(packets);

@@ -208,6 +208,31 @@ export const SWITCH_CASES: Record<keyof TcpBehaviour, SwitchCase> = {
     on: ['ACCEPT', 'INVALID ESTABLISHED [invalid rst]'],
   },
 
+  repeatNotCountedInvalid: {
+    shows: 'a SYN re-opening a CLOSE entry (-NF_REPEAT) no longer counts in conntrack -S invalid',
+    without: '5.10', with: '5.17',
+    run: (p) => {
+      const d = new Driver({ kernel: p });
+      handshake(d);
+      d.send(c2s({ seq: CI + 1, ack: SI + 1, flags: RST | ACK }));
+      const syn = d.send(c2s({ seq: CI + 0x10000, flags: SYN, win: 64240, options: SYN_OPTS }));
+      return [`${syn.outcome}${syn.reopened ? ' re-open' : ''}`, `invalid ${d.ct.stats.invalid}`];
+    },
+    off: ['ACCEPT re-open', 'invalid 1'],
+    on: ['ACCEPT re-open', 'invalid 0'],
+  },
+
+  rstKeptEstablishedUnack: {
+    shows: 'an inexact RST that keeps an ESTABLISHED entry leaves it the UNACK timeout (300 s), not CLOSE\'s 10 s',
+    without: '6.12.116', with: '6.12.117',
+    run: (p) => {
+      const d = established(p);
+      return [show(d.send(s2c({ seq: SI + 51 + 1000, flags: RST, win: 0 })))];
+    },
+    off: ['ACCEPT ESTABLISHED 10s'],
+    on: ['ACCEPT ESTABLISHED 300s'],
+  },
+
   preserveLiberalFlag: {
     shows: 'a picked-up (liberal) entry resynchronised by a new SYN and its SYN/ACK stays liberal: the server\'s out-of-window data passes',
     without: '5.15', with: '5.18',

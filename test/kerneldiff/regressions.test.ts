@@ -13,6 +13,22 @@ const DIR = path.join(path.dirname(new URL(import.meta.url).pathname), 'cases');
 interface Truth { kernel: string; cases: Record<string, { packets: string[]; entries: string[] }> }
 const truth = JSON.parse(fs.readFileSync(path.join(DIR, 'kernel-verdicts.json'), 'utf8')) as Truth;
 
+// Cases found against other real kernels (kernel-diff --uml), one folder per kernel.
+const OTHER = fs.readdirSync(path.dirname(DIR)).filter((d) => d.startsWith('cases-')).map((d) => path.join(path.dirname(DIR), d));
+for (const dir of OTHER) {
+  const t = JSON.parse(fs.readFileSync(path.join(dir, 'kernel-verdicts.json'), 'utf8')) as Truth;
+  describe(`kernel-diff regressions (real ${t.kernel}, ${path.basename(dir)})`, () => {
+    for (const [name, want] of Object.entries(t.cases)) {
+      it(`${name}: ${want.packets.join(' ')} -> ${want.entries.join(', ')}`, () => {
+        const packets = [...readCaptureFile(path.join(dir, `${name}.pcap`))].map((r) => r.data);
+        const sim = ctsimStates(prepareCases([{ name, packets }]), resolveKernel(t.kernel), []);
+        expect(sim.states).toEqual(want.packets);
+        expect(liveEntries(sim.ct, sim.endNs).map((e) => entryStateText(sim.ct, e))).toEqual(want.entries);
+      });
+    }
+  });
+}
+
 describe(`kernel-diff regressions (kernel ${truth.kernel})`, () => {
   const profile = resolveKernel(truth.kernel);
   for (const [name, want] of Object.entries(truth.cases)) {

@@ -1,7 +1,8 @@
 // `ctsim fuzz`: structure-aware and blind fuzzing of the conntrack engine with invariants
 // checked on every packet; failing cases are minimised and saved as pcap + JSON.
 import type { CommandModule } from 'yargs';
-import { FAULTS, FUZZ_MODES, FuzzViolations, INVARIANTS, runFuzz, type FaultName, type FuzzMode, type FuzzProgress, type FuzzSummary } from '../../fuzz/index.js';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { FAULTS, FUZZ_MODES, FuzzMergeError, FuzzViolations, INVARIANTS, mergeFuzzSummaries, parseShard, runFuzz, runFuzzParallel, shardsCover, type FaultName, type FuzzMode, type FuzzOptions, type FuzzProgress, type FuzzSummary } from '../../fuzz/index.js';
 import { NEWEST_NAME } from '../../conntrack/kernel-profile.js';
 import { UsageError } from '../errors.js';
 
@@ -19,6 +20,9 @@ interface FuzzArgs {
   'max-payload': number;
   minimise: boolean;
   'inject-fault'?: string;
+  jobs: number;
+  shard?: string;
+  report?: string;
 }
 
 function intIn(name: string, v: number, lo: number, hi: number): number {
@@ -31,8 +35,9 @@ function formatProgress(p: FuzzProgress): string {
 }
 
 export function formatSummary(s: FuzzSummary): string {
+  const whole = !s.shards || shardsCover(s.shards, { index: 1, count: 1 });
   const lines = [
-    `# ctsim fuzz: kernel ${s.kernel}, seed ${s.seed}, mode ${s.mode}${s.sysctls.length ? `, ${s.sysctls.join(' ')}` : ''}`,
+    `# ctsim fuzz: kernel ${s.kernel}, seed ${s.seed}, mode ${s.mode}${s.sysctls.length ? `, ${s.sysctls.join(' ')}` : ''}${whole ? '' : `, shards ${s.shards.map((x) => `${x.index}/${x.count}`).join(', ')}`}`,
     `cases run     ${s.casesRun} of ${s.count}${s.stoppedBy === 'time-budget' ? ' (stopped by --time-budget)' : ''}`,
     `packets       ${s.packets}`,
     `wall time     ${s.elapsedSec.toFixed(1)} s: ${s.casesPerSec.toFixed(0)} cases/s, ${s.packetsPerSec.toFixed(0)} packets/s`,
@@ -67,9 +72,20 @@ export const fuzzCommand: CommandModule<object, FuzzArgs> = {
     .option('max-packets', { type: 'number', default: 64, describe: 'packets per case at most' })
     .option('max-payload', { type: 'number', default: 1460, describe: 'TCP payload bytes per packet at most' })
     .option('minimise', { type: 'boolean', default: true, describe: 'minimise failing cases before saving them (--no-minimise to skip)' })
+    .option('jobs', { type: 'number', default: 1, describe: 'worker threads sharing the cases' })
+    .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases n with n % N == I-1); combine the --report files with `ctsim fuzz merge`' })
+    .option('report', { type: 'string', describe: 'also write the JSON summary to this file' })
+    .command(fuzzMergeCommand)
     .option('inject-fault', { type: 'string', choices: FAULTS as unknown as string[], hidden: true, describe: 'break the engine on purpose (tests the fuzzer)' }) as never,
-  handler: (a) => {
+  handler: async (a) => {
     const seed = intIn('seed', a.seed, 0, 0xffffffff);
+    const jobs = intIn('jobs', a.jobs, 1, 64);
+    let shard;
+    try {
+      shard = a.shard ? parseShard(a.shard) : undefined;
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
     const count = intIn('count', a.count, 1, 1_000_000_000);
     const maxPackets = intIn('max-packets', a['max-packets'], 1, 4096);
     const maxPayload = intIn('max-payload', a['max-payload'], 1, 8960);
@@ -77,16 +93,49 @@ export const fuzzCommand: CommandModule<object, FuzzArgs> = {
     if (budget !== undefined && (typeof budget !== 'number' || !Number.isFinite(budget) || budget <= 0)) throw new UsageError(`--time-budget must be a positive number of seconds, got ${budget}`);
     if (!a.out) throw new UsageError('--out needs a folder');
     const tty = process.stderr.isTTY === true;
-    const summary = runFuzz({
+    const opts: FuzzOptions = {
       kernel: a.kernel ?? NEWEST_NAME, sysctls: a.sysctl ?? [], seed, count, mode: a.mode as FuzzMode, outDir: a.out, timeBudgetSec: budget,
-      corpusDir: a.corpus, maxPackets, maxPayload, minimise: a.minimise, fault: a['inject-fault'] as FaultName | undefined,
+      corpusDir: a.corpus, maxPackets, maxPayload, minimise: a.minimise, fault: a['inject-fault'] as FaultName | undefined, shard,
       onProgress: tty ? (p) => process.stderr.write(`\r\x1b[K${formatProgress(p)}`) : undefined,
-    });
+    };
+    const summary = jobs > 1 ? await runFuzzParallel(opts, jobs) : runFuzz(opts);
     if (tty) process.stderr.write('\r\x1b[K');
-    process.stdout.write(a.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+    finishFuzz(summary, a);
+  },
+};
+
+function finishFuzz(summary: FuzzSummary, a: { json?: boolean; report?: string }): void {
+  if (a.report) {
+    const tmp = `${a.report}.tmp-${process.pid}`;
+    writeFileSync(tmp, `${JSON.stringify(summary, null, 2)}\n`);
+    renameSync(tmp, a.report);
+  }
+  process.stdout.write(a.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
+  {
     if (summary.violations > 0) {
       const by = INVARIANTS.filter((k) => summary.byInvariant[k]).map((k) => `${k} ${summary.byInvariant[k]}`).join(', ');
       throw new FuzzViolations(`${summary.violations} of ${summary.casesRun} cases violated an invariant (${by}); minimised cases in ${summary.outDir}`);
     }
+  }
+}
+
+const fuzzMergeCommand: CommandModule<object, { summaries: string[]; json?: boolean; report?: string }> = {
+  command: 'merge <summaries..>',
+  describe: 'Add up the JSON summaries of a sharded fuzz campaign (--shard I/N --report FILE on each machine)',
+  builder: (y) => y
+    .positional('summaries', { type: 'string', array: true, describe: 'summary files' })
+    .option('json', { type: 'boolean' })
+    .option('report', { type: 'string', describe: 'write the merged summary here' }) as never,
+  handler: (a) => {
+    const parsed = a.summaries.map((f) => {
+      try {
+        return JSON.parse(readFileSync(f, 'utf8')) as FuzzSummary;
+      } catch (e) {
+        throw new FuzzMergeError(`${f}: not JSON (${(e as Error).message})`);
+      }
+    });
+    const merged = mergeFuzzSummaries(parsed, a.summaries);
+    if (!shardsCover(merged.shards, { index: 1, count: 1 })) process.stderr.write(`fuzz merge: not every shard is here (have ${merged.shards.map((s) => `${s.index}/${s.count}`).join(', ')})\n`);
+    finishFuzz(merged, a);
   },
 };

@@ -1,13 +1,27 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { release, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { CaseGenerator } from '../../fuzz/generator.js';
 import { FileSink, PcapWriter, readCaptureFile } from '../../pcap/index.js';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
+import { onInterrupt } from '../../lifecycle/cleanup.js';
+import { ownPrefix } from '../../lifecycle/owner-pid.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
 import { LinkType } from '../../wire/index.js';
 import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
+import { INJECT_PPS } from '../../kerneldiff/kernel-batch.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
-import { ScenarioDisagreement, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
+import { BATCH_REPORT_FORMAT, isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
+import { LabError, removeLeftovers } from '../../kerneldiff/netns-lab.js';
+import { GUEST_OUT, runInGuest } from '../../kerneldiff/uml/uml-guest.js';
+import { UmlError, resolveUmlKernel } from '../../kerneldiff/uml/uml-kernel.js';
+import { appendRecords, batchRecord, scenarioRecord } from '../../kerneldiff/verification.js';
+import { resolveKernel } from '../../conntrack/kernel-profile.js';
+import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
+import { formatScenarioComparison, scenarioSummaryLine } from './scenario-comparison-text.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
 import { UsageError } from '../errors.js';
 
@@ -23,6 +37,16 @@ interface Args {
   minimise: number;
   scenario?: string;
   captures?: string;
+  uml?: string;
+  jobs: number;
+  shard?: string;
+  report?: string;
+  profile?: string;
+  record?: boolean;
+  'guest-timeout'?: number;
+  'kernel-source'?: string;
+  'uml-timing'?: boolean;
+  pps?: number;
 }
 
 function casesFromDir(dir: string): DiffCase[] {
@@ -31,10 +55,219 @@ function casesFromDir(dir: string): DiffCase[] {
   return files.map((f) => ({ name: f.replace(/\.pcap(ng)?$/, ''), packets: [...readCaptureFile(join(dir, f))].map((r) => r.data) }));
 }
 
+function caseSource(a: Args): CaseSource {
+  if (a.cases) {
+    const count = readdirSync(a.cases).filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).length;
+    if (count === 0) throw new UsageError(`--cases ${a.cases}: no .pcap or .pcapng files`);
+    return { kind: 'files', dir: resolve(a.cases), count };
+  }
+  if (a['fuzz-count'] !== undefined) {
+    const n = a['fuzz-count'];
+    if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw new UsageError(`--fuzz-count must be 1..1000000, got ${n}`);
+    return { kind: 'fuzz', seed: a.seed, mode: a.mode, count: n, maxPackets: a['max-packets'] };
+  }
+  return { kind: 'reuse-capture', count: 1 };
+}
+
+/** The cases of one shard, each named as in the whole campaign. */
+function shardCases(src: CaseSource, indices: readonly number[], sysctls: string[]): DiffCase[] {
+  if (src.kind === 'files') {
+    const all = casesFromDir(src.dir);
+    return indices.map((i) => all[i]);
+  }
+  if (src.kind === 'reuse-capture') return indices.map(() => ({ name: 'challenge-ack-reuse', packets: challengeAckReuseCapture().map((p) => p.bytes) }));
+  const g = new CaseGenerator({ kernel: '6.18', sysctls, seed: src.seed, mode: src.mode as never, maxPackets: src.maxPackets });
+  return indices.map((i) => ({ name: `fuzz-${src.seed}-${i}`, packets: g.generate(i).packets.map((p) => p.bytes) }));
+}
+
+function positive(name: string, v: number | undefined, max: number): void {
+  if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) throw new UsageError(`--${name} must be an integer in 1..${max}, got ${v}`);
+}
+
+/** The options a sub-run (another process, or ctsim inside a guest) repeats. */
+function commonArgs(a: Args): string[] {
+  const out: string[] = [];
+  if (a.cases) out.push('--cases', resolve(a.cases));
+  if (a['fuzz-count'] !== undefined) out.push('--fuzz-count', String(a['fuzz-count']), '--seed', String(a.seed), '--mode', a.mode, '--max-packets', String(a['max-packets']));
+  for (const s of a.sysctl ?? []) out.push('--sysctl', s);
+  if (a.profile) out.push('--profile', a.profile);
+  if (a.pps !== undefined) out.push('--pps', String(a.pps));
+  out.push('--minimise', String(a.minimise));
+  return out;
+}
+
+/**
+ * A UML guest forwards packets several times slower than the host (every softirq is a ptrace
+ * round trip), so its veths start from a lower rate.
+ */
+const UML_PPS = 1500;
+
+/** Default guest deadline: boot plus a generous per-case allowance on a loaded 2-core machine. */
+function guestTimeoutMs(a: Args, cases: number): number {
+  return (a['guest-timeout'] ?? 180 + Math.ceil(cases * 0.5)) * 1000;
+}
+
+function relayConsole(tag: string): ((line: string) => void) | undefined {
+  if (!process.env.CTSIM_UML_CONSOLE) return undefined;
+  return (line) => process.stderr.write(`[${tag}] ${line}\n`);
+}
+
+/** Runs the batch (this shard of it) here: one lab in this process's namespaces. */
+async function runBatchHere(a: Args, src: CaseSource, shard: Shard): Promise<BatchReport> {
+  const indices = shardIndices(src.count, shard);
+  const sysctls = a.sysctl ?? [];
+  const cases = shardCases(src, indices, sysctls);
+  const tty = process.stderr.isTTY;
+  const startedAt = new Date().toISOString();
+  const t0 = performance.now();
+  const r = await runKernelDiff({
+    cases, sysctls, minimise: a.minimise, profile: a.profile, pps: a.pps,
+    onProgress: (done, total, rep) => { if (tty) process.stderr.write(`\rkernel-diff: ${done}/${total} cases, ${rep.packetAgreement}/${rep.packets} packets agree`); },
+    // CTSIM_KD_KEEP=1 keeps each run's injection pcap and R's capture for a look by hand.
+    ...(process.env.CTSIM_KD_KEEP ? {
+      onKeptScratch: (k: { dir: string; tcpdumpLog: string }) => process.stderr.write(`kernel-diff: tcpdump said: ${k.tcpdumpLog}\nkernel-diff: kept ${k.dir}\n`),
+    } : {}),
+  });
+  if (tty) process.stderr.write('\n');
+  const files: string[] = [];
+  if (r.minimised.length) ensureDirectory(a.out);
+  for (const m of r.minimised) {
+    const path = join(a.out, `${m.name}.pcap`);
+    const w = new PcapWriter(new FileSink(path), { linkType: LinkType.RAW });
+    try {
+      m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
+      w.close();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    writeFileAtomic(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
+    files.push(path);
+  }
+  return toBatchReport(r.report, {
+    kernel: r.kernel, kernelSource: a['kernel-source'] ?? `host kernel ${release()}`, profile: r.profile.name, sysctls, source: src,
+    shards: [shard], minimised: files, wallSeconds: (performance.now() - t0) / 1000, startedAt,
+  }, indices);
+}
+
+/** Runs `jobs` sub-shards in parallel: ctsim in UML guests (--uml) or ctsim processes with lab namespaces of their own. */
+async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: number): Promise<BatchReport> {
+  const subs = Array.from({ length: jobs }, (_, j) => subShard(shard, j, jobs)).filter((s) => s.index - 1 < src.count);
+  if (a.uml !== undefined) {
+    const kernel = resolveUmlKernel(a.uml);
+    const reports = await Promise.all(subs.map(async (s, j) => {
+      const argv = ['kernel-diff', ...commonArgs(a), ...(a.pps === undefined ? ['--pps', String(UML_PPS)] : []), '--shard', `${s.index}/${s.count}`, '--report', `${GUEST_OUT}/report.json`, '--out', `${GUEST_OUT}/min`, '--kernel-source', kernel.provenance, '--json'];
+      const run = await runInGuest({ kernel, argv, timeoutMs: guestTimeoutMs(a, Math.ceil(src.count / s.count)), tag: `kd${j}`, onConsole: relayConsole(`guest ${j}`) });
+      const text = run.files.get('report.json');
+      if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
+      const rep = parseBatchReport(text.toString('utf8'), `guest ${j} report`);
+      // Minimised cases come back through the guest's output folder.
+      const copied: string[] = [];
+      for (const [name, bytes] of run.files) {
+        if (!name.startsWith('min/')) continue;
+        const dest = join(a.out, name.slice(4));
+        writeFileAtomic(dest, bytes);
+        if (dest.endsWith('.pcap')) copied.push(dest);
+      }
+      return { ...rep, minimised: copied };
+    }));
+    return mergeBatchReports(reports);
+  }
+  const dir = mkdtempSync(join(tmpdir(), `${ownPrefix()}kd-jobs-`));
+  // The jobs are ctsim processes of their own: an interrupt stops them (each removes its labs) and the folder.
+  const running = new Set<ReturnType<typeof spawn>>();
+  const release = onInterrupt(() => {
+    for (const c of running) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  try {
+    const reports = await Promise.all(subs.map((s, j) => new Promise<BatchReport>((resolveReport, reject) => {
+      const file = join(dir, `report-${j}.json`);
+      const child = spawn(process.execPath, [process.argv[1], 'kernel-diff', ...commonArgs(a), '--shard', `${s.index}/${s.count}`, '--report', file, '--out', a.out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      running.add(child);
+      child.once('exit', () => running.delete(child));
+      let err = '';
+      child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', reject);
+      child.on('exit', () => {
+        if (!existsSync(file)) reject(new LabError(`kernel-diff job ${j + 1}/${subs.length} wrote no report: ${err.trim().slice(-800)}`));
+        else resolveReport(parseBatchReport(readFileSync(file, 'utf8'), `job ${j + 1} report`));
+      });
+    })));
+    return mergeBatchReports(reports);
+  } finally {
+    release();
+    for (const c of running) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatBatchReport(rep: BatchReport): string[] {
+  const pct = (x: number, y: number) => (y ? ((100 * x) / y).toFixed(2) : '100.00');
+  const shards = isComplete(rep) ? '' : ` (shards ${rep.shards.map((s) => `${s.index}/${s.count}`).join(', ')})`;
+  return [
+    `kernel ${rep.kernel} (ctsim profile ${rep.profile}): ${rep.cases} cases${shards}, ${rep.packets} packets (${rep.skippedPackets} not injectable)`,
+    `  kernel from: ${rep.kernelSource}`,
+    `  packets agree: ${rep.packetAgreement}/${rep.packets} (${pct(rep.packetAgreement, rep.packets)} %)`,
+    `  final entries agree: ${rep.entryAgreement}/${rep.entryChecks} (${pct(rep.entryAgreement, rep.entryChecks)} %); timeouts ${rep.timeoutAgreement}/${rep.timeoutChecks}${rep.expiredBeforeListing ? `; ${rep.expiredBeforeListing} expired before conntrack -L read them (not checked)` : ''}`,
+    `  disagreeing cases: ${rep.disagreeingCases.length}`,
+    `  wall time: ${rep.wallSeconds.toFixed(1)} s (${rep.cases ? ((rep.wallSeconds * 10000) / rep.cases).toFixed(0) : '-'} s per 10,000 cases)`,
+    ...rep.packetDiffs.slice(0, 20).map((d) => `    ${d.caseName} #${d.index}: ${d.summary}: kernel ${d.kernel}, ctsim ${d.ctsim}${d.ctsimReason ? ` [${d.ctsimReason}]` : ''}`),
+    ...rep.entryDiffs.slice(0, 20).map((d) => `    ${d.caseName} entry: kernel ${d.kernel}, ctsim ${d.ctsim}`),
+    ...rep.minimised.map((f) => `  minimised: ${f}`),
+  ];
+}
+
+function finishBatch(rep: BatchReport, a: Pick<Args, 'report' | 'json' | 'record'>): void {
+  if (a.report) writeFileAtomic(a.report, `${JSON.stringify(rep, null, 2)}\n`);
+  if (a.record) {
+    try {
+      appendRecords([batchRecord(rep)]);
+    } catch (e) {
+      throw new UsageError(`--record: ${(e as Error).message}`);
+    }
+  }
+  process.stdout.write(a.json ? `${JSON.stringify(rep, null, 2)}\n` : `${formatBatchReport(rep).join('\n')}\n`);
+  process.exitCode = rep.disagreeingCases.length ? 1 : 0;
+}
+
+const mergeCommand: CommandModule<object, { reports: string[]; json?: boolean; report?: string; record?: boolean }> = {
+  command: 'merge <reports..>',
+  describe: 'Add up the JSON reports of a sharded kernel-diff campaign (--shard I/N --report FILE on each machine); with --record, also record scenario reports',
+  builder: (y) => y
+    .positional('reports', { type: 'string', array: true, describe: 'report files' })
+    .option('json', { type: 'boolean' })
+    .option('report', { type: 'string', describe: 'write the merged report here' })
+    .option('record', { type: 'boolean', describe: 'append the merged (complete) campaign to the verification records (ctsim kernels)' }) as never,
+  handler: (a) => {
+    // Scenario reports (kernel-diff --scenario --report FILE) are recorded as they are.
+    const texts = a.reports.map((f) => [f, readFileSync(f, 'utf8')] as const);
+    const isScenario = ([, t]: readonly [string, string]) => t.includes('"scenarios"') && !t.includes(`"format": "${BATCH_REPORT_FORMAT}"`);
+    for (const [f, t] of texts.filter(isScenario)) {
+      let parsed: { scenarios?: ScenarioComparison[]; kernelSource?: string };
+      try {
+        parsed = JSON.parse(t) as typeof parsed;
+      } catch (e) {
+        throw new UsageError(`${f}: not JSON (${(e as Error).message})`);
+      }
+      if (!Array.isArray(parsed.scenarios) || typeof parsed.kernelSource !== 'string') throw new UsageError(`${f}: not a kernel-diff --scenario report`);
+      if (a.record) appendRecords(parsed.scenarios.map((c) => scenarioRecord(c, parsed.kernelSource!)));
+      for (const c of parsed.scenarios) process.stdout.write(`${f}: ${scenarioSummaryLine(c)}\n`);
+    }
+    const batch = texts.filter((x) => !isScenario(x));
+    if (!batch.length) return;
+    const reports = batch.map(([f, t]) => parseBatchReport(t, f));
+    const merged = mergeBatchReports(reports, batch.map(([f]) => f));
+    if (!isComplete(merged)) process.stderr.write(`kernel-diff merge: not every shard is here (have ${merged.shards.map((s) => `${s.index}/${s.count}`).join(', ')}): the figures cover part of the campaign\n`);
+    finishBatch(merged, a);
+  },
+};
+
 export const kernelDiffCommand: CommandModule<object, Args> = {
   command: 'kernel-diff',
-  describe: 'Replay cases through the running kernel\'s conntrack (in network namespaces ctsim creates and removes; root) and compare with ctsim packet by packet; with --scenario, run a seed incident for real and compare it with ctsim\'s simulation',
+  describe: 'Replay cases through a real kernel\'s conntrack (the running one in network namespaces ctsim creates and removes, or a user-mode-linux guest with --uml; root) and compare with ctsim packet by packet; with --scenario, run a seed incident for real and compare it with ctsim\'s simulation',
   builder: (y) => y
+    .command(mergeCommand)
     .option('cases', { type: 'string', describe: 'directory of case captures (raw IPv4 pcap, e.g. from ctsim fuzz)' })
     .option('fuzz-count', { type: 'number', describe: 'generate this many fuzz cases instead' })
     .option('seed', { type: 'number', default: 1 })
@@ -45,116 +278,77 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('out', { type: 'string', default: 'pcaps/kernel-diff', describe: 'where minimised disagreements are written' })
     .option('json', { type: 'boolean' })
     .option('scenario', { type: 'string', choices: [...SCENARIO_NAMES, 'both'], describe: 'run a seed incident for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare it with ctsim\'s simulation' })
-    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' }) as never,
+    .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' })
+    .option('uml', { type: 'string', describe: 'run inside a user-mode-linux guest: Debian\'s packaged kernel (apt-get install user-mode-linux) when no value is given, or a UML kernel binary (or its folder) built by scripts/build-uml-kernel.sh' })
+    .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
+    .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases i with i % N == I-1); combine the --report files with `kernel-diff merge`' })
+    .option('report', { type: 'string', describe: 'also write the JSON report to this file' })
+    .option('pps', { type: 'number', describe: `injection rate in packets/s (default ${INJECT_PPS}, ${UML_PPS} in a UML guest); a run that loses packets outside conntrack is retried at half the rate` })
+    .option('profile', { type: 'string', describe: 'compare with this ctsim profile (e.g. ubuntu-20.04) instead of the one for the kernel\'s uname -r' })
+    .option('record', { type: 'boolean', describe: 'append the result to the verification records shown by ctsim kernels' })
+    .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.5 per case)' })
+    .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
+    .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
   handler: async (a) => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
+    // Ctrl-C / SIGTERM: the labs' namespaces, the programs in them (UML guests too) and their scratch folders go.
+    cleanUpOnInterrupt();
+    if (typeof process.getuid === 'function' && process.getuid() === 0) {
+      const left = removeLeftovers();
+      if (left.namespaces.length || left.folders.length) {
+        process.stderr.write(`ctsim: removed what earlier runs that no longer exist left behind: ${[...left.namespaces, ...left.folders].join(', ')}${left.processes.length ? ` (and killed ${left.processes.length} process${left.processes.length === 1 ? '' : 'es'} still running in those namespaces)` : ''}\n`);
+      }
+    }
+    positive('jobs', a.jobs, 64);
+    positive('pps', a.pps, 100_000);
+    positive('guest-timeout', a['guest-timeout'], 86_400);
+    if (a.profile) resolveKernel(a.profile); // a typed error for an unknown profile, before any work
     if (a.scenario) {
-      if (a.cases || a['fuzz-count'] !== undefined) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases or --fuzz-count');
+      if (a.cases || a['fuzz-count'] !== undefined || a.shard) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases, --fuzz-count or --shard');
       await scenarioMode(a.scenario === 'both' ? [...SCENARIO_NAMES] : [a.scenario as ScenarioName], a);
       return;
     }
-    let cases: DiffCase[] = [];
-    if (a.cases) cases = casesFromDir(a.cases);
-    if (a['fuzz-count'] !== undefined) {
-      const n = a['fuzz-count'];
-      if (!Number.isInteger(n) || n < 1 || n > 64_000) throw new UsageError(`--fuzz-count must be 1..64000, got ${n}`);
-      const g = new CaseGenerator({ kernel: '6.18', sysctls: a.sysctl ?? [], seed: a.seed, mode: a.mode as never, maxPackets: a['max-packets'] });
-      for (let i = 0; i < n; i++) {
-        const c = g.generate(i);
-        cases.push({ name: `fuzz-${a.seed}-${i}`, packets: c.packets.map((p) => p.bytes) });
-      }
+    const src = caseSource(a);
+    let shard: Shard;
+    try {
+      shard = a.shard ? parseShard(a.shard) : { index: 1, count: 1 };
+    } catch (e) {
+      throw new UsageError((e as Error).message);
     }
-    if (!a.cases && a['fuzz-count'] === undefined) cases.push({ name: 'challenge-ack-reuse', packets: challengeAckReuseCapture().map((p) => p.bytes) });
-    const tty = process.stderr.isTTY;
-    const r = await runKernelDiff({
-      cases, sysctls: a.sysctl ?? [], minimise: a.minimise,
-      onProgress: (done, total, rep) => { if (tty) process.stderr.write(`\rkernel-diff: ${done}/${total} cases, ${rep.packetAgreement}/${rep.packets} packets agree`); },
-    });
-    if (tty) process.stderr.write('\n');
-    const rep = r.report;
-    if (r.minimised.length) mkdirSync(a.out, { recursive: true });
-    const files: string[] = [];
-    for (const m of r.minimised) {
-      const path = join(a.out, `${m.name}.pcap`);
-      const w = new PcapWriter(new FileSink(path), { linkType: LinkType.RAW });
-      m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
-      w.close();
-      writeFileSync(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
-      files.push(path);
-    }
-    if (a.json) {
-      process.stdout.write(`${JSON.stringify({ ...rep, kernel: r.kernel, profile: r.profile.name, minimised: files }, null, 2)}\n`);
-    } else {
-      const pct = (x: number, y: number) => (y ? ((100 * x) / y).toFixed(2) : '100.00');
-      const lines = [
-        `kernel ${r.kernel} (ctsim profile ${r.profile.name}): ${rep.cases} cases, ${rep.packets} packets (${rep.skippedPackets} not injectable)`,
-        `  packets agree: ${rep.packetAgreement}/${rep.packets} (${pct(rep.packetAgreement, rep.packets)} %)`,
-        `  final entries agree: ${rep.entryAgreement}/${rep.entryChecks} (${pct(rep.entryAgreement, rep.entryChecks)} %)`,
-        `  disagreeing cases: ${rep.disagreeingCases.length}`,
-        ...rep.packetDiffs.slice(0, 20).map((d) => `    ${d.caseName} #${d.index}: ${d.summary}: kernel ${d.kernel}, ctsim ${d.ctsim}${d.ctsimReason ? ` [${d.ctsimReason}]` : ''}`),
-        ...rep.entryDiffs.slice(0, 20).map((d) => `    ${d.caseName} entry: kernel ${d.kernel}, ctsim ${d.ctsim}`),
-        ...files.map((f) => `  minimised: ${f}`),
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
-    }
-    process.exitCode = rep.disagreeingCases.length ? 1 : 0;
+    const rep = a.uml !== undefined || a.jobs > 1 ? await runBatchFanOut(a, src, shard, a.jobs) : await runBatchHere(a, src, shard);
+    finishBatch(rep, a);
   },
 };
 
-const MARK: Record<RowStatus, string> = { ok: '=', timing: '~', 'only-ctsim': '-', 'only-kernel': '+', 'after-window': '.' };
-
-const time = (ns: number | null) => (ns === null ? '-' : (ns / 1e9).toFixed(6)).padStart(10);
-
-/** The per-step comparison of one scenario, for a person. */
-export function formatScenarioComparison(c: ScenarioComparison): string[] {
-  const t = c.timings;
-  const lines = [
-    `# kernel-diff --scenario ${c.name}: kernel ${c.kernel} (ctsim profile ${c.profile})`,
-    `#   pod sysctls ${c.sysctls.join(' ')}; app closes at ${t.appCloseAtSec} s${c.name === 'port-collision' ? `, reconnects from the same port at ${t.reconnectAtSec} s` : ''}; sidecar idle timeout ${t.idleTimeoutSec} s; compared over the first ${t.windowSec} s`,
-    `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the app's first SYN`,
-    `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client port`,
-    `#   = agree  ~ timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %))  - only in ctsim  + only in the kernel  . kernel, after the compared window`,
-    '',
-    'packets (each as the sending namespace transmitted it):',
-    `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(14)} packet`,
-  ];
-  for (const p of c.packets) {
-    lines.push(`  ${MARK[p.status]}  ${time(p.ctsimNs)} ${time(p.kernelNs)}  ${p.where.padEnd(14)} ${p.packet}`);
-    if (p.note) lines.push(`${' '.repeat(41)}^ ${p.note}`);
-  }
-  lines.push('', 'conntrack events in the pod (conntrack -E; tuples as original | reply):');
-  for (const e of c.events) {
-    lines.push(`  ${MARK[e.status]}  ${time(e.ctsimNs)} ${time(e.kernelNs)}  ${e.kernel ?? e.ctsim}`);
-    if (e.kernel && e.ctsim && e.kernel !== e.ctsim) lines.push(`${' '.repeat(26)}ctsim: ${e.ctsim}`);
-    if (e.note) lines.push(`${' '.repeat(26)}^ ${e.note}`);
-    if (e.formatNote) lines.push(`${' '.repeat(26)}(format: ${e.formatNote})`);
-  }
-  lines.push('', 'outcome:', `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}`);
-  for (const o of c.outcome) lines.push(`  ${o.agree ? '=' : '!'}  ${o.ctsim.padStart(10)} ${o.kernel.padStart(10)}  ${o.field}`);
-  for (const snap of c.snapshots) {
-    lines.push('', `kernel snapshot ${snap.label}:`, '    ss -tanoe (pod):', ...snap.ss.map((l) => `      ${l}`), '    conntrack -L (pod):', ...(snap.conntrack.length ? snap.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
-  }
-  lines.push('', scenarioSummaryLine(c));
-  return lines;
-}
-
-export function scenarioSummaryLine(c: ScenarioComparison): string {
-  const p = c.summary.packets;
-  const e = c.summary.events;
-  const extra = (x: { timing: number; onlyCtsim: number; onlyKernel: number }) => [x.timing && `${x.timing} timing`, x.onlyCtsim && `${x.onlyCtsim} only in ctsim`, x.onlyKernel && `${x.onlyKernel} only in the kernel`].filter(Boolean).join(', ');
-  const pe = extra(p);
-  const ee = extra(e);
-  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
-}
-
 async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
-  const results: ScenarioComparison[] = [];
-  for (const n of names) {
-    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${n} for real (a few seconds)...\n`);
-    results.push(await runScenarioDiff(n, { keepDir: a.captures }));
+  let results: ScenarioComparison[] = [];
+  let kernelSource = a['kernel-source'] ?? `host kernel ${release()}`;
+  if (a.uml !== undefined) {
+    const kernel = resolveUmlKernel(a.uml);
+    kernelSource = kernel.provenance;
+    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: booting ${kernel.provenance} to run ${names.join(', ')} for real...\n`);
+    const argv = ['kernel-diff', '--scenario', names.length > 1 ? 'both' : names[0], '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
+    const run = await runInGuest({ kernel, argv, timeoutMs: (a['guest-timeout'] ?? 300) * 1000, tag: 'sc', onConsole: relayConsole('guest') });
+    const text = run.files.get('scenarios.json');
+    if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no scenario report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
+    results = (JSON.parse(text.toString('utf8')) as { scenarios: ScenarioComparison[] }).scenarios;
+    if (a.captures) {
+      for (const [name, bytes] of run.files) {
+        if (!name.startsWith('captures/')) continue;
+        writeFileAtomic(join(a.captures, name.slice('captures/'.length)), bytes);
+      }
+    }
+  } else {
+    for (const n of names) {
+      if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${n} for real (a few seconds)...\n`);
+      results.push(await runScenarioDiff(n, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
+    }
   }
   const agree = results.every((r) => r.summary.agree);
-  if (a.json) process.stdout.write(`${JSON.stringify({ scenarios: results, agree }, null, 2)}\n`);
+  const json = `${JSON.stringify({ scenarios: results, agree, kernelSource }, null, 2)}\n`;
+  if (a.report) writeFileAtomic(a.report, json);
+  if (a.record) appendRecords(results.map((r) => scenarioRecord(r, kernelSource)));
+  if (a.json) process.stdout.write(json);
   else {
     const out = results.flatMap((r, i) => [...(i ? [''] : []), ...formatScenarioComparison(r)]);
     if (results.length > 1) out.push('', ...results.map(scenarioSummaryLine));
@@ -162,5 +356,5 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   }
   // main() sets the exit status from what the handler throws: a typed error makes it 1.
   const differ = results.filter((r) => !r.summary.agree).map((r) => r.name);
-  if (differ.length) throw new ScenarioDisagreement(`${differ.join(', ')}: the running kernel and ctsim disagree (the comparison is on standard output)`);
+  if (differ.length) throw new ScenarioDisagreement(`${differ.join(', ')}: the kernel (${kernelSource}) and ctsim disagree (the comparison is on standard output)`);
 }

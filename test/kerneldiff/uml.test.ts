@@ -1,0 +1,118 @@
+// kernel-diff inside user-mode-linux guests. Without root the guest tests skip and say why; as
+// root scripts/ensure-uml.sh (pretest) installs Debian's user-mode-linux. The bounded batch and
+// both seed scenarios must agree in full with ctsim's profile for the guest's 6.1.y kernel.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
+import { guestInitScript, runInGuest, GUEST_REQUIREMENTS } from '../../src/kerneldiff/uml/uml-guest.js';
+// Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
+import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
+
+cleanUpOnInterrupt();
+
+const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
+const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
+const isRoot = process.getuid?.() === 0;
+const haveUml = existsSync(PACKAGED_UML);
+const skipReason = !isRoot ? 'not root (UML guests build network namespaces inside)' : !haveUml ? `${PACKAGED_UML} missing (apt-get install -y user-mode-linux)` : process.env.CTSIM_NO_NETNS === '1' ? 'CTSIM_NO_NETNS=1' : null;
+if (skipReason) process.stderr.write(`test/kerneldiff/uml.test.ts: skipping the UML guest runs: ${skipReason}\n`);
+
+/** Scratch folders and UML processes of this test process (there must be none after each run). */
+function leftovers(): string[] {
+  const dirs = readdirSync(tmpdir()).filter((d) => d.startsWith(`ctsim-${process.pid}-uml-`));
+  const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return spawnSync('cat', [`/proc/${p}/cmdline`], { encoding: 'utf8' }).stdout.includes(`umid=ctsim-${process.pid}-`);
+    } catch {
+      return false;
+    }
+  });
+  return [...dirs, ...procs.map((p) => `pid ${p}`)];
+}
+
+describe('UML kernels: bad input gets a clear error', () => {
+  it('a missing kernel binary names how to build one or install the package', () => {
+    expect(() => resolveUmlKernel('/nonexistent/linux')).toThrow(UmlError);
+    expect(() => resolveUmlKernel('/nonexistent/linux')).toThrow(/scripts\/build-uml-kernel\.sh .*apt-get install -y user-mode-linux/);
+  });
+
+  it('a file that is not an ELF program is refused before anything boots', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ctsim-umlk-'));
+    try {
+      const f = path.join(dir, 'linux');
+      writeFileSync(f, '#!/bin/sh\necho not a kernel\n');
+      chmodSync(f, 0o755);
+      expect(() => resolveUmlKernel(dir)).toThrow(/not a UML kernel binary/);
+      writeFileSync(path.join(dir, 'build.json'), '{broken');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the guest init probes every facility the labs need and always powers off', () => {
+    const text = guestInitScript({ hostOut: '/tmp/x y', seedFile: '/tmp/s', modulesDir: '/usr/lib/uml/modules/6.1.1', node: '/usr/bin/node', ctsim: '/opt/ctsim/main.js', argv: ['kernel-diff', "it's"] });
+    for (const r of GUEST_REQUIREMENTS) expect(text).toContain(r.config);
+    expect(text).toContain("'it'\\''s'");
+    expect(text).toContain("-o '/tmp/x y' hostfs");
+    expect(text.trim().endsWith('poweroff -f')).toBe(true);
+  });
+});
+
+describe.skipIf(skipReason !== null)('kernel-diff inside Debian\'s user-mode-linux (real 6.1.y)', () => {
+  it('a bounded batch (520 generated cases, mixed): every packet and final entry agrees', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'kernel-diff', '--uml', '--fuzz-count', '520', '--mode', 'mixed', '--seed', '4242', '--minimise', '0', '--json'], { encoding: 'utf8', timeout: 900_000 });
+    const rep = JSON.parse(r.stdout) as { kernel: string; profile: string; cases: number; packets: number; packetAgreement: number; entryChecks: number; entryAgreement: number; packetDiffs: unknown[]; entryDiffs: unknown[] };
+    expect(rep.kernel).toMatch(/^6\.1\./);
+    expect(rep.profile).toBe(rep.kernel);
+    expect([...rep.packetDiffs, ...rep.entryDiffs]).toEqual([]);
+    expect(rep.cases).toBe(520);
+    expect(rep.packets).toBeGreaterThan(6000);
+    expect(rep.packetAgreement).toBe(rep.packets);
+    expect(rep.entryAgreement).toBe(rep.entryChecks);
+    expect(r.status).toBe(0);
+    expect(leftovers()).toEqual([]);
+  }, 900_000);
+
+  it('both seed scenarios run for real inside the guest: the same packets, conntrack events and outcome as ctsim', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'kernel-diff', '--uml', '--scenario', 'both', '--json'], { encoding: 'utf8', timeout: 600_000 });
+    type Row = { status: string; packet?: string; kernel?: string | null; ctsim?: string | null; note?: string };
+    const out = JSON.parse(r.stdout) as { agree: boolean; scenarios: Array<{ name: string; kernel: string; packets: Row[]; events: Row[]; outcome: Array<{ field: string; ctsim: string; kernel: string; agree: boolean }>; summary: { agree: boolean } }> };
+    expect(out.scenarios.map((s) => s.name)).toEqual(['half-close-leak', 'port-collision']);
+    for (const s of out.scenarios) {
+      expect(s.kernel).toMatch(/^6\.1\./);
+      // Every packet and every conntrack event on both sides, in the same order per flow/entry.
+      expect(s.packets.filter((p) => p.status === 'only-ctsim' || p.status === 'only-kernel').map((p) => `${s.name}: ${p.status} ${p.packet}`)).toEqual([]);
+      expect(s.events.filter((e) => e.status === 'only-ctsim' || e.status === 'only-kernel').map((e) => `${s.name}: ${e.status} ${e.kernel ?? e.ctsim}`)).toEqual([]);
+      // Outcome: the FIN's fate, the reconnect, SYN count, the invalid counter.
+      expect(s.outcome.filter((o) => !o.agree && !o.field.endsWith('(s)')).map((o) => `${s.name}: ${o.field}: ctsim ${o.ctsim}, kernel ${o.kernel}`)).toEqual([]);
+      // Timing agrees within the UML tolerance unless the machine is overloaded (a UML guest's
+      // programs then answer late); the figures stay in the report, they are not asserted here.
+      const late = [...s.packets, ...s.events].filter((x) => x.status === 'timing');
+      if (late.length) process.stderr.write(`uml.test: ${s.name}: ${late.length} rows outside the timing tolerance on this (loaded?) machine\n`);
+    }
+  }, 600_000);
+
+  it('a guest kernel without netfilter support is refused with what it lacks and how to fix it', async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), 'ctsim-nomods-'));
+    try {
+      const k = { ...resolveUmlKernel(), modulesDir: empty };
+      const err = await runInGuest({ kernel: k, argv: ['--version'], timeoutMs: 180_000, tag: 'nomods' }).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(UmlError);
+      expect((err as Error).message).toMatch(/lacks what the labs need: .*CONFIG_NF_CONNTRACK/);
+      expect((err as Error).message).toMatch(/apt-get install --reinstall -y user-mode-linux/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    expect(leftovers()).toEqual([]);
+  }, 200_000);
+
+  it('a guest that does not finish in time is killed and leaves nothing behind', async () => {
+    const err = await runInGuest({ kernel: resolveUmlKernel(), argv: ['kernel-diff', '--fuzz-count', '5000'], timeoutMs: 8_000, tag: 'hang' }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UmlError);
+    expect((err as Error).message).toMatch(/did not finish within 8 s and was killed/);
+    expect(leftovers()).toEqual([]);
+  }, 60_000);
+});
