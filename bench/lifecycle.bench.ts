@@ -9,12 +9,13 @@
 // The table stays at n live entries. Connections are interleaved 16 at a time, step by step
 // (16 FINs, then 16 ACKs, ...), so a burst of trackBatch holds 16 different flows, as a busy
 // node's ring does; the flows are chosen uniformly at random from all live flows.
-// Contenders: trackBatch, track() one packet at a time (+ REDIRECT binding, NAT, confirm), and the
+// Contenders: trackBatch, trackAndConfirm() one packet at a time (+ REDIRECT binding, NAT), and the
 // naive pipeline (parse to objects, Map<string>: a SYN of a known tuple replaces the entry, emit
 // with full checksums; it tracks no state or window).
 import type { Conntrack } from '../src/conntrack/conntrack.js';
 import { BatchVerdicts, PacketBatch } from '../src/conntrack/packet-batch.js';
 import { TcpCtState } from '../src/conntrack/tcp-states.js';
+import { trackAndConfirm } from '../src/conntrack/track-and-confirm.js';
 import { Outcome, type Verdict } from '../src/conntrack/verdict.js';
 import { TcpFlag, emitIpv4Tcp, parseIpv4Tcp } from '../src/wire/index.js';
 import { StringMapTable, type BaselineEntry } from './baselines.js';
@@ -158,16 +159,14 @@ export function benchLifecycle(s: FullPath, timing: TimingOptions, withMaps: boo
   };
 }
 
-/** One packet the way a host's hooks treat it: track, REDIRECT a new entry, NAT both ways, confirm. */
+/** One packet the way a host's hooks treat it: track, REDIRECT a new entry, confirm (trackAndConfirm), NAT both ways. */
 function trackOne(ct: Conntrack, buf: Uint8Array, off: number, len: number, now: number, redirect: (v: Verdict) => void, out: BatchVerdicts, k: number): void {
-  const v = ct.track(buf, off, len, now, 'output');
-  const created = v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP;
-  if (created) redirect(v);
-  if (v.entry >= 0) {
+  const v = trackAndConfirm(ct, buf, off, len, now, 'output', redirect);
+  if (v.entry >= 0 && !v.destroyed) {
     ct.natManip(buf, off, v.entry, v.dir, 'dst');
     ct.natManip(buf, off, v.entry, v.dir, 'src');
   }
-  out.outcome[k] = created && !ct.confirm(v.entry, now) ? Outcome.DROP : v.outcome;
+  out.outcome[k] = v.outcome;
   out.state[k] = v.stateAfter;
   out.reason[k] = v.reason.code;
 }
