@@ -263,7 +263,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('minimise', { type: 'number', default: 3, describe: 'how many disagreeing cases to minimise against the kernel' })
     .option('out', { type: 'string', default: 'pcaps/kernel-diff', describe: 'where minimised disagreements are written' })
     .option('json', { type: 'boolean' })
-    .option('scenario', { type: 'string', choices: [...SCENARIO_VARIANTS.map((v) => v.id), 'both', 'all'], describe: 'run a seed incident (or one of its variants: INVALID-drop placements, sysctl mitigations, timings; "both" = the two incidents, "all" = every variant) for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare it with ctsim\'s simulation' })
+    .option('scenario', { type: 'string', describe: `run seed incidents (or their variants: INVALID-drop placements, sysctl mitigations, timings) for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare them with ctsim's simulation: one or more (comma-separated) of ${SCENARIO_VARIANTS.map((v) => v.id).join(', ')}; "both" = the two incidents, "all" = every variant` })
     .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' })
     .option('uml', { type: 'string', describe: 'run inside a user-mode-linux guest: Debian\'s packaged kernel (apt-get install user-mode-linux) when no value is given, or a UML kernel binary (or its folder) built by scripts/build-uml-kernel.sh' })
     .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
@@ -283,8 +283,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     if (a.profile) resolveKernel(a.profile); // a typed error for an unknown profile, before any work
     if (a.scenario) {
       if (a.cases || a['fuzz-count'] !== undefined || a.shard) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases, --fuzz-count or --shard');
-      const variants = a.scenario === 'all' ? [...SCENARIO_VARIANTS] : a.scenario === 'both' ? SCENARIO_NAMES.map((n) => findVariant(n)!) : [findVariant(a.scenario)!];
-      await scenarioMode(variants, a);
+      await scenarioMode(parseVariants(a.scenario), a);
       return;
     }
     const src = caseSource(a);
@@ -348,6 +347,16 @@ export function scenarioSummaryLine(c: ScenarioComparison): string {
   return `summary ${c.variant}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'}; ${timing} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
 }
 
+/** --scenario's value: "all", "both" (the two incidents) or variant ids, comma-separated, in the order given. */
+export function parseVariants(value: string): ScenarioVariant[] {
+  if (value === 'all') return [...SCENARIO_VARIANTS];
+  if (value === 'both') return SCENARIO_NAMES.map((n) => findVariant(n)!);
+  const ids = value.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !findVariant(id));
+  if (!ids.length || unknown.length) throw new UsageError(`--scenario: unknown variant ${unknown.length ? unknown.join(', ') : '(none given)'}; choose from all, both, ${SCENARIO_VARIANTS.map((v) => v.id).join(', ')}`);
+  return [...new Set(ids)].map((id) => findVariant(id)!);
+}
+
 async function scenarioMode(variants: ScenarioVariant[], a: Args): Promise<void> {
   const ids = variants.map((v) => v.id);
   let results: ScenarioComparison[] = [];
@@ -356,7 +365,7 @@ async function scenarioMode(variants: ScenarioVariant[], a: Args): Promise<void>
     const kernel = resolveUmlKernel(a.uml);
     kernelSource = kernel.provenance;
     if (process.stderr.isTTY) process.stderr.write(`kernel-diff: booting ${kernel.provenance} to run ${ids.join(', ')} for real...\n`);
-    const argv = ['kernel-diff', '--scenario', ids.length === SCENARIO_VARIANTS.length ? 'all' : ids.length > 1 ? 'both' : ids[0], '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
+    const argv = ['kernel-diff', '--scenario', ids.join(','), '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
     const run = await runInGuest({ kernel, argv, timeoutMs: (a['guest-timeout'] ?? 300) * 1000, tag: 'sc', onConsole: relayConsole('guest') });
     const text = run.files.get('scenarios.json');
     if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no scenario report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
