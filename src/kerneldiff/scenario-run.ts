@@ -73,6 +73,8 @@ export interface RealScenarioResult {
   programEvents: ProgramEvent[];
   snapshots: Snapshot[];
   outcome: RealOutcome;
+  /** When `conntrack -S` (outcome.invalidPackets) was read: between these times (ns since t0). */
+  invalidReadNs: { from: number; to: number };
   /** Epoch ns of the application's first SYN (the run's time 0). */
   t0EpochNs: bigint;
   /** Last moment observed (ns since t0). */
@@ -248,11 +250,15 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
     snap(`after the app closed (t=${t.appCloseAtSec + 1} s)`);
     await sleep(appStartMs + t.windowSec * 1000 - Date.now());
     if (app.exited) throw new LabError(`app.py exited early (${app.exitCode}): ${app.stderr.trim().slice(-400)}`);
+    // The invalid counter first, at the window's end: in a slow (UML) guest the snapshot's
+    // commands take long enough for later packets to count. When it was read goes with it.
+    const statsFromMs = Date.now();
+    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
+    const statsToMs = Date.now();
+    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
     // so their DESTROY events are reported before the run ends.
     snap(`end of the run (t=${t.windowSec} s)`);
-    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
-    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     await sleep(200);
     await events.stop('SIGINT');
     for (const d of dumps) await d.stop('SIGINT');
@@ -279,6 +285,7 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
       name, variant, kernel: release(), timings: { ...t }, sysctls, packets, conntrackEvents, programEvents: progs,
       snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
       outcome: realOutcome(name, packets, progs, invalid),
+      invalidReadNs: { from: rel(BigInt(statsFromMs) * 1_000_000n), to: rel(BigInt(statsToMs) * 1_000_000n) },
       t0EpochNs: t0, endNs: Math.max(t.windowSec * 1e9, ...conntrackEvents.map((e) => e.timeNs), ...packets.map((p) => p.timeNs)),
       wallSeconds: (performance.now() - wall0) / 1000, keptIn,
     };

@@ -29,7 +29,7 @@ function asReal(sim: ScenarioResult, edit: (p: RealScenarioResult['packets']) =>
       callErrors: o.callErrors && { ...o.callErrors, holderState: null }, connectAttempts: o.connectAttempts,
       invalidPackets: sim.timeline.filter((e) => e.host === 'pod' && e.invalid && e.timeNs <= windowNs).length,
     },
-    t0EpochNs: 0n, endNs: windowNs, wallSeconds: 0,
+    invalidReadNs: { from: windowNs, to: windowNs }, t0EpochNs: 0n, endNs: windowNs, wallSeconds: 0,
   };
 }
 
@@ -85,6 +85,21 @@ describe('scenario comparator: typed outcomes and windows', () => {
     const c = compareScenario(real, sim);
     expect(c.outcome.find((o) => o.field.startsWith('the RST after'))).toMatchObject({ ctsim: 'before-syn', kernel: 'after-syn', agree: false });
     expect(c.summary.outcomeAgree).toBe(false);
+  });
+
+  it('the invalid counter read late (a slow guest): ctsim counts up to the same moment, so packets after the window count on both sides', () => {
+    const v = findVariant('invalid-drop-mangle-prerouting')!;
+    const sim = simulateScenario(v);
+    const windowNs = v.timings.windowSec * 1e9;
+    const invalidUntil = (ns: number) => sim.timeline.filter((e) => e.host === 'pod' && e.invalid && e.timeNs <= ns).length;
+    // The sidecar's idle timeout (15 s) closes its sockets just after the window (14 s): more INVALID packets.
+    const lateNs = (v.timings.idleTimeoutSec + 1) * 1e9;
+    expect(invalidUntil(lateNs)).toBeGreaterThan(invalidUntil(windowNs));
+    const late = { ...asReal(sim, undefined, v), invalidReadNs: { from: lateNs - 0.2e9, to: lateNs } };
+    const field = (c: ScenarioComparison) => c.outcome.find((o) => o.field.startsWith('conntrack -S invalid'))!;
+    expect(field(compareScenario({ ...late, outcome: { ...late.outcome, invalidPackets: invalidUntil(lateNs) } }, sim))).toMatchObject({ agree: true });
+    // ... but the window's count, read that late, is a disagreement.
+    expect(field(compareScenario({ ...late, outcome: { ...late.outcome, invalidPackets: invalidUntil(windowNs) } }, sim))).toMatchObject({ agree: false });
   });
 });
 
