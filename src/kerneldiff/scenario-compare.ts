@@ -24,6 +24,14 @@
 // what both print: a state or timeout only one side's line carries is a format note, not a
 // difference, and timeouts one second apart are equal (whole seconds left when the message is
 // built). Nothing else is forgiven.
+// Length: one comparison (packets, events, outcome) over shared row types and tolerances; its
+// parts only make sense together.
+//
+// Timing is reported, not judged: a packet or event outside the tolerance is marked 'timing' with
+// its numbers (and the outcome's times likewise), counted in the summary with the largest
+// deviation, and does not make the scenario disagree. What happens (which packets and events, in
+// which order per flow, and the outcome: FIN delivered, leak, connect result, SYNs sent, INVALID
+// count) decides agreement; a timing difference that changes what happens shows up there.
 import { performance } from 'node:perf_hooks';
 import { runIncident } from '../scenarios/incidents.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
@@ -36,7 +44,7 @@ import { findVariant, variantOptions, type ScenarioTimings, type ScenarioVariant
 import { Status } from '../conntrack/status.js';
 import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
 import type { Tuple } from '../conntrack/tuple.js';
-import { formatIpv4Address, seqAfter } from '../wire/index.js';
+import { formatIpv4Address, seqAfter, seqSub } from '../wire/index.js';
 
 /** The kernel and ctsim disagreed on a scenario (the CLI throws it after printing the comparison: exit status 1). */
 export class ScenarioDisagreement extends Error {
@@ -190,7 +198,7 @@ function relative(v: number, list: SeqInstance[], side: 'c' | 's'): string {
   list.forEach((inst, i) => {
     const base = side === 'c' ? inst.c : inst.s;
     if (base === null) return;
-    const d = (v - base) >>> 0;
+    const d = seqSub(v, base);
     if (d < 1 << 24 && (!best || d < best[1])) best = [i, d];
   });
   return best ? `${side}${best[0] + 1}+${best[1]}` : '?';

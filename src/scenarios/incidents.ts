@@ -11,12 +11,13 @@
 // Every step is an event at its own time on the simulator: the close, the reconnect and the
 // snapshots impose no order on one another. Outcomes are read from typed events (socket-outcomes.ts).
 import { MemorySink } from '../pcap/index.js';
-import type { Host, TapEvent } from '../stack/host.js';
+import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
-import { formatIpv4Address, readU16, seqAfter, tcpFlagsShort } from '../wire/index.js';
+import { PacketView, seqAfter } from '../wire/index.js';
 import type { ClientConnection } from './apps.js';
 import { buildIstioPod, UPSTREAM_PORT } from './istio-pod.js';
+import { ladderPacket } from './ladder-packet.js';
 import type { LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
 import { connectOutcome, failedCalls, finReached, summariseCallErrors, synsSent, tcpEvents } from './socket-outcomes.js';
 
@@ -26,18 +27,6 @@ const EPHEMERAL_LOW = 44400;
 const REQUEST = new Uint8Array(100).fill(0x41);
 /** How long the run goes on after the reconnect's last attempt (a SYN timeout is about 131 s). */
 const AFTER_RECONNECT = 200 * SEC;
-
-function ladderPacket(t: TapEvent, timeNs: number): LadderPacket {
-  const b = t.bytes;
-  const hl = (b[0] & 0x0f) << 2;
-  const addr = (o: number) => formatIpv4Address(((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
-  const u32 = (o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-  const total = (b[2] << 8) | b[3];
-  return {
-    timeNs, host: t.host, iface: t.iface, src: `${addr(12)}:${readU16(b, hl)}`, dst: `${addr(16)}:${readU16(b, hl + 2)}`,
-    flags: tcpFlagsShort(b[hl + 13] | ((b[hl + 12] & 1) << 8)), seq: u32(hl + 4), ack: u32(hl + 8), len: total - hl - ((b[hl + 12] >>> 4) << 2), notes: t.notes,
-  };
-}
 
 export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioResult {
   // Linux cycles through the whole ephemeral range (~14,000 connects per parity) before it picks
@@ -52,11 +41,12 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
   const sink = new MemorySink();
   const rec = net.capture(sink, `ctsim scenario ${name}`);
   const packets: LadderPacket[] = [];
+  const view = new PacketView();
   const tap = rec.tap.bind(rec);
   for (const h of [pod, upstream]) {
     h.onTap = (t) => {
       tap(t);
-      if (t.direction === 'outbound') packets.push(ladderPacket(t, sim.now));
+      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: sim.now, host: t.host, iface: t.iface, notes: t.notes }));
     };
   }
   const snapshots: Snapshot[] = [];
