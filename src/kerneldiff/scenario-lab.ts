@@ -11,14 +11,11 @@ import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
-import { ISTIO_DEFAULTS, ISTIO_INVALID_DROP_RULES, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
+import { ISTIO_DEFAULTS, ISTIO_SIDECAR_RULES, readPreset } from '../stack/presets/istio.js';
 import { LabError, OwnedNamespaces } from './netns-lab.js';
 
 /** The application's uid (Istio's rules capture everything not owned by 1337). */
 export const APP_UID = 1000;
-
-/** The NFLOG group the pod's INVALID packets are logged to (`tcpdump -i nflog:16`). */
-export const INVALID_NFLOG_GROUP = 16;
 
 /** Refuses, with a message saying why, when this machine cannot run the scenario lab. */
 export function checkScenarioPrerequisites(): void {
@@ -139,11 +136,14 @@ export class LabProcess {
   }
 }
 
+/** The NFLOG group the pod's INVALID packets are logged to (`tcpdump -i nflog:16`). */
+export const INVALID_NFLOG_GROUP = 16;
+
 export class ScenarioLab extends OwnedNamespaces {
-  readonly pod: string;
-  readonly upstream: string;
   /** create() set up the NFLOG logging of INVALID packets (false when the kernel lacks NFLOG). */
   invalidLogged = false;
+  readonly pod: string;
+  readonly upstream: string;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
 
@@ -155,12 +155,10 @@ export class ScenarioLab extends OwnedNamespaces {
 
   /**
    * Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as
-   * ctsim's pod host gets them. `invalidDrop` adds Istio's INVALID drop (mangle PREROUTING);
-   * `logInvalid` logs every packet conntrack marks INVALID to NFLOG group INVALID_NFLOG_GROUP,
-   * first in mangle PREROUTING and OUTPUT (the first hooks after conntrack), so a capture of
-   * nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor changes it).
+   * ctsim's pod host gets them; `extraRules` (iptables-save text, e.g. an INVALID-drop placement)
+   * are added to the pod's rules with iptables-restore --noflush.
    */
-  create(sysctls: readonly string[], o: { invalidDrop?: boolean; logInvalid?: boolean } = {}): void {
+  create(sysctls: readonly string[], extraRules: string | null = null, o: { logInvalid?: boolean } = {}): void {
     this.invalidLogged = false;
     checkScenarioPrerequisites();
     try {
@@ -176,7 +174,10 @@ export class ScenarioLab extends OwnedNamespaces {
       for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
       // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
-      if (o.invalidDrop) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: readPreset(ISTIO_INVALID_DROP_RULES) });
+      if (extraRules) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: extraRules });
+      // `logInvalid`: every packet conntrack marks INVALID goes to NFLOG group INVALID_NFLOG_GROUP,
+      // first in mangle PREROUTING and OUTPUT (the first hooks after conntrack), so a capture of
+      // nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor changes it).
       if (o.logInvalid) {
         const rule = (op: string, chain: string) => ['-t', 'mangle', op, chain, ...(op === '-I' ? ['1'] : []), '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)];
         try {

@@ -111,6 +111,8 @@ export class TcpSegment {
    */
   get seqI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SEQ); }
   get ackI32(): number { return readI32(this.buf, this.off + TCP_FIELD.ACK); }
+  /** Both ports in one signed word, source port in the high half: the conntrack table's key word. */
+  get portsI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SRC_PORT); }
   get dataOffset(): number { return this.buf[this.off + TCP_FIELD.OFFSET] >>> 4; }
   get headerLength(): number { return (this.buf[this.off + TCP_FIELD.OFFSET] >>> 4) << 2; }
   /** The three reserved bits between data offset and AE. */

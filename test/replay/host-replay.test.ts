@@ -1,5 +1,6 @@
 // replay --host against the real kernel. The fixtures in fixtures/host/ were recorded by
-// `ctsim kernel-diff --scenario NAME [--invalid-drop] --captures DIR` on the real 6.18.44 kernel:
+// `ctsim kernel-diff --scenario NAME --captures DIR` on the real 6.18.44 kernel (the -invalid-drop
+// ones with Istio's INVALID drop in mangle PREROUTING, main's invalid-drop-mangle-prerouting variant):
 // NAME-pod.pcap is `tcpdump -i any` in the pod namespace, NAME-invalid.pcap the kernel's own list
 // of the packets conntrack marked INVALID (an NFLOG rule first in mangle PREROUTING and OUTPUT),
 // NAME-conntrack.txt the pod's `conntrack -L` at the end of the run. Replaying the pod capture
