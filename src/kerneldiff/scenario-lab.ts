@@ -201,7 +201,12 @@ export class LabProcess {
   }
 }
 
+/** The NFLOG group a tracking host's INVALID packets are logged to (`tcpdump -i nflog:16`). */
+export const INVALID_NFLOG_GROUP = 16;
+
 export class ScenarioLab extends OwnedNamespaces {
+  /** Hosts whose INVALID packets create() logs to NFLOG (none when the kernel lacks NFLOG). */
+  readonly invalidLogged = new Set<string>();
   /** Host name -> its namespace. */
   readonly nsOf = new Map<string, string>();
   /** Scratch directory for captures (created with the namespaces, removed with them). */
@@ -219,9 +224,16 @@ export class ScenarioLab extends OwnedNamespaces {
     return n;
   }
 
-  /** Creates every host, link, address, route, sysctl and rule of the spec. */
-  create(): void {
+  /**
+   * Creates every host, link, address, route, sysctl and rule of the spec. `logInvalid`: in each
+   * host whose rules track, every packet conntrack marks INVALID also goes to NFLOG group
+   * INVALID_NFLOG_GROUP (first in mangle PREROUTING and OUTPUT, the first hooks after conntrack), so
+   * a capture of nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor
+   * changes a packet).
+   */
+  create(o: { logInvalid?: boolean } = {}): void {
     const spec = this.spec;
+    this.invalidLogged.clear();
     const extra = spec.hosts.some((h) => buildRuleset(h.rules)?.save().includes('-m nfacct')) ? ['nfacct'] : [];
     const slow = spec.links.filter((l) => l.delayNs >= 1_000_000);
     const flood = spec.processes.some((p) => p.kind === 'flood');
@@ -270,10 +282,22 @@ export class ScenarioLab extends OwnedNamespaces {
         // with it the namespace's net.netfilter.* sysctls, only when a rule needs it.
         const settable = h.sysctls.filter((x) => !/^net\.netfilter\.nf_conntrack_(max|buckets)=/.test(x));
         this.setSysctls(n, settable);
+        if (o.logInvalid && rs?.usesConntrack()) this.logInvalid(h.name, n);
       }
     } catch (e) {
       this.destroy();
       throw e;
+    }
+  }
+
+  /** The NFLOG rules of create()'s `logInvalid`; a kernel without xt_NFLOG (a small UML build) goes on without them. */
+  private logInvalid(host: string, n: string): void {
+    const rule = (op: string, chain: string) => ['-t', 'mangle', op, chain, ...(op === '-I' ? ['1'] : []), '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)];
+    try {
+      for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(n, 'iptables', rule('-I', chain));
+      this.invalidLogged.add(host);
+    } catch {
+      for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(n, 'iptables', rule('-D', chain), { allowFail: true });
     }
   }
 

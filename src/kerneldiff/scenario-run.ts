@@ -18,7 +18,7 @@ import type { LadderPacket, Snapshot } from '../scenarios/scenario-types.js';
 import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
 import { EtherType, IpProtocol, LinkType, PacketView, TcpFlag, emitEthernet, encodeSegment, formatIpv4Address, parseIpv4Address } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
+import { INVALID_NFLOG_GROUP, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** Entries listed per host in a snapshot (as ctsim's own snapshots do). */
 const SNAPSHOT_ENTRIES = 1000;
@@ -44,12 +44,19 @@ export interface RealRun extends RunRecord {
   wallSeconds: number;
   /** Programs that started after time 0 (a loaded machine): their early steps ran late. */
   late: string[];
+  /**
+   * When `conntrack -S` (counters) was read, between these times (ns since time 0): at the end of
+   * the run, before the snapshot; a slow (UML) guest reads it late, and later packets count.
+   */
+  invalidReadNs: { from: number; to: number };
   keptIn?: string;
 }
 
 export interface RealRunOptions {
   /** Keep each host's capture and the event logs here. */
   keepDir?: string;
+  /** The kept files' name stem (a seed variant's id; the spec's name by default). */
+  captureStem?: string;
   /** Seconds from the moment the servers are ready to time 0 (room for the other programs to start). */
   startupSeconds?: number;
 }
@@ -220,7 +227,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
   const wall0 = performance.now();
   const lab = new ScenarioLab(spec, 'sc');
   try {
-    lab.create();
+    lab.create({ logInvalid: true });
     const dir = lab.dir;
     const scripts = lab.programs();
     const durationSec = spec.durationNs / 1e9;
@@ -235,6 +242,19 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const filter = captureFilter(spec);
     const dumpProcs = dumps.map((d) => lab.start(lab.namespaceOf(d.host), `tcpdump (${d.host})`, 'tcpdump', ['-i', 'any', '-U', '--immediate-mode', '-n', '-B', '8192', '-s', '200', '-w', d.file, filter], { limitMs }));
     for (const d of dumpProcs) await d.waitFor((p) => /listening on/.test(p.stderr), 15_000, 'capture start');
+    // The kernel's own INVALID list per tracking host, when the kernel can log it (NFLOG) and
+    // tcpdump can read it.
+    const invalidDumps: Array<{ host: string; file: string; p: LabProcess }> = [];
+    for (const host of lab.invalidLogged) {
+      const file = join(dir, `${host}-invalid.pcap`);
+      const p = lab.start(lab.namespaceOf(host), `tcpdump (${host} nflog)`, 'tcpdump', ['-i', `nflog:${INVALID_NFLOG_GROUP}`, '-U', '-n', '-s', '0', '-w', file], { limitMs });
+      try {
+        await p.waitFor((x) => /listening on/.test(x.stderr), 15_000, 'capture start');
+        invalidDumps.push({ host, file, p });
+      } catch {
+        await p.stop('SIGKILL', 1000);
+      }
+    }
     // With a flood, only the entries the other hosts open are watched (one listener per source
     // address, filtered in the kernel): hundreds of thousands of events would overflow the socket.
     const floodHosts = new Set(spec.processes.filter((p) => p.kind === 'flood').map((p) => p.host));
@@ -299,19 +319,24 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     // nf_conntrack_count still includes expired entries the GC worker has not reached, ctsim's
     // count (and a user's next look) does not.
     const counters: RealRun['counters'] = {};
+    const statsFromMs = Date.now();
     for (const h of spec.hosts) {
       if (!tracking[h.name]) continue;
       counters[h.name] = parseStats(lab.ns(lab.namespaceOf(h.name), 'conntrack', ['-S'], { allowFail: true }), '');
     }
+    const statsToMs = Date.now();
     snap('end of the run');
     for (const h of spec.hosts) {
       if (!tracking[h.name]) continue;
       counters[h.name].entries = Number(lab.ns(lab.namespaceOf(h.name), 'conntrack', ['-C'], { allowFail: true }).trim()) || 0;
     }
     for (const { spec: ps, p } of procs) if (ps.kind === 'app') await p.stop('SIGTERM', 2000);
-    await sleep(200);
+    // nfnetlink_log batches messages and sends them after up to 1 s (its flush timeout): wait for
+    // the last INVALID packets to reach the NFLOG capture.
+    await sleep(invalidDumps.length ? 1300 : 200);
     for (const e of events) await e.p.stop('SIGINT');
     for (const d of dumpProcs) await d.stop('SIGINT');
+    for (const d of invalidDumps) await d.p.stop('SIGINT');
     for (const { p } of procs) await p.stop('SIGTERM', 1000);
 
     const raw = dumps.flatMap((d) => capturePackets(d.file, d.host, d.ifs)).sort((a, b) => (a.epochNs < b.epochNs ? -1 : a.epochNs > b.epochNs ? 1 : 0));
@@ -322,9 +347,19 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     const program = [...procs.flatMap(({ spec: ps, p }) => programFacts(p, ps.name, t0Ns)), ...floodFacts].sort((a, b) => a.t - b.t);
     let keptIn: string | undefined;
     if (o.keepDir) {
+      const stem = o.captureStem ?? spec.name;
       ensureDirectory(o.keepDir);
-      for (const d of dumps) writeFileAtomic(join(o.keepDir, `${spec.name}-${d.host}.pcap`), readFileSync(d.file));
-      writeFileAtomic(join(o.keepDir, `${spec.name}-events.txt`), [
+      for (const d of dumps) writeFileAtomic(join(o.keepDir, `${stem}-${d.host}.pcap`), readFileSync(d.file));
+      // NAME-invalid.pcap when one host tracks (the seed incidents' pod), else NAME-HOST-invalid.pcap.
+      for (const d of invalidDumps) writeFileAtomic(join(o.keepDir, `${stem}${invalidDumps.length > 1 ? `-${d.host}` : ''}-invalid.pcap`), readFileSync(d.file));
+      // The final table (the end-of-run snapshot's conntrack -L) with the counters.
+      const end = snapshots.at(-1);
+      writeFileAtomic(join(o.keepDir, `${stem}-conntrack.txt`), [
+        `# conntrack -L -p tcp of each tracking host at the end of the run (${end ? ((end.epochMs - t0 * 1000) / 1000).toFixed(3) : durationSec} s after time 0)`,
+        ...Object.entries(counters).map(([h, c]) => `# ${h}: conntrack -S invalid=${c.invalid} drop=${c.drop} early_drop=${c.early_drop} insert_failed=${c.insert_failed}; conntrack -C ${c.entries}`),
+        ...(end?.conntrack ?? []),
+      ].join('\n') + '\n');
+      writeFileAtomic(join(o.keepDir, `${stem}-events.txt`), [
         ...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.host} conntrack ${e.text}`),
         ...program.map((e) => `${(e.t / 1e9).toFixed(6)} ${e.process} ${JSON.stringify(e)}`),
       ].join('\n') + '\n');
@@ -334,6 +369,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
       spec, kernel: release(), tracking, program, packets, counters, conntrackEvents,
       snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
       t0EpochNs: t0Ns, endNs: spec.durationNs, wallSeconds: (performance.now() - wall0) / 1000, late, keptIn,
+      invalidReadNs: { from: rel(BigInt(statsFromMs) * 1_000_000n), to: rel(BigInt(statsToMs) * 1_000_000n) },
     };
   } finally {
     lab.destroy();

@@ -253,6 +253,14 @@ describe('ctsim replay', () => {
   });
 });
 
+describe('ctsim kernel-diff --scenario: variants by id', () => {
+  it('an unknown variant in the list: exit 2 naming it and the choices, before any lab is built', () => {
+    const r = ctsim(['kernel-diff', '--scenario', 'port-collision,no-such-variant']);
+    expectCleanFailure(r, 2, /^ctsim: --scenario: unknown variant no-such-variant; choose from all, both, half-close-leak, port-collision, /);
+    expect(r.stdout).toBe('');
+  });
+});
+
 describe('ctsim scenario --json', () => {
   it("port-collision --kernel 6.18.44 --invalid-drop --json: EADDRNOTAVAIL as the outcome, and every socket call, state change, conntrack event and drop as typed fields", () => {
     const r = ctsim(['scenario', 'port-collision', '--kernel', '6.18.44', '--invalid-drop', '--json', '--no-files']);

@@ -28,7 +28,7 @@ function asReal(sim: ScenarioRun, editPackets: (p: ScenarioRun['packets']) => Sc
     spec: sim.spec, program: sim.program, packets: editPackets(sim.packets.map((p) => ({ ...p }))), counters: sim.counters, endNs: sim.endNs,
     kernel: 'ctsim', tracking: Object.fromEntries(Object.entries(sim.counters).map(([h, c]) => [h, c.tracking])),
     conntrackEvents: sim.timeline.filter((e) => e.ct && !flooders.has(e.ct.orig.src >>> 0)).map((e) => ({ host: e.host, timeNs: e.timeNs, text: e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, '') })),
-    snapshots: [], t0EpochNs: 0n, wallSeconds: 0, late: [],
+    snapshots: [], t0EpochNs: 0n, wallSeconds: 0, late: [], invalidReadNs: { from: sim.endNs, to: sim.endNs },
   };
 }
 
@@ -66,6 +66,21 @@ describe('scenario comparator (no root)', () => {
     expect(c.packets.filter((p) => p.status === 'only-ctsim')[0].packet).toMatch(/^upstream:8080 > pod:\S+ F/);
     expect(c.packets.filter((p) => p.status === 'only-kernel')).toHaveLength(1);
     expect(c.packets.filter((p) => p.status === 'timing').map((p) => p.packet)).toHaveLength(1);
+  });
+
+  it('the invalid counter read late (a slow guest): its row says when, and a count the teardown raised is a difference', () => {
+    const spec = variantSpec(SCENARIO_VARIANTS.find((v) => v.id === 'invalid-drop-mangle-prerouting')!);
+    const sim = runScenario(spec);
+    const invalidRow = (c: ScenarioComparison) => c.outcome.find((o) => o.field.startsWith('pod: conntrack invalid'))!;
+    const onTime = compareScenario(asReal(sim), sim);
+    expect(invalidRow(onTime)).toMatchObject({ field: 'pod: conntrack invalid', agree: true });
+    expect(Number(invalidRow(onTime).ctsim)).toBeGreaterThan(0);
+    const end = sim.endNs;
+    const late = { ...asReal(sim), invalidReadNs: { from: end + 1.8e9, to: end + 2.4e9 } };
+    late.counters = { ...late.counters, pod: { ...late.counters.pod, invalid: late.counters.pod.invalid + 2 } };
+    const c = compareScenario(late, sim);
+    expect(invalidRow(c).field).toBe(`pod: conntrack invalid (read at ${((end + 1.8e9) / 1e9).toFixed(2)}-${((end + 2.4e9) / 1e9).toFixed(2)} s, after the end)`);
+    expect(invalidRow(c).agree).toBe(false);
   });
 
   it('an outcome that differs is a disagreement, named by its field', () => {

@@ -337,9 +337,11 @@ export function realSpec(file: string, o: LoadOverrides, useRealSet: boolean): S
   return loadScenarioFile(file, { ...o, set: [...set, ...(o.set ?? [])] });
 }
 
-/** --scenario values: "both", "all", seed variant ids, shipped names and files. */
+/** --scenario values (each may be a comma-separated list): "both", "all", seed variant ids, shipped names and files. */
 function scenarioArgs(xs: string[]): string[] {
-  return xs.flatMap((x) => (x === 'both' ? [...SEED_NAMES] : x === 'all' ? SCENARIO_VARIANTS.map((v) => v.id) : [x]));
+  // A value may be a comma-separated list (as main's kernel-diff --scenario v1,v2 takes it).
+  return xs.flatMap((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .flatMap((x) => (x === 'both' ? [...SEED_NAMES] : x === 'all' ? SCENARIO_VARIANTS.map((v) => v.id) : [x]));
 }
 
 /** The spec one --scenario value names: a seed variant (its file, real.set and knobs), or a file or shipped name with its real.set. */
@@ -373,9 +375,10 @@ async function scenarioMode(names: string[], a: Args): Promise<void> {
       }
     }
   } else {
-    for (const spec of specs) {
-      if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${spec.name} for real (${spec.durationNs / 1e9} s)...\n`);
-      results.push(await runScenarioDiff(spec, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
+    for (const [i, spec] of specs.entries()) {
+      const variant = findVariant(names[i]) ? names[i] : undefined;
+      if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${variant ?? spec.name} for real (${spec.durationNs / 1e9} s)...\n`);
+      results.push(await runScenarioDiff(spec, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE, variant }));
     }
   }
   const agree = results.every((r) => r.summary.agree);
@@ -389,6 +392,6 @@ async function scenarioMode(names: string[], a: Args): Promise<void> {
     process.stdout.write(`${out.join('\n')}\n`);
   }
   // main() sets the exit status from what the handler throws: a typed error makes it 1.
-  const differ = results.filter((r) => !r.summary.agree).map((r) => r.name);
+  const differ = results.filter((r) => !r.summary.agree).map((r) => r.variant ?? r.name);
   if (differ.length) throw new ScenarioDisagreement(`${differ.join(', ')}: the kernel (${kernelSource}) and ctsim disagree (the comparison is on standard output)`);
 }

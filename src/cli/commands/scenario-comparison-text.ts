@@ -9,7 +9,7 @@ const time = (ns: number | null) => (ns === null ? '-' : (ns / 1e9).toFixed(6)).
 /** The per-step comparison of one scenario, for a person. */
 export function formatScenarioComparison(c: ScenarioComparison): string[] {
   const lines = [
-    `# kernel-diff --scenario ${c.file}: kernel ${c.kernel} (ctsim profile ${c.profile}), ${c.durationSec} s`,
+    `# kernel-diff --scenario ${c.variant ? `${c.variant} (${c.file})` : c.file}: kernel ${c.kernel} (ctsim profile ${c.profile}), ${c.durationSec} s`,
     `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the scenario's time 0`,
     `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client endpoint`,
     `#   = agree  ~ agree, timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %); reported, not a disagreement)  - only in ctsim  + only in the kernel  . at the end of the run, not compared`,
@@ -52,6 +52,6 @@ export function scenarioSummaryLine(c: ScenarioComparison): string {
   const pe = extra(p);
   const ee = extra(e);
   const fe = extra(f);
-  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; program facts ${f.matched} matched of ${f.ctsim} / ${f.kernel}${fe ? ` (${fe})` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
+  return `summary ${c.variant ?? c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; program facts ${f.matched} matched of ${f.ctsim} / ${f.kernel}${fe ? ` (${fe})` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
 }
 
