@@ -36,7 +36,8 @@ export interface KernelBatchResult {
   pps: number;
   /**
    * Packets the run lost outside conntrack: injected but never received by R's interfaces (a
-   * full veth backlog on a slow or loaded machine), or dropped by the capture. A lossy run says
+   * full veth backlog on a slow or loaded machine), dropped by the capture, or sent by R but
+   * missing from the capture (stopped before it was drained). A lossy run says
    * nothing about conntrack; the caller retries it slower.
    */
   lost: number;
@@ -56,6 +57,12 @@ function packetKey(b: Uint8Array, off: number): string {
 function receivedByR(lab: NetnsLab): number {
   const links = JSON.parse(lab.ns(lab.r, 'ip', ['-s', '-j', 'link', 'show'])) as Array<{ ifname: string; stats64?: { rx?: { packets?: number } } }>;
   return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.rx?.packets ?? 0), 0);
+}
+
+/** Packets R's two lab interfaces have sent so far (what the capture of R's outgoing packets must hold). */
+function sentByR(lab: NetnsLab): number {
+  const links = JSON.parse(lab.ns(lab.r, 'ip', ['-s', '-j', 'link', 'show'])) as Array<{ ifname: string; stats64?: { tx?: { packets?: number } } }>;
+  return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.tx?.packets ?? 0), 0);
 }
 
 export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], pps: number = INJECT_PPS): Promise<KernelBatchResult> {
@@ -102,6 +109,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     });
     const t0 = performance.now();
     const rx0 = receivedByR(lab);
+    const tx0 = sentByR(lab);
     if (inject.length) {
       lab.ns(lab.e, 'tcpreplay', ['-q', `--pps=${pps}`, '-i', lab.ea.dev, '-I', lab.eb.dev, '-c', cache, pcap], { timeoutMs: Math.ceil(60_000 + ((inject.length * 1000) / pps) * 3) });
     }
@@ -112,6 +120,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     const entries = parseConntrackList(lab.ns(lab.r, 'conntrack', ['-L'], { allowFail: true }));
     // (IPv6 neighbour discovery may add a few packets; only a shortfall means loss.)
     const notReceived = Math.max(0, inject.length - (receivedByR(lab) - rx0));
+    const sent = sentByR(lab) - tx0;
     const wallSeconds = (performance.now() - t0) / 1000;
     await stopCapture(d0);
     dump = null;
@@ -121,8 +130,10 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: tcpdump said: ${dumpErr}\n`);
     // Match what left R to what went in, in order per identical packet.
     const seen = new Map<string, KernelCtState[]>();
+    let capturedOutgoing = 0;
     for (const rec of readCaptureBytes(readFileSync(cap))) {
       const l = decodeLinkLayer(rec.iface.linkType, rec.data);
+      if (l.outgoing) capturedOutgoing++;
       if (l.etherType !== EtherType.IPV4 || !l.outgoing) continue;
       const off = l.networkOffset;
       const dscp = rec.data[off + 1] >>> 2;
@@ -137,7 +148,10 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
       const q = seen.get(packetKey(p.bytes, 0));
       return q && q.length ? q.shift()! : 'dropped';
     });
-    return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped };
+    // A capture stopped before tcpdump read its socket's tail (a guest stalled longer than the
+    // settling wait) holds fewer packets than R sent: those would read as 'dropped'.
+    const notCaptured = Math.max(0, sent - capturedOutgoing);
+    return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped + notCaptured };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
     if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: kept ${dir}\n`);
