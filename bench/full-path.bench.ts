@@ -5,7 +5,7 @@
 // re-emit with full checksums).
 import { Conntrack } from '../src/conntrack/conntrack.js';
 import { Outcome } from '../src/conntrack/verdict.js';
-import { IPV4_FIELD, Ipv4Packet, TCP_FIELD, TcpFlag, TcpSegment, emitIpv4Tcp, ip, parseIpv4Tcp, writeU16, writeU32 } from '../src/wire/index.js';
+import { IPV4_MIN_HEADER_LEN, IpProtocol, Ipv4Packet, TcpFlag, TcpSegment, emitIpv4Tcp, ip, parseIpv4Tcp } from '../src/wire/index.js';
 import { StringMapTable, type BaselineEntry } from './baselines.js';
 import { runSuite, type SuiteOptions } from './harness.js';
 import type { BenchRecord } from './record.js';
@@ -15,25 +15,31 @@ const LO = ip('127.0.0.1');
 const PROXY_PORT = 15001;
 const BATCH = 1024;
 
-/** A 40-byte IPv4+TCP template rewritten in place (checksums filled). */
+const ipv = new Ipv4Packet(new Uint8Array(0));
+const seg = new TcpSegment(new Uint8Array(0));
+
+/** A 40-byte IPv4+TCP template rewritten in place (checksums filled): Linux's defaults, DF set. */
 function writePacket(b: Uint8Array, src: number, dst: number, sport: number, dport: number, seq: number, ack: number, flags: number, win: number): void {
   b.fill(0);
-  b[0] = 0x45;
-  writeU16(b, IPV4_FIELD.TOTAL_LENGTH, 40);
-  b[6] = 0x40;
-  b[IPV4_FIELD.TTL] = 64;
-  b[IPV4_FIELD.PROTOCOL] = 6;
-  writeU32(b, IPV4_FIELD.SRC, src >>> 0);
-  writeU32(b, IPV4_FIELD.DST, dst >>> 0);
-  new Ipv4Packet(b).fillChecksum();
-  writeU16(b, 20 + TCP_FIELD.SRC_PORT, sport);
-  writeU16(b, 20 + TCP_FIELD.DST_PORT, dport);
-  writeU32(b, 20 + TCP_FIELD.SEQ, seq >>> 0);
-  writeU32(b, 20 + TCP_FIELD.ACK, ack >>> 0);
-  b[20 + TCP_FIELD.OFFSET] = 0x50;
-  b[20 + TCP_FIELD.FLAGS] = flags;
-  writeU16(b, 20 + TCP_FIELD.WINDOW, win);
-  new TcpSegment(b, 20, 20).fillChecksum(src >>> 0, dst >>> 0);
+  const ip = ipv.reset(b, 0);
+  ip.version = 4;
+  ip.headerLength = IPV4_MIN_HEADER_LEN;
+  ip.totalLength = 40;
+  ip.flagsFragment = 0x4000;
+  ip.ttl = 64;
+  ip.protocol = IpProtocol.TCP;
+  ip.src = src >>> 0;
+  ip.dst = dst >>> 0;
+  ip.fillChecksum();
+  const tcp = seg.reset(b, IPV4_MIN_HEADER_LEN, 20);
+  tcp.srcPort = sport;
+  tcp.dstPort = dport;
+  tcp.seq = seq >>> 0;
+  tcp.ack = ack >>> 0;
+  tcp.dataOffset = 5;
+  tcp.flags = flags;
+  tcp.window = win;
+  tcp.fillChecksum(src >>> 0, dst >>> 0);
 }
 
 export interface FullPathSetup {

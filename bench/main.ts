@@ -11,8 +11,12 @@ import { benchSim } from './sim.bench.js';
 import { benchMemory } from './memory.bench.js';
 import { allocationCheck, churnCheck } from './checks.bench.js';
 import { benchOvs } from './ovs.bench.js';
+import { cleanUpOnInterrupt } from '../src/cli/process-guard.js';
 import { formatOps, printTable } from './harness.js';
 import type { BenchRecord } from './record.js';
+
+// The OVS comparison starts daemons: stop them at exit and on Ctrl-C, as the CLI does (the library owns no signals).
+cleanUpOnInterrupt();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

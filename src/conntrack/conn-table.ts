@@ -77,10 +77,6 @@ export class ConnTable {
     return { index: this.slots.byteLength, tuples: this.tuples.byteLength + this.live.byteLength + this.freeList.byteLength };
   }
 
-  get indexSlots(): number {
-    return this.nSlots;
-  }
-
   /** Finds the ref whose tuple matches, or NO_REF. Addresses may be given signed or unsigned. */
   lookup(src: number, dst: number, sport: number, dport: number, protoZone: number): number {
     src |= 0;
@@ -139,11 +135,6 @@ export class ConnTable {
     return true;
   }
 
-  /** True when another linked entry already uses this ref's tuple. */
-  clashes(ref: number): boolean {
-    return this.findRef(ref) !== NO_REF;
-  }
-
   /** Removes both directions from the index (if linked) and frees the entry slot. */
   release(entry: number, linked: boolean): void {
     if (linked) {
@@ -159,13 +150,6 @@ export class ConnTable {
     const w = ref * WORDS;
     const t = this.tuples;
     return ((hashTuple(this.seed, t[w], t[w + 1], t[w + 2], t[w + 3]) >>> 0) * this.nSlots * TWO_NEG_32) | 0;
-  }
-
-  /** Ref of the linked key equal to `ref`'s tuple (any entry), or NO_REF. */
-  private findRef(ref: number): number {
-    const w = ref * WORDS;
-    const t = this.tuples;
-    return this.lookup(t[w], t[w + 1], t[w + 2] >>> 16, t[w + 2] & 0xffff, t[w + 3]);
   }
 
   /**

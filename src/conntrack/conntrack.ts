@@ -4,10 +4,9 @@
 // and the `conntrack -L` dump. It knows no clock, socket or file: time comes in as a number (ns).
 // The per-packet path (track -> natManip -> confirm) allocates nothing unless an event listener
 // is attached.
-import {
-  IpProtocol, TcpSegment, checkTcp, checksumUpdate16, checksumUpdate32, readI32, readU16, writeU16, writeU32,
-  IPV4_FIELD, TCP_FIELD,
-} from '../wire/index.js';
+// Length: one class over the entry columns (status, timeouts, ids, the table's tuples); split
+// into files, each part would reach into the others' typed arrays on the hot path.
+import { IpProtocol, Ipv4Packet, Ipv4Problem, TcpProblem, TcpSegment, ipv4Problem, rewriteEndpoint, tcpProblem } from '../wire/index.js';
 import { ConnTable, NO_REF } from './conn-table.js';
 import { ConfigError } from './errors.js';
 import { formatEntryLine, type ConntrackEvent, type ConntrackEventType, type DestroyReason } from './events.js';
@@ -62,6 +61,7 @@ export class Conntrack {
   readonly stats: ConntrackStats = { found: 0, invalid: 0, ignore: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, searchRestart: 0 };
   onEvent?: (ev: ConntrackEvent) => void;
   private nextId = 1;
+  private readonly ip = new Ipv4Packet(new Uint8Array(0));
   private readonly seg = new TcpSegment(new Uint8Array(0));
   private readonly verdict = new Verdict();
   private readonly nearRefs = new Int32Array(EVICTION_RANGE * 4);
@@ -113,35 +113,34 @@ export class Conntrack {
   track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting'): Verdict {
     const v = this.verdict;
     v.reset();
-    // The IPv4 checks of checkIpv4() and the fields conntrack needs, read straight from the bytes.
-    const vi = len >= 20 && off + len <= buf.length ? buf[off] : 0;
-    const hl = (vi & 0x0f) << 2;
-    const total = (buf[off + 2] << 8) | buf[off + 3];
-    if (vi >>> 4 !== 4 || hl < 20 || hl > len || total < hl || total > len) {
+    // The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) on a reused view.
+    if (ipv4Problem(buf, off, len) !== Ipv4Problem.NONE) {
       v.outcome = Outcome.UNTRACKED;
       v.ctinfo = CtInfo.UNTRACKED;
       v.setReason(Reason.BAD_IP);
       return v;
     }
-    const frag = ((buf[off + 6] << 8) | buf[off + 7]) & 0x3fff;
-    if (buf[off + 9] !== IpProtocol.TCP || frag !== 0) {
+    const ip = this.ip.reset(buf, off);
+    const frag = ip.isFragment;
+    if (ip.protocol !== IpProtocol.TCP || frag) {
       v.outcome = Outcome.UNTRACKED;
       v.ctinfo = CtInfo.UNTRACKED;
-      v.setReason(frag !== 0 ? Reason.FRAGMENT : Reason.NOT_TCP);
+      v.setReason(frag ? Reason.FRAGMENT : Reason.NOT_TCP);
       return v;
     }
+    const hl = ip.headerLength;
     const tcpOff = off + hl;
-    const tcpLen = total - hl;
+    const tcpLen = ip.totalLength - hl;
     if (tcpLen < 8) {
       // Not even the ports (tcp_pkt_to_tuple reads 8 bytes): no tuple, INVALID.
       return this.invalid(v, Reason.TRUNCATED);
     }
     const seg = this.seg.reset(buf, tcpOff, tcpLen);
     // int32 addresses: no heap numbers on the hot path (the table stores int32 too).
-    const src = readI32(buf, off + IPV4_FIELD.SRC);
-    const dst = readI32(buf, off + IPV4_FIELD.DST);
-    const sport = readU16(buf, tcpOff);
-    const dport = readU16(buf, tcpOff + 2);
+    const src = ip.srcI32;
+    const dst = ip.dstI32;
+    const sport = seg.srcPort;
+    const dport = seg.dstPort;
     for (let attempt = 0; attempt < 2; attempt++) {
       let ref = this.table.lookup(src, dst, sport, dport, PROTO_ZONE_TCP);
       if (ref !== NO_REF && this.timeoutAt[ref >> 1] <= now) {
@@ -153,7 +152,7 @@ export class Conntrack {
       if (ref === NO_REF) {
         // tcp_error before anything is allocated (the kernel allocates first and frees on error:
         // the observable result is the same, INVALID and no entry).
-        if (checkTcp(buf, tcpOff, tcpLen) !== null) return this.invalid(v, Reason.TRUNCATED);
+        if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
         if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
         e = this.table.allocate();
         if (e === NO_REF) {
@@ -181,7 +180,7 @@ export class Conntrack {
         this.stats.found++;
         e = ref >> 1;
         dir = (ref & 1) as 0 | 1;
-        if (checkTcp(buf, tcpOff, tcpLen) !== null) return this.invalid(v, Reason.TRUNCATED);
+        if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
         if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
         v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.status[e] & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
       }
@@ -325,24 +324,7 @@ export class Conntrack {
     const targetDst = t[ow];
     const targetSport = t[ow + 2] & 0xffff;
     const targetDport = t[ow + 2] >>> 16;
-    const hl = (buf[off] & 0x0f) << 2;
-    const tcp = off + hl;
-    const addrAt = off + (manip === 'dst' ? IPV4_FIELD.DST : IPV4_FIELD.SRC);
-    const portAt = tcp + (manip === 'dst' ? TCP_FIELD.DST_PORT : TCP_FIELD.SRC_PORT);
-    const newAddr = manip === 'dst' ? targetDst : targetSrc;
-    const newPort = manip === 'dst' ? targetDport : targetSport;
-    const oldAddr = readI32(buf, addrAt);
-    const oldPort = readU16(buf, portAt);
-    if (oldAddr === newAddr && oldPort === newPort) return false;
-    const ipSumAt = off + IPV4_FIELD.CHECKSUM;
-    const tcpSumAt = tcp + TCP_FIELD.CHECKSUM;
-    writeU16(buf, ipSumAt, checksumUpdate32(readU16(buf, ipSumAt), oldAddr, newAddr));
-    let ts = checksumUpdate32(readU16(buf, tcpSumAt), oldAddr, newAddr);
-    ts = checksumUpdate16(ts, oldPort, newPort);
-    writeU16(buf, tcpSumAt, ts);
-    writeU32(buf, addrAt, newAddr);
-    writeU16(buf, portAt, newPort);
-    return true;
+    return rewriteEndpoint(buf, off, manip, manip === 'dst' ? targetDst : targetSrc, manip === 'dst' ? targetDport : targetSport);
   }
 
   /** getsockopt(SO_ORIGINAL_DST): the pre-NAT destination for a socket's (local -> remote) tuple. */

@@ -1,6 +1,6 @@
 // Conntrack events as `conntrack -E` prints them, and entries as `conntrack -L` prints them.
 import { formatTuple, type Tuple } from './tuple.js';
-import { Status, statusNames } from './status.js';
+import { Status } from './status.js';
 import { tcpStateName } from './tcp-states.js';
 
 export type ConntrackEventType = 'NEW' | 'UPDATE' | 'DESTROY';
@@ -40,11 +40,4 @@ export function formatEvent(ev: ConntrackEvent): string {
   const unreplied = ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]';
   const assured = ev.status & Status.ASSURED ? ' [ASSURED]' : '';
   return `${tag} tcp      6 ${timeout}${state}${formatTuple(ev.orig)}${unreplied} ${formatTuple(ev.reply)}${assured}`;
-}
-
-export function eventToJson(ev: ConntrackEvent): Record<string, unknown> {
-  return {
-    type: ev.type, timeNs: ev.timeNs, id: ev.id, state: tcpStateName(ev.state), status: statusNames(ev.status),
-    timeout: ev.timeoutSecs, orig: ev.orig, reply: ev.reply, ...(ev.destroyReason ? { reason: ev.destroyReason } : {}),
-  };
 }

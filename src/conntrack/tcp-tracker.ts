@@ -2,7 +2,7 @@
 // lookup, the override rules that refine the table's proposal (re-open, ignore/resync, challenge
 // ACKs, simultaneous open, RST validation), the window check, and the common tail that sets
 // state, timeout and the ASSURED bit. Version differences are TcpBehaviour switches only.
-import { TCP_FIELD, TcpFlag, TcpOptionScan, readI32, scanTcpOptions, type TcpSegment } from '../wire/index.js';
+import { TcpFlag, TcpOptionScan, scanTcpOptions, seqLt, type TcpSegment } from '../wire/index.js';
 import { Reason } from './reasons.js';
 import { Status } from './status.js';
 import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
@@ -314,12 +314,12 @@ export class TcpTracker {
         x.branch = RstBranch.SEQ_ZERO;
         return RST_WINDOW;
       }
-      if (((seq - c.tdMaxack[peer]) | 0) < 0 && !(b.ignoreInvalidRstSysctl && this.settings.ignoreInvalidRst)) {
+      if (seqLt(seq, c.tdMaxack[peer]) && !(b.ignoreInvalidRstSysctl && this.settings.ignoreInvalidRst)) {
         x.branch = RstBranch.BELOW_MAXACK;
         v.setReason(Reason.INVALID_RST, 0, TcpPacketClass.RST, dir, oldState);
         return RST_INVALID;
       }
-      x.belowMaxack = ((seq - c.tdMaxack[peer]) | 0) < 0;
+      x.belowMaxack = seqLt(seq, c.tdMaxack[peer]);
       if (b.rstExactToClose) {
         if (!est || seq === c.tdMaxack[peer]) {
           x.branch = RstBranch.EXACT;
@@ -375,11 +375,11 @@ export class TcpTracker {
 
 /** SEQ and ACK as int32 (TcpColumns' representation). */
 function seqOf(seg: TcpSegment): number {
-  return readI32(seg.buf, seg.off + TCP_FIELD.SEQ);
+  return seg.seqI32;
 }
 
 function ackOf(seg: TcpSegment): number {
-  return readI32(seg.buf, seg.off + TCP_FIELD.ACK);
+  return seg.ackI32;
 }
 
 const RST_WINDOW = 0;

@@ -8,7 +8,7 @@
 // Two generations are modelled: the boolean one (<= 6.0: any failure INVALID, one combined log)
 // and the ternary one (>= 6.1: I/III INVALID, II/IV IGNORE, checked in order I, III, II, IV).
 // In both, be_liberal turns a failure into ACCEPT *without* the state update that follows.
-import { TcpFlag, TcpOptionScan, readI32, scanTcpOptions, type TcpSegment, TCP_FIELD } from '../wire/index.js';
+import { TcpFlag, TcpOptionScan, scanTcpOptions, seqAfter, seqLt, type TcpSegment } from '../wire/index.js';
 import { Reason } from './reasons.js';
 import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
 import type { TcpBehaviour } from './tcp-behaviour.js';
@@ -20,8 +20,6 @@ export const WindowResult = { ACCEPT: 0, IGNORE: 1, INVALID: 2 } as const;
 const MAXACKWINCONST = 66000;
 /** RFC 7323 §2.3: shifts above 14 are treated as 14. */
 const TCP_MAX_WSCALE = 14;
-
-function after(a: number, b: number): boolean { return ((b - a) | 0) < 0; }
 
 export interface WindowContext {
   cols: TcpColumns;
@@ -93,8 +91,8 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   const state = c.state[e];
 
   // Sequence values are int32 throughout (see TcpColumns): same mod-2^32 results, no boxing.
-  let seq = readI32(seg.buf, seg.off + TCP_FIELD.SEQ);
-  let ack = readI32(seg.buf, seg.off + TCP_FIELD.ACK);
+  let seq = seg.seqI32;
+  let ack = seg.ackI32;
   const winRaw = seg.window;
   let win = winRaw;
   let end = (seq + seg.payloadLength + (syn ? 1 : 0) + (flags & TcpFlag.FIN ? 1 : 0)) | 0;
@@ -121,11 +119,11 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
     }
   } else if (b.reinitSynOnly) {
     // "re-init for syn packets only" (c7aab4f17021, v5.18): only a newer SYN or SYN-ACK re-seeds.
-    if (syn && after(end, c.tdEnd[sender]) && (state === TcpCtState.SYN_SENT || state === TcpCtState.SYN_RECV)) {
+    if (syn && seqAfter(end, c.tdEnd[sender]) && (state === TcpCtState.SYN_SENT || state === TcpCtState.SYN_RECV)) {
       initSender(ctx, sender, receiver, seg, end, win, dir);
       if (dir === Dir.REPLY && !hasAck) return WindowResult.ACCEPT;
     }
-  } else if (((state === TcpCtState.SYN_SENT && dir === Dir.ORIGINAL) || (state === TcpCtState.SYN_RECV && dir === Dir.REPLY)) && after(end, c.tdEnd[sender])) {
+  } else if (((state === TcpCtState.SYN_SENT && dir === Dir.ORIGINAL) || (state === TcpCtState.SYN_RECV && dir === Dir.REPLY)) && seqAfter(end, c.tdEnd[sender])) {
     // RFC 793: a reinitialised TCP "must only be sure to use sequence numbers larger than those
     // recently used". Before v5.18 this applied to ANY packet class: the RST answering a challenge
     // ACK re-seeded the window here and so passed whenever its seq was "after" the SYN's.
@@ -156,10 +154,10 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   const rEnd = c.tdEnd[receiver];
   const rMaxwin = c.tdMaxwin[receiver];
   const maxAckWindow = c.tdMaxwin[sender] > MAXACKWINCONST ? c.tdMaxwin[sender] : MAXACKWINCONST;
-  const okI = ((seq - sMaxend - 1) | 0) < 0; // before(seq, sMaxend + 1)
-  const okII = rMaxwin === 0 || ((sEnd - rMaxwin - 1 - end) | 0) < 0; // after(end, sEnd - rMaxwin - 1)
-  const okIII = ((sack - rEnd - 1) | 0) < 0; // before(sack, rEnd + 1)
-  const okIV = ((rEnd - maxAckWindow - 1 - sack) | 0) < 0; // after(sack, rEnd - MAXACKWINDOW - 1)
+  const okI = seqLt(seq, sMaxend + 1);
+  const okII = rMaxwin === 0 || seqAfter(end, sEnd - rMaxwin - 1);
+  const okIII = seqLt(sack, rEnd + 1);
+  const okIV = seqAfter(sack, rEnd - maxAckWindow - 1);
   const liberal = ctx.beLiberal || (c.tdFlags[sender] & TcpSeenFlag.BE_LIBERAL) !== 0;
 
   if (!(okI && okII && okIII && okIV)) {
@@ -196,7 +194,7 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   if (!syn) win = win << c.tdScale[sender]; // <= 65535 << 14: below 2^31
   const swin = (win + ((sack - ack) | 0)) >>> 0;
   if (c.tdMaxwin[sender] < swin) c.tdMaxwin[sender] = swin;
-  if (((c.tdEnd[sender] - end) | 0) < 0) { // after(end, td_end)
+  if (seqAfter(end, c.tdEnd[sender])) {
     c.tdEnd[sender] = end;
     c.tdFlags[sender] |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
   }
@@ -204,14 +202,14 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
     if (!(c.tdFlags[sender] & TcpSeenFlag.MAXACK_SET)) {
       c.tdMaxack[sender] = ack;
       c.tdFlags[sender] |= TcpSeenFlag.MAXACK_SET;
-    } else if (((c.tdMaxack[sender] - ack) | 0) < 0) { // after(ack, td_maxack)
+    } else if (seqAfter(ack, c.tdMaxack[sender])) {
       c.tdMaxack[sender] = ack;
     }
   }
-  if (c.tdMaxwin[receiver] !== 0 && ((c.tdMaxend[sender] - end) | 0) < 0) {
+  if (c.tdMaxwin[receiver] !== 0 && seqAfter(end, c.tdMaxend[sender])) {
     c.tdMaxwin[receiver] = (c.tdMaxwin[receiver] + ((end - c.tdMaxend[sender]) | 0)) >>> 0;
   }
-  if (((c.tdMaxend[receiver] - 1 - sack - win) | 0) < 0) { // after(sack + win, td_maxend - 1)
+  if (seqAfter(sack + win, c.tdMaxend[receiver] - 1)) {
     c.tdMaxend[receiver] = (sack + win) | 0;
     if (win === 0) c.tdMaxend[receiver] = (c.tdMaxend[receiver] + 1) | 0;
   }

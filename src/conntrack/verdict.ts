@@ -14,7 +14,9 @@ export const CtInfo = {
 } as const;
 export type CtInfo = (typeof CtInfo)[keyof typeof CtInfo];
 
-export function ctinfoName(c: number): string {
+export type CtInfoName = 'ESTABLISHED' | 'RELATED' | 'NEW' | 'ESTABLISHED_REPLY' | 'RELATED_REPLY' | 'UNTRACKED' | 'INVALID';
+
+export function ctinfoName(c: CtInfo): CtInfoName {
   switch (c) {
     case CtInfo.ESTABLISHED: return 'ESTABLISHED';
     case CtInfo.RELATED: return 'RELATED';
@@ -25,6 +27,9 @@ export function ctinfoName(c: number): string {
     default: return 'INVALID';
   }
 }
+
+/** What `-m conntrack --ctstate` (and `-m state --state`) match on. */
+export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
 
 /** The tracker's outcome (nf_ct_tcp_action plus what nf_conntrack_in made of it). */
 export const Outcome = {
@@ -42,6 +47,11 @@ export const Outcome = {
 export type Outcome = (typeof Outcome)[keyof typeof Outcome];
 
 export const OUTCOME_NAMES = ['ACCEPT', 'IGNORE', 'INVALID', 'DROP', 'UNTRACKED'] as const;
+export type OutcomeName = (typeof OUTCOME_NAMES)[number];
+
+export function outcomeName(o: Outcome): OutcomeName {
+  return OUTCOME_NAMES[o];
+}
 
 /** The numbers behind a failed window check, kept for --explain (filled only on failure). */
 export class WindowExplain {
@@ -110,8 +120,8 @@ export class RstExplain {
 }
 
 export class Verdict {
-  ctinfo: number = CtInfo.INVALID;
-  outcome: number = Outcome.INVALID;
+  ctinfo: CtInfo = CtInfo.INVALID;
+  outcome: Outcome = Outcome.INVALID;
   /** Entry index in the table, -1 when none is attached. */
   entry = -1;
   entryId = 0;
@@ -167,5 +177,25 @@ export class Verdict {
     this.reason.index = index;
     this.reason.dir = dir;
     this.reason.state = state;
+  }
+}
+
+/**
+ * The ctstate a verdict gives the packet for the rules after conntrack (xt_conntrack's
+ * nf_ct_get(): no entry is INVALID, the untracked template UNTRACKED, IP_CT_NEW is NEW, the
+ * RELATED infos RELATED, every other info ESTABLISHED); null when conntrack dropped the packet.
+ */
+export function verdictCtState(v: Verdict): CtState | null {
+  switch (v.outcome) {
+    case Outcome.DROP: return null;
+    case Outcome.UNTRACKED: return 'UNTRACKED';
+    case Outcome.INVALID: return 'INVALID';
+  }
+  // An accepted or ignored packet has an entry: its ctinfo is NEW, ESTABLISHED(_REPLY) or RELATED(_REPLY).
+  switch (v.ctinfo) {
+    case CtInfo.NEW: return 'NEW';
+    case CtInfo.RELATED:
+    case CtInfo.RELATED_REPLY: return 'RELATED';
+    default: return 'ESTABLISHED';
   }
 }

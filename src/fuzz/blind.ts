@@ -4,7 +4,7 @@
 // lengths and checksums repaired (otherwise nearly everything dies at the checksum check and the
 // deeper code never sees them). The address bytes 12..19 are never touched, so every packet
 // stays between 198.18.0.0/16 and 198.19.0.0/16.
-import { IPV4_FIELD, writeU16 } from '../wire/index.js';
+import { IPV4_FIELD, Ipv4Packet } from '../wire/index.js';
 import type { FuzzPacket } from './case.js';
 import { fixChecksums } from './draft.js';
 import type { FuzzRng } from './rng.js';
@@ -45,6 +45,7 @@ export function blindMutate(rng: FuzzRng, input: readonly FuzzPacket[], rounds: 
     switch (op) {
       case 'bitflip': {
         const i = position(rng, b.length);
+        // raw-bytes: blind mutation knows nothing about TCP on purpose: it flips any bit of any header byte
         if (i >= 0) b[i] ^= 1 << rng.int(0, 7);
         break;
       }
@@ -130,7 +131,7 @@ export function blindMutate(rng: FuzzRng, input: readonly FuzzPacket[], rounds: 
     }
     if (op !== 'time' && op !== 'duplicate' && b.length >= 20 && rng.chance(0.6)) {
       // Repair lengths and checksums so the packet gets past the first checks.
-      if (rng.chance(0.7)) writeU16(b, IPV4_FIELD.TOTAL_LENGTH, b.length);
+      if (rng.chance(0.7)) new Ipv4Packet(b).totalLength = b.length;
       b = fixChecksums(b);
     }
     packets[k].bytes = b;

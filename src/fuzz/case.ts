@@ -56,9 +56,3 @@ export function caseSeed(seed: number, index: number): number {
 export function withPackets(c: FuzzCase, packets: FuzzPacket[]): FuzzCase {
   return { ...c, packets };
 }
-
-export function casePacketBytes(c: FuzzCase): number {
-  let n = 0;
-  for (const p of c.packets) n += p.bytes.length;
-  return n;
-}

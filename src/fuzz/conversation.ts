@@ -3,7 +3,7 @@
 // scale, SACK and timestamp options, and emits DraftPackets on its own virtual clock; scenes
 // (handshake variants, data, close variants, re-open, the RFC 5961 challenge-ACK exchange) are
 // methods, so a flow script reads like a ladder diagram.
-import { TcpFlag, type TcpOption } from '../wire/index.js';
+import { TcpFlag, seqAdd, type TcpOption } from '../wire/index.js';
 import type { DraftPacket } from './draft.js';
 import type { FuzzRng } from './rng.js';
 
@@ -115,7 +115,7 @@ export class Flow {
         identification: this.rng.int(0, 0xffff),
       },
     };
-    if (!o.noAdvance) from.nxt = (seq + len + (syn ? 1 : 0) + (flags & FIN ? 1 : 0)) >>> 0;
+    if (!o.noAdvance) from.nxt = seqAdd(seq, len + (syn ? 1 : 0) + (flags & FIN ? 1 : 0));
     this.out.push(d);
     return d;
   }
@@ -226,12 +226,12 @@ export class Flow {
       const a = from.nxt;
       const l1 = len >> 1;
       const l2 = len - l1;
-      this.send(from, ACK | PSH, { seq: (a + l1) >>> 0, len: l2, noAdvance: true });
+      this.send(from, ACK | PSH, { seq: seqAdd(a, l1), len: l2, noAdvance: true });
       this.wait();
-      this.send(to, ACK, { ack: a, options: this.dataOptions(to, [[(a + l1) >>> 0, (a + len) >>> 0]]) });
+      this.send(to, ACK, { ack: a, options: this.dataOptions(to, [[seqAdd(a, l1), seqAdd(a, len)]]) });
       this.wait();
       this.send(from, ACK, { seq: a, len: l1, noAdvance: true });
-      from.nxt = (a + len) >>> 0;
+      from.nxt = seqAdd(a, len);
       this.wait();
       this.send(to, ACK);
       return;
@@ -249,7 +249,7 @@ export class Flow {
     this.send(to, ACK);
     this.wait(2e8);
     // Linux's zero-window probe: an old sequence number (snd_una - 1), no data.
-    this.send(from, ACK, { seq: (from.nxt - 1) >>> 0, noAdvance: true });
+    this.send(from, ACK, { seq: seqAdd(from.nxt, -1), noAdvance: true });
     this.wait();
     this.send(to, ACK);
     to.win = saved;
@@ -261,7 +261,7 @@ export class Flow {
   keepalive(from: Endpoint): void {
     const to = this.peer(from);
     this.wait(this.rng.pick([75e9, 7200e9, 1e9]));
-    this.send(from, ACK, { seq: (from.nxt - 1) >>> 0, len: this.rng.int(0, 1), noAdvance: true });
+    this.send(from, ACK, { seq: seqAdd(from.nxt, -1), len: this.rng.int(0, 1), noAdvance: true });
     this.wait();
     this.send(to, ACK);
   }
@@ -309,7 +309,7 @@ export class Flow {
 
   simultaneousClose(): void {
     this.send(this.c, FIN | ACK, { ack: this.s.nxt });
-    this.send(this.s, FIN | ACK, { ack: (this.c.nxt - 1) >>> 0 });
+    this.send(this.s, FIN | ACK, { ack: seqAdd(this.c.nxt, -1) });
     this.wait();
     this.send(this.c, ACK);
     this.send(this.s, ACK);
@@ -338,9 +338,9 @@ export class Flow {
   reopen(): void {
     const old = this.c.nxt;
     this.c.nxt = this.rng.weighted([
-      [3, (old + this.rng.int(1, 1 << 20)) >>> 0],
-      [2, (old - this.rng.int(1, 1 << 20)) >>> 0],
-      [1, (old + 0x80000000) >>> 0],
+      [3, seqAdd(old, this.rng.int(1, 1 << 20))],
+      [2, seqAdd(old, -this.rng.int(1, 1 << 20))],
+      [1, seqAdd(old, 0x80000000)],
       [2, this.rng.u32()],
     ]);
     this.s.nxt = this.rng.u32();
@@ -355,8 +355,8 @@ export class Flow {
   challengeAck(k: number): void {
     const oldClientNxt = this.c.nxt;
     const newIsn = this.rng.weighted([
-      [2, (oldClientNxt + this.rng.int(1, 1 << 28)) >>> 0],
-      [2, (oldClientNxt - this.rng.int(1, 1 << 28)) >>> 0],
+      [2, seqAdd(oldClientNxt, this.rng.int(1, 1 << 28))],
+      [2, seqAdd(oldClientNxt, -this.rng.int(1, 1 << 28))],
       [1, this.rng.u32()],
     ]);
     for (let i = 0; i <= k; i++) {
@@ -367,6 +367,6 @@ export class Flow {
       this.wait(this.delay >> 3);
       this.send(this.c, RST, { seq: oldClientNxt, noAdvance: true, win: 0 });
     }
-    this.c.nxt = (newIsn + 1) >>> 0;
+    this.c.nxt = seqAdd(newIsn, 1);
   }
 }

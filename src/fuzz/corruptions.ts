@@ -3,7 +3,7 @@
 // factory draws its parameters from the case's PRNG when the case is generated and returns a
 // RawEdit, so encoding stays a pure function of the draft. Addresses (bytes 12..19) are never
 // touched: a case stays inside 198.18.0.0/16 <-> 198.19.0.0/16.
-import { IPV4_FIELD, TCP_FIELD, readU16, writeU16 } from '../wire/index.js';
+import { Ipv4Packet, TCP_FIELD, TCP_MIN_HEADER_LEN, TcpFlag, TcpOptionKind, TcpSegment } from '../wire/index.js';
 import { fixChecksums, fixTcpChecksum, type RawEdit } from './draft.js';
 import type { FuzzRng } from './rng.js';
 
@@ -13,9 +13,22 @@ export const CORRUPTIONS = [
 ] as const;
 export type Corruption = (typeof CORRUPTIONS)[number];
 
+/** The IPv4 header length the (maybe corrupted) IHL claims. */
 function hl(b: Uint8Array): number {
-  return (b[0] & 0x0f) * 4;
+  return new Ipv4Packet(b).headerLength;
 }
+
+/** The TCP header after the IPv4 header the IHL claims (its fields only read where the bytes are). */
+function tcpAt(b: Uint8Array): TcpSegment {
+  const h = hl(b);
+  return new TcpSegment(b, h, Math.max(0, b.length - h));
+}
+
+/** IPv4 option 7, record route (RFC 791 §3.1). */
+const IPOPT_RR = 7;
+/** A record-route option's pointer starts at its first address slot. */
+const IPOPT_RR_FIRST_SLOT = 4;
+const IPOPT_NOP = 1;
 
 /** The factory for one corruption kind; the returned edit copies before it changes anything. */
 export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
@@ -23,10 +36,9 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
     case 'tcp-checksum': {
       const bit = 1 << rng.int(0, 15);
       return (b) => {
-        const o = hl(b) + TCP_FIELD.CHECKSUM;
-        if (o + 2 > b.length) return b;
+        if (hl(b) + TCP_FIELD.CHECKSUM + 2 > b.length) return b;
         const c = b.slice();
-        writeU16(c, o, readU16(c, o) ^ bit);
+        tcpAt(c).checksum ^= bit;
         return c;
       };
     }
@@ -34,7 +46,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const bit = 1 << rng.int(0, 15);
       return (b) => {
         const c = b.slice();
-        writeU16(c, IPV4_FIELD.CHECKSUM, readU16(c, IPV4_FIELD.CHECKSUM) ^ bit);
+        new Ipv4Packet(c).checksum ^= bit;
         return c;
       };
     }
@@ -42,7 +54,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const ihl = rng.int(0, 4);
       return (b) => {
         const c = b.slice();
-        c[0] = (c[0] & 0xf0) | ihl;
+        new Ipv4Packet(c).ihl = ihl;
         return c;
       };
     }
@@ -51,7 +63,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const fix = rng.chance(0.5);
       return (b) => {
         const c = b.slice();
-        c[0] = (c[0] & 0xf0) | ihl;
+        new Ipv4Packet(c).ihl = ihl;
         return fix ? fixChecksums(c) : c;
       };
     }
@@ -66,17 +78,17 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
         const c = new Uint8Array(b.length + extra);
         c.set(b.subarray(0, h));
         const opt = c.subarray(h, h + extra);
-        opt.fill(1); // NOP
+        opt.fill(IPOPT_NOP);
         if (rr) {
-          opt[0] = 7; // record route
-          opt[1] = Math.min(39, extra - 1 - ((extra - 1 - 3) % 4));
-          opt[2] = 4;
-          opt.fill(0, 3, opt[1]);
-          opt.fill(0, opt[1]); // EOL after it
+          // Record route with empty address slots, then EOL (zeros) to the end of the options.
+          const len = Math.min(39, extra - 1 - ((extra - 1 - 3) % 4));
+          opt.set([IPOPT_RR, len, IPOPT_RR_FIRST_SLOT]);
+          opt.fill(0, 3);
         }
         c.set(b.subarray(h), h + extra);
-        c[0] = (c[0] & 0xf0) | ((h + extra) >> 2);
-        writeU16(c, IPV4_FIELD.TOTAL_LENGTH, readU16(b, IPV4_FIELD.TOTAL_LENGTH) + extra);
+        const ip = new Ipv4Packet(c);
+        ip.headerLength = h + extra;
+        ip.totalLength = new Ipv4Packet(b).totalLength + extra;
         return fixChecksums(c);
       };
     }
@@ -85,10 +97,9 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const doff = kind === 'doff-small' ? rng.int(0, 4) : rng.int(6, 15);
       const fix = rng.chance(0.7);
       return (b) => {
-        const o = hl(b) + TCP_FIELD.OFFSET;
-        if (o >= b.length) return b;
+        if (hl(b) + TCP_FIELD.OFFSET >= b.length) return b;
         const c = b.slice();
-        c[o] = (c[o] & 0x0f) | (doff << 4);
+        tcpAt(c).dataOffset = doff;
         return fix ? fixTcpChecksum(c) : c;
       };
     }
@@ -98,7 +109,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       return (b) => {
         const n = Math.max(1, Math.floor(b.length * frac));
         const c = b.slice(0, n);
-        if (!keepTotal && n >= 4) writeU16(c, IPV4_FIELD.TOTAL_LENGTH, n);
+        if (!keepTotal && n >= 4) new Ipv4Packet(c).totalLength = n;
         return keepTotal ? c : fixChecksums(c);
       };
     }
@@ -111,7 +122,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
         const c = b.slice();
         const h = hl(c);
         const total = mode === 0 ? h - delta : mode === 1 ? h + delta : mode === 2 ? v : b.length + delta;
-        writeU16(c, IPV4_FIELD.TOTAL_LENGTH, Math.max(0, Math.min(0xffff, total)));
+        new Ipv4Packet(c).totalLength = Math.max(0, Math.min(0xffff, total));
         return fixChecksums(c);
       };
     }
@@ -129,7 +140,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const version = rng.pick([0, 5, 6, 15]);
       return (b) => {
         const c = b.slice();
-        c[0] = (version << 4) | (c[0] & 0x0f);
+        new Ipv4Packet(c).version = version;
         return c;
       };
     }
@@ -137,7 +148,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const proto = rng.pick([0, 1, 17, 41, 132, 255]);
       return (b) => {
         const c = b.slice();
-        c[IPV4_FIELD.PROTOCOL] = proto;
+        new Ipv4Packet(c).protocol = proto;
         return fixChecksums(c);
       };
     }
@@ -145,7 +156,7 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const word = rng.pick([0x2000, 0x2000 | rng.int(1, 0x1fff), rng.int(1, 0x1fff), 0x8000 | 0x4000]);
       return (b) => {
         const c = b.slice();
-        writeU16(c, IPV4_FIELD.FLAGS_FRAGMENT, word);
+        new Ipv4Packet(c).flagsFragment = word;
         return fixChecksums(c);
       };
     }
@@ -154,23 +165,26 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
       const len = rng.pick([0, 1, 2, 3, 11, 39, 40, 255]);
       return (b) => {
         const h = hl(b);
-        if (h + 20 > b.length) return b;
-        const doff = (b[h + TCP_FIELD.OFFSET] >>> 4) * 4;
-        const end = Math.min(b.length, h + doff);
-        // Walk to the which-th non-NOP option and overwrite its length byte.
-        let i = h + 20;
+        if (h + TCP_MIN_HEADER_LEN > b.length) return b;
+        const end = Math.min(b.length, h + tcpAt(b).headerLength);
+        // Walk to the which-th non-NOP option and overwrite its length byte. The option area is
+        // walked as it is, malformed lengths included: wire's parsers refuse exactly such bytes.
+        let i = h + TCP_MIN_HEADER_LEN;
         let seen = 0;
         while (i < end - 1) {
           const kind = b[i];
-          if (kind === 0) break;
-          if (kind === 1) { i++; continue; }
+          if (kind === TcpOptionKind.EOL) break;
+          if (kind === TcpOptionKind.NOP) { i++; continue; }
+          // raw-bytes: reads the length byte of a possibly malformed option, which wire's parsers refuse
           if (seen === which || i + b[i + 1] >= end) break;
           seen++;
+          // raw-bytes: steps over a possibly malformed option by its own length byte
           i += Math.max(2, b[i + 1]);
         }
         if (i >= end - 1) return b;
         const c = b.slice();
-        if (c[i] === 1 || c[i] === 0) c[i] = 2;
+        if (c[i] === TcpOptionKind.NOP || c[i] === TcpOptionKind.EOL) c[i] = TcpOptionKind.MSS;
+        // raw-bytes: writes the deliberately wrong option length (wire's encoder computes lengths itself)
         c[i + 1] = len;
         return fixTcpChecksum(c);
       };
@@ -178,21 +192,20 @@ export function corruption(kind: Corruption, rng: FuzzRng): RawEdit {
     case 'reserved-bits': {
       const bits = rng.int(1, 7);
       return (b) => {
-        const o = hl(b) + TCP_FIELD.OFFSET;
-        if (o >= b.length) return b;
+        if (hl(b) + TCP_FIELD.OFFSET >= b.length) return b;
         const c = b.slice();
-        c[o] = (c[o] & 0xf1) | (bits << 1);
+        tcpAt(c).reserved = bits;
         return fixTcpChecksum(c);
       };
     }
     case 'urgent': {
       const ptr = rng.pick([0, 1, 0xffff, rng.int(0, 0xffff)]);
       return (b) => {
-        const h = hl(b);
-        if (h + 20 > b.length) return b;
+        if (hl(b) + TCP_MIN_HEADER_LEN > b.length) return b;
         const c = b.slice();
-        c[h + TCP_FIELD.FLAGS] |= 0x20;
-        writeU16(c, h + TCP_FIELD.URGENT, ptr);
+        const tcp = tcpAt(c);
+        tcp.flags |= TcpFlag.URG;
+        tcp.urgentPointer = ptr;
         return fixTcpChecksum(c);
       };
     }

@@ -2,8 +2,7 @@
 // change seq, flags, options...) plus byte-level edits applied after encoding (corruptions,
 // malformed option lengths). `encodeDrafts` turns the list into the case's FuzzPackets.
 import {
-  IPV4_FIELD, IpProtocol, TCP_FIELD, encodeSegment, internetChecksum, pseudoHeaderSum, readU16, tcpOptionLength, writeU16,
-  type SegmentSpec, type TcpOption,
+  IPV4_MIN_HEADER_LEN, IpProtocol, Ipv4Packet, TCP_FIELD, TcpSegment, encodeSegment, tcpOptionLength, type SegmentSpec, type TcpOption,
 } from '../wire/index.js';
 import type { FuzzPacket } from './case.js';
 
@@ -41,26 +40,23 @@ export function fitOptions(opts: readonly TcpOption[]): TcpOption[] {
 
 /** Recomputes the IPv4 header checksum and, when the TCP segment is there, the TCP checksum. */
 export function fixChecksums(b: Uint8Array): Uint8Array {
-  if (b.length < 20 || b[0] >>> 4 !== 4) return b;
-  const hl = (b[0] & 0x0f) * 4;
-  if (hl < 20 || hl > b.length) return b;
-  writeU16(b, IPV4_FIELD.CHECKSUM, 0);
-  writeU16(b, IPV4_FIELD.CHECKSUM, internetChecksum(b, 0, hl));
+  const ip = new Ipv4Packet(b);
+  if (b.length < IPV4_MIN_HEADER_LEN || ip.version !== 4) return b;
+  const hl = ip.headerLength;
+  if (hl < IPV4_MIN_HEADER_LEN || hl > b.length) return b;
+  ip.fillChecksum();
   fixTcpChecksum(b);
   return b;
 }
 
 /** Recomputes only the TCP checksum (IPv4 total length decides the segment length). */
 export function fixTcpChecksum(b: Uint8Array): Uint8Array {
-  if (b.length < 20) return b;
-  const hl = (b[0] & 0x0f) * 4;
-  const total = readU16(b, IPV4_FIELD.TOTAL_LENGTH);
-  if (b[IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP || hl < 20 || total > b.length || total - hl < TCP_FIELD.CHECKSUM + 2) return b;
-  const segLen = total - hl;
-  writeU16(b, hl + TCP_FIELD.CHECKSUM, 0);
-  const src = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
-  const dst = ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0;
-  writeU16(b, hl + TCP_FIELD.CHECKSUM, internetChecksum(b, hl, segLen, pseudoHeaderSum(src, dst, IpProtocol.TCP, segLen)));
+  if (b.length < IPV4_MIN_HEADER_LEN) return b;
+  const ip = new Ipv4Packet(b);
+  const hl = ip.headerLength;
+  const total = ip.totalLength;
+  if (ip.protocol !== IpProtocol.TCP || hl < IPV4_MIN_HEADER_LEN || total > b.length || total - hl < TCP_FIELD.CHECKSUM + 2) return b;
+  new TcpSegment(b, hl, total - hl).fillChecksum(ip.src, ip.dst);
   return b;
 }
 

@@ -3,7 +3,7 @@
 // shrink the case to the few packets that trigger it. Used by the tests and by the hidden
 // `ctsim fuzz --inject-fault NAME`; never active otherwise.
 import type { Conntrack } from '../conntrack/conntrack.js';
-import { TcpFlag } from '../wire/index.js';
+import { Ipv4Packet, TcpFlag } from '../wire/index.js';
 import type { ReplayRow } from '../replay/replay.js';
 
 export const FAULTS = ['transition', 'index', 'timeout', 'exception', 'nat-checksum', 'determinism'] as const;
@@ -62,7 +62,8 @@ export function makeFault(name: FaultName): Fault {
     case 'nat-checksum':
       return {
         name, afterNat(buf, flags) {
-          if (flags & TcpFlag.FIN) buf[8] ^= 0x01; // the TTL: the IPv4 header checksum no longer matches
+          // The TTL changes behind the checksum's back: the IPv4 header checksum no longer matches.
+          if (flags & TcpFlag.FIN) new Ipv4Packet(buf).ttl ^= 0x01;
         },
       };
     case 'determinism':

@@ -5,7 +5,7 @@
 //   3. shrink payloads: each TCP payload to empty, else halved, with lengths and checksums
 //      re-derived (a checksum that was wrong stays wrong);
 // repeated until nothing changes or the run budget is spent. Deterministic.
-import { IPV4_FIELD, IpProtocol, TCP_FIELD, checkIpv4, internetChecksum, pseudoHeaderSum, readU16, writeU16 } from '../wire/index.js';
+import { IPV4_MIN_HEADER_LEN, IpProtocol, Ipv4Packet, PacketView, TCP_FIELD, TCP_MIN_HEADER_LEN, TcpSegment } from '../wire/index.js';
 import { withPackets, type FuzzCase, type FuzzPacket } from './case.js';
 
 export interface MinimiseOptions {
@@ -89,42 +89,37 @@ function shrinkGaps(c: FuzzCase, b: Budget): FuzzCase {
   return withPackets(c, packets);
 }
 
-function tcpChecksumOk(b: Uint8Array, hl: number, total: number): boolean {
-  const src = ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0;
-  const dst = ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0;
-  return internetChecksum(b, hl, total - hl, pseudoHeaderSum(src, dst, IpProtocol.TCP, total - hl)) === 0;
-}
-
 /** The packet with its TCP payload cut to `len` bytes, or null when it has no clean structure to cut. */
 export function withPayload(bytes: Uint8Array, len: number): Uint8Array | null {
-  if (checkIpv4(bytes, 0, bytes.length) !== null || bytes[IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP) return null;
-  const hl = (bytes[0] & 0x0f) * 4;
-  const total = readU16(bytes, IPV4_FIELD.TOTAL_LENGTH);
-  if (total !== bytes.length || total - hl < 20) return null;
-  const doff = (bytes[hl + TCP_FIELD.OFFSET] >>> 4) * 4;
-  if (doff < 20 || hl + doff > total) return null;
+  const v = new PacketView().decodeIpv4(bytes);
+  if (!v.ipv4 || v.ip.protocol !== IpProtocol.TCP) return null;
+  const hl = v.ip.headerLength;
+  const total = v.ip.totalLength;
+  if (total !== bytes.length || total - hl < TCP_MIN_HEADER_LEN) return null;
+  const doff = v.tcp.headerLength;
+  if (doff < TCP_MIN_HEADER_LEN || hl + doff > total) return null;
   const have = total - hl - doff;
   if (len >= have) return null;
-  const ipOk = internetChecksum(bytes, 0, hl) === 0;
-  const tcpOk = tcpChecksumOk(bytes, hl, total);
+  // A checksum that was wrong stays wrong (by one bit), a right one is recomputed.
+  const ipOk = v.ip.verifyChecksum();
+  const tcpOk = v.tcp.verifyChecksum(v.ip.src, v.ip.dst);
   const out = bytes.slice(0, hl + doff + len);
-  const newTotal = out.length;
-  writeU16(out, IPV4_FIELD.TOTAL_LENGTH, newTotal);
-  writeU16(out, IPV4_FIELD.CHECKSUM, 0);
-  writeU16(out, IPV4_FIELD.CHECKSUM, internetChecksum(out, 0, hl) ^ (ipOk ? 0 : 0x0001));
-  const at = hl + TCP_FIELD.CHECKSUM;
-  writeU16(out, at, 0);
-  const src = ((out[12] << 24) | (out[13] << 16) | (out[14] << 8) | out[15]) >>> 0;
-  const dst = ((out[16] << 24) | (out[17] << 16) | (out[18] << 8) | out[19]) >>> 0;
-  writeU16(out, at, internetChecksum(out, hl, newTotal - hl, pseudoHeaderSum(src, dst, IpProtocol.TCP, newTotal - hl)) ^ (tcpOk ? 0 : 0x0001));
+  const ip = new Ipv4Packet(out);
+  ip.totalLength = out.length;
+  ip.fillChecksum();
+  if (!ipOk) ip.checksum ^= 0x0001;
+  const tcp = new TcpSegment(out, hl, out.length - hl);
+  tcp.fillChecksum(ip.src, ip.dst);
+  if (!tcpOk) tcp.checksum ^= 0x0001;
   return out;
 }
 
+/** TCP payload bytes of a packet (0 when it has no readable TCP header). */
 function payloadLength(bytes: Uint8Array): number {
-  if (bytes.length < 20) return 0;
-  const hl = (bytes[0] & 0x0f) * 4;
-  if (hl + 13 >= bytes.length) return 0;
-  return Math.max(0, bytes.length - hl - (bytes[hl + TCP_FIELD.OFFSET] >>> 4) * 4);
+  if (bytes.length < IPV4_MIN_HEADER_LEN) return 0;
+  const hl = new Ipv4Packet(bytes).headerLength;
+  if (hl + TCP_FIELD.FLAGS >= bytes.length) return 0;
+  return Math.max(0, bytes.length - hl - new TcpSegment(bytes, hl).headerLength);
 }
 
 function shrinkPayloads(c: FuzzCase, b: Budget): FuzzCase {

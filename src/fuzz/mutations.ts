@@ -3,7 +3,7 @@
 // must classify carefully, window and scale extremes, odd options, retransmissions, reordering,
 // loss, stale packets of an old connection, RSTs and SYNs injected at any point (with the
 // challenge-ACK answer), time gaps across every conntrack timeout, and byte corruptions.
-import { TcpFlag, type TcpOption } from '../wire/index.js';
+import { TcpFlag, seqAdd, type TcpOption } from '../wire/index.js';
 import { TcpCtState } from '../conntrack/tcp-states.js';
 import { CORRUPTIONS, corruption } from './corruptions.js';
 import type { DraftPacket } from './draft.js';
@@ -110,8 +110,8 @@ function mutateOptions(rng: FuzzRng, d: DraftPacket): void {
       const n = rng.int(1, 3);
       const blocks: Array<[number, number]> = [];
       for (let k = 0; k < n; k++) {
-        const l = (ack + windowOffset(rng, w)) >>> 0;
-        blocks.push([l, (l + rng.int(1, 70000)) >>> 0]);
+        const l = seqAdd(ack, windowOffset(rng, w));
+        blocks.push([l, seqAdd(l, rng.int(1, 70000))]);
       }
       d.spec.options = [{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks }];
       d.spec.flags |= ACK;
@@ -145,12 +145,12 @@ export function mutate(list: DraftPacket[], kind: Mutation, ctx: MutationContext
   switch (kind) {
     case 'seq-offset': {
       const off = windowOffset(rng, d.peerWindow);
-      d.spec.seq = (d.spec.seq + off) >>> 0;
+      d.spec.seq = seqAdd(d.spec.seq, off);
       return `seq-offset@${i}:${off}`;
     }
     case 'ack-offset': {
       const off = windowOffset(rng, d.peerWindow);
-      d.spec.ack = ((d.spec.ack ?? 0) + off) >>> 0;
+      d.spec.ack = seqAdd(d.spec.ack ?? 0, off);
       if (rng.chance(0.3)) d.spec.flags |= ACK;
       return `ack-offset@${i}:${off}`;
     }
@@ -196,7 +196,7 @@ export function mutate(list: DraftPacket[], kind: Mutation, ctx: MutationContext
     }
     case 'rst': {
       const t = d.timeNs + 1;
-      const next = (d.spec.seq + segLen(d)) >>> 0;
+      const next = seqAdd(d.spec.seq, segLen(d));
       const w = d.peerWindow;
       const senderSide = rng.chance(0.5);
       const base = senderSide ? next : (d.spec.ack ?? rng.u32());
@@ -209,8 +209,8 @@ export function mutate(list: DraftPacket[], kind: Mutation, ctx: MutationContext
     case 'syn': {
       // A SYN on the existing tuple (from either end), maybe answered by a challenge ACK and an RST.
       const t = d.timeNs + rng.pick([1, 1000, 1e9]);
-      const next = (d.spec.seq + segLen(d)) >>> 0;
-      const isn = rng.pick([(next + rng.int(1, 1 << 20)) >>> 0, (next - rng.int(1, 1 << 20)) >>> 0, rng.u32(), (next + 0x80000000) >>> 0]);
+      const next = seqAdd(d.spec.seq, segLen(d));
+      const isn = rng.pick([seqAdd(next, rng.int(1, 1 << 20)), seqAdd(next, -rng.int(1, 1 << 20)), rng.u32(), seqAdd(next, 0x80000000)]);
       const opts: TcpOption[] = [{ kind: 'mss', value: 1460 }, { kind: 'sack-permitted' }, { kind: 'timestamp', tsval: rng.u32(), tsecr: 0 }, { kind: 'nop' }, { kind: 'wscale', shift: 7 }];
       const syn = fromSender(d, SYN, isn, 0, t, opts);
       insertSorted(list, syn);

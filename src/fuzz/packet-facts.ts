@@ -1,8 +1,8 @@
 // What the checker needs to know about a raw packet before conntrack sees it: does it have a
 // tuple (IPv4, TCP, not a fragment, at least the 8 bytes of ports), which one, and its class.
-// Read directly from the bytes, independently of the engine; never throws.
+// Read from the bytes by wire's decoder, independently of the engine; never throws.
 import { classifyTcp } from '../conntrack/tcp-states.js';
-import { IPV4_FIELD, IpProtocol, TCP_FIELD, checkIpv4, readI32, readU16 } from '../wire/index.js';
+import { PacketView } from '../wire/index.js';
 
 export class PacketFacts {
   /** Passes the IPv4 structure checks (replay hands it to conntrack). */
@@ -11,6 +11,7 @@ export class PacketFacts {
   hasTuple = false;
   /** The TCP header is complete (flags readable). */
   hasFlags = false;
+  /** Addresses as int32 (the table's representation). */
   src = 0;
   dst = 0;
   sport = 0;
@@ -19,27 +20,25 @@ export class PacketFacts {
   cls = 0;
   totalLength = 0;
   headerLength = 0;
+  /** The decoded packet (valid until the next read). */
+  readonly view = new PacketView();
 
   read(b: Uint8Array): this {
-    this.ipv4 = this.hasTuple = this.hasFlags = false;
+    const v = this.view.decodeIpv4(b);
+    this.ipv4 = v.ipv4;
+    this.hasTuple = v.hasPorts;
+    this.hasFlags = v.hasTcpHeader;
     this.flags = this.cls = 0;
-    if (b.length < 1 || b[0] >>> 4 !== 4 || checkIpv4(b, 0, b.length) !== null) return this;
-    this.ipv4 = true;
-    this.headerLength = (b[0] & 0x0f) * 4;
-    this.totalLength = readU16(b, IPV4_FIELD.TOTAL_LENGTH);
-    const fragment = (readU16(b, IPV4_FIELD.FLAGS_FRAGMENT) & 0x3fff) !== 0;
-    if (b[IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP || fragment) return this;
-    const tcpLen = this.totalLength - this.headerLength;
-    if (tcpLen < 8) return this;
-    const t = this.headerLength;
-    this.hasTuple = true;
-    this.src = readI32(b, IPV4_FIELD.SRC);
-    this.dst = readI32(b, IPV4_FIELD.DST);
-    this.sport = readU16(b, t + TCP_FIELD.SRC_PORT);
-    this.dport = readU16(b, t + TCP_FIELD.DST_PORT);
-    if (tcpLen >= 20) {
-      this.hasFlags = true;
-      this.flags = b[t + TCP_FIELD.FLAGS] | ((b[t + TCP_FIELD.OFFSET] & 1) << 8);
+    if (!v.ipv4) return this;
+    this.headerLength = v.ip.headerLength;
+    this.totalLength = v.ip.totalLength;
+    if (!v.hasPorts) return this;
+    this.src = v.ip.srcI32;
+    this.dst = v.ip.dstI32;
+    this.sport = v.tcp.srcPort;
+    this.dport = v.tcp.dstPort;
+    if (v.hasTcpHeader) {
+      this.flags = v.tcp.flags;
       this.cls = classifyTcp(this.flags);
     }
     return this;

@@ -5,12 +5,12 @@
 import { Conntrack } from '../conntrack/conntrack.js';
 import { tcpStateName } from '../conntrack/tcp-states.js';
 import { Status } from '../conntrack/status.js';
-import { CtInfo, Outcome } from '../conntrack/verdict.js';
-import { Reason } from '../conntrack/reasons.js';
+import { verdictCtState } from '../conntrack/verdict.js';
+import { trackAndConfirm } from '../conntrack/track-and-confirm.js';
 import type { KernelProfile } from '../conntrack/kernel-profile.js';
 import { caseAddresses, type DiffCase, type InjectedPacket } from './prepare-cases.js';
 import { INJECT_PPS, type KernelBatchResult, type KernelCtState } from './kernel-batch.js';
-import { formatIpv4Address, tcpFlagsShort } from '../wire/index.js';
+import { formatIpv4Address, packetSummary } from '../wire/index.js';
 
 export interface PacketDiff {
   caseIndex: number;
@@ -48,14 +48,6 @@ export interface DiffReport {
   disagreeingCases: number[];
 }
 
-function summarize(b: Uint8Array): string {
-  const hl = (b[0] & 0x0f) << 2;
-  if (b.length < hl + 14 || b[9] !== 6) return `${b.length} bytes`;
-  const u32 = (o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-  const u16 = (o: number) => (b[o] << 8) | b[o + 1];
-  return `${formatIpv4Address(u32(12))}:${u16(hl)} > ${formatIpv4Address(u32(16))}:${u16(hl + 2)} ${tcpFlagsShort(b[hl + 13] | ((b[hl + 12] & 1) << 8))} seq=${u32(hl + 4)} ack=${u32(hl + 8)}`;
-}
-
 export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, sysctls: readonly string[], pps: number = INJECT_PPS): { states: KernelCtState[]; reasons: string[]; ct: Conntrack; endNs: number } {
   const ct = new Conntrack({ kernel: profile, sysctls, initialCapacity: 1024 });
   const states: KernelCtState[] = [];
@@ -69,18 +61,10 @@ export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, s
       continue;
     }
     const now = Math.round(i++ * gap);
-    const v = ct.track(p.bytes, 0, p.bytes.length, now, 'prerouting');
+    // prepareCases() skipped what conntrack would not track (not IPv4, not TCP, fragments).
+    const v = trackAndConfirm(ct, p.bytes, 0, p.bytes.length, now, 'prerouting');
     reasons.push(ct.reasonText(v));
-    if (v.outcome === Outcome.DROP) {
-      states.push('dropped');
-      continue;
-    }
-    if (v.outcome === Outcome.UNTRACKED) {
-      states.push(v.reason.code === Reason.BAD_IP || v.reason.code === Reason.FRAGMENT ? 'dropped' : 'UNTRACKED');
-      continue;
-    }
-    if (v.created && v.outcome !== Outcome.INVALID) ct.confirm(v.entry, now);
-    states.push(v.ctinfo === CtInfo.INVALID ? 'INVALID' : v.ctinfo === CtInfo.NEW ? 'NEW' : 'ESTABLISHED');
+    states.push(verdictCtState(v) ?? 'dropped');
   }
   return { states, reasons, ct, endNs: Math.round(i * gap) };
 }
@@ -113,7 +97,7 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
     }
     compared++;
     if (kernel.states[k] === sim.states[k]) agree++;
-    else packetDiffs.push({ caseIndex: p.caseIndex, caseName: cases[p.caseIndex].name, index: p.index, summary: summarize(p.bytes), kernel: kernel.states[k], ctsim: sim.states[k], ctsimReason: sim.reasons[k] });
+    else packetDiffs.push({ caseIndex: p.caseIndex, caseName: cases[p.caseIndex].name, index: p.index, summary: packetSummary(p.bytes), kernel: kernel.states[k], ctsim: sim.states[k], ctsimReason: sim.reasons[k] });
   });
   // Final entries per case, keyed by their original tuple.
   const key = (src: number, dst: number, sport: number, dport: number) => `${src >>> 0}:${sport}>${dst >>> 0}:${dport}`;

@@ -3,16 +3,17 @@
 // back what it decided: a mangle FORWARD rule per ctstate stamps the packet's DSCP field, a
 // capture of R's outgoing packets reads the stamps, and `conntrack -L` gives the entries' final
 // state. Packets R did not forward (dropped before FORWARD) show up as 'dropped'.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
-import { EtherType, LinkType, decodeLinkLayer, emitEthernet, readU16, readU32 } from '../wire/index.js';
+import type { CtState } from '../conntrack/verdict.js';
+import { ETHERNET_HEADER_LEN, EtherType, LinkType, PacketView, emitEthernet, parseIpv4Address } from '../wire/index.js';
 import { LabError, type NetnsLab } from './netns-lab.js';
 import type { InjectedPacket } from './prepare-cases.js';
 
-export type KernelCtState = 'INVALID' | 'NEW' | 'ESTABLISHED' | 'RELATED' | 'UNTRACKED' | 'dropped';
+/** The ctstate R's conntrack gave a packet, or 'dropped' when R did not forward it. */
+export type KernelCtState = CtState | 'dropped';
 
 const DSCP: Array<[number, KernelCtState]> = [[1, 'INVALID'], [2, 'NEW'], [3, 'ESTABLISHED'], [4, 'RELATED'], [5, 'UNTRACKED']];
 
@@ -35,9 +36,9 @@ export interface KernelBatchResult {
   /** The injection rate used (packets per second): ctsim replays the run on the same clock. */
   pps: number;
   /**
-   * Packets the run lost outside conntrack: injected but never received by R's interfaces (a
-   * full veth backlog on a slow or loaded machine), dropped by the capture, or sent by R but
-   * missing from the capture (stopped before it was drained). A lossy run says
+   * Packets the run lost outside conntrack (packetsLost): injected but never received by R's
+   * interfaces (a full veth backlog on a slow or loaded machine), dropped by the capture, or sent
+   * by R but missing from the capture (stopped before it was drained). A lossy run says
    * nothing about conntrack; the caller retries it slower.
    */
   lost: number;
@@ -46,11 +47,15 @@ export interface KernelBatchResult {
 /** Packets per second injected: spaced so both veths' packets reach R's conntrack in order. */
 export const INJECT_PPS = 4000;
 
-function packetKey(b: Uint8Array, off: number): string {
-  const hl = (b[off] & 0x0f) << 2;
-  const total = readU16(b, off + 2);
-  // Fields the router does not change (TTL, DSCP and the IP checksum are excluded).
-  return `${readU32(b, off + 12)}>${readU32(b, off + 16)}|${readU16(b, off + 4)}|${total}|${b[off + 9]}|${total >= hl + 14 ? `${readU16(b, off + hl)}:${readU16(b, off + hl + 2)}:${readU32(b, off + hl + 4)}:${readU32(b, off + hl + 8)}:${b[off + hl + 13]}` : ''}`;
+/** What R forwards, captured with a snaplen: the headers are there, the payload may be cut. */
+const CAPTURE_SNAPLEN = 256;
+
+/** Fields the router does not change (TTL, DSCP and the IP checksum are excluded). */
+function packetKey(view: PacketView): string {
+  const { ip, tcp } = view;
+  const total = ip.totalLength;
+  const ports = total >= ip.headerLength + 14 ? `${tcp.srcPort}:${tcp.dstPort}:${tcp.seq}:${tcp.ack}:${tcp.flags & 0xff}` : '';
+  return `${ip.src}>${ip.dst}|${ip.identification}|${total}|${ip.protocol}|${ports}`;
 }
 
 /** Packets R's two lab interfaces have received so far. */
@@ -65,9 +70,19 @@ function sentByR(lab: NetnsLab): number {
   return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.tx?.packets ?? 0), 0);
 }
 
-export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], pps: number = INJECT_PPS): Promise<KernelBatchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'ctsim-kd-'));
-  let dump: ReturnType<typeof spawn> | null = null;
+export interface KernelBatchOptions {
+  /**
+   * Keep the scratch directory (injection pcap, R's capture) instead of removing it, and report
+   * it with tcpdump's own messages (for looking into a disagreement by hand).
+   */
+  onKeptScratch?: (kept: { dir: string; tcpdumpLog: string }) => void;
+}
+
+export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], pps: number = INJECT_PPS, opts: KernelBatchOptions = {}): Promise<KernelBatchResult> {
+  // Owned by the lab: removed with it on errors and interrupts (and after a SIGKILL, by the next run).
+  const dir = lab.scratchFolder('batch');
+  let dump: ChildProcess | null = null;
+  let dumpErr = '';
   try {
     // R: flush conntrack, stamp ctstate into DSCP at FORWARD.
     lab.ns(lab.r, 'conntrack', ['-F'], { allowFail: true });
@@ -79,9 +94,9 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     const sink = new MemorySink();
     const w = new PcapWriter(sink, { linkType: LinkType.ETHERNET, nanosecond: false });
     inject.forEach((p, i) => {
-      const f = new Uint8Array(14 + p.bytes.length);
+      const f = new Uint8Array(ETHERNET_HEADER_LEN + p.bytes.length);
       emitEthernet({ src: p.side === 'a' ? lab.ea.mac : lab.eb.mac, dst: p.side === 'a' ? lab.ra.mac : lab.rb.mac, etherType: EtherType.IPV4 }, f);
-      f.set(p.bytes, 14);
+      f.set(p.bytes, ETHERNET_HEADER_LEN);
       w.writePacket(BigInt(i) * BigInt(Math.round(1e9 / pps)), f);
     });
     w.close();
@@ -93,8 +108,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
 
     // Capture what R sends (both veths), then inject.
     // Both directions on every interface (SLL2 carries the direction: 4 = outgoing).
-    dump = spawn('ip', ['netns', 'exec', lab.r, 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-s', '256', '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let dumpErr = '';
+    dump = lab.spawnIn(lab.r, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-s', String(CAPTURE_SNAPLEN), '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
     const d0 = dump;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabError('tcpdump did not start within 10 s')), 10_000);
@@ -118,45 +132,72 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     // slow kernel (a UML guest) let the capture file stop growing first.
     await settled(cap);
     const entries = parseConntrackList(lab.ns(lab.r, 'conntrack', ['-L'], { allowFail: true }));
-    // (IPv6 neighbour discovery may add a few packets; only a shortfall means loss.)
-    const notReceived = Math.max(0, inject.length - (receivedByR(lab) - rx0));
+    const received = receivedByR(lab) - rx0;
     const sent = sentByR(lab) - tx0;
     const wallSeconds = (performance.now() - t0) / 1000;
     await stopCapture(d0);
     dump = null;
-    const count = (what: string) => Number(new RegExp(`(\\d+) packets? ${what}`).exec(dumpErr)?.[1] ?? 0);
-    const captureDropped = count('dropped by kernel') + Math.max(0, count('received by filter') - count('captured'));
 
-    if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: tcpdump said: ${dumpErr}\n`);
     // Match what left R to what went in, in order per identical packet.
     const seen = new Map<string, KernelCtState[]>();
+    const view = new PacketView();
     let capturedOutgoing = 0;
     for (const rec of readCaptureBytes(readFileSync(cap))) {
-      const l = decodeLinkLayer(rec.iface.linkType, rec.data);
-      if (l.outgoing) capturedOutgoing++;
-      if (l.etherType !== EtherType.IPV4 || !l.outgoing) continue;
-      const off = l.networkOffset;
-      const dscp = rec.data[off + 1] >>> 2;
+      view.decodeFrame(rec.iface.linkType, rec.data);
+      if (view.linkError) throw view.linkError;
+      if (view.link.outgoing) capturedOutgoing++;
+      if (view.link.etherType !== EtherType.IPV4 || !view.link.outgoing || !view.ipv4Header) continue;
+      const dscp = view.ip.dscp;
       const st = DSCP.find(([c]) => c === dscp)?.[1] ?? 'UNTRACKED';
-      const k = packetKey(rec.data, off);
+      const k = packetKey(view);
       const q = seen.get(k);
       if (q) q.push(st);
       else seen.set(k, [st]);
     }
     const states = packets.map((p): KernelCtState => {
       if (p.skipped) return 'dropped';
-      const q = seen.get(packetKey(p.bytes, 0));
+      const q = seen.get(packetKey(view.decodeIpv4(p.bytes)));
       return q && q.length ? q.shift()! : 'dropped';
     });
-    // A capture stopped before tcpdump read its socket's tail (a guest stalled longer than the
-    // settling wait) holds fewer packets than R sent: those would read as 'dropped'.
-    const notCaptured = Math.max(0, sent - capturedOutgoing);
-    return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped + notCaptured };
+    const lost = packetsLost({ injected: inject.length, receivedByR: received, sentByR: sent, capturedOutgoing, tcpdumpLog: dumpErr });
+    return { states, entries, wallSeconds, pps, lost };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
-    if (process.env.CTSIM_KD_KEEP) process.stderr.write(`kernel-diff: kept ${dir}\n`);
-    else rmSync(dir, { recursive: true, force: true });
+    if (opts.onKeptScratch) {
+      lab.keepScratch(dir);
+      opts.onKeptScratch({ dir, tcpdumpLog: dumpErr });
+    } else {
+      lab.removeScratch(dir);
+    }
   }
+}
+
+/** What a run counted on its way: the inputs of its loss figure. */
+export interface RunCounts {
+  injected: number;
+  /** Packets R's two lab interfaces received during the run. */
+  receivedByR: number;
+  /** Packets R's two lab interfaces sent during the run. */
+  sentByR: number;
+  /** Outgoing packets (any interface, any protocol) in the capture of R. */
+  capturedOutgoing: number;
+  /** tcpdump's own messages (its closing statistics). */
+  tcpdumpLog: string;
+}
+
+/**
+ * Packets a run lost outside conntrack: injected but never received by R (a full veth backlog),
+ * dropped by the capture (tcpdump's statistics), or sent by R but missing from the capture (it
+ * was stopped before tcpdump read its socket's tail: a guest that stalled longer than the settling
+ * wait; those packets would otherwise read as 'dropped' verdicts). IPv6 neighbour discovery may
+ * add packets to the counters, so only a shortfall counts.
+ */
+export function packetsLost(c: RunCounts): number {
+  const count = (what: string) => Number(new RegExp(`(\\d+) packets? ${what}`).exec(c.tcpdumpLog)?.[1] ?? 0);
+  const notReceived = Math.max(0, c.injected - c.receivedByR);
+  const captureDropped = count('dropped by kernel') + Math.max(0, count('received by filter') - count('captured'));
+  const notCaptured = Math.max(0, c.sentByR - c.capturedOutgoing);
+  return notReceived + captureDropped + notCaptured;
 }
 
 /** Resolves when `file` has not grown for 1.5 s (at most 30 s): a loaded guest's tcpdump pauses. */
@@ -173,7 +214,7 @@ async function settled(file: string): Promise<void> {
 }
 
 /** Stops tcpdump (SIGINT lets it flush), killing it if it does not exit within 5 s. */
-function stopCapture(p: ReturnType<typeof spawn>): Promise<void> {
+function stopCapture(p: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();
     const t = setTimeout(() => {
@@ -194,9 +235,8 @@ export function parseConntrackList(text: string): KernelEntry[] {
   for (const line of text.split('\n')) {
     const m = /^tcp\s+6\s+(\d+)\s+(\S+)\s+src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)(.*)$/.exec(line.trim());
     if (!m) continue;
-    const toNum = (a: string) => a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0) >>> 0;
     out.push({
-      timeoutSecs: Number(m[1]), state: m[2], src: toNum(m[3]), dst: toNum(m[4]), sport: Number(m[5]), dport: Number(m[6]),
+      timeoutSecs: Number(m[1]), state: m[2], src: parseIpv4Address(m[3]), dst: parseIpv4Address(m[4]), sport: Number(m[5]), dport: Number(m[6]),
       unreplied: m[7].includes('[UNREPLIED]'), assured: m[7].includes('[ASSURED]'),
     });
   }

@@ -5,7 +5,7 @@
 import { release } from 'node:os';
 import { resolveKernel, type KernelProfile } from '../conntrack/kernel-profile.js';
 import { compareBatch, type DiffReport } from './compare.js';
-import { INJECT_PPS, runKernelBatch } from './kernel-batch.js';
+import { INJECT_PPS, runKernelBatch, type KernelBatchOptions } from './kernel-batch.js';
 import { LabError, NetnsLab } from './netns-lab.js';
 import { prepareCases, type DiffCase } from './prepare-cases.js';
 
@@ -21,6 +21,8 @@ export interface KernelDiffOptions {
   pps?: number;
   /** Compare with this ctsim profile instead of the one for `uname -r` (e.g. ubuntu-20.04 on a real 5.4). */
   profile?: string;
+  /** Keep every run's scratch directory (injection pcap, R's capture) and report it here. */
+  onKeptScratch?: KernelBatchOptions['onKeptScratch'];
 }
 
 export interface MinimisedCase {
@@ -56,11 +58,11 @@ function merge(a: DiffReport | null, b: DiffReport, offset: number): DiffReport 
 /** Attempts per batch: each lossy run is retried at half the rate. */
 const LOSSY_RETRIES = 4;
 
-async function oneRun(lab: NetnsLab, cases: DiffCase[], profile: KernelProfile, sysctls: string[], pps: number): Promise<DiffReport> {
+async function oneRun(lab: NetnsLab, cases: DiffCase[], profile: KernelProfile, sysctls: string[], pps: number, batch: KernelBatchOptions): Promise<DiffReport> {
   const packets = prepareCases(cases);
   let rate = pps;
   for (let attempt = 1; ; attempt++) {
-    const k = await runKernelBatch(lab, packets, rate);
+    const k = await runKernelBatch(lab, packets, rate, batch);
     if (k.lost === 0) return compareBatch(cases, packets, k, profile, sysctls);
     if (attempt === LOSSY_RETRIES) throw new LabError(`the lab lost ${k.lost} of ${packets.length} packets outside conntrack even at ${rate} packets/s (veth backlog or capture overrun: is the machine overloaded?)`);
     rate = Math.max(100, Math.floor(rate / 2));
@@ -70,6 +72,7 @@ async function oneRun(lab: NetnsLab, cases: DiffCase[], profile: KernelProfile, 
 export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffResult> {
   const profile = o.profile ? resolveKernel(o.profile) : runningKernelProfile();
   const sysctls = o.sysctls ?? [];
+  const batch: KernelBatchOptions = { onKeptScratch: o.onKeptScratch };
   const lab = new NetnsLab('kd');
   lab.create();
   try {
@@ -77,7 +80,7 @@ export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffRes
     const size = o.batchSize ?? 500;
     let report: DiffReport | null = null;
     for (let i = 0; i < o.cases.length; i += size) {
-      const r = await oneRun(lab, o.cases.slice(i, i + size), profile, sysctls, o.pps ?? INJECT_PPS);
+      const r = await oneRun(lab, o.cases.slice(i, i + size), profile, sysctls, o.pps ?? INJECT_PPS, batch);
       report = merge(report, r, i);
       o.onProgress?.(Math.min(i + size, o.cases.length), o.cases.length, report);
     }
@@ -86,7 +89,7 @@ export async function runKernelDiff(o: KernelDiffOptions): Promise<KernelDiffRes
     for (const ci of report.disagreeingCases.slice(0, o.minimise ?? 3)) {
       let packets = o.cases[ci].packets;
       const disagrees = async (ps: Uint8Array[]) => {
-        const r = await oneRun(lab, [{ name: o.cases[ci].name, packets: ps }], profile, sysctls, o.pps ?? INJECT_PPS);
+        const r = await oneRun(lab, [{ name: o.cases[ci].name, packets: ps }], profile, sysctls, o.pps ?? INJECT_PPS, batch);
         return r.disagreeingCases.length > 0 ? r : null;
       };
       let last = await disagrees(packets);

@@ -4,7 +4,7 @@
 // (RFC 1624), so a deliberately wrong checksum stays exactly as wrong. TTL is set to 64 so the
 // router forwards every packet conntrack saw.
 import { LAB_MTU } from './netns-lab.js';
-import { IPV4_FIELD, checksumUpdate16, checksumUpdate32, inPrefix, ipv4ReceiveError, ip, readU16, readU32, writeU16, writeU32 } from '../wire/index.js';
+import { IPV4_MIN_HEADER_LEN, IpProtocol, Ipv4Packet, inPrefix, ipv4ReceiveError, ip, rewriteTtl, rewriteTuple } from '../wire/index.js';
 
 export interface DiffCase {
   name: string;
@@ -46,12 +46,13 @@ export function prepareCases(cases: DiffCase[]): InjectedPacket[] {
         out.push({ ...base, skipped: `dropped by ip_rcv before conntrack: ${bad.message}` });
         return;
       }
-      if ((b[0] & 0x0f) > 5) {
+      const hdr = new Ipv4Packet(b);
+      if (hdr.headerLength > IPV4_MIN_HEADER_LEN) {
         // ip_rcv_options() judges (and may drop) IP options before PREROUTING; ctsim does not model it.
         out.push({ ...base, skipped: 'IPv4 options (ip_options_compile runs before conntrack; not modelled)' });
         return;
       }
-      if (b[IPV4_FIELD.PROTOCOL] !== 6) {
+      if (hdr.protocol !== IpProtocol.TCP) {
         // The kernel tracks other protocols with its generic/UDP/ICMP trackers; ctsim models TCP only.
         out.push({ ...base, skipped: 'not TCP (ctsim models TCP conntrack only)' });
         return;
@@ -60,40 +61,21 @@ export function prepareCases(cases: DiffCase[]): InjectedPacket[] {
         out.push({ ...base, skipped: `longer than the lab MTU (${LAB_MTU})` });
         return;
       }
-      const flags = readU16(b, IPV4_FIELD.FLAGS_FRAGMENT);
-      if (flags & 0x3fff) {
+      if (hdr.isFragment) {
         out.push({ ...base, skipped: 'IPv4 fragment (defragmented before conntrack)' });
         return;
       }
-      const src = readU32(b, IPV4_FIELD.SRC);
-      const dst = readU32(b, IPV4_FIELD.DST);
+      const src = hdr.src;
+      const dst = hdr.dst;
       const fromClient = inPrefix(src, CLIENTS, 16) && inPrefix(dst, SERVERS, 16);
       const fromServer = inPrefix(src, SERVERS, 16) && inPrefix(dst, CLIENTS, 16);
       if (!fromClient && !fromServer) {
         out.push({ ...base, skipped: 'not between 198.18.0.0/16 and 198.19.0.0/16' });
         return;
       }
-      const newSrc = fromClient ? client : server;
-      const newDst = fromClient ? server : client;
-      const hl = (b[0] & 0x0f) << 2;
-      let ipSum = readU16(b, IPV4_FIELD.CHECKSUM);
-      ipSum = checksumUpdate32(ipSum, src, newSrc);
-      ipSum = checksumUpdate32(ipSum, dst, newDst);
-      const ttlWord = readU16(b, IPV4_FIELD.TTL);
-      const newTtlWord = (64 << 8) | b[IPV4_FIELD.PROTOCOL];
-      ipSum = checksumUpdate16(ipSum, ttlWord, newTtlWord);
-      writeU16(b, IPV4_FIELD.CHECKSUM, ipSum);
-      b[IPV4_FIELD.TTL] = 64;
-      writeU32(b, IPV4_FIELD.SRC, newSrc);
-      writeU32(b, IPV4_FIELD.DST, newDst);
-      const total = readU16(b, 2);
-      if (b[IPV4_FIELD.PROTOCOL] === 6 && total - hl >= 18) {
-        // The TCP checksum covers the pseudo-header addresses.
-        let t = readU16(b, hl + 16);
-        t = checksumUpdate32(t, src, newSrc);
-        t = checksumUpdate32(t, dst, newDst);
-        writeU16(b, hl + 16, t);
-      }
+      // The TCP checksum covers the pseudo-header addresses: both checksums are patched.
+      rewriteTuple(b, 0, { src: fromClient ? client : server, dst: fromClient ? server : client });
+      rewriteTtl(b, 0, 64);
       out.push({ ...base, side: fromClient ? 'a' : 'b' });
     });
   });

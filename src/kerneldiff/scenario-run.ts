@@ -5,16 +5,18 @@
 // timeout by its option) so a run takes seconds. The result uses ctsim's own representation
 // (LadderPacket, conntrack -E lines, the outcome fields of ScenarioOutcome) on one clock: seconds
 // since the application's first SYN.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
+import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
 import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
-import { EtherType, IpProtocol, decodeLinkLayer, formatIpv4Address, readU16, readU32, tcpFlagsShort } from '../wire/index.js';
+import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { APP_UID, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
@@ -135,23 +137,17 @@ async function conntrackListening(p: LabProcess): Promise<void> {
 /** Packets a namespace sent: outgoing on real interfaces; on lo each packet is captured once (as received). */
 function capturePackets(file: string, host: string, ifnames: Map<number, string>): Array<LadderPacket & { epochNs: bigint }> {
   const out: Array<LadderPacket & { epochNs: bigint }> = [];
+  const view = new PacketView();
   for (const rec of readCaptureBytes(readFileSync(file))) {
-    const l = decodeLinkLayer(rec.iface.linkType, rec.data);
+    view.decodeFrame(rec.iface.linkType, rec.data);
+    if (view.linkError) throw view.linkError;
+    const l = view.link;
     if (l.etherType !== EtherType.IPV4) continue;
     const iface = ifnames.get(l.ifindex ?? -1) ?? `if${l.ifindex}`;
     if (iface === 'lo' ? l.outgoing : !l.outgoing) continue;
-    const b = rec.data;
-    const o = l.networkOffset;
-    if (b[o + 9] !== IpProtocol.TCP) continue;
-    const hl = (b[o] & 0x0f) << 2;
-    const t = o + hl;
-    if (b.length < t + 14) continue;
-    const flags = b[t + 13] | ((b[t + 12] & 1) << 8);
-    out.push({
-      epochNs: rec.timestampNs, timeNs: 0, host, iface,
-      src: `${formatIpv4Address(readU32(b, o + 12))}:${readU16(b, t)}`, dst: `${formatIpv4Address(readU32(b, o + 16))}:${readU16(b, t + 2)}`,
-      flags: tcpFlagsShort(flags), seq: readU32(b, t + 4), ack: readU32(b, t + 8), len: readU16(b, o + 2) - hl - ((b[t + 12] >>> 4) << 2), notes: [],
-    });
+    // tcpdump's snaplen may cut the payload: the headers are what the ladder needs.
+    if (!view.ipv4Header || view.ip.protocol !== IpProtocol.TCP || view.capturedTcpBytes < LADDER_TCP_BYTES) continue;
+    out.push({ epochNs: rec.timestampNs, ...ladderPacket(view, { timeNs: 0, host, iface, notes: [] }) });
   }
   return out;
 }
@@ -205,7 +201,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     lab.create(sysctls);
     const dir = lab.dir;
     const py = labPython();
-    const scripts = realScriptsDirectory();
+    const scripts = lab.programs();
     const limitMs = (t.windowSec + 30) * 1000;
     const podIfs = lab.interfaces(lab.pod);
     const upIfs = lab.interfaces(lab.upstream);
@@ -262,10 +258,10 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
       .map((e) => ({ ...e, timeNs: rel(BigInt(e.timeNs)) })).sort((a, b) => a.timeNs - b.timeNs);
     let keptIn: string | undefined;
     if (o.keepDir) {
-      mkdirSync(o.keepDir, { recursive: true });
-      copyFileSync(podPcap, join(o.keepDir, `${name}-pod.pcap`));
-      copyFileSync(upPcap, join(o.keepDir, `${name}-upstream.pcap`));
-      writeFileSync(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      ensureDirectory(o.keepDir);
+      writeFileAtomic(join(o.keepDir, `${name}-pod.pcap`), readFileSync(podPcap));
+      writeFileAtomic(join(o.keepDir, `${name}-upstream.pcap`), readFileSync(upPcap));
+      writeFileAtomic(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {

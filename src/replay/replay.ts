@@ -5,15 +5,15 @@
 import type { CaptureRecord } from '../pcap/index.js';
 import { Conntrack, type ConntrackHook } from '../conntrack/conntrack.js';
 import { visibleStatusNames } from '../conntrack/status.js';
-import { TcpCtState, tcpStateName } from '../conntrack/tcp-states.js';
-import { CtInfo, Outcome, OUTCOME_NAMES, ctinfoName, type Verdict } from '../conntrack/verdict.js';
+import { TcpCtState } from '../conntrack/tcp-states.js';
+import { Outcome, type CtInfoName, type OutcomeName, type Verdict } from '../conntrack/verdict.js';
+import { describeVerdict, formatVerdict } from '../conntrack/verdict-text.js';
+import { trackAndConfirm } from '../conntrack/track-and-confirm.js';
 import type { ConntrackEvent } from '../conntrack/events.js';
 import {
-  EtherType, IpProtocol, Ipv4Packet, TcpSegment, WireError, checkIpv4, checkTcp, decodeLinkLayer, formatIpv4Address, tcpFlagsShort,
-  type LinkLayerInfo,
+  EtherType, IpProtocol, LinkLayerView, PacketView, formatIpv4Address, seqSub, tcpFlagsShort, type LinkLayerInfo, type WireError,
 } from '../wire/index.js';
 import { TupleCache } from './tuple-cache.js';
-import { Reason, formatReason } from '../conntrack/reasons.js';
 import { explainVerdict, explanationJson, explanationLines, type Explanation } from './explain.js';
 
 export interface ReplayOptions {
@@ -69,8 +69,9 @@ export interface ReplayRow {
   ackRel: number | null;
   len: number;
   dir: 'original' | 'reply' | null;
-  ctinfo: string;
-  outcome: string;
+  ctinfo: CtInfoName;
+  /** The verdict's outcome, or DUPLICATE for a packet tracked once already (see duplicateRow). */
+  outcome: OutcomeName | 'DUPLICATE';
   state: string | null;
   stateBefore: string | null;
   status: string[];
@@ -117,6 +118,8 @@ function blankRow(n: number, timeNs: number): ReplayRow {
 export interface Predecoded {
   /** The link layer, or null when it could not be decoded (the row then says why). */
   link: LinkLayerInfo | null;
+  /** Why the link layer could not be decoded (when link is null). */
+  linkError: WireError | null;
   /** The bytes to track (may be a NAT-undone copy of rec.data). */
   data: Uint8Array;
 }
@@ -128,8 +131,8 @@ export class Replayer {
   private readonly seqBase = new TupleCache();
   /** visibleStatusNames per status value: rows share these arrays (do not mutate). */
   private readonly statusNames = new Map<number, string[]>();
-  private readonly ipv = new Ipv4Packet(new Uint8Array(0));
-  private readonly seg = new TcpSegment(new Uint8Array(0));
+  private readonly linkView = new LinkLayerView();
+  private readonly view = new PacketView();
   private lastNow = 0;
   private lastGc = 0;
 
@@ -161,23 +164,16 @@ export class Replayer {
     }
     const row = blankRow(rec.index + 1, nowNs);
     let link: LinkLayerInfo | null;
+    let linkError: WireError | null;
     if (pre !== undefined) {
       link = pre.link;
+      linkError = pre.linkError;
     } else {
-      try {
-        link = decodeLinkLayer(rec.iface.linkType, rec.data);
-      } catch (e) {
-        row.reason = e instanceof WireError ? `unparsable: ${e.message}` : String(e);
-        return row;
-      }
+      linkError = this.linkView.decode(rec.iface.linkType, rec.data);
+      link = linkError ? null : this.linkView;
     }
     if (link === null) {
-      try {
-        decodeLinkLayer(rec.iface.linkType, rec.data);
-        row.reason = 'unparsable';
-      } catch (e) {
-        row.reason = e instanceof WireError ? `unparsable: ${e.message}` : String(e);
-      }
+      row.reason = linkError ? `unparsable: ${linkError.message}` : 'unparsable';
       return row;
     }
     if (link.etherType !== EtherType.IPV4) {
@@ -187,12 +183,12 @@ export class Replayer {
     const off = link.networkOffset;
     const outgoing = link.outgoing === true;
     const data = pre?.data ?? rec.data;
-    const ipErr = checkIpv4(data, off, data.length - off);
-    if (ipErr) {
-      row.reason = `unparsable: ${ipErr.message}${rec.originalLength > data.length ? ' (capture truncated by snaplen)' : ''}`;
+    const view = this.view.decodeIpv4(data, off);
+    if (!view.ipv4) {
+      row.reason = `unparsable: ${view.ipv4Error()!.message}${rec.originalLength > data.length ? ' (capture truncated by snaplen)' : ''}`;
       return row;
     }
-    const ipv = this.ipv.reset(data, off);
+    const ipv = view.ip;
     row.src = formatIpv4Address(ipv.src);
     row.dst = formatIpv4Address(ipv.dst);
     if (this.opts.ipRcv && !ipv.verifyChecksum()) {
@@ -202,8 +198,8 @@ export class Replayer {
     }
     let tcpFlags = 0;
     let syn = false;
-    if (ipv.protocol === IpProtocol.TCP && !ipv.isFragment && checkTcp(data, ipv.payloadOffset, ipv.payloadLength) === null) {
-      const seg = this.seg.reset(data, ipv.payloadOffset, ipv.payloadLength);
+    if (view.tcpValid) {
+      const seg = view.tcp;
       row.sport = seg.srcPort;
       row.dport = seg.dstPort;
       tcpFlags = seg.flags;
@@ -218,10 +214,10 @@ export class Replayer {
         this.seqBase.set(src, row.sport, dst, row.dport, seq);
         base = seq;
       }
-      row.seqRel = (seq - base) >>> 0;
+      row.seqRel = seqSub(seq, base);
       if (seg.ackFlag) {
         const rbase = this.seqBase.get(dst, row.dport, src, row.sport);
-        row.ackRel = rbase < 0 ? seg.ack : (seg.ack - rbase) >>> 0;
+        row.ackRel = rbase < 0 ? seg.ack : seqSub(seg.ack, rbase);
       }
     }
     const hookOpt = this.opts.hook ?? 'auto';
@@ -233,22 +229,20 @@ export class Replayer {
       const hit = this.ct.find({ src: ipv.src, dst: ipv.dst, sport: row.sport, dport: row.dport, proto: IpProtocol.TCP }, nowNs);
       if (hit) reopenedFrom = this.ct.tcp.state[hit.entry];
     }
-    const v = this.ct.track(data, off, ipv.totalLength, nowNs, hook);
+    // The nat hooks sit between conntrack and confirm: a binding that makes the reply tuple clash
+    // with an existing entry makes the confirmation fail and the packet is dropped (insert_failed).
     const nat = this.opts.nat;
-    let clash = false;
-    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) {
-      nat?.bind(this.ct, v);
-      clash = !this.ct.confirm(v.entry, nowNs);
-    }
-    row.ctinfo = ctinfoName(v.ctinfo);
-    row.outcome = clash ? 'DROP' : OUTCOME_NAMES[v.outcome];
-    row.reason = clash ? formatReason({ code: Reason.INSERT_CLASH, value: 0, index: 0, dir: 0, state: 0 }, this.ct.profile.wording) : this.ct.reasonText(v);
-    if (nat && !clash && v.entry >= 0 && (v.outcome === Outcome.ACCEPT || v.outcome === Outcome.IGNORE)) nat.rewrite(this.ct, v, data, off);
-    row.reopened = v.reopened;
-    if (v.ctinfo !== CtInfo.INVALID && v.ctinfo !== CtInfo.UNTRACKED && v.entry >= 0) {
-      row.dir = v.dir === 0 ? 'original' : 'reply';
-      row.state = tcpStateName(v.stateAfter);
-      row.stateBefore = tcpStateName(v.stateBefore);
+    const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined);
+    const f = describeVerdict(this.ct, v);
+    row.ctinfo = f.ctinfo;
+    row.outcome = f.outcome;
+    row.reason = f.reason;
+    if (nat && v.entry >= 0 && (v.outcome === Outcome.ACCEPT || v.outcome === Outcome.IGNORE)) nat.rewrite(this.ct, v, data, off);
+    row.reopened = f.reopened;
+    if (f.dir !== null) {
+      row.dir = f.dir;
+      row.state = f.state;
+      row.stateBefore = f.stateBefore;
       let names = this.statusNames.get(v.status);
       if (names === undefined) {
         names = visibleStatusNames(v.status);
@@ -257,8 +251,6 @@ export class Replayer {
       row.status = names;
       row.timeout = v.timeoutNs >= 0 ? Math.floor(v.timeoutNs / 1e9) : null;
       row.entryId = v.entryId;
-    } else if (v.ctinfo === CtInfo.INVALID && v.entry < 0) {
-      row.stateBefore = null;
     }
     if (v.hasExplain) row.explain = Object.assign(Object.create(Object.getPrototypeOf(v.explain)), v.explain);
     if (this.opts.explain && v.outcome !== Outcome.UNTRACKED) {
@@ -291,11 +283,14 @@ export function* replayRecords(records: Iterable<CaptureRecord>, opts: ReplayOpt
   for (const rec of records) yield r.push(rec);
 }
 
-/** The verdict as one short phrase: "ESTABLISHED original SYN_SENT->CLOSE", "INVALID", ... */
-export function verdictText(r: ReplayRow): string {
+/**
+ * The verdict of a row as one phrase (conntrack's formatVerdict), for capture comments and, with
+ * a column gap before the reason, the text table: "ESTABLISHED original SYN_SENT->CLOSE",
+ * "INVALID [reason]", or for a duplicate which packet it repeats.
+ */
+export function verdictText(r: ReplayRow, gap = ' '): string {
   if (r.duplicateOf !== null) return `= #${r.duplicateOf} (the same packet seen again, on another interface or looped back: tracked once)`;
-  const verdict = r.state ? `${r.ctinfo} ${r.dir} ${r.stateBefore}->${r.state}${r.reopened ? ' (re-open: old entry destroyed)' : ''}` : r.ctinfo;
-  return `${verdict}${r.outcome === 'IGNORE' ? ' (ignored)' : ''}`;
+  return formatVerdict(r, gap);
 }
 
 /** The packet part of a text row: number, time, tuple, flags, relative seq/ack, length. */
@@ -307,11 +302,10 @@ export function formatPacketText(r: ReplayRow): string {
   return `${String(r.n).padStart(6)} ${t}  ${tuple.padEnd(44)} ${(r.flags || '-').padEnd(5)} ${`${seq}${ack}`.padEnd(26)} len=${String(r.len).padEnd(5)}`;
 }
 
-/** The verdict part of a text row: verdict, [reason], NAT note. */
+/** The verdict part of a text row: the verdict, its reason after a column gap, the NAT note. */
 export function formatVerdictText(r: ReplayRow): string {
-  const reason = r.reason && r.duplicateOf === null ? `  [${r.reason}]` : '';
   const nat = r.captured ? `  (captured as ${r.captured}: NAT undone)` : '';
-  return `${verdictText(r)}${reason}${nat}`;
+  return `${verdictText(r, '  ')}${nat}`;
 }
 
 export function formatRowText(r: ReplayRow): string {

@@ -21,10 +21,7 @@
 // 4 << DEDUP_SET_BITS slots (only the last window's worth matters; a collision can only make a
 // copy be tracked again), their rows for the last RING tracked packets, NAT bindings up to NAT_CAP.
 import type { CaptureInterface, CaptureRecord } from '../pcap/index.js';
-import {
-  EtherType, IPV4_FIELD, IpProtocol, LinkType, SllPacketType, TCP_FIELD, WireError, checkIpv4, checksumUpdate16, checksumUpdate32, decodeLinkLayer,
-  formatIpv4Address, readU16, readU32, writeU16, writeU32, type LinkLayerInfo,
-} from '../wire/index.js';
+import { EtherType, PacketView, formatIpv4Address, rewriteTuple, type LinkLayerInfo, type WireError } from '../wire/index.js';
 
 export interface SelectOptions {
   /** Keep only this interface: a pcapng if_name, or an SLL2 ifindex ("3" or "if3"). */
@@ -58,6 +55,10 @@ export function formatTuple(src: number, sport: number, dst: number, dport: numb
 export class PacketSelector<R = unknown> {
   /** The decoded link layer of the last record, or null when it could not be decoded. */
   link: LinkLayerInfo | null = null;
+  /** Why the last record's link layer could not be decoded (null when it was). */
+  linkError: WireError | null = null;
+  /** The last record decoded (link layer, IPv4, TCP): reused for every record. */
+  readonly view = new PacketView();
   /** The bytes to track: the record's own, or a NAT-undone copy. */
   data: Uint8Array = new Uint8Array(0);
   /** For a NAT-undone packet: its tuple as captured ("a:p > b:q"), else null. */
@@ -90,8 +91,6 @@ export class PacketSelector<R = unknown> {
   private ringAt = 0;
   /** Whether the last record was tracked and remember() should keep its result. */
   private pending = false;
-  /** Reused link-layer result of the fast path. */
-  private readonly fast: { networkOffset: number; etherType: number; ifindex?: number; outgoing?: boolean } = { networkOffset: 0, etherType: 0 };
   /** Interface label of the last record: if_name, "ifindex N", or "" when the capture does not say. */
   private lastIfindex: number | undefined;
   private lastIface: CaptureInterface | null = null;
@@ -105,11 +104,6 @@ export class PacketSelector<R = unknown> {
     this.windowNs = opts.dedupWindowNs ?? DEFAULT_DEDUP_WINDOW_NS;
   }
 
-  /** NAT bindings learnt so far (both directions count). */
-  get natBindings(): number {
-    return this.nat.size;
-  }
-
   /** The last record's interface: "ifindex N" (SLL2), the pcapng if_name, or "". */
   get ifaceLabel(): string {
     if (this.lastIfindex !== undefined) return `ifindex ${this.lastIfindex}`;
@@ -121,7 +115,9 @@ export class PacketSelector<R = unknown> {
     this.originalResult = null;
     this.pending = false;
     this.data = rec.data;
-    const link = this.decodeLink(rec);
+    const view = this.view.decodeFrame(rec.iface.linkType, rec.data);
+    this.linkError = view.linkError;
+    const link = view.linkError ? null : view.link;
     this.link = link;
     const ifindex = link?.ifindex;
     this.lastIfindex = ifindex;
@@ -130,28 +126,26 @@ export class PacketSelector<R = unknown> {
       this.skipped++;
       return Selection.SKIP;
     }
-    if (!this.dedup || link === null || link.etherType !== EtherType.IPV4) return Selection.TRACK;
+    // Only whole, unfragmented TCP headers take part (IP ID, flags, seq and ack identify a copy).
+    if (!this.dedup || link === null || link.etherType !== EtherType.IPV4 || !view.hasTcpHeader) return Selection.TRACK;
     const data = rec.data;
-    const off = link.networkOffset;
-    if (checkIpv4(data, off, data.length - off) !== null) return Selection.TRACK;
-    const ff = readU16(data, off + IPV4_FIELD.FLAGS_FRAGMENT);
-    if (data[off + IPV4_FIELD.PROTOCOL] !== IpProtocol.TCP || (ff & 0x3fff) !== 0) return Selection.TRACK;
-    const tcp = off + ((data[off] & 0x0f) << 2);
-    const totalLength = readU16(data, off + IPV4_FIELD.TOTAL_LENGTH);
-    if (tcp + 20 > data.length || tcp + 20 > off + totalLength) return Selection.TRACK;
+    const ip = view.ip;
+    const tcp = view.tcp;
+    const totalLength = ip.totalLength;
 
     const abs = Number(rec.timestampNs);
     if (this.firstNs !== this.firstNs) this.firstNs = abs;
     const t = abs - this.firstNs;
     const ifaceId = ifindex !== undefined ? ifindex + 1 : -this.ifaceId(rec.iface) - 1;
     const dir = link.outgoing !== undefined ? (link.outgoing ? 2 : 1) : rec.direction === 'outbound' ? 2 : rec.direction === 'inbound' ? 1 : 0;
-    const idFlags = (readU16(data, off + IPV4_FIELD.IDENTIFICATION) << 8) | data[tcp + TCP_FIELD.FLAGS];
-    const seq = readU32(data, tcp + TCP_FIELD.SEQ) | 0;
-    const ack = readU32(data, tcp + TCP_FIELD.ACK) | 0;
-    let src = readU32(data, off + IPV4_FIELD.SRC);
-    let dst = readU32(data, off + IPV4_FIELD.DST);
-    let sport = readU16(data, tcp + TCP_FIELD.SRC_PORT);
-    let dport = readU16(data, tcp + TCP_FIELD.DST_PORT);
+    // The low byte of the flags (without AE): part of the copy's identity, not of its tuple.
+    const idFlags = (ip.identification << 8) | (tcp.flags & 0xff);
+    const seq = tcp.seqI32;
+    const ack = tcp.ackI32;
+    let src = ip.src;
+    let dst = ip.dst;
+    let sport = tcp.srcPort;
+    let dport = tcp.dstPort;
 
     let h = Math.imul(seq ^ Math.imul(ack, 0x9e3779b1), 0x85ebca6b) ^ idFlags ^ (totalLength << 20);
     h = Math.imul(h ^ (h >>> 15), 0xc2b2ae35);
@@ -182,7 +176,8 @@ export class PacketSelector<R = unknown> {
       const m = this.nat.get(tupleKey(src, sport, dst, dport));
       if (m !== undefined) {
         this.captured = formatTuple(src, sport, dst, dport);
-        this.data = rewriteTuple(data, off, tcp, m);
+        this.data = data.slice();
+        rewriteTuple(this.data, ip.off, m);
         this.natUndone++;
         ({ src, dst, sport, dport } = m);
       }
@@ -204,6 +199,13 @@ export class PacketSelector<R = unknown> {
     return Selection.TRACK;
   }
 
+  /** The last record's own addresses and ports (a duplicate may carry the NATed tuple), or null without ports. */
+  ownTuple(): { src: string; dst: string; sport: number; dport: number } | null {
+    const v = this.view;
+    if (!v.hasPorts) return null;
+    return { src: formatIpv4Address(v.ip.src), dst: formatIpv4Address(v.ip.dst), sport: v.tcp.srcPort, dport: v.tcp.dstPort };
+  }
+
   /** Attaches the tracking result of the last TRACK record, for its duplicates. */
   remember(result: R, n: number): void {
     if (!this.pending) return;
@@ -211,41 +213,6 @@ export class PacketSelector<R = unknown> {
     this.ringN[this.ringAt] = n;
     this.ringAt = (this.ringAt + 1) % RING;
     this.pending = false;
-  }
-
-  /** The link layer; RAW, SLL and SLL2 without allocating, the rest via decodeLinkLayer. */
-  private decodeLink(rec: CaptureRecord): LinkLayerInfo | null {
-    const d = rec.data;
-    const f = this.fast;
-    switch (rec.iface.linkType) {
-      case LinkType.RAW:
-        if (d.length < 1) break;
-        f.networkOffset = 0;
-        f.etherType = d[0] >>> 4 === 4 ? EtherType.IPV4 : d[0] >>> 4 === 6 ? EtherType.IPV6 : 0;
-        f.ifindex = undefined;
-        f.outgoing = undefined;
-        return f;
-      case LinkType.LINUX_SLL2:
-        if (d.length < 20) break;
-        f.networkOffset = 20;
-        f.etherType = readU16(d, 0);
-        f.ifindex = readU32(d, 4);
-        f.outgoing = d[10] === SllPacketType.OUTGOING;
-        return f;
-      case LinkType.LINUX_SLL:
-        if (d.length < 16) break;
-        f.networkOffset = 16;
-        f.etherType = readU16(d, 14);
-        f.ifindex = undefined;
-        f.outgoing = readU16(d, 0) === SllPacketType.OUTGOING;
-        return f;
-    }
-    try {
-      return decodeLinkLayer(rec.iface.linkType, d);
-    } catch (e) {
-      if (!(e instanceof WireError)) throw e;
-      return null;
-    }
   }
 
   private ifaceMatches(rec: CaptureRecord, ifindex: number | undefined): boolean {
@@ -275,31 +242,4 @@ export class PacketSelector<R = unknown> {
     this.nat.set(key, t);
     if (this.nat.size > NAT_CAP) this.nat.delete(this.nat.keys().next().value as string);
   }
-}
-
-/** A copy of the frame with the IPv4/TCP tuple replaced, checksums patched (RFC 1624). */
-function rewriteTuple(data: Uint8Array, off: number, tcp: number, t: Tuple4): Uint8Array {
-  const buf = data.slice();
-  const ipSum = off + IPV4_FIELD.CHECKSUM;
-  const tcpSum = tcp + TCP_FIELD.CHECKSUM;
-  const hasTcpSum = tcpSum + 2 <= buf.length;
-  let ts = hasTcpSum ? readU16(buf, tcpSum) : 0;
-  let is = readU16(buf, ipSum);
-  const addr = (at: number, v: number) => {
-    const old = readU32(buf, at);
-    is = checksumUpdate32(is, old, v);
-    ts = checksumUpdate32(ts, old, v);
-    writeU32(buf, at, v);
-  };
-  const port = (at: number, v: number) => {
-    ts = checksumUpdate16(ts, readU16(buf, at), v);
-    writeU16(buf, at, v);
-  };
-  addr(off + IPV4_FIELD.SRC, t.src);
-  addr(off + IPV4_FIELD.DST, t.dst);
-  port(tcp + TCP_FIELD.SRC_PORT, t.sport);
-  port(tcp + TCP_FIELD.DST_PORT, t.dport);
-  writeU16(buf, ipSum, is);
-  if (hasTcpSum) writeU16(buf, tcpSum, ts);
-  return buf;
 }

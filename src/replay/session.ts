@@ -4,7 +4,6 @@
 import type { CaptureRecord } from '../pcap/index.js';
 import { Replayer, type ReplayOptions, type ReplayRow } from './replay.js';
 import { PacketSelector, Selection, type SelectOptions } from './select.js';
-import { formatIpv4Address, readU16, readU32, IPV4_FIELD, TCP_FIELD } from '../wire/index.js';
 
 export interface SessionOptions {
   /** Profile A (the only one without compare). */
@@ -70,7 +69,7 @@ export class ReplaySession {
     }
     if (kind === Selection.DUPLICATE) {
       c.duplicates++;
-      const own = ownTuple(rec.data, sel.link?.networkOffset ?? 0);
+      const own = sel.ownTuple();
       const orig = sel.originalResult;
       const a = this.a.duplicateRow(rec, orig?.a ?? null, sel.originalN, own);
       const b = this.b ? this.b.duplicateRow(rec, orig?.b ?? null, sel.originalN, own) : null;
@@ -79,7 +78,7 @@ export class ReplaySession {
       return { rec, kind: 'duplicate', a, b, differs: false };
     }
     c.tracked++;
-    const pre = { link: sel.link, data: sel.data };
+    const pre = { link: sel.link, linkError: sel.linkError, data: sel.data };
     // (sel.link may be the selector's reused object: Replayer.push reads it at once.)
     const a = this.a.push(rec, pre);
     a.captured = sel.captured;
@@ -100,17 +99,6 @@ export class ReplaySession {
     sel.remember(step, a.n);
     return step;
   }
-}
-
-/** The duplicate's own addresses and ports (it may carry the NATed tuple). */
-function ownTuple(data: Uint8Array, off: number): { src: string; dst: string; sport: number; dport: number } | null {
-  if (off + 20 > data.length) return null;
-  const tcp = off + ((data[off] & 0x0f) << 2);
-  if (tcp + 4 > data.length) return null;
-  return {
-    src: formatIpv4Address(readU32(data, off + IPV4_FIELD.SRC)), dst: formatIpv4Address(readU32(data, off + IPV4_FIELD.DST)),
-    sport: readU16(data, tcp + TCP_FIELD.SRC_PORT), dport: readU16(data, tcp + TCP_FIELD.DST_PORT),
-  };
 }
 
 /** Replays records through a session: one step per record (skipped ones included). */

@@ -41,10 +41,6 @@ export class TupleCache {
     return -1;
   }
 
-  has(src: number, sport: number, dst: number, dport: number): boolean {
-    return this.find(src | 0, dst | 0, ((sport << 16) | dport) | 0) >= 0;
-  }
-
   /** The stored value as uint32, or -1 when absent. Counts as a use. */
   get(src: number, sport: number, dst: number, dport: number): number {
     const i = this.find(src | 0, dst | 0, ((sport << 16) | dport) | 0);

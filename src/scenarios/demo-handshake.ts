@@ -1,7 +1,7 @@
 // The foundation's demo: one clean TCP conversation (Linux-style handshake, a request and a
 // response, both FINs) between two hosts in 198.18.0.0/15, hand-encoded with the wire layer.
 // It stands in for the main job until the seed-incident scenarios exist.
-import { TcpFlag, encodeSegment, ip, type TcpOption } from '../wire/index.js';
+import { TcpFlag, encodeSegment, ip, seqAdd, type TcpOption } from '../wire/index.js';
 
 export interface DemoPacket {
   timeNs: bigint;
@@ -44,8 +44,8 @@ export function demoHandshake(): DemoPacket[] {
     bytes: encodeSegment({ src: SERVER, dst: CLIENT, srcPort: sport, dstPort: cport, seq, ack, flags, options, payload, window: flags & TcpFlag.SYN ? 65160 : 509 }),
   });
   const A = TcpFlag.ACK;
-  const c = (n: number) => (ciss + n) >>> 0;
-  const s = (n: number) => (siss + n) >>> 0;
+  const c = (n: number) => seqAdd(ciss, n);
+  const s = (n: number) => seqAdd(siss, n);
   return [
     c2s(0n, c(0), 0, TcpFlag.SYN, 'client connect(): SYN_SENT', synOptions(1000, 0)),
     s2c(100n, s(0), c(1), TcpFlag.SYN | A, 'server: SYN_RECV', synOptions(5000, 1000)),

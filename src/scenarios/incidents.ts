@@ -8,29 +8,18 @@
 //    leaked FIN_WAIT2 socket, which sends an RFC 5961 challenge ACK; what conntrack does with the
 //    app's RST decides whether connect() succeeds.
 import { MemorySink } from '../pcap/index.js';
-import type { Host, TapEvent } from '../stack/host.js';
+import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
-import { formatIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
+import { PacketView } from '../wire/index.js';
 import { buildIstioPod, UPSTREAM_PORT } from './istio-pod.js';
+import { ladderPacket } from './ladder-packet.js';
 import type { LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
 
 const APP_PORT = 44410;
 const EPHEMERAL_LOW = 44400;
 const REQUEST = new Uint8Array(100).fill(0x41);
-
-function ladderPacket(t: TapEvent, timeNs: number): LadderPacket {
-  const b = t.bytes;
-  const hl = (b[0] & 0x0f) << 2;
-  const addr = (o: number) => formatIpv4Address(((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0);
-  const u32 = (o: number) => ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-  const total = (b[2] << 8) | b[3];
-  return {
-    timeNs, host: t.host, iface: t.iface, src: `${addr(12)}:${readU16(b, hl)}`, dst: `${addr(16)}:${readU16(b, hl + 2)}`,
-    flags: tcpFlagsShort(b[hl + 13] | ((b[hl + 12] & 1) << 8)), seq: u32(hl + 4), ack: u32(hl + 8), len: total - hl - ((b[hl + 12] >>> 4) << 2), notes: t.notes,
-  };
-}
 
 export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioResult {
   // Linux cycles through the whole ephemeral range (~14,000 connects per parity) before it picks
@@ -44,11 +33,12 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
   const sink = new MemorySink();
   const rec = net.capture(sink, `ctsim scenario ${name}`);
   const packets: LadderPacket[] = [];
+  const view = new PacketView();
   const tap = rec.tap.bind(rec);
   for (const h of [pod, upstream]) {
     h.onTap = (t) => {
       tap(t);
-      if (t.direction === 'outbound') packets.push(ladderPacket(t, net.sim.now));
+      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: net.sim.now, host: t.host, iface: t.iface, notes: t.notes }));
     };
   }
   const snapshots: Snapshot[] = [];

@@ -2,6 +2,7 @@
 // (application, the sidecar's downstream and upstream sides, the upstream server) plus a conntrack
 // lane that marks each verdict; arrows carry flags, relative seq/ack and what conntrack did.
 // Idle stretches longer than a second are compressed into one row labelled with their duration.
+import { seqSub } from '../wire/index.js';
 import type { LadderPacket } from './scenario-types.js';
 
 export interface Lane {
@@ -50,7 +51,7 @@ export function ladderSvg(packets: LadderPacket[], o: LadderOptions): string {
   const seqBase = new Map<string, number>();
   const rel = (ep: string, v: number, isSyn: boolean) => {
     if (isSyn || !seqBase.has(ep)) seqBase.set(ep, v);
-    return (v - (seqBase.get(ep) ?? v)) >>> 0;
+    return seqSub(v, seqBase.get(ep) ?? v);
   };
   const rows: string[] = [];
   let y = TOP;
@@ -70,7 +71,7 @@ export function ladderSvg(packets: LadderPacket[], o: LadderOptions): string {
     const srcKey = `${fromLane}|${p.src}|${toLane}`;
     const dstKey = `${toLane}|${p.dst}|${fromLane}`;
     const seq = rel(srcKey, p.seq, p.flags.includes('S'));
-    const ack = p.flags.includes('.') ? (p.ack - (seqBase.get(dstKey) ?? p.ack)) >>> 0 : null;
+    const ack = p.flags.includes('.') ? seqSub(p.ack, seqBase.get(dstKey) ?? p.ack) : null;
     const v = verdictOf(p.notes);
     const label = `${p.flags} seq=${seq}${ack !== null ? ` ack=${ack}` : ''}${p.len ? ` len=${p.len}` : ''}`;
     rows.push(`<text x="8" y="${y + 4}" font-size="10" fill="#444">${esc((p.timeNs / 1e9).toFixed(6))}</text>`);

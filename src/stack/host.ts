@@ -4,14 +4,17 @@
 // filter 0; nat src 100 and conntrack confirm last at POSTROUTING/INPUT). NAT is decided on the
 // first packet of a connection only; a packet conntrack marks INVALID has no entry attached and
 // is neither NATed nor matched by nat rules.
+// Length: the hooks are one path through one namespace, kept in one file in the order a packet
+// meets them (the kernel's ip_rcv -> ip_local_deliver / ip_forward -> ip_output), with the NAT
+// bindings and REJECT answers the rules decide on the way.
 import { Conntrack } from '../conntrack/conntrack.js';
 import type { ConntrackEvent } from '../conntrack/events.js';
 import { formatEvent } from '../conntrack/events.js';
 import { resolveKernel, type KernelProfile } from '../conntrack/kernel-profile.js';
 import { Status } from '../conntrack/status.js';
 import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
-import { CtInfo, Outcome } from '../conntrack/verdict.js';
-import { IpProtocol, formatIpv4Address, ipv4ReceiveError, inPrefix, parseIpv4Address, readU16, tcpFlagsShort } from '../wire/index.js';
+import { Outcome, verdictCtState } from '../conntrack/verdict.js';
+import { IpProtocol, Ipv4Packet, TcpSegment, formatIpv4Address, ipv4ReceiveError, inPrefix, packetSummary, parseIpv4Address } from '../wire/index.js';
 import type { NetIf, Route } from './netif.js';
 import type { Hook, NatBinding, RejectAction, RuleEvaluator, RulePacket, RuleRandomSource, Table } from './rules.js';
 import { CT_NAT_DST, CT_NAT_SRC, RouteType } from './rules.js';
@@ -75,6 +78,8 @@ export class Host implements TcpHostPort {
   /** The run's random source for rule matches (-m statistic) and NAT port choice (get_random_u16). */
   private readonly random: RuleRandomSource;
   private readonly addrTypeFn = (addr: number, dev: string | undefined) => this.addrType(addr, dev);
+  private readonly ipView = new Ipv4Packet(new Uint8Array(0));
+  private readonly portsView = new TcpSegment(new Uint8Array(0));
 
   constructor(o: HostOptions) {
     this.name = o.name;
@@ -216,21 +221,22 @@ export class Host implements TcpHostPort {
   private drop(skb: Skb, why: string): void {
     skb.notes.push(`DROP: ${why}`);
     this.drops.set(why, (this.drops.get(why) ?? 0) + 1);
-    this.event(`drop ${summary(skb.bytes)}: ${why}`, 'packet');
+    this.event(`drop ${packetSummary(skb.bytes)}: ${why}`, 'packet');
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct)) this.conntrack.abort(skb.ct);
   }
 
   // ------------------------------------------------------------ netfilter
 
   private rulePacket(skb: Skb): RulePacket {
-    const b = skb.bytes;
-    const hl = (b[0] & 0x0f) << 2;
-    const proto = b[9];
+    const ip = this.ipView.reset(skb.bytes, 0);
+    const proto = ip.protocol;
     const ports = proto === IpProtocol.TCP || proto === IpProtocol.UDP;
+    // TCP and UDP both start with the two ports: the TCP view reads them for either.
+    const l4 = this.portsView.reset(skb.bytes, ip.payloadOffset, 4);
     return {
-      src: ((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0,
-      dst: ((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0,
-      proto, sport: ports ? readU16(b, hl) : 0, dport: ports ? readU16(b, hl + 2) : 0, length: b.length,
+      src: ip.src,
+      dst: ip.dst,
+      proto, sport: ports ? l4.srcPort : 0, dport: ports ? l4.dstPort : 0, length: skb.bytes.length,
       inIface: skb.inIface, outIface: skb.outIface, uid: skb.uid, gid: skb.gid, ctstate: skb.ctstate,
       mark: skb.mark, ctNat: this.ctNatBits(skb), addrType: this.addrTypeFn,
     };
@@ -265,25 +271,22 @@ export class Host implements TcpHostPort {
     const now = this.sched.now;
     const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook);
     const reason = this.conntrack.reasonText(v);
-    if (v.outcome === Outcome.DROP) {
+    const ctstate = verdictCtState(v);
+    if (ctstate === null) {
       this.drop(skb, `conntrack: ${reason}`);
       return false;
     }
-    if (v.outcome === Outcome.UNTRACKED) {
+    skb.ctstate = ctstate;
+    if (ctstate === 'UNTRACKED' || ctstate === 'INVALID') {
       skb.ct = -1;
-      skb.ctstate = 'UNTRACKED';
-      return true;
-    }
-    if (v.outcome === Outcome.INVALID) {
-      skb.ct = -1;
-      skb.ctstate = 'INVALID';
-      skb.notes.push(`ct INVALID${reason ? ` [${reason}]` : ''}`);
-      this.event(`conntrack INVALID ${summary(skb.bytes)}${reason ? `: ${reason}` : ''}`, 'conntrack');
+      if (ctstate === 'INVALID') {
+        skb.notes.push(`ct INVALID${reason ? ` [${reason}]` : ''}`);
+        this.event(`conntrack INVALID ${packetSummary(skb.bytes)}${reason ? `: ${reason}` : ''}`, 'conntrack');
+      }
       return true;
     }
     skb.ct = v.destroyed ? -1 : v.entry;
     skb.ctDir = v.dir;
-    skb.ctstate = v.ctinfo === CtInfo.NEW ? 'NEW' : 'ESTABLISHED';
     const ignored = v.outcome === Outcome.IGNORE;
     skb.notes.push(`ct ${skb.ctstate}${v.dir ? ' reply' : ''} ${ctStateName(v.stateBefore)}->${ctStateName(v.stateAfter)}${ignored ? ` ignored${reason ? ` [${reason}]` : ''}` : ''}${v.reopened ? ' (re-open)' : ''}${v.destroyed ? ' (entry deleted)' : ''}`);
     if (v.destroyed) {
@@ -426,7 +429,7 @@ export class Host implements TcpHostPort {
     }
     out.tracked = true;
     out.notes.push(`REJECT --reject-with tcp-reset answering a packet at ${hook}`);
-    this.event(`REJECT tcp-reset ${summary(rst)}`, 'rule');
+    this.event(`REJECT tcp-reset ${packetSummary(rst)}`, 'rule');
     this.localOutSkb(out);
   }
 
@@ -450,8 +453,8 @@ export class Host implements TcpHostPort {
   }
 
   private localOutSkb(skb: Skb): void {
-    const bytes = skb.bytes;
-    const dst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
+    const ip = new Ipv4Packet(skb.bytes);
+    const dst = ip.dst;
     const out = this.route(dst);
     if (!out) {
       this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
@@ -464,7 +467,7 @@ export class Host implements TcpHostPort {
     if (!this.nat(skb, 'OUTPUT', 'dst')) return;
     if (!this.table(skb, 'filter', 'OUTPUT')) return;
     // ip_route_me_harder(): a destination changed by NAT needs a new route.
-    const newDst = ((bytes[16] << 24) | (bytes[17] << 16) | (bytes[18] << 8) | bytes[19]) >>> 0;
+    const newDst = ip.dst;
     if (newDst !== dst) {
       const r = this.route(newDst);
       if (!r) {
@@ -514,7 +517,8 @@ export class Host implements TcpHostPort {
     if (!this.conntrackIn(skb, 'prerouting')) return;
     if (!this.table(skb, 'mangle', 'PREROUTING')) return;
     if (!this.nat(skb, 'PREROUTING', 'dst')) return;
-    const dst = ((skb.bytes[16] << 24) | (skb.bytes[17] << 16) | (skb.bytes[18] << 8) | skb.bytes[19]) >>> 0;
+    const ip = new Ipv4Packet(skb.bytes);
+    const dst = ip.dst;
     if (this.isLocalAddress(dst)) {
       this.localIn(skb);
       return;
@@ -531,8 +535,8 @@ export class Host implements TcpHostPort {
     skb.outIface = out.name;
     if (!this.table(skb, 'mangle', 'FORWARD')) return;
     if (!this.table(skb, 'filter', 'FORWARD')) return;
-    skb.bytes[8]--; // TTL (checksum adjusted below by a full recomputation: forwarding is rare here)
-    fixIpChecksum(skb.bytes);
+    ip.ttl = ip.ttl - 1; // checksum by a full recomputation: forwarding is rare here
+    ip.fillChecksum();
     this.postRouting(skb);
   }
 
@@ -541,7 +545,7 @@ export class Host implements TcpHostPort {
     if (!this.table(skb, 'filter', 'INPUT')) return;
     if (!this.nat(skb, 'INPUT', 'src')) return;
     if (!this.confirm(skb)) return;
-    if (skb.bytes[9] !== IpProtocol.TCP) {
+    if (new Ipv4Packet(skb.bytes).protocol !== IpProtocol.TCP) {
       skb.notes.push('delivered: no handler for this protocol');
       return;
     }
@@ -564,29 +568,4 @@ export class Host implements TcpHostPort {
   conntrackList(): string[] {
     return this.conntrack.dump(this.sched.now);
   }
-}
-
-function fixIpChecksum(b: Uint8Array): void {
-  b[10] = 0;
-  b[11] = 0;
-  let s = 0;
-  const hl = (b[0] & 0x0f) << 2;
-  for (let i = 0; i < hl; i += 2) s += (b[i] << 8) | b[i + 1];
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  const c = ~s & 0xffff;
-  b[10] = c >>> 8;
-  b[11] = c & 0xff;
-}
-
-/** One-line packet summary for events: "A:a > B:b S seq". */
-export function summary(b: Uint8Array): string {
-  if (b.length < 20) return '(short packet)';
-  const hl = (b[0] & 0x0f) << 2;
-  const src = formatIpv4Address(((b[12] << 24) | (b[13] << 16) | (b[14] << 8) | b[15]) >>> 0);
-  const dst = formatIpv4Address(((b[16] << 24) | (b[17] << 16) | (b[18] << 8) | b[19]) >>> 0);
-  if (b[9] !== IpProtocol.TCP || b.length < hl + 20) return `${src} > ${dst} proto ${b[9]}`;
-  const seq = (((b[hl + 4] << 24) | (b[hl + 5] << 16) | (b[hl + 6] << 8) | b[hl + 7]) >>> 0);
-  const ack = (((b[hl + 8] << 24) | (b[hl + 9] << 16) | (b[hl + 10] << 8) | b[hl + 11]) >>> 0);
-  const flags = b[hl + 13] | ((b[hl + 12] & 1) << 8);
-  return `${src}:${readU16(b, hl)} > ${dst}:${readU16(b, hl + 2)} [${tcpFlagsShort(flags)}] seq ${seq}${flags & 0x10 ? ` ack ${ack}` : ''}`;
 }

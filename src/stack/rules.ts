@@ -1,7 +1,7 @@
 // The contract between the host's netfilter hooks and a rule engine (src/stack/iptables). The
 // host asks "what does table T say at hook H for this packet?"; the engine answers with a verdict,
 // an optional NAT binding and the rules that matched (for counters, comments and timelines).
-import type { CtState } from './skb.js';
+import type { CtState } from '../conntrack/verdict.js';
 
 export type Hook = 'PREROUTING' | 'INPUT' | 'FORWARD' | 'OUTPUT' | 'POSTROUTING';
 export type Table = 'raw' | 'mangle' | 'nat' | 'filter';

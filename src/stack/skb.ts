@@ -1,8 +1,7 @@
 // The emulated sk_buff: one IPv4 packet on its way through a host, with what the kernel attaches
 // to it (the conntrack entry and ctinfo, the owner of a locally generated packet, the interfaces)
 // and the notes ctsim collects for capture comments and timelines.
-
-export type CtState = 'NEW' | 'ESTABLISHED' | 'RELATED' | 'INVALID' | 'UNTRACKED';
+import type { CtState } from '../conntrack/verdict.js';
 
 export interface Skb {
   /** The whole IPv4 packet; NAT rewrites it in place. */

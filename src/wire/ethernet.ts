@@ -6,7 +6,8 @@ import { WireError } from './wire-error.js';
 
 export const ETHERNET_LAYOUT = struct([blob(6, 'dst'), blob(6, 'src'), u16be('etherType')]);
 export const ETHERNET_HEADER_LEN = ETHERNET_LAYOUT.span; // 14
-const ETHERTYPE_OFFSET = ETHERNET_LAYOUT.offsetOf('etherType') ?? 12;
+/** Offset of the EtherType (or of an 802.1Q TPID) in the Ethernet header. */
+export const ETHERTYPE_OFFSET = ETHERNET_LAYOUT.offsetOf('etherType') ?? 12;
 /** An 802.1Q tag: TPID 0x8100 in the EtherType slot, then TCI, then the inner EtherType. */
 export const VLAN_TAG_LEN = 4;
 

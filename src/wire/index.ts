@@ -13,3 +13,5 @@ export * from './linux-sll.js';
 export * from './link-type.js';
 export * from './link-layer.js';
 export * from './ipv4-endpoints.js';
+export * from './tuple-rewrite.js';
+export * from './packet-view.js';

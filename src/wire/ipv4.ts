@@ -2,7 +2,7 @@
 // with parse/emit that are exact inverses (smoltcp's Packet/Repr split).
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import { foldCarries, internetChecksum, sumWords } from './checksum.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { formatIpv4Address } from './ipv4-address.js';
 import { WireError } from './wire-error.js';
 
@@ -91,9 +91,25 @@ export class Ipv4Packet {
   get checksum(): number { return readU16(this.buf, this.off + IPV4_FIELD.CHECKSUM); }
   get src(): number { return readU32(this.buf, this.off + IPV4_FIELD.SRC); }
   get dst(): number { return readU32(this.buf, this.off + IPV4_FIELD.DST); }
+  /** The source address as a signed 32-bit number: a small integer in V8 (no heap number), for hot paths and int32 tables. */
+  get srcI32(): number { return readI32(this.buf, this.off + IPV4_FIELD.SRC); }
+  get dstI32(): number { return readI32(this.buf, this.off + IPV4_FIELD.DST); }
   get payloadOffset(): number { return this.off + this.headerLength; }
   get payloadLength(): number { return this.totalLength - this.headerLength; }
 
+  // Setters write the field as given, checksum untouched (fillChecksum() or the incremental
+  // rewrites in tuple-rewrite.ts fix it): deliberately wrong packets are built with them too.
+  set version(v: number) { this.buf[this.off] = ((v & 0x0f) << 4) | (this.buf[this.off] & 0x0f); }
+  set ihl(v: number) { this.buf[this.off] = (this.buf[this.off] & 0xf0) | (v & 0x0f); }
+  /** In bytes (a multiple of 4): sets IHL to v / 4. */
+  set headerLength(v: number) { this.ihl = v >>> 2; }
+  set dscp(v: number) { this.buf[this.off + IPV4_FIELD.DSCP_ECN] = ((v & 0x3f) << 2) | (this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0x3); }
+  set ecn(v: number) { this.buf[this.off + IPV4_FIELD.DSCP_ECN] = (this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0xfc) | (v & 0x3); }
+  set totalLength(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.TOTAL_LENGTH, v); }
+  set identification(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.IDENTIFICATION, v); }
+  /** The 16-bit word of flags (reserved, DF, MF) and fragment offset. */
+  set flagsFragment(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.FLAGS_FRAGMENT, v); }
+  set protocol(v: number) { this.buf[this.off + IPV4_FIELD.PROTOCOL] = v; }
   set src(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.SRC, v); }
   set dst(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.DST, v); }
   set checksum(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.CHECKSUM, v); }
@@ -121,20 +137,49 @@ export class Ipv4Packet {
   }
 }
 
+/** The structural problems checkIpv4() reports, as numbers (0: none), for allocation-free checks. */
+export const Ipv4Problem = {
+  NONE: 0,
+  TRUNCATED: 1,
+  BAD_VERSION: 2,
+  BAD_IHL: 3,
+  IHL_BEYOND: 4,
+  TOTAL_BELOW_HEADER: 5,
+  TOTAL_BEYOND: 6,
+} as const;
+export type Ipv4Problem = (typeof Ipv4Problem)[keyof typeof Ipv4Problem];
+
+/** The first structural problem of the IPv4 header at buf[off] with `len` bytes available. Allocates nothing. */
+export function ipv4Problem(buf: Uint8Array, off: number, len: number): Ipv4Problem {
+  if (len < IPV4_MIN_HEADER_LEN || off + len > buf.length) return Ipv4Problem.TRUNCATED;
+  const vi = buf[off];
+  if (vi >>> 4 !== 4) return Ipv4Problem.BAD_VERSION;
+  const hl = (vi & 0x0f) << 2;
+  if (hl < IPV4_MIN_HEADER_LEN) return Ipv4Problem.BAD_IHL;
+  if (hl > len) return Ipv4Problem.IHL_BEYOND;
+  const total = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH);
+  if (total < hl) return Ipv4Problem.TOTAL_BELOW_HEADER;
+  if (total > len) return Ipv4Problem.TOTAL_BEYOND;
+  return Ipv4Problem.NONE;
+}
+
 /** Returns a WireError describing the first structural problem, or null. Allocation-free on success. */
 export function checkIpv4(buf: Uint8Array, off: number, len: number): WireError | null {
-  if (len < IPV4_MIN_HEADER_LEN || off + len > buf.length) {
+  const problem = ipv4Problem(buf, off, len);
+  if (problem === Ipv4Problem.NONE) return null;
+  if (problem === Ipv4Problem.TRUNCATED) {
     return new WireError('truncated', off, `IPv4 header needs ${IPV4_MIN_HEADER_LEN} bytes, have ${Math.min(len, buf.length - off)}`);
   }
   const vi = buf[off];
-  if (vi >>> 4 !== 4) return new WireError('bad-version', off, `IP version ${vi >>> 4}, expected 4`);
   const hl = (vi & 0x0f) << 2;
-  if (hl < IPV4_MIN_HEADER_LEN) return new WireError('bad-ihl', off, `IHL ${vi & 0x0f} is below 5`);
-  if (hl > len) return new WireError('truncated', off, `IHL says ${hl} header bytes, have ${len}`);
   const total = readU16(buf, off + IPV4_FIELD.TOTAL_LENGTH);
-  if (total < hl) return new WireError('bad-total-length', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} below header length ${hl}`);
-  if (total > len) return new WireError('truncated', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} beyond the ${len} bytes captured`);
-  return null;
+  switch (problem) {
+    case Ipv4Problem.BAD_VERSION: return new WireError('bad-version', off, `IP version ${vi >>> 4}, expected 4`);
+    case Ipv4Problem.BAD_IHL: return new WireError('bad-ihl', off, `IHL ${vi & 0x0f} is below 5`);
+    case Ipv4Problem.IHL_BEYOND: return new WireError('truncated', off, `IHL says ${hl} header bytes, have ${len}`);
+    case Ipv4Problem.TOTAL_BELOW_HEADER: return new WireError('bad-total-length', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} below header length ${hl}`);
+    default: return new WireError('truncated', off + IPV4_FIELD.TOTAL_LENGTH, `total length ${total} beyond the ${len} bytes captured`);
+  }
 }
 
 /**

@@ -15,8 +15,10 @@ function at(layout: typeof SLL_LAYOUT, field: string): number {
   if (o === undefined) throw new Error(`layout has no field ${field}`);
   return o;
 }
-const SLL = { TYPE: at(SLL_LAYOUT, 'packetType'), HA: at(SLL_LAYOUT, 'arphrdType'), ALEN: at(SLL_LAYOUT, 'addressLength'), ADDR: at(SLL_LAYOUT, 'address'), PROTO: at(SLL_LAYOUT, 'protocol') };
-const SLL2 = { PROTO: at(SLL2_LAYOUT, 'protocol'), RESERVED: at(SLL2_LAYOUT, 'reserved'), IFINDEX: at(SLL2_LAYOUT, 'ifindex'), HA: at(SLL2_LAYOUT, 'arphrdType'), TYPE: at(SLL2_LAYOUT, 'packetType'), ALEN: at(SLL2_LAYOUT, 'addressLength'), ADDR: at(SLL2_LAYOUT, 'address') };
+/** Field offsets of the SLL v1 header. */
+export const SLL_FIELD = { TYPE: at(SLL_LAYOUT, 'packetType'), HA: at(SLL_LAYOUT, 'arphrdType'), ALEN: at(SLL_LAYOUT, 'addressLength'), ADDR: at(SLL_LAYOUT, 'address'), PROTO: at(SLL_LAYOUT, 'protocol') };
+/** Field offsets of the SLL2 header. */
+export const SLL2_FIELD = { PROTO: at(SLL2_LAYOUT, 'protocol'), RESERVED: at(SLL2_LAYOUT, 'reserved'), IFINDEX: at(SLL2_LAYOUT, 'ifindex'), HA: at(SLL2_LAYOUT, 'arphrdType'), TYPE: at(SLL2_LAYOUT, 'packetType'), ALEN: at(SLL2_LAYOUT, 'addressLength'), ADDR: at(SLL2_LAYOUT, 'address') };
 
 /** sll_pkttype values (linux/if_packet.h PACKET_*). */
 export const SllPacketType = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHERHOST: 3, OUTGOING: 4 } as const;
@@ -39,11 +41,11 @@ export function parseSll(buf: Uint8Array, off = 0, len = buf.length - off): { re
   return {
     repr: {
       version: 1,
-      packetType: readU16(buf, off + SLL.TYPE),
-      arphrdType: readU16(buf, off + SLL.HA),
-      addressLength: readU16(buf, off + SLL.ALEN),
-      address: buf.slice(off + SLL.ADDR, off + SLL.ADDR + 8),
-      protocol: readU16(buf, off + SLL.PROTO),
+      packetType: readU16(buf, off + SLL_FIELD.TYPE),
+      arphrdType: readU16(buf, off + SLL_FIELD.HA),
+      addressLength: readU16(buf, off + SLL_FIELD.ALEN),
+      address: buf.slice(off + SLL_FIELD.ADDR, off + SLL_FIELD.ADDR + 8),
+      protocol: readU16(buf, off + SLL_FIELD.PROTO),
     },
     headerLength: SLL_HEADER_LEN,
   };
@@ -54,12 +56,12 @@ export function parseSll2(buf: Uint8Array, off = 0, len = buf.length - off): { r
   return {
     repr: {
       version: 2,
-      protocol: readU16(buf, off + SLL2.PROTO),
-      ifindex: readU32(buf, off + SLL2.IFINDEX),
-      arphrdType: readU16(buf, off + SLL2.HA),
-      packetType: buf[off + SLL2.TYPE],
-      addressLength: buf[off + SLL2.ALEN],
-      address: buf.slice(off + SLL2.ADDR, off + SLL2.ADDR + 8),
+      protocol: readU16(buf, off + SLL2_FIELD.PROTO),
+      ifindex: readU32(buf, off + SLL2_FIELD.IFINDEX),
+      arphrdType: readU16(buf, off + SLL2_FIELD.HA),
+      packetType: buf[off + SLL2_FIELD.TYPE],
+      addressLength: buf[off + SLL2_FIELD.ALEN],
+      address: buf.slice(off + SLL2_FIELD.ADDR, off + SLL2_FIELD.ADDR + 8),
     },
     headerLength: SLL2_HEADER_LEN,
   };
@@ -72,18 +74,18 @@ export function emitSll(repr: SllRepr, buf: Uint8Array, off = 0): number {
   if (repr.address.length > 8) throw new WireError('bad-field', 0, 'SLL address longer than 8 bytes');
   buf.fill(0, off, off + hl);
   if (repr.version === 1) {
-    writeU16(buf, off + SLL.TYPE, repr.packetType);
-    writeU16(buf, off + SLL.HA, repr.arphrdType);
-    writeU16(buf, off + SLL.ALEN, repr.addressLength);
-    buf.set(repr.address, off + SLL.ADDR);
-    writeU16(buf, off + SLL.PROTO, repr.protocol);
+    writeU16(buf, off + SLL_FIELD.TYPE, repr.packetType);
+    writeU16(buf, off + SLL_FIELD.HA, repr.arphrdType);
+    writeU16(buf, off + SLL_FIELD.ALEN, repr.addressLength);
+    buf.set(repr.address, off + SLL_FIELD.ADDR);
+    writeU16(buf, off + SLL_FIELD.PROTO, repr.protocol);
   } else {
-    writeU16(buf, off + SLL2.PROTO, repr.protocol);
-    writeU32(buf, off + SLL2.IFINDEX, repr.ifindex ?? 0);
-    writeU16(buf, off + SLL2.HA, repr.arphrdType);
-    buf[off + SLL2.TYPE] = repr.packetType;
-    buf[off + SLL2.ALEN] = repr.addressLength;
-    buf.set(repr.address, off + SLL2.ADDR);
+    writeU16(buf, off + SLL2_FIELD.PROTO, repr.protocol);
+    writeU32(buf, off + SLL2_FIELD.IFINDEX, repr.ifindex ?? 0);
+    writeU16(buf, off + SLL2_FIELD.HA, repr.arphrdType);
+    buf[off + SLL2_FIELD.TYPE] = repr.packetType;
+    buf[off + SLL2_FIELD.ALEN] = repr.addressLength;
+    buf.set(repr.address, off + SLL2_FIELD.ADDR);
   }
   return hl;
 }

@@ -36,3 +36,8 @@ export function seqGeq(a: number, b: number): boolean {
 export function seqBetween(a: number, lo: number, hi: number): boolean {
   return ((hi - lo) >>> 0) >= ((a - lo) >>> 0);
 }
+
+/** a - b modulo 2^32, as an unsigned number: how far a lies after b (relative sequence numbers). */
+export function seqSub(a: number, b: number): number {
+  return (a - b) >>> 0;
+}

@@ -3,7 +3,7 @@
 // exact inverses. The checksum covers the IPv4 pseudo-header (RFC 9293 §3.1, "Checksum").
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import { foldCarries, internetChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
-import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { IpProtocol } from './ipv4.js';
 import { emitTcpOptions, formatTcpOption, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import { WireError } from './wire-error.js';
@@ -105,6 +105,12 @@ export class TcpSegment {
   get dstPort(): number { return readU16(this.buf, this.off + TCP_FIELD.DST_PORT); }
   get seq(): number { return readU32(this.buf, this.off + TCP_FIELD.SEQ); }
   get ack(): number { return readU32(this.buf, this.off + TCP_FIELD.ACK); }
+  /**
+   * SEQ as a signed 32-bit number, as the kernel's u32 arithmetic sees it through before()/after():
+   * a small integer in V8 (no heap number), for the conntrack hot path. Compare with wire/seq.ts.
+   */
+  get seqI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SEQ); }
+  get ackI32(): number { return readI32(this.buf, this.off + TCP_FIELD.ACK); }
   get dataOffset(): number { return this.buf[this.off + TCP_FIELD.OFFSET] >>> 4; }
   get headerLength(): number { return (this.buf[this.off + TCP_FIELD.OFFSET] >>> 4) << 2; }
   /** The three reserved bits between data offset and AE. */
@@ -123,9 +129,24 @@ export class TcpSegment {
   get rst(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.RST) !== 0; }
   get ackFlag(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.ACK) !== 0; }
 
+  // Setters write the field as given, checksum untouched (fillChecksum() fixes it): deliberately
+  // wrong segments (fuzzing) are built with them too.
   set srcPort(v: number) { writeU16(this.buf, this.off + TCP_FIELD.SRC_PORT, v); }
   set dstPort(v: number) { writeU16(this.buf, this.off + TCP_FIELD.DST_PORT, v); }
+  set seq(v: number) { writeU32(this.buf, this.off + TCP_FIELD.SEQ, v); }
+  set ack(v: number) { writeU32(this.buf, this.off + TCP_FIELD.ACK, v); }
+  /** The data offset in 32-bit words (the high nibble of byte 12; reserved bits and AE kept). */
+  set dataOffset(v: number) { this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0x0f) | ((v & 0x0f) << 4); }
+  /** The three reserved bits (data offset and AE kept). */
+  set reserved(v: number) { this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0xf1) | ((v & 0x7) << 1); }
+  /** The nine flag bits (TcpFlag): byte 13 and AE in byte 12. */
+  set flags(v: number) {
+    this.buf[this.off + TCP_FIELD.FLAGS] = v & 0xff;
+    this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0xfe) | ((v >>> 8) & 1);
+  }
+  set window(v: number) { writeU16(this.buf, this.off + TCP_FIELD.WINDOW, v); }
   set checksum(v: number) { writeU16(this.buf, this.off + TCP_FIELD.CHECKSUM, v); }
+  set urgentPointer(v: number) { writeU16(this.buf, this.off + TCP_FIELD.URGENT, v); }
 
   /** Checksum the segment should carry for these pseudo-header addresses. */
   computeChecksum(src: number, dst: number): number {
@@ -150,14 +171,28 @@ export class TcpSegment {
   }
 }
 
+/** The problems checkTcp() reports, as numbers (0: none), for allocation-free checks. */
+export const TcpProblem = { NONE: 0, TRUNCATED: 1, DATA_OFFSET_SMALL: 2, DATA_OFFSET_BEYOND: 3 } as const;
+export type TcpProblem = (typeof TcpProblem)[keyof typeof TcpProblem];
+
+/** The first structural problem of a `len`-byte TCP segment at buf[off]. Allocates nothing. */
+export function tcpProblem(buf: Uint8Array, off: number, len: number): TcpProblem {
+  if (len < TCP_MIN_HEADER_LEN || off + len > buf.length) return TcpProblem.TRUNCATED;
+  const doff = buf[off + TCP_FIELD.OFFSET] >>> 4;
+  if (doff < 5) return TcpProblem.DATA_OFFSET_SMALL;
+  if (doff * 4 > len) return TcpProblem.DATA_OFFSET_BEYOND;
+  return TcpProblem.NONE;
+}
+
 export function checkTcp(buf: Uint8Array, off: number, len: number): WireError | null {
-  if (len < TCP_MIN_HEADER_LEN || off + len > buf.length) {
+  const problem = tcpProblem(buf, off, len);
+  if (problem === TcpProblem.NONE) return null;
+  if (problem === TcpProblem.TRUNCATED) {
     return new WireError('truncated', off, `TCP header needs ${TCP_MIN_HEADER_LEN} bytes, have ${Math.max(0, Math.min(len, buf.length - off))}`);
   }
   const doff = buf[off + TCP_FIELD.OFFSET] >>> 4;
-  if (doff < 5) return new WireError('bad-data-offset', off + TCP_FIELD.OFFSET, `data offset ${doff} is below 5`);
-  if (doff * 4 > len) return new WireError('bad-data-offset', off + TCP_FIELD.OFFSET, `data offset ${doff} (${doff * 4} bytes) beyond the ${len}-byte segment`);
-  return null;
+  if (problem === TcpProblem.DATA_OFFSET_SMALL) return new WireError('bad-data-offset', off + TCP_FIELD.OFFSET, `data offset ${doff} is below 5`);
+  return new WireError('bad-data-offset', off + TCP_FIELD.OFFSET, `data offset ${doff} (${doff * 4} bytes) beyond the ${len}-byte segment`);
 }
 
 export interface TcpRepr {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Conntrack } from '../../src/conntrack/conntrack.js';
 import { tcpStateName } from '../../src/conntrack/tcp-states.js';
-import { Outcome, OUTCOME_NAMES } from '../../src/conntrack/verdict.js';
+import { trackAndConfirm } from '../../src/conntrack/track-and-confirm.js';
+import { OUTCOME_NAMES } from '../../src/conntrack/verdict.js';
 import { ACK, RST, SEC, SYN, SYN_OPTS, c2s, s2c } from '../support/segments.js';
 
 /** Old connection state of the leaked server socket (FIN_WAIT2): what its challenge ACK carries. */
@@ -16,8 +17,7 @@ interface Outcomes { rst: string; rstReason: string; afterRst: string; synAgain:
 function collide(kernel: string, clientIsn: number, sysctls: string[] = []): Outcomes {
   const ct = new Conntrack({ kernel, sysctls });
   const run = (p: Uint8Array, t: number) => {
-    const v = ct.track(p, 0, p.length, t * SEC);
-    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) ct.confirm(v.entry, t * SEC);
+    const v = trackAndConfirm(ct, p, 0, p.length, t * SEC);
     return { outcome: OUTCOME_NAMES[v.outcome], state: tcpStateName(v.stateAfter), reason: ct.reasonText(v), reopened: v.reopened, created: v.created };
   };
   const syn = c2s({ seq: clientIsn, flags: SYN, win: 64240, options: SYN_OPTS });

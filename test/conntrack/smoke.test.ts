@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Conntrack } from '../../src/conntrack/conntrack.js';
 import { TcpCtState, tcpStateName } from '../../src/conntrack/tcp-states.js';
+import { trackAndConfirm } from '../../src/conntrack/track-and-confirm.js';
 import { CtInfo, Outcome } from '../../src/conntrack/verdict.js';
 import { ACK, FIN, PSH, SEC, SYN, SYN_OPTS, c2s, s2c } from '../support/segments.js';
 
@@ -9,10 +10,8 @@ describe('conntrack engine: a clean connection', () => {
     it(`handshake, data, close on ${kernel}`, () => {
       const ct = new Conntrack({ kernel });
       const step = (p: Uint8Array, t: number) => {
-        const v = ct.track(p, 0, p.length, t * SEC);
-        const r = { ctinfo: v.ctinfo, outcome: v.outcome, state: tcpStateName(v.stateAfter), reason: ct.reasonText(v), entry: v.entry, created: v.created };
-        if (v.created) ct.confirm(v.entry, t * SEC);
-        return r;
+        const v = trackAndConfirm(ct, p, 0, p.length, t * SEC);
+        return { ctinfo: v.ctinfo, outcome: v.outcome, state: tcpStateName(v.stateAfter), reason: ct.reasonText(v), entry: v.entry, created: v.created };
       };
       const ci = 1000, si = 5000;
       expect(step(c2s({ seq: ci, flags: SYN, win: 64240, options: SYN_OPTS }), 0)).toMatchObject({ ctinfo: CtInfo.NEW, state: 'SYN_SENT', created: true });

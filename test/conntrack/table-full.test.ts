@@ -2,6 +2,7 @@
 // tuple, never an ASSURED one; with nothing to evict the packet is dropped.
 import { describe, expect, it } from 'vitest';
 import { Conntrack } from '../../src/conntrack/conntrack.js';
+import { trackAndConfirm } from '../../src/conntrack/track-and-confirm.js';
 import { Outcome } from '../../src/conntrack/verdict.js';
 import { TcpFlag, encodeSegment, ip } from '../../src/wire/index.js';
 
@@ -12,9 +13,7 @@ const synack = (port: number) => encodeSegment({ src: B, dst: A, srcPort: 80, ds
 const ack = (port: number) => encodeSegment({ src: A, dst: B, srcPort: port, dstPort: 80, seq: 2, ack: 10, flags: TcpFlag.ACK });
 
 function track(ct: Conntrack, p: Uint8Array, now = 0) {
-  const v = ct.track(p, 0, p.length, now);
-  if (v.created && v.outcome !== Outcome.DROP && v.outcome !== Outcome.INVALID) ct.confirm(v.entry, now);
-  return v.outcome;
+  return trackAndConfirm(ct, p, 0, p.length, now).outcome;
 }
 
 describe('table full', () => {

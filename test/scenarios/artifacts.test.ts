@@ -7,7 +7,7 @@ import { runIncident } from '../../src/scenarios/incidents.js';
 import { fileStem, writeArtifacts } from '../../src/scenarios/artifacts.js';
 import { runMatrix } from '../../src/scenarios/matrix.js';
 import { DEFAULT_OPTIONS } from '../../src/scenarios/scenario-types.js';
-import { SEED_RUNS } from '../../src/cli/commands/seed.js';
+import { SEED_RUNS } from '../../src/scenarios/seed-runs.js';
 import { tsharkProblems, tsharkInterfaces } from '../support/tshark.js';
 
 const PCAPS = join(process.cwd(), 'pcaps');

@@ -9,7 +9,7 @@ import type { Ruleset } from '../../src/stack/iptables/ruleset.js';
 import { BUILTIN_CHAINS, TABLE_NAMES } from '../../src/stack/iptables/tables.js';
 import type { Hook, TableName } from '../../src/stack/iptables/tables.js';
 import type { RulePacket } from '../../src/stack/rules.js';
-import type { CtState } from '../../src/stack/skb.js';
+import type { CtState } from '../../src/conntrack/verdict.js';
 import { formatIpv4Address } from '../../src/wire/ipv4-address.js';
 
 const u32 = fc.nat(0xffffffff);

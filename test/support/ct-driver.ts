@@ -1,7 +1,8 @@
 // Drives a Conntrack like `ctsim replay` does (track, confirm new entries) and reports compactly.
 import { Conntrack, type ConntrackOptions } from '../../src/conntrack/conntrack.js';
 import { tcpStateName } from '../../src/conntrack/tcp-states.js';
-import { OUTCOME_NAMES, Outcome } from '../../src/conntrack/verdict.js';
+import { trackAndConfirm } from '../../src/conntrack/track-and-confirm.js';
+import { OUTCOME_NAMES } from '../../src/conntrack/verdict.js';
 import { ACK, SEC, SYN, SYN_OPTS, c2s, s2c } from './segments.js';
 
 export interface Step {
@@ -26,8 +27,7 @@ export class Driver {
   send(p: Uint8Array, atSec?: number): Step {
     if (atSec !== undefined) this.t = atSec;
     const now = this.t * SEC;
-    const v = this.ct.track(p, 0, p.length, now);
-    if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) this.ct.confirm(v.entry, now);
+    const v = trackAndConfirm(this.ct, p, 0, p.length, now);
     return {
       outcome: OUTCOME_NAMES[v.outcome], state: tcpStateName(v.stateAfter), before: tcpStateName(v.stateBefore), reason: this.ct.reasonText(v),
       timeout: v.timeoutNs >= 0 ? v.timeoutNs / SEC : null, reopened: v.reopened, created: v.created, destroyed: v.destroyed, entry: v.entry,

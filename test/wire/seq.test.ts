@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { seqAdd, seqAfter, seqBetween, seqDiff, seqGeq, seqLeq, seqLt } from '../../src/wire/index.js';
+import { seqAdd, seqAfter, seqBetween, seqDiff, seqGeq, seqLeq, seqLt, seqSub } from '../../src/wire/index.js';
 
 describe('sequence-number arithmetic (mod 2^32)', () => {
   it('wraps around', () => {
@@ -12,6 +12,9 @@ describe('sequence-number arithmetic (mod 2^32)', () => {
     expect(seqLeq(5, 5) && seqGeq(5, 5) && !seqLt(5, 5) && !seqAfter(5, 5)).toBe(true);
     expect(seqBetween(0x5, 0xfffffffe, 0x10)).toBe(true);
     expect(seqBetween(0x11, 0xfffffffe, 0x10)).toBe(false);
+    expect(seqSub(0x10, 0xfffffff0)).toBe(0x20);
+    expect(seqSub(0xfffffff0, 0x10)).toBe(0xffffffe0);
+    expect(seqAdd(0xfffffff0, seqSub(0x10, 0xfffffff0))).toBe(0x10);
   });
 
   it('matches the kernel definition before(a,b) = (s32)(a-b) < 0 for all a,b', () => {

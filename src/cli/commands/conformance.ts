@@ -17,6 +17,7 @@ import type { SuiteCase } from '../../conformance/suite-case.js';
 import { COMPARED_FIELDS } from '../../conformance/verdict-line.js';
 import { writeFinding, writeVerdictFile } from '../../conformance/verdict-file.js';
 import { UsageError } from '../errors.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
 import { packageRoot, packageVersion } from '../version.js';
 
 interface ExportArgs {
@@ -198,6 +199,8 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     .option('minimise', { type: 'number', default: 5, describe: 'minimise this many findings with OVS as the oracle (ddmin)' })
     .option('minimise-runs', { type: 'number', default: 150, describe: 'OVS runs per minimised finding at most' }) as never,
   handler: async (a) => {
+    // Ctrl-C / SIGTERM: the OVS daemons stop and their folder goes (OvsLab registers its cleanup).
+    cleanUpOnInterrupt();
     const s = needSuite(a);
     const limit = intIn('minimise', a.minimise, 0, 1000);
     const runs = intIn('minimise-runs', a['minimise-runs'], 1, 100_000);

@@ -1,33 +1,20 @@
 // `ctsim seed` (what `npm start` runs): both seed incidents on the kernels of the incident report
 // and on a fixed kernel, with and without the sysctl, writing pcaps and ladder SVGs, then the
 // whole matrix as text, JSON and Markdown.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
 import { matrixMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
-import { DEFAULT_OPTIONS, type ScenarioName, type ScenarioOptions } from '../../scenarios/scenario-types.js';
+import { DEFAULT_OPTIONS } from '../../scenarios/scenario-types.js';
+import { SEED_RUNS } from '../../scenarios/seed-runs.js';
 import { outcomeLines } from './scenario.js';
 
 interface Args {
   'out-dir': string;
   matrix: boolean;
 }
-
-export const SEED_RUNS: Array<{ name: ScenarioName; o: Partial<ScenarioOptions> }> = [
-  { name: 'half-close-leak', o: { kernel: 'sles-15-sp4' } },
-  { name: 'half-close-leak', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700'] } },
-  { name: 'port-collision', o: { kernel: 'ubuntu-20.04' } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4' } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', invalidDrop: true } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', isn: 'before' } },
-  { name: 'port-collision', o: { kernel: '6.1.8' } },
-  { name: 'port-collision', o: { kernel: '6.1.9' } },
-  { name: 'port-collision', o: { kernel: '6.18' } },
-];
 
 export const seedCommand: CommandModule<object, Args> = {
   command: 'seed',
@@ -38,7 +25,7 @@ export const seedCommand: CommandModule<object, Args> = {
   handler: (a) => {
     const t0 = performance.now();
     const dir = a['out-dir'];
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     const out: string[] = ['# ctsim seed: the two Istio sidecar incidents, packet by packet', ''];
     for (const run of SEED_RUNS) {
       const r = runIncident(run.name, { ...DEFAULT_OPTIONS, ...run.o });
@@ -48,10 +35,10 @@ export const seedCommand: CommandModule<object, Args> = {
     process.stdout.write(`${out.join('\n')}\n`);
     if (a.matrix) {
       const rows = runMatrix();
-      writeFileSync(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
-      writeFileSync(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
+      writeFileAtomic(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
+      writeFileAtomic(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
       const text = matrixText(rows);
-      writeFileSync(join(dir, 'matrix.txt'), `${text}\n`);
+      writeFileAtomic(join(dir, 'matrix.txt'), `${text}\n`);
       process.stdout.write(`${text}\n\nwrote ${join(dir, 'matrix.json')}, matrix.md, matrix.txt (${rows.length} runs)\n`);
     }
     process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s wall time\n`);

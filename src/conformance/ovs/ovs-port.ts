@@ -53,6 +53,7 @@ export class OvsPort {
 
   private isMarker(f: Uint8Array, k: number): boolean {
     const e = ethernetParts(f);
+    // raw-bytes: the marker's payload is ctsim's own counter (no protocol header to decode)
     return e !== null && e.etherType === MARKER_ETHERTYPE && e.payload.length >= 4 && readU32(e.payload, 0) === k;
   }
 
@@ -61,7 +62,7 @@ export class OvsPort {
     if (frames.length > GROUP_MAX) throw new PeerError(`at most ${GROUP_MAX} frames per group, got ${frames.length}`);
     const k = ++this.markers;
     const payload = new Uint8Array(46);
-    writeU32(payload, 0, k);
+    writeU32(payload, 0, k); // raw-bytes: the marker's payload is ctsim's own counter, not a protocol field
     const marker = ethernetFrame(PEER_MAC, HOST_MAC, MARKER_ETHERTYPE, payload);
     await this.lab.rpc.call('netdev-dummy/receive', inPort, ...frames.map(toHex), toHex(marker));
     const until = Date.now() + OUTPUT_TIMEOUT_MS;

@@ -2,6 +2,8 @@
 // semantic checks -> ScenarioSpec. Every problem is a ScenarioFileError naming the file, the
 // line and the field; nothing is half-loaded. Rules are parsed here once (so an unsupported
 // line is reported now, with its own file and line) and handed on as text.
+// Length: one loader whose checks run in the order a file is validated, all reporting through the
+// same locator (file, line, field); split up they would pass that state around.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';

@@ -6,6 +6,8 @@
 // ("underflow") entry. ACCEPT/DROP end traversal, REDIRECT/DNAT end it with NF_ACCEPT plus a NAT
 // binding, LOG continues (XT_CONTINUE). Nothing here allocates per rule: no regex, no strings
 // except LOG lines, hit records are shared.
+// Length: the compiled flat rule records and the traversal that reads them share one layout, kept
+// in one file so the per-packet path reads as one piece.
 import { formatIpv4Address } from '../../wire/ipv4-address.js';
 import type { NatBinding, RejectAction, RuleHit, RulePacket, RuleResult } from '../rules.js';
 import { CT_NAT_DST, CT_NAT_SRC } from '../rules.js';

@@ -3,6 +3,8 @@
 // iptables still does with a deprecation warning), options of a match belong to the first loaded
 // instance of that match, `-p tcp --dport 80` loads the tcp match implicitly (iptables-extensions(8):
 // "these extensions are loaded if `--protocol tcp' is specified"), target options follow `-j`.
+// Length: one argument reader for every match and target accepted, as iptables(8) has one; each
+// extension's options are a few lines in applyMatchOption/applyTargetOption.
 import { RuleParseError } from './errors.js';
 import { REJECT_WITH } from './rule.js';
 import type { Match, RejectWith, Rule, Target } from './rule.js';

@@ -2,7 +2,7 @@
 // protocol, each with its own `!`), the match extensions in the order they were given, a target,
 // and the packet/byte counters. Everything is parsed once; evaluation only compares numbers.
 import type { Hook, TableName } from './tables.js';
-import type { CtState } from '../skb.js';
+import type { CtState } from '../../conntrack/verdict.js';
 
 export interface Counters {
   packets: number;

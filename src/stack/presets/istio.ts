@@ -1,10 +1,8 @@
 // Istio's sidecar capture rules as a ready Ruleset. The rules live in .rules files (iptables-save
-// text, so they can be diffed against `iptables-save` in a real pod); tsc does not copy them, so
-// they are found from the package root: walk up from this module to the package.json named
-// "ctsim" that has src/stack/presets/ next to it (this works from src/ under vitest and from
-// dist/src/ after tsc, where the source tree is still beside dist/).
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// text, so they can be diffed against `iptables-save` in a real pod) next to this module: in
+// src/ (vitest) and in dist/src/, where `npm run build` copies them (scripts/copy-assets.mjs).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../conntrack/errors.js';
 import { parseIptablesSave } from '../iptables/restore.js';
@@ -23,28 +21,20 @@ export const ISTIO_DEFAULTS = Object.freeze({
   inboundPassthroughSource: '127.0.0.6',
 });
 
-let presetsDir: string | undefined;
-
-/** src/stack/presets of the ctsim package this module belongs to. */
+/** The folder of the preset files: this module's own (src/stack/presets, or dist/src/stack/presets). */
 export function presetsDirectory(): string {
-  if (presetsDir) return presetsDir;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = join(dir, 'package.json');
-    const candidate = join(dir, 'src', 'stack', 'presets');
-    if (existsSync(pkg) && existsSync(join(candidate, ISTIO_SIDECAR_RULES))) {
-      const { name } = JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string };
-      if (name === 'ctsim') return (presetsDir = candidate);
-    }
-    const up = dirname(dir);
-    if (up === dir) throw new ConfigError(`ctsim presets not found above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
+  return fileURLToPath(new URL('.', import.meta.url));
 }
 
 /** The text of a preset file (e.g. for display or to diff against a pod's iptables-save). */
 export function readPreset(file: string): string {
-  return readFileSync(join(presetsDirectory(), file), 'utf8');
+  const path = join(presetsDirectory(), file);
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`ctsim preset ${path} is missing (a build without scripts/copy-assets.mjs?)`);
+    throw e;
+  }
 }
 
 /**
