@@ -69,7 +69,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'repeat-not-invalid', commit: '830af2eba403', title: 'netfilter: conntrack: don\'t increment invalid counter on NF_REPEAT', mainline: '5.17', stable: { '4.19': 227, '5.4': 176, '5.10': 96, '5.15': 19, '5.16': 5 },
     sets: ['repeatNotCountedInvalid'],
     effect: 'A SYN that re-opens a TIME_WAIT/CLOSE entry (-NF_REPEAT) no longer increments the invalid counter of conntrack -S; the verdict and the new entry are unchanged.',
-    evidence: 'net pull of Jan 2022 (830af2eba403, v5.17-rc2); in the 5.4.176-rc1 and 5.10.96-rc1 review covers of 31 Jan 2022 (verified); 4.19.227, 5.15.19 and 5.16.5 are the same-day review cycle (backport hashes seen in their shortlogs, point numbers not re-checked); nf_conntrack_in of the 5.4.124 and 5.10.89 sources counts before the -NF_REPEAT test, 5.10.198 after it; forced by the port-collision scenario on a real 5.4.124 (UML): 6 invalid where ctsim counted 5',
+    evidence: 'net pull of Jan 2022 (830af2eba403, v5.17-rc2); in the 5.4.176-rc1 and 5.10.96-rc1 review covers of 31 Jan 2022 (verified); 4.19.227, 5.15.19 and 5.16.5 are the same-day review cycle (backport hashes seen in their shortlogs, point numbers not re-checked); nf_conntrack_in of the 5.4.124 and 5.10.89 sources counts before the -NF_REPEAT test, 5.10.198 after it; forced by the port-collision scenario on a real 5.4.124 (UML): 6 invalid where ctsim counted 5; the same scenario counts 6 on a real 5.10.89 and 5 on a real 5.10.198 (UML), as their profiles do',
   },
   {
     id: 'synack-reinit', commit: '82b72cb94666', title: 'netfilter: conntrack: re-init state for retransmitted syn-ack', mainline: '5.17', stable: {},
