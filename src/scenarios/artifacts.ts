@@ -4,16 +4,20 @@ import { join } from 'node:path';
 import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from './istio-pod.js';
 import { ladderSvg } from './ladder-svg.js';
-import type { LadderPacket, ScenarioResult } from './scenario-types.js';
+import { DEFAULT_OPTIONS, type LadderPacket, type ScenarioResult } from './scenario-types.js';
 
 export function fileStem(r: Pick<ScenarioResult, 'name' | 'options'>): string {
   const o = r.options;
   const parts: string[] = [r.name, o.kernel];
   for (const s of o.sysctls) parts.push(s.replace(/^net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_/, '').replace(/=/, '-'));
-  if (o.invalidDrop) parts.push('invalid-drop');
-  if (o.idleTimeoutSec !== 3600) parts.push(`idle-${o.idleTimeoutSec}s`);
+  if (o.invalidDrop) parts.push(`invalid-drop-${o.invalidDrop}`);
+  if (o.idleTimeoutSec !== DEFAULT_OPTIONS.idleTimeoutSec) parts.push(`idle-${o.idleTimeoutSec}s`);
+  if (o.appCloseAtSec !== DEFAULT_OPTIONS.appCloseAtSec) parts.push(`close-${o.appCloseAtSec}s`);
+  if (o.hz !== DEFAULT_OPTIONS.hz) parts.push(`hz-${o.hz}`);
   if (r.name === 'port-collision') {
-    if (o.isn !== 'after') parts.push(`isn-${o.isn}`);
+    if (o.reconnectAtSec !== DEFAULT_OPTIONS.reconnectAtSec) parts.push(`reconnect-${o.reconnectAtSec}s`);
+    if (o.reconnectAttempts !== DEFAULT_OPTIONS.reconnectAttempts || o.reconnectIntervalSec !== DEFAULT_OPTIONS.reconnectIntervalSec) parts.push(`tries-${o.reconnectAttempts}x${o.reconnectIntervalSec}s`);
+    if (o.isn !== DEFAULT_OPTIONS.isn) parts.push(`isn-${o.isn}`);
     if (o.portChoice !== 'explicit') parts.push('ephemeral');
   }
   if (o.seed !== 1) parts.push(`seed-${o.seed}`);
@@ -30,7 +34,7 @@ export function ladderFor(r: ScenarioResult): string {
   };
   const o = r.options;
   return ladderSvg(r.packets, {
-    title: `${r.name} on ${o.kernel}${o.sysctls.length ? ` (${o.sysctls.join(', ')})` : ''}${o.invalidDrop ? ' with INVALID drop' : ''}`,
+    title: `${r.name} on ${o.kernel}${o.sysctls.length ? ` (${o.sysctls.join(', ')})` : ''}${o.invalidDrop ? ` with INVALID drop in ${o.invalidDrop}` : ''}${r.name === 'port-collision' ? `, reconnect at ${o.reconnectAtSec} s` : ''}`,
     lanes: [
       { id: 'app', title: 'app (uid 1000)' },
       { id: 'ct', title: 'pod conntrack' },

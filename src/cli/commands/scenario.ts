@@ -1,7 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { runIncident } from '../../scenarios/incidents.js';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
+import { reconnectText } from '../../scenarios/outcome-text.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../scenarios/scenario-types.js';
+import { timelineJson } from '../../scenarios/timeline-json.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
 import { scenarioOptionsBuilder, toScenarioOptions, type ScenarioArgs } from './scenario-options.js';
 
@@ -15,12 +17,13 @@ interface Args extends ScenarioArgs {
 export function outcomeLines(r: ScenarioResult): string[] {
   const o = r.outcome;
   const lines = [
-    `outcome (${r.name} on ${r.options.kernel}${r.options.sysctls.length ? `, ${r.options.sysctls.join(' ')}` : ''}${r.options.invalidDrop ? ', INVALID drop' : ''}):`,
+    `outcome (${r.name} on ${r.options.kernel}${r.options.sysctls.length ? `, ${r.options.sysctls.join(' ')}` : ''}${r.options.invalidDrop ? `, INVALID drop in ${r.options.invalidDrop}` : ''}):`,
     `  app FIN reached the sidecar: ${o.appFinReachedSidecar ? 'yes' : 'no'}`,
     `  sidecar sockets leaked for: ${o.leakSeconds.toFixed(1)} s after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
   ];
   if (r.name === 'port-collision') {
-    lines.push(`  reconnect from port ${o.port}${o.attempts > 1 ? ` (found after ${o.attempts} connects)` : ''}: ${o.connect}${o.connectSeconds !== null ? ` after ${o.connectSeconds.toFixed(3)} s` : ''}, ${o.synsSent} SYN(s) sent`);
+    const isn = o.rstSeq ? `; the RST's seq lies ${o.rstSeq === 'after-syn' ? 'after' : 'before'} the new SYN's ISN${o.reconnectElapsedSec !== null ? ` (connect() ${o.reconnectElapsedSec.toFixed(3)} s after the first)` : ''}` : '';
+    lines.push(`  reconnect from port ${o.port}${o.ephemeralConnects > 1 ? ` (found after ${o.ephemeralConnects} connects)` : ''}: ${reconnectText(o)}, ${o.synsSent} SYN(s) sent${isn}`);
   }
   lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets}; packets dropped: ${o.droppedPackets}`);
   return lines;
@@ -41,7 +44,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         name: r.name, options: r.options, outcome: r.outcome, files,
-        timeline: r.timeline.map((e) => ({ time: e.timeNs / 1e9, host: e.host, kind: e.kind, text: e.text })),
+        timeline: r.timeline.map(timelineJson),
         snapshots: r.snapshots.map((s) => ({ label: s.label, time: s.timeNs / 1e9, ss: s.ss, conntrack: s.conntrack })),
       }, null, 2)}\n`);
       return;

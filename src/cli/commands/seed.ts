@@ -6,7 +6,7 @@ import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
-import { matrixMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
+import { matrixMarkdown, matrixSummaryMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
 import { DEFAULT_OPTIONS } from '../../scenarios/scenario-types.js';
 import { SEED_RUNS } from '../../scenarios/seed-runs.js';
 import { outcomeLines } from './scenario.js';
@@ -37,9 +37,10 @@ export const seedCommand: CommandModule<object, Args> = {
       const rows = runMatrix();
       writeFileAtomic(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
       writeFileAtomic(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
+      writeFileAtomic(join(dir, 'matrix-summary.md'), `${matrixSummaryMarkdown(rows)}\n`);
       const text = matrixText(rows);
       writeFileAtomic(join(dir, 'matrix.txt'), `${text}\n`);
-      process.stdout.write(`${text}\n\nwrote ${join(dir, 'matrix.json')}, matrix.md, matrix.txt (${rows.length} runs)\n`);
+      process.stdout.write(`${text}\n\nwrote ${join(dir, 'matrix.json')}, matrix.md, matrix-summary.md (the README's table), matrix.txt (${rows.length} runs)\n`);
     }
     process.stdout.write(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s wall time\n`);
   },
