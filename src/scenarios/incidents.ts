@@ -12,10 +12,11 @@ import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
-import { PacketView } from '../wire/index.js';
+import { PacketView, formatIpv4Address } from '../wire/index.js';
+import { tcpStateName, type ConntrackEvent } from '../conntrack/index.js';
 import { buildIstioPod, UPSTREAM_PORT } from './istio-pod.js';
 import { ladderPacket } from './ladder-packet.js';
-import type { LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
+import type { EntryLife, LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
 
 const APP_PORT = 44410;
 const EPHEMERAL_LOW = 44400;
@@ -38,9 +39,15 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
   for (const h of [pod, upstream]) {
     h.onTap = (t) => {
       tap(t);
-      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: net.sim.now, host: t.host, iface: t.iface, notes: t.notes }));
+      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: net.sim.now, host: t.host, iface: t.iface, notes: t.notes, bytes: t.bytes.slice() }));
     };
   }
+  const entries = new Map<number, EntryLife>();
+  const podEvent = pod.conntrack.onEvent;
+  pod.conntrack.onEvent = (ev) => {
+    podEvent?.(ev);
+    recordEntry(entries, ev);
+  };
   const snapshots: Snapshot[] = [];
   const snap = (label: string) => snapshots.push({ label, timeNs: net.sim.now, ss: [...pod.ss().map((l) => `pod      ${l}`), ...upstream.ss().map((l) => `upstream ${l}`)], conntrack: pod.conntrackList() });
 
@@ -69,6 +76,7 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
   let port: number | null = null;
   let attempts = 0;
   let synsSent = 0;
+  let reconnectNs: number | null = null;
   if (name === 'port-collision') {
     net.runUntil(o.reconnectAtSec * SEC);
     // With INVALID drop, the upstream's RST answering the late FIN never arrives: the app's old
@@ -105,6 +113,7 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
     net.runUntil(start + 1 * SEC);
     snap('one second after the colliding connect()');
     net.runUntil(start + 200 * SEC);
+    reconnectNs = start;
     if (collide) {
       const r = collide.result;
       connect = r.connectedAt !== undefined ? 'connected' : r.error ?? 'pending';
@@ -137,7 +146,27 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
     packets,
     endNs: net.sim.now,
     sidecarUpstreamPorts: sidecar.connections.map((c) => c.upstream?.localPort ?? 0).filter((p) => p > 0),
+    entries: [...entries.values()],
+    reconnectNs,
   };
+}
+
+/** Follows one entry through conntrack's typed events (NEW, state changes, DESTROY with its reason). */
+function recordEntry(entries: Map<number, EntryLife>, ev: ConntrackEvent): void {
+  let e = entries.get(ev.id);
+  if (!e) {
+    if (ev.type === 'DESTROY') return;
+    const t = ev.orig;
+    e = { id: ev.id, orig: `${formatIpv4Address(t.src)}:${t.sport} > ${formatIpv4Address(t.dst)}:${t.dport}`, states: [], openNs: ev.timeNs, closeNs: null, destroyReason: null };
+    entries.set(ev.id, e);
+  }
+  if (ev.type === 'DESTROY') {
+    e.closeNs = ev.timeNs;
+    e.destroyReason = ev.destroyReason ?? null;
+    return;
+  }
+  const state = tcpStateName(ev.state);
+  if (e.states.length === 0 || e.states[e.states.length - 1].state !== state) e.states.push({ timeNs: ev.timeNs, state });
 }
 
 function ctTimeout(h: Host, which: string): number {

@@ -6,6 +6,10 @@ import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
 import { UsageError } from '../errors.js';
+import { REPORT_MAX_PACKETS, ReplayReportBuilder, reportProfile } from '../../report/index.js';
+import { writeHtmlReport } from '../report-file.js';
+import { commandLine } from '../command-line.js';
+import { packageVersion } from '../version.js';
 
 interface ReplayArgs {
   capture: string;
@@ -23,6 +27,7 @@ interface ReplayArgs {
   dedup?: boolean;
   dedupWindow?: number;
   progress?: boolean;
+  html?: string;
 }
 
 const isStdin = (path: string) => path === '-' || path === '/dev/stdin';
@@ -95,6 +100,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('dedup', { type: 'boolean', default: true, describe: 'track a packet seen on several interfaces once (--no-dedup: every copy)' })
     .option('dedup-window', { type: 'number', default: DEFAULT_DEDUP_WINDOW_NS / 1e6, describe: 'ms within which a copy on another interface counts as the same packet' })
     .option('progress', { type: 'boolean', describe: 'progress line on stderr (default: when stderr is a terminal)' })
+    .option('html', { type: 'string', describe: `also write a self-contained HTML report (ladder, every verdict, click a packet for its explain story and bytes; first ${REPORT_MAX_PACKETS} packets)` })
     .epilog(SLL2_RULE) as never,
   handler: async (args) => {
     if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`);
@@ -102,7 +108,8 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const sysA = args.sysctl ?? [];
     const sysB = args.compareSysctl ?? [];
     const comparing = args.compare !== undefined || args.compareSysctl !== undefined;
-    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true, ipRcv: args['ip-rcv'] === true };
+    // The report shows every packet's explain story, so --html explains (the text output does not change).
+    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true || args.html !== undefined, ipRcv: args['ip-rcv'] === true };
     // Profiles first: a bad kernel or sysctl is reported before the capture is opened.
     const session = new ReplaySession({
       a: { ...common, kernel: args.kernel, sysctls: sysA },
@@ -117,6 +124,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       labelB += ' (B)';
     }
     const explain = args.explain === true;
+    const report = args.html !== undefined ? new ReplayReportBuilder() : null;
 
     let totalBytes: number | null = null;
     if (!isStdin(args.capture)) {
@@ -166,6 +174,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         header = false;
       }
       const step = session.push(rec);
+      report?.add(step);
       if (ifaceLabels.size < 64 && session.selector.ifaceLabel) ifaceLabels.add(session.selector.ifaceLabel);
       const { a, b } = step;
       if (a) {
@@ -232,6 +241,12 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
     }
     out.flush();
+    if (report && args.html !== undefined) {
+      const profiles = [reportProfile(nameA, labelA)];
+      if (session.b) profiles.push(reportProfile(session.b.ct.profile.name, labelB));
+      writeHtmlReport(args.html, report.build({ command: commandLine(), version: packageVersion(), profiles, counts: c }), isStdin(args.capture) ? [] : [args.capture]);
+      process.stderr.write(`ctsim: HTML report written to ${args.html}\n`);
+    }
     if (args.iface !== undefined && c.tracked === 0 && c.packets > 0) {
       process.stderr.write(`ctsim: no packet on interface ${args.iface}${ifaceLabels.size ? ` (the capture has: ${[...ifaceLabels].join(', ')})` : ''}\n`);
     }

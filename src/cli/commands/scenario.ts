@@ -3,6 +3,11 @@ import { runIncident } from '../../scenarios/incidents.js';
 import { writeArtifacts } from '../../scenarios/artifacts.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../scenarios/scenario-types.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
+import { resolveKernel } from '../../conntrack/index.js';
+import { reportProfile, scenarioReport } from '../../report/index.js';
+import { commandLine } from '../command-line.js';
+import { writeHtmlReport } from '../report-file.js';
+import { packageVersion } from '../version.js';
 import { scenarioOptionsBuilder, toScenarioOptions, type ScenarioArgs } from './scenario-options.js';
 
 interface Args extends ScenarioArgs {
@@ -10,6 +15,7 @@ interface Args extends ScenarioArgs {
   'out-dir': string;
   json?: boolean;
   files?: boolean;
+  html?: string;
 }
 
 export function outcomeLines(r: ScenarioResult): string[] {
@@ -33,11 +39,16 @@ export const scenarioCommand: CommandModule<object, Args> = {
     .positional('name', { type: 'string', choices: SCENARIO_NAMES as string[], demandOption: true })
     .option('out-dir', { type: 'string', default: 'pcaps', describe: 'where the .pcapng and .svg go' })
     .option('json', { type: 'boolean', describe: 'print a JSON document instead of text' })
-    .option('files', { type: 'boolean', default: true, describe: 'write the pcapng and SVG (--no-files to skip)' })) as never,
+    .option('files', { type: 'boolean', default: true, describe: 'write the pcapng and SVG (--no-files to skip)' })
+    .option('html', { type: 'string', describe: 'also write a self-contained HTML report (ladder, every packet and its verdict, outcome, timeline)' })) as never,
   handler: (a) => {
     const opts = toScenarioOptions(a);
     const r = runIncident(a.name as ScenarioName, opts);
     const files = a.files ? writeArtifacts(r, a['out-dir']) : null;
+    if (a.html !== undefined) {
+      writeHtmlReport(a.html, scenarioReport(r, { command: commandLine(), version: packageVersion(), profile: reportProfile(resolveKernel(opts.kernel).name, opts.kernel) }));
+      process.stderr.write(`ctsim: HTML report written to ${a.html}\n`);
+    }
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         name: r.name, options: r.options, outcome: r.outcome, files,
