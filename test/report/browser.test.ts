@@ -100,7 +100,7 @@ describe.skipIf(executable === null)('HTML report in headless Chromium', () => {
     expect(await page.locator('#ladder svg').count()).toBe(1);
     await page.selectOption('#filter', 'all');
     await rst.click();
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-replay.png'), fullPage: false });
     expect(o.consoleErrors).toEqual([]);
     expect(o.pageErrors).toEqual([]);
