@@ -8,6 +8,21 @@ import { tcpStateName } from '../stack/tcp/tcp-state.js';
 import type { SockRef } from '../stack/tcp/tcp-events.js';
 import type { LadderPacket, ScenarioResult } from './scenario-types.js';
 
+/** A run's title: the scenario, the kernel and every option that differs from the defaults. */
+export function runTitle(r: Pick<ScenarioResult, 'name' | 'options'>): string {
+  const o = r.options;
+  const parts: string[] = [];
+  for (const x of o.sysctls) parts.push(x.replace(/^net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_(timeout_)?/, ''));
+  if (o.invalidDrop) parts.push('INVALID drop');
+  if (o.idleTimeoutSec !== 3600) parts.push(`idle_timeout ${o.idleTimeoutSec} s`);
+  if (r.name === 'port-collision') {
+    if (o.isn !== 'after') parts.push(o.isn === 'seeded' ? 'ISN from the seed' : 'RST seq before SYN');
+    if (o.portChoice !== 'explicit') parts.push('ephemeral port');
+  }
+  if (o.seed !== 1) parts.push(`seed ${o.seed}`);
+  return `${r.name} on ${o.kernel}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}
+
 export function fileStem(r: Pick<ScenarioResult, 'name' | 'options'>): string {
   const o = r.options;
   const parts: string[] = [r.name, o.kernel];
@@ -107,9 +122,8 @@ export function ladderDiagram(r: ScenarioResult, seq: 'raw' | 'relative' = 'raw'
   if (o.sidecarClosedAtSec !== null && o.leakSeconds > 0) {
     markers.push({ lane: 'down', timeNs: Math.round(o.sidecarClosedAtSec * 1e9), text: `leak ends: idle timeout (${o.leakSeconds.toFixed(0)} s)`, tone: 'bad' });
   }
-  const opts = r.options;
   return {
-    title: `${r.name} on ${opts.kernel}${opts.sysctls.length ? ` (${opts.sysctls.join(', ')})` : ''}${opts.invalidDrop ? ' with INVALID drop' : ''}`,
+    title: runTitle(r),
     lanes: [
       { id: 'app', title: 'app (uid 1000)' },
       { id: 'ct', title: 'pod conntrack' },

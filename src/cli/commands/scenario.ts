@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { runIncident } from '../../scenarios/incidents.js';
-import { writeArtifacts } from '../../scenarios/artifacts.js';
+import { runTitle, writeArtifacts } from '../../scenarios/artifacts.js';
+import { paint, stdoutPaint, type Paint } from '../colour.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../scenarios/scenario-types.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
 import { resolveKernel } from '../../conntrack/index.js';
@@ -18,17 +19,18 @@ interface Args extends ScenarioArgs {
   html?: string;
 }
 
-export function outcomeLines(r: ScenarioResult): string[] {
+export function outcomeLines(r: ScenarioResult, p: Paint = paint(false)): string[] {
   const o = r.outcome;
   const lines = [
-    `outcome (${r.name} on ${r.options.kernel}${r.options.sysctls.length ? `, ${r.options.sysctls.join(' ')}` : ''}${r.options.invalidDrop ? ', INVALID drop' : ''}):`,
-    `  app FIN reached the sidecar: ${o.appFinReachedSidecar ? 'yes' : 'no'}`,
-    `  sidecar sockets leaked for: ${o.leakSeconds.toFixed(1)} s after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
+    `outcome (${runTitle(r)}):`,
+    `  app FIN reached the sidecar: ${o.appFinReachedSidecar ? p.green('yes') : p.red('no')}`,
+    `  sidecar sockets leaked for: ${o.leakSeconds > 0 ? p.red(`${o.leakSeconds.toFixed(1)} s`) : '0 s (no leak)'} after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
   ];
   if (r.name === 'port-collision') {
-    lines.push(`  reconnect from port ${o.port}${o.attempts > 1 ? ` (found after ${o.attempts} connects)` : ''}: ${o.connect}${o.connectSeconds !== null ? ` after ${o.connectSeconds.toFixed(3)} s` : ''}, ${o.synsSent} SYN(s) sent`);
+    const result = `${o.connect}${o.connectSeconds !== null ? ` after ${o.connectSeconds.toFixed(3)} s` : ''}`;
+    lines.push(`  reconnect from port ${o.port}${o.attempts > 1 ? ` (found after ${o.attempts} connects)` : ''}: ${o.connect === 'connected' ? p.green(result) : p.red(result)}, ${o.synsSent} SYN(s) sent`);
   }
-  lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets}; packets dropped: ${o.droppedPackets}`);
+  lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets ? p.red(String(o.invalidPackets)) : 0}; packets dropped: ${o.droppedPackets}`);
   return lines;
 }
 
@@ -57,7 +59,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
       }, null, 2)}\n`);
       return;
     }
-    const out: string[] = [`# ctsim scenario ${r.name} --kernel ${opts.kernel}`, ...formatTimeline(r.timeline), '', ...r.snapshots.flatMap(formatSnapshot), '', ...outcomeLines(r)];
+    const out: string[] = [`# ctsim scenario ${r.name} --kernel ${opts.kernel}`, ...formatTimeline(r.timeline), '', ...r.snapshots.flatMap(formatSnapshot), '', ...outcomeLines(r, stdoutPaint())];
     if (files) out.push('', `wrote ${files.pcap}`, `wrote ${files.svg}`);
     process.stdout.write(`${out.join('\n')}\n`);
   },
