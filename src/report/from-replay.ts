@@ -76,5 +76,5 @@ export function replayReport(packets: ReportPacket[], o: { command: string; vers
     outcome.push({ label: `verdicts that differ (${o.profiles[0].label} vs ${o.profiles[1].label})`, value: `${differ}${first !== null ? `, first at #${first}` : ''}`, tone: differ ? 'bad' : 'good' });
   }
   const title = o.profiles.length > 1 ? `ctsim replay: ${o.profiles[0].label} vs ${o.profiles[1].label}` : `ctsim replay: kernel ${o.profiles[0]?.label ?? ''}`;
-  return { kind: 'replay', title, command: o.command, version: o.version, profiles: o.profiles, outcome, ladderSvg: replayLadder(packets, title), packets, packetsOmitted: o.omitted ?? 0, timeline: [] };
+  return { kind: 'replay', title, command: o.command, version: o.version, profiles: o.profiles, outcome, ladderSvg: replayLadder(packets, title), packets, packetsOmitted: o.omitted ?? 0, timeline: [], tables: [] };
 }

@@ -40,5 +40,6 @@ export function scenarioReport(r: ScenarioResult, o: { command: string; version:
     kind: 'scenario', title: `ctsim scenario ${d.title}`, command: o.command, version: o.version, profiles: [o.profile],
     outcome: scenarioFacts(r), ladderSvg: ladderSvg(d), packets, packetsOmitted: 0,
     timeline: [...formatTimeline(r.timeline), '', ...r.snapshots.flatMap(formatSnapshot), '', `options: ${JSON.stringify(opts)}`],
+    tables: [],
   };
 }

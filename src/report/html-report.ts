@@ -3,7 +3,7 @@
 // here, so the file reads without JavaScript; the script adds the explain panel (a click on a row
 // shows its --explain story, notes and a hex dump of its bytes) and the filters.
 import { toHex } from '../wire/index.js';
-import type { ReportInput, ReportPacket, ReportVerdict } from './report-types.js';
+import type { ReportInput, ReportPacket, ReportTable, ReportVerdict } from './report-types.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -40,6 +40,14 @@ function packetRow(p: ReportPacket, compare: boolean, i: number): string {
     + `${verdictCell(p.a)}${compare ? verdictCell(p.b) : ''}</tr>`;
 }
 
+function tableSection(t: ReportTable): string {
+  const bad = t.rows.filter((r) => r.tone === 'bad').length;
+  const warn = t.rows.filter((r) => r.tone === 'warn').length;
+  return `<section id="${escapeHtml(t.id)}" class="side-by-side"><h2>${escapeHtml(t.title)}: ${t.rows.length} rows, <span class="differ-count">${bad}</span> differ${warn ? `, ${warn} timing outside the tolerance` : ''}</h2><div class="tablewrap"><table><thead><tr>${t.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>`
+    + t.rows.map((r) => `<tr class="row ${r.tone}">${r.cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('\n')
+    + '</tbody></table></div></section>';
+}
+
 const STYLE = `
 :root { --bad:#c62828; --warn:#ef6c00; --good:#2e7d32; --muted:#666; --accent:#1f5fbf; }
 * { box-sizing: border-box; }
@@ -64,7 +72,8 @@ td, th { padding: 3px 6px; border-bottom: 1px solid #eee; vertical-align: top; }
 td.num { text-align: right; }
 tr.pkt { cursor: pointer; } tr.pkt:hover { background: #e3f2fd; } tr.pkt.selected { background: #bbdefb; }
 td.invalid { color: var(--bad); } td.drop { color: #555; text-decoration: line-through; } td.ignore { color: var(--warn); }
-tr.differs td:first-child { border-left: 4px solid var(--bad); }
+tr.differs td:first-child, tr.row.bad td:first-child { border-left: 4px solid var(--bad); }
+tr.row.bad { background: #ffebee; } tr.row.warn { background: #fff8e1; }
 .reason { color: var(--muted); font-size: 11px; }
 .tablewrap { max-height: 75vh; overflow: auto; }
 .toolbar { margin-bottom: 6px; } .toolbar label { margin-right: 12px; }
@@ -74,6 +83,7 @@ aside { position: sticky; top: 10px; align-self: start; }
 td.tuple { white-space: nowrap; }
 #explain .empty { color: var(--muted); }
 details pre { font: 11px/1.35 ui-monospace, monospace; max-height: 40vh; overflow: auto; }
+main.wide { grid-template-columns: 1fr; }
 @media (max-width: 1100px) { main { grid-template-columns: 1fr; } aside { position: static; } }
 `;
 
@@ -120,6 +130,7 @@ const SCRIPT = `
     if (row) row.classList.add('selected');
   }
   var body = document.getElementById('packets');
+  if (!body) return;
   body.addEventListener('click', function (ev) {
     var tr = ev.target.closest('tr.pkt');
     if (tr) show(Number(tr.getAttribute('data-i')));
@@ -173,19 +184,20 @@ export function renderReport(r: ReportInput): string {
 </head>
 <body>
 <header><h1>${escapeHtml(r.title)}</h1><code>${escapeHtml(r.command)}</code> &middot; ctsim ${escapeHtml(r.version)}</header>
-<main>
+<main${r.packets.length ? '' : ' class="wide"'}>
 <div>
 <section id="outcome"><h2>Outcome</h2><div class="facts">${facts}</div><h2 style="margin-top:10px">Kernel profile${r.profiles.length > 1 ? 's' : ''}</h2>${profiles}</section>
 ${r.ladderSvg ? `<section id="ladder"><h2>Ladder</h2><div class="ladder">${r.ladderSvg}</div></section>` : ''}
-<section id="packet-list"><h2><span id="packet-count">${r.packets.length}</span> packets${r.packetsOmitted ? ` (first ${r.packets.length}; ${r.packetsOmitted} more not included)` : ''}: ${escapeHtml(summary)}${compare ? `; <span id="differ-count">${differ}</span> verdicts differ` : ''}</h2>
+${r.packets.length === 0 && r.tables.length ? '' : `<section id="packet-list"><h2><span id="packet-count">${r.packets.length}</span> packets${r.packetsOmitted ? ` (first ${r.packets.length}; ${r.packetsOmitted} more not included)` : ''}: ${escapeHtml(summary)}${compare ? `; <span id="differ-count">${differ}</span> verdicts differ` : ''}</h2>
 <div class="toolbar"><label>Show <select id="filter"><option value="all">every packet</option><option value="problems">INVALID, IGNORE and DROP</option>${compare ? '<option value="differs">verdicts that differ</option>' : ''}</select></label> <span id="shown">${r.packets.length}</span> shown; click a packet for its story and bytes</div>
 <div class="tablewrap"><table><thead><tr>${heads.map((h) => `<th>${h}</th>`).join('')}</tr></thead>
 <tbody id="packets">
 ${r.packets.map((p, i) => packetRow(p, compare, i)).join('\n')}
-</tbody></table></div></section>
+</tbody></table></div></section>`}
+${r.tables.map(tableSection).join('\n')}
 ${r.timeline.length ? `<section id="timeline"><details><summary><b>Timeline</b> (${r.timeline.length} events)</summary><pre>${escapeHtml(r.timeline.join('\n'))}</pre></details></section>` : ''}
 </div>
-<aside><section id="explain"><h2>Packet details</h2><p class="empty">Click a packet in the table.</p></section></aside>
+${r.packets.length ? '<aside><section id="explain"><h2>Packet details</h2><p class="empty">Click a packet in the table.</p></section></aside>' : ''}
 </main>
 <script type="application/json" id="report-data">${scriptJson(data)}</script>
 <script>${SCRIPT}</script>

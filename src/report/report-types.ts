@@ -74,4 +74,13 @@ export interface ReportInput {
   packetsOmitted: number;
   /** Timeline lines (scenario runs). */
   timeline: string[];
+  /** Side-by-side tables (kernel-diff: ctsim against the real kernel), differing rows highlighted. */
+  tables: ReportTable[];
+}
+
+export interface ReportTable {
+  id: string;
+  title: string;
+  head: string[];
+  rows: { cells: string[]; tone: 'bad' | 'warn' | 'neutral' }[];
 }

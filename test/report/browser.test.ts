@@ -22,13 +22,15 @@ function findChromium(): string | null {
   return null;
 }
 const executable = findChromium();
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+if (!isRoot) console.warn('SKIPPED: HTML report of kernel-diff --scenario: needs root (network namespaces of its own)');
 if (!executable) console.warn('SKIPPED: HTML report browser test: chromium is not installed (npm test installs Debian\'s chromium when run as root with apt-get)');
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ctsim-report-'));
 let browser: Browser;
 
 function ctsim(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: tmp, encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: tmp, encoding: 'utf8', timeout: 150_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -128,4 +130,25 @@ describe.skipIf(executable === null)('HTML report in headless Chromium', () => {
     expect(o.requests).toEqual([]);
     await page.close();
   });
+
+  it.skipIf(!isRoot)('kernel-diff --scenario --html: the real kernel and ctsim side by side (root: namespaces of its own)', async () => {
+    const html = path.join(tmp, 'kernel-diff.html');
+    const r = ctsim(['kernel-diff', '--scenario', 'port-collision', '--html', html, '--json']);
+    // Exit 1 is a disagreement (on a loaded machine often only timing); the report is written either way.
+    expect([0, 1], r.stderr).toContain(r.status);
+    const result = (JSON.parse(r.stdout) as { scenarios: { packets: { status: string }[]; events: unknown[] }[] }).scenarios[0];
+    const o = await open(html);
+    const { page } = o;
+    expect(await page.locator('#port-collision-packets tbody tr').count()).toBe(result.packets.length);
+    expect(await page.locator('#port-collision-events tbody tr').count()).toBe(result.events.length);
+    const differing = result.packets.filter((p) => p.status === 'only-ctsim' || p.status === 'only-kernel').length;
+    expect(await page.locator('#port-collision-packets tr.row.bad').count()).toBe(differing);
+    expect(await page.textContent('#port-collision-packets .differ-count')).toBe(String(differing));
+    expect(await page.textContent('#outcome')).toContain('real 6.');
+    await page.screenshot({ path: path.join(ARTIFACTS, 'report-kernel-diff.png'), fullPage: false });
+    expect(o.consoleErrors).toEqual([]);
+    expect(o.pageErrors).toEqual([]);
+    expect(o.requests).toEqual([]);
+    await page.close();
+  }, 180_000);
 });

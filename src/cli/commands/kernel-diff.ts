@@ -18,6 +18,10 @@ import { appendRecords, batchRecord, scenarioRecord } from '../../kerneldiff/ver
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
+import { kernelDiffReport, reportProfile } from '../../report/index.js';
+import { commandLine } from '../command-line.js';
+import { writeHtmlReport } from '../report-file.js';
+import { packageVersion } from '../version.js';
 import { UsageError } from '../errors.js';
 import { withLabCleanup } from '../interrupt.js';
 
@@ -43,6 +47,7 @@ interface Args {
   'kernel-source'?: string;
   'uml-timing'?: boolean;
   pps?: number;
+  html?: string;
 }
 
 function casesFromDir(dir: string): DiffCase[] {
@@ -273,6 +278,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
     .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases i with i % N == I-1); combine the --report files with `kernel-diff merge`' })
     .option('report', { type: 'string', describe: 'also write the JSON report to this file' })
+    .option('html', { type: 'string', describe: 'with --scenario: also write a self-contained HTML report (packets, conntrack events and outcome of the real kernel and ctsim side by side, differences highlighted)' })
     .option('pps', { type: 'number', describe: `injection rate in packets/s (default ${INJECT_PPS}, ${UML_PPS} in a UML guest); a run that loses packets outside conntrack is retried at half the rate` })
     .option('profile', { type: 'string', describe: 'compare with this ctsim profile (e.g. ubuntu-20.04) instead of the one for the kernel\'s uname -r' })
     .option('record', { type: 'boolean', describe: 'append the result to the verification records shown by ctsim kernels' })
@@ -281,6 +287,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
   handler: (a) => withLabCleanup(async () => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
+    if (a.html !== undefined && !a.scenario) throw new UsageError('--html goes with --scenario (a batch campaign writes pcap + JSON for its disagreements: open those with `ctsim replay --html`)');
     positive('jobs', a.jobs, 64);
     positive('pps', a.pps, 100_000);
     positive('guest-timeout', a['guest-timeout'], 86_400);
@@ -378,6 +385,11 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   const json = `${JSON.stringify({ scenarios: results, agree, kernelSource }, null, 2)}\n`;
   if (a.report) writeAtomically(a.report, json);
   if (a.record) appendRecords(results.map((r) => scenarioRecord(r, kernelSource)));
+  if (a.html !== undefined) {
+    const profile = results[0]?.profile ?? '';
+    writeHtmlReport(a.html, kernelDiffReport(results, { command: commandLine(), version: packageVersion(), kernelSource, profile: reportProfile(profile, `ctsim ${profile}`) }));
+    process.stderr.write(`ctsim: HTML report written to ${a.html}\n`);
+  }
   if (a.json) process.stdout.write(json);
   else {
     const out = results.flatMap((r, i) => [...(i ? [''] : []), ...formatScenarioComparison(r)]);
