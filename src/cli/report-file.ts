@@ -16,4 +16,5 @@ export function writeHtmlReport(path: string, report: ReportInput, inputs: reado
     rmSync(tmp, { force: true });
     throw e;
   }
+  process.stderr.write(`ctsim: HTML report written to ${path}\n`);
 }

@@ -385,11 +385,8 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   const json = `${JSON.stringify({ scenarios: results, agree, kernelSource }, null, 2)}\n`;
   if (a.report) writeAtomically(a.report, json);
   if (a.record) appendRecords(results.map((r) => scenarioRecord(r, kernelSource)));
-  if (a.html !== undefined) {
-    const profile = results[0]?.profile ?? '';
-    writeHtmlReport(a.html, kernelDiffReport(results, { command: commandLine(), version: packageVersion(), kernelSource, profile: reportProfile(profile, `ctsim ${profile}`) }));
-    process.stderr.write(`ctsim: HTML report written to ${a.html}\n`);
-  }
+  const profile = results[0]?.profile ?? '';
+  if (a.html !== undefined) writeHtmlReport(a.html, kernelDiffReport(results, { command: commandLine(), version: packageVersion(), kernelSource, profile: reportProfile(profile, `ctsim ${profile}`) }));
   if (a.json) process.stdout.write(json);
   else {
     const out = results.flatMap((r, i) => [...(i ? [''] : []), ...formatScenarioComparison(r)]);

@@ -245,7 +245,6 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       const profiles = [reportProfile(nameA, labelA)];
       if (session.b) profiles.push(reportProfile(session.b.ct.profile.name, labelB));
       writeHtmlReport(args.html, report.build({ command: commandLine(), version: packageVersion(), profiles, counts: c }), isStdin(args.capture) ? [] : [args.capture]);
-      process.stderr.write(`ctsim: HTML report written to ${args.html}\n`);
     }
     if (args.iface !== undefined && c.tracked === 0 && c.packets > 0) {
       process.stderr.write(`ctsim: no packet on interface ${args.iface}${ifaceLabels.size ? ` (the capture has: ${[...ifaceLabels].join(', ')})` : ''}\n`);

@@ -49,7 +49,6 @@ export const scenarioCommand: CommandModule<object, Args> = {
     const files = a.files ? writeArtifacts(r, a['out-dir']) : null;
     if (a.html !== undefined) {
       writeHtmlReport(a.html, scenarioReport(r, { command: commandLine(), version: packageVersion(), profile: reportProfile(resolveKernel(opts.kernel).name, opts.kernel) }));
-      process.stderr.write(`ctsim: HTML report written to ${a.html}\n`);
     }
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
