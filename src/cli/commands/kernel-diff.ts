@@ -233,7 +233,7 @@ const mergeCommand: CommandModule<object, { reports: string[]; json?: boolean; r
     .positional('reports', { type: 'string', array: true, describe: 'report files' })
     .option('json', { type: 'boolean' })
     .option('report', { type: 'string', describe: 'write the merged report here' })
-    .option('record', { type: 'boolean', describe: 'append the merged (complete) campaign to the verification records (ctsim kernels)' }) as never,
+    .option('record', { type: 'boolean', describe: 'append the merged (complete) campaign to the verification records (ctsim kernels)' }).example('$0 kernel-diff merge r1.json r2.json --record', 'add up a sharded campaign and record it') as never,
   handler: (a) => {
     // Scenario reports (kernel-diff --scenario --report FILE) are recorded as they are.
     const texts = a.reports.map((f) => [f, readFileSync(f, 'utf8')] as const);
@@ -284,7 +284,8 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('record', { type: 'boolean', describe: 'append the result to the verification records shown by ctsim kernels' })
     .option('guest-timeout', { type: 'number', describe: 'with --uml: kill a guest after this many seconds (default 180 + 0.5 per case)' })
     .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
-    .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' }) as never,
+    .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' })
+    .example([['sudo $0 kernel-diff --fuzz-count 1000', '1,000 fuzz cases through this machine\'s kernel and ctsim'], ['sudo $0 kernel-diff --scenario both --html kd.html', 'the seed incidents for real, side by side with ctsim'], ['sudo $0 kernel-diff --uml --fuzz-count 10000 --jobs 2', 'inside Debian\'s user-mode-linux kernel']]) as never,
   handler: (a) => withLabCleanup(async () => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
     if (a.html !== undefined && !a.scenario) throw new UsageError('--html goes with --scenario (a batch campaign writes pcap + JSON for its disagreements: open those with `ctsim replay --html`)');

@@ -6,6 +6,7 @@ import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
 import { UsageError } from '../errors.js';
+import { stdoutPaint } from '../colour.js';
 import { REPORT_MAX_PACKETS, ReplayReportBuilder, reportProfile } from '../../report/index.js';
 import { writeHtmlReport } from '../report-file.js';
 import { commandLine } from '../command-line.js';
@@ -101,7 +102,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('dedup-window', { type: 'number', default: DEFAULT_DEDUP_WINDOW_NS / 1e6, describe: 'ms within which a copy on another interface counts as the same packet' })
     .option('progress', { type: 'boolean', describe: 'progress line on stderr (default: when stderr is a terminal)' })
     .option('html', { type: 'string', describe: `also write a self-contained HTML report (ladder, every verdict, click a packet for its explain story and bytes; first ${REPORT_MAX_PACKETS} packets)` })
-    .epilog(SLL2_RULE) as never,
+    .epilog(SLL2_RULE)
+    .example('$0 replay pcaps/challenge-ack-reuse.pcapng --kernel sles-15-sp4', 'one verdict per packet')
+    .example('$0 replay capture.pcapng --kernel 6.1 --compare 6.18 --explain', 'only the packets whose verdicts differ, and why')
+    .example('$0 replay capture.pcapng --kernel 6.1.8 --html report.html', 'a self-contained report to attach to a ticket')
+    .example('tcpdump -i any -w - | $0 replay - --json | jq -c \'select(.ctinfo=="INVALID")\'', 'live, JSON Lines') as never,
   handler: async (args) => {
     if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`);
     if (args.dedupWindow !== undefined && !(Number.isFinite(args.dedupWindow) && args.dedupWindow >= 0)) throw new UsageError(`--dedup-window must be a number of ms >= 0, got ${args.dedupWindow}`);
@@ -124,6 +129,9 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       labelB += ' (B)';
     }
     const explain = args.explain === true;
+    // Colour on a terminal only (NO_COLOR honoured): the verdicts a reader looks for stand out.
+    const p = stdoutPaint();
+    const tone = (r: ReplayRow) => (r.outcome === 'INVALID' ? p.red : r.outcome === 'IGNORE' ? p.yellow : r.outcome === 'DROP' ? p.grey : (x: string) => x);
     const report = args.html !== undefined ? new ReplayReportBuilder() : null;
 
     let totalBytes: number | null = null;
@@ -181,7 +189,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         if (!b) {
           if (args.json) out.write(`${JSON.stringify(explain ? rowJsonExplained(a) : rowJson(a))}\n`);
           else {
-            out.write(`${formatRowText(a)}\n`);
+            out.write(`${tone(a)(formatRowText(a))}\n`);
             if (explain) for (const l of explainLines(a)) out.write(`${indent}${l}\n`);
           }
         } else if (step.differs && b) {
@@ -191,7 +199,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           } else {
             out.write(`${formatPacketText(a).trimEnd()}\n`);
             for (const [label, r] of [[labelA, a], [labelB, b]] as const) {
-              out.write(`${indent}${label.padEnd(width)}  ${formatVerdictText(r)}\n`);
+              out.write(`${indent}${label.padEnd(width)}  ${tone(r)(formatVerdictText(r))}\n`);
               if (explain) for (const l of explainLines(r)) out.write(`${indent}${' '.repeat(width + 2)}${l}\n`);
             }
           }

@@ -42,7 +42,10 @@ export const scenarioCommand: CommandModule<object, Args> = {
     .option('out-dir', { type: 'string', default: 'pcaps', describe: 'where the .pcapng and .svg go' })
     .option('json', { type: 'boolean', describe: 'print a JSON document instead of text' })
     .option('files', { type: 'boolean', default: true, describe: 'write the pcapng and SVG (--no-files to skip)' })
-    .option('html', { type: 'string', describe: 'also write a self-contained HTML report (ladder, every packet and its verdict, outcome, timeline)' })) as never,
+    .option('html', { type: 'string', describe: 'also write a self-contained HTML report (ladder, every packet and its verdict, outcome, timeline)' }))
+    .example('$0 scenario port-collision --kernel sles-15-sp4', 'ETIMEDOUT after 126.008 s')
+    .example('$0 scenario half-close-leak --sysctl net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700', 'the mitigation')
+    .example('$0 scenario port-collision --kernel 6.1.8 --html report.html', 'ladder, packets and outcome in one HTML file') as never,
   handler: (a) => {
     const opts = toScenarioOptions(a);
     const r = runIncident(a.name as ScenarioName, opts);
