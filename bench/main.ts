@@ -11,18 +11,12 @@ import { benchSim } from './sim.bench.js';
 import { benchMemory } from './memory.bench.js';
 import { allocationCheck, churnCheck } from './checks.bench.js';
 import { benchOvs } from './ovs.bench.js';
-import { stopOwnedOvsLabs } from '../src/conformance/ovs/ovs-lab.js';
+import { cleanUpOnInterrupt } from '../src/cli/process-guard.js';
 import { formatOps, printTable } from './harness.js';
 import type { BenchRecord } from './record.js';
 
-// The OVS comparison starts daemons: stop them at exit and on Ctrl-C (the library owns no signals).
-process.on('exit', stopOwnedOvsLabs);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    stopOwnedOvsLabs();
-    process.exit(130);
-  });
-}
+// The OVS comparison starts daemons: stop them at exit and on Ctrl-C, as the CLI does (the library owns no signals).
+cleanUpOnInterrupt();
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');

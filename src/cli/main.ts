@@ -13,11 +13,29 @@ import { fuzzCommand } from './commands/fuzz.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { helpEpilogue, kernelsCommand } from './commands/kernels.js';
 import { UsageError, reportError } from './errors.js';
+import { guardStandardOutput } from './process-guard.js';
 import { packageVersion } from './version.js';
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (k: string) => k.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+
+/**
+ * An option that takes one value given several times (`--kernel 6.1 --kernel 6.18`): yargs makes
+ * it an array, which no command expects. Refuse it as a usage error naming the option.
+ */
+function refuseRepeatedOptions(argv: Record<string, unknown>, arrayOptions: readonly string[]): void {
+  const arrays = new Set(arrayOptions.flatMap((k) => [k, camel(k)]));
+  for (const [key, value] of Object.entries(argv)) {
+    if (key === '_' || key === '$0' || !Array.isArray(value) || arrays.has(key)) continue;
+    if (/[A-Z]/.test(key) && kebab(key) in argv) continue; // the camelCase twin of a kebab-case option
+    throw new UsageError(`--${kebab(key)} was given ${value.length} times (${value.map(String).join(', ')}); give it once`);
+  }
+}
 
 export async function main(argv: string[]): Promise<number> {
   // yargs turns a bare "-" into an empty string: name standard input explicitly.
-  const parser = yargs(argv.map((a) => (a === '-' ? '/dev/stdin' : a)))
+  const y = yargs(argv.map((a) => (a === '-' ? '/dev/stdin' : a)));
+  const parser = y
     .scriptName('ctsim')
     .usage('$0 <command> [options]\n\nUserspace TCP/NAT packet-level emulator: Linux conntrack + NAT, emulated TCP endpoints, byte-exact pcaps.')
     .command(demoCommand)
@@ -35,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
     .example('$0 replay capture.pcapng --kernel 6.1 --compare 6.18 --html report.html', 'what would another kernel do with your capture')
     .example('$0 scenario port-collision --kernel sles-15-sp4', 'one incident, packet by packet')
     .epilogue(helpEpilogue())
+    .middleware((parsed): void => refuseRepeatedOptions(parsed as Record<string, unknown>, (y as unknown as { getOptions(): { array: string[] } }).getOptions().array))
     .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .version(packageVersion())
@@ -60,11 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
 
-// A closed pipe (`ctsim replay big.pcap | head`) ends the run quietly, as Unix tools do.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(0);
-  throw e;
-});
+guardStandardOutput();
 
 main(hideBin(process.argv)).then((code) => {
   process.exitCode = code;

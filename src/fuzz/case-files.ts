@@ -5,6 +5,7 @@
 // in-memory case, so it is what `ctsim replay <name>.pcap --kernel K --json` prints.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
 import { Replayer, rowJson } from '../replay/replay.js';
 import { LinkType } from '../wire/index.js';
@@ -62,11 +63,11 @@ export interface CaseFiles {
 }
 
 export function writeCaseFiles(c: FuzzCase, dir: string, name: string, v?: Violation): CaseFiles {
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   const pcap = casePcapBytes(c);
   const files = { pcap: path.join(dir, `${name}.pcap`), json: path.join(dir, `${name}.json`) };
-  fs.writeFileSync(files.pcap, pcap);
-  fs.writeFileSync(files.json, formatCaseJson(caseJson(c, pcap, v)));
+  writeFileAtomic(files.pcap, pcap);
+  writeFileAtomic(files.json, formatCaseJson(caseJson(c, pcap, v)));
   return files;
 }
 

@@ -8,7 +8,7 @@ import { CASE_EPOCH_NS, type FuzzCase } from './case.js';
 /** tcpdump's default snaplen: what PcapWriter writes and the reader reports. */
 export const CASE_SNAPLEN = 262144;
 
-export const CASE_IFACE: CaptureInterface = { linkType: LinkType.RAW, snaplen: CASE_SNAPLEN, tsresolNs: 1 };
+export const CASE_IFACE: CaptureInterface = { linkType: LinkType.RAW, snaplen: CASE_SNAPLEN, tsresol: 9, tsresolNs: 1 };
 
 export function caseRecords(c: FuzzCase): CaptureRecord[] {
   return c.packets.map((p, index) => ({

@@ -3,9 +3,8 @@
 // back what it decided: a mangle FORWARD rule per ctstate stamps the packet's DSCP field, a
 // capture of R's outgoing packets reads the stamps, and `conntrack -L` gives the entries' final
 // state. Packets R did not forward (dropped before FORWARD) show up as 'dropped'.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MemorySink, PcapWriter, readCaptureBytes } from '../pcap/index.js';
 import type { CtState } from '../conntrack/verdict.js';
@@ -73,8 +72,9 @@ export interface KernelBatchOptions {
 }
 
 export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], pps: number = INJECT_PPS, opts: KernelBatchOptions = {}): Promise<KernelBatchResult> {
-  const dir = mkdtempSync(join(tmpdir(), 'ctsim-kd-'));
-  let dump: ReturnType<typeof spawn> | null = null;
+  // Owned by the lab: removed with it on errors and interrupts (and after a SIGKILL, by the next run).
+  const dir = lab.scratchFolder('batch');
+  let dump: ChildProcess | null = null;
   let dumpErr = '';
   try {
     // R: flush conntrack, stamp ctstate into DSCP at FORWARD.
@@ -101,7 +101,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
 
     // Capture what R sends (both veths), then inject.
     // Both directions on every interface (SLL2 carries the direction: 4 = outgoing).
-    dump = spawn('ip', ['netns', 'exec', lab.r, 'tcpdump', '-i', 'any', '--immediate-mode', '-U', '-n', '-s', String(CAPTURE_SNAPLEN), '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
+    dump = lab.spawnIn(lab.r, 'tcpdump', ['-i', 'any', '--immediate-mode', '-U', '-n', '-s', String(CAPTURE_SNAPLEN), '-w', cap], { stdio: ['ignore', 'ignore', 'pipe'] });
     const d0 = dump;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new LabError('tcpdump did not start within 10 s')), 10_000);
@@ -154,8 +154,12 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
-    if (opts.onKeptScratch) opts.onKeptScratch({ dir, tcpdumpLog: dumpErr });
-    else rmSync(dir, { recursive: true, force: true });
+    if (opts.onKeptScratch) {
+      lab.keepScratch(dir);
+      opts.onKeptScratch({ dir, tcpdumpLog: dumpErr });
+    } else {
+      lab.removeScratch(dir);
+    }
   }
 }
 
@@ -173,7 +177,7 @@ async function settled(file: string): Promise<void> {
 }
 
 /** Stops tcpdump (SIGINT lets it flush), killing it if it does not exit within 5 s. */
-function stopCapture(p: ReturnType<typeof spawn>): Promise<void> {
+function stopCapture(p: ChildProcess): Promise<void> {
   return new Promise<void>((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) return resolve();
     const t = setTimeout(() => {

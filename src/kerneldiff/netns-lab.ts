@@ -2,7 +2,12 @@
 // holding both endpoint sides, and a router R whose conntrack is under test, joined by two veth
 // pairs; addresses only from 198.18.0.0/15. Nothing touches the root namespace's rules, sysctls or interfaces: every
 // command runs with `ip netns exec <ours>`, and names carry this process's id.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { onInterrupt } from '../lifecycle/cleanup.js';
+import { leftByDeadProcess, ownPrefix } from '../lifecycle/owner-pid.js';
 
 export class LabError extends Error {
   override readonly name = 'LabError';
@@ -36,43 +41,130 @@ export interface VethEnd {
   mac: string;
 }
 
-/** Every OwnedNamespaces of this process that still holds namespaces. */
-const live = new Set<OwnedNamespaces>();
-
-/**
- * Removes every namespace this process still owns, synchronously (so a SIGINT/SIGTERM handler can
- * call it before the process exits: the CLI does, and so do the tests that run labs).
- */
-export function destroyOwnedNamespaces(): void {
-  for (const lab of [...live]) lab.destroy();
+/** What removeLeftovers() found of ctsim processes that are gone, and removed. */
+export interface Leftovers {
+  namespaces: string[];
+  /** Processes still running inside those namespaces (an orphaned tcpdump), killed. */
+  processes: number[];
+  /** Scratch folders in the temp directory. */
+  folders: string[];
 }
 
 /**
- * Network namespaces this process creates and always removes: on errors (subclasses call
- * destroy() from their catch), at the end of a run, and on SIGINT/SIGTERM through
- * destroyOwnedNamespaces(), which whoever owns the process's signals calls. Names carry this
- * process's id.
+ * Removes what ctsim processes that no longer exist (SIGKILL, a crash) left behind: their
+ * `ctsim-<pid>-*` network namespaces with every process still inside them, and their
+ * `ctsim-<pid>-*` scratch folders. Only names ctsim creates, and only of dead pids.
+ */
+export function removeLeftovers(): Leftovers {
+  const found: Leftovers = { namespaces: [], processes: [], folders: [] };
+  let names: string[] = [];
+  try {
+    names = listOurNamespaces();
+  } catch {
+    // no `ip` (the lab's prerequisites check says so): no namespaces of ours either
+  }
+  for (const ns of names.filter(leftByDeadProcess)) {
+    const pids = run('ip', ['netns', 'pids', ns], { allowFail: true }).split('\n').map(Number).filter((p) => Number.isInteger(p) && p > 0);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        found.processes.push(pid);
+      } catch {
+        // already gone
+      }
+    }
+    run('ip', ['netns', 'del', ns], { allowFail: true });
+    found.namespaces.push(ns);
+  }
+  const tmp = tmpdir();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(tmp);
+  } catch {
+    // no temp directory to sweep
+  }
+  for (const name of entries.filter(leftByDeadProcess)) {
+    rmSync(join(tmp, name), { recursive: true, force: true });
+    found.folders.push(join(tmp, name));
+  }
+  return found;
+}
+
+/**
+ * Everything one lab owns: network namespaces, the programs it starts in them, scratch folders.
+ * destroy() removes all of it, and is registered as the interrupt cleanup
+ * (src/lifecycle/cleanup.ts: the CLI runs it on SIGINT/SIGTERM) while anything is held. Names
+ * carry this process's id (`ctsim-<pid>-<tag>-...`), so removeLeftovers() can tell a dead run's.
  */
 export class OwnedNamespaces {
   readonly prefix: string;
   private created: string[] = [];
+  private readonly children = new Set<ChildProcess>();
+  private folders: string[] = [];
+  private release: (() => void) | null = null;
 
   constructor(tag: string) {
-    this.prefix = `ctsim-${process.pid}-${tag}`;
+    this.prefix = `${ownPrefix()}${tag}`;
   }
 
   ns(ns: string, cmd: string, args: string[], o?: { input?: string; allowFail?: boolean; timeoutMs?: number }): string {
     return run('ip', ['netns', 'exec', ns, cmd, ...args], o);
   }
 
-  /** Registers this lab for destroyOwnedNamespaces(), then adds each namespace with its loopback up. */
+  /** Registers destroy() as the interrupt cleanup (once). */
+  private hold(): void {
+    this.release ??= onInterrupt(() => this.destroy());
+  }
+
+  /** Removes dead runs' leftovers, then adds each namespace with its loopback up. */
   protected addNamespaces(names: readonly string[]): void {
-    live.add(this);
+    removeLeftovers();
+    this.hold();
     for (const n of names) {
       run('ip', ['netns', 'add', n]);
       this.created.push(n);
       this.ns(n, 'ip', ['link', 'set', 'lo', 'up']);
     }
+  }
+
+  /**
+   * Starts `cmd args` inside namespace `ns` (`ip netns exec` execs the program: the child's pid
+   * is the program's). destroy() kills it if it still runs.
+   */
+  spawnIn(ns: string, cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    return this.spawnOwned('ip', ['netns', 'exec', ns, cmd, ...args], options);
+  }
+
+  /** Starts a program this lab owns (e.g. a user-mode-linux guest): destroy() kills it if it still runs. */
+  spawnOwned(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    this.hold();
+    const child = spawn(cmd, args, options);
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    child.once('error', () => this.children.delete(child));
+    return child;
+  }
+
+  /** A new scratch folder `<tmp>/ctsim-<pid>-<tag>-<what>-XXXXXX`, removed by destroy() or removeScratch(). */
+  scratchFolder(what: string): string {
+    this.hold();
+    const dir = mkdtempSync(join(tmpdir(), `${this.prefix}-${what}-`));
+    this.folders.push(dir);
+    return dir;
+  }
+
+  /** Removes a scratch folder now. */
+  removeScratch(dir: string): void {
+    this.folders = this.folders.filter((d) => d !== dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Hands a scratch folder to the caller (kept for a look by hand): destroy() and interrupts leave
+   * it; like any `ctsim-<pid>-` folder, a later run removes it once this process is gone.
+   */
+  keepScratch(dir: string): void {
+    this.folders = this.folders.filter((d) => d !== dir);
   }
 
   /** Per-namespace sysctls: a bare name is net.netfilter.*, a dotted net.* name is taken as is. */
@@ -83,11 +175,25 @@ export class OwnedNamespaces {
     }
   }
 
-  /** Removes our namespaces (idempotent). */
+  /**
+   * Kills the programs still running, removes the namespaces and the scratch folders
+   * (idempotent, synchronous: it also runs from the CLI's signal handler).
+   */
   destroy(): void {
-    live.delete(this);
+    for (const child of this.children) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    this.children.clear();
     for (const n of this.created.reverse()) run('ip', ['netns', 'del', n], { allowFail: true });
     this.created = [];
+    for (const dir of this.folders) this.removeScratch(dir);
+    this.folders = [];
+    this.release?.();
+    this.release = null;
   }
 }
 
@@ -152,7 +258,7 @@ export class NetnsLab extends OwnedNamespaces {
   }
 }
 
-/** Names of leftover namespaces of ours (for tests and cleanup). */
+/** Names of ctsim's namespaces on this machine, of any run (for tests and cleanup). */
 export function listOurNamespaces(): string[] {
   const out = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   return out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('ctsim-'));

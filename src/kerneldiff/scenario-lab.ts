@@ -3,11 +3,11 @@
 // joined by one veth pair named eth0 on both sides and addressed as src/scenarios/istio-pod.ts
 // does. Like NetnsLab it only touches namespaces it creates (ctsim-<pid>-<tag>-pod / -up): every
 // command and program runs under `ip netns exec <ours>`, every program has a hard time limit, and
-// destroy() (on errors, at the end, and on SIGINT/SIGTERM through destroyOwnedNamespaces()) kills
-// the programs, deletes the namespaces and removes the scratch directory.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// destroy() (on errors, at the end, and on SIGINT/SIGTERM through the interrupt cleanup it
+// registers, src/lifecycle/cleanup.ts, which the CLI runs) kills the programs, deletes the
+// namespaces and removes the scratch folders.
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { POD_IP, UPSTREAM_IP } from '../scenarios/istio-pod.js';
@@ -141,7 +141,6 @@ export class ScenarioLab extends OwnedNamespaces {
   readonly upstream: string;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
   dir = '';
-  private readonly procs: LabProcess[] = [];
 
   constructor(tag = 'sc') {
     super(tag);
@@ -153,7 +152,7 @@ export class ScenarioLab extends OwnedNamespaces {
   create(sysctls: readonly string[]): void {
     checkScenarioPrerequisites();
     try {
-      this.dir = mkdtempSync(join(tmpdir(), `${this.prefix}-`));
+      this.dir = this.scratchFolder('captures');
       this.addNamespaces([this.pod, this.upstream]);
       // Created inside the pod (peer straight into the upstream namespace, renamed there) so no
       // interface ever appears in the root namespace; both ends are eth0 as in ctsim's topology.
@@ -172,6 +171,21 @@ export class ScenarioLab extends OwnedNamespaces {
     }
   }
 
+  /**
+   * The lab programs (src/kerneldiff/real/*.py) copied into a scratch folder every user can read:
+   * they run as uid 1337 and 1000, which may not enter the checkout (a clone under /root).
+   */
+  programs(): string {
+    const dir = this.scratchFolder('programs');
+    const from = realScriptsDirectory();
+    for (const f of readdirSync(from).filter((n) => n.endsWith('.py'))) {
+      copyFileSync(join(from, f), join(dir, f));
+      chmodSync(join(dir, f), 0o644);
+    }
+    chmodSync(dir, 0o755);
+    return dir;
+  }
+
   /** Interface index -> name inside a namespace (an SLL2 capture carries only the index). */
   interfaces(ns: string): Map<number, string> {
     const links = JSON.parse(this.ns(ns, 'ip', ['-j', 'link', 'show'])) as Array<{ ifindex: number; ifname: string }>;
@@ -181,17 +195,7 @@ export class ScenarioLab extends OwnedNamespaces {
   /** Starts `cmd args` in a namespace (as `uid` when given) with a hard time limit. */
   start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; limitMs: number }): LabProcess {
     const asUser = o.uid !== undefined ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.uid), '--clear-groups'] : [];
-    const child = spawn('ip', ['netns', 'exec', ns, ...asUser, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const p = new LabProcess(name, child, o.limitMs);
-    this.procs.push(p);
-    return p;
-  }
-
-  /** Kills every program still running (synchronously: this also runs from signal handlers), then removes the namespaces. */
-  override destroy(): void {
-    for (const p of this.procs) if (!p.exited) p.child.kill('SIGKILL');
-    super.destroy();
-    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = '';
+    const [program, ...rest] = [...asUser, cmd, ...args];
+    return new LabProcess(name, this.spawnIn(ns, program, rest, { stdio: ['ignore', 'pipe', 'pipe'] }), o.limitMs);
   }
 }

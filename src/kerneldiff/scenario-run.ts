@@ -5,9 +5,10 @@
 // timeout by its option) so a run takes seconds. The result uses ctsim's own representation
 // (LadderPacket, conntrack -E lines, the outcome fields of ScenarioOutcome) on one clock: seconds
 // since the application's first SYN.
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
@@ -15,7 +16,7 @@ import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../s
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
-import { APP_UID, ScenarioLab, labPython, realScriptsDirectory, type LabProcess } from './scenario-lab.js';
+import { APP_UID, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
@@ -200,7 +201,7 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     lab.create(sysctls);
     const dir = lab.dir;
     const py = labPython();
-    const scripts = realScriptsDirectory();
+    const scripts = lab.programs();
     const limitMs = (t.windowSec + 30) * 1000;
     const podIfs = lab.interfaces(lab.pod);
     const upIfs = lab.interfaces(lab.upstream);
@@ -257,10 +258,10 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
       .map((e) => ({ ...e, timeNs: rel(BigInt(e.timeNs)) })).sort((a, b) => a.timeNs - b.timeNs);
     let keptIn: string | undefined;
     if (o.keepDir) {
-      mkdirSync(o.keepDir, { recursive: true });
-      copyFileSync(podPcap, join(o.keepDir, `${name}-pod.pcap`));
-      copyFileSync(upPcap, join(o.keepDir, `${name}-upstream.pcap`));
-      writeFileSync(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      ensureDirectory(o.keepDir);
+      writeFileAtomic(join(o.keepDir, `${name}-pod.pcap`), readFileSync(podPcap));
+      writeFileAtomic(join(o.keepDir, `${name}-upstream.pcap`), readFileSync(upPcap));
+      writeFileAtomic(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {

@@ -1,29 +1,32 @@
 // Where writers put their bytes. Writers reuse one scratch buffer per block, so a sink
 // must copy (or finish with) the bytes before write() returns and never keep the array.
-import fs from 'node:fs';
+import { AtomicFile, type AtomicFileOptions } from '../output/index.js';
 import { CaptureError } from './capture-error.js';
 
 export interface ByteSink {
   /** Takes the bytes; the caller may overwrite `bytes` as soon as this returns. */
   write(bytes: Uint8Array): void;
+  /** The capture is complete: keep it (a file gets its final name). */
   close(): void;
+  /** The capture is incomplete (an error, an interruption): drop it. Idempotent; a no-op after close(). */
+  abort(): void;
 }
 
 const FILE_BUFFER_BYTES = 64 * 1024;
 
-/** Buffered file writer: one fs.writeSync per 64 KiB, so a million small packets cost ~1k syscalls. */
+/**
+ * Buffered file writer: one write per 64 KiB, so a million small packets cost ~1k syscalls. The
+ * file is an AtomicFile: it appears under its name only when close() succeeds, and refuses to be
+ * one of `inputs`.
+ */
 export class FileSink implements ByteSink {
-  private fd: number | null;
+  private file: AtomicFile | null;
   private readonly buffer = new Uint8Array(FILE_BUFFER_BYTES);
   private used = 0;
   private written = 0;
 
-  constructor(readonly path: string) {
-    try {
-      this.fd = fs.openSync(path, 'w');
-    } catch (cause) {
-      throw new CaptureError('io', 0, `cannot open ${path} for writing`, { cause });
-    }
+  constructor(readonly path: string, options: AtomicFileOptions = {}) {
+    this.file = new AtomicFile(path, options);
   }
 
   /** Bytes accepted so far (flushed or still buffered). */
@@ -32,7 +35,7 @@ export class FileSink implements ByteSink {
   }
 
   write(bytes: Uint8Array): void {
-    if (this.fd === null) throw new CaptureError('closed', this.bytesWritten, `write to closed file ${this.path}`);
+    if (this.file === null) throw new CaptureError('closed', this.bytesWritten, `write to closed file ${this.path}`);
     if (bytes.length > this.buffer.length - this.used) this.flush();
     if (bytes.length >= this.buffer.length) {
       this.writeFully(bytes); // too big to be worth copying: straight to the file
@@ -43,13 +46,23 @@ export class FileSink implements ByteSink {
   }
 
   close(): void {
-    if (this.fd === null) return;
+    if (this.file === null) return;
+    const file = this.file;
     try {
       this.flush();
-    } finally {
-      fs.closeSync(this.fd);
-      this.fd = null;
+      this.file = null;
+      file.commit();
+    } catch (e) {
+      this.file = null;
+      file.abort();
+      throw e;
     }
+  }
+
+  abort(): void {
+    this.file?.abort();
+    this.file = null;
+    this.used = 0;
   }
 
   private flush(): void {
@@ -59,15 +72,12 @@ export class FileSink implements ByteSink {
     this.writeFully(pending);
   }
 
-  // fs.writeSync may write less than asked (pipes, full disks): loop until done.
   private writeFully(bytes: Uint8Array): void {
-    let done = 0;
+    const before = this.file!.bytesWritten;
     try {
-      while (done < bytes.length) done += fs.writeSync(this.fd!, bytes, done, bytes.length - done);
-    } catch (cause) {
-      throw new CaptureError('io', this.written + done, `cannot write ${this.path}`, { cause });
+      this.file!.write(bytes);
     } finally {
-      this.written += done;
+      this.written += this.file!.bytesWritten - before;
     }
   }
 }
@@ -90,6 +100,10 @@ export class MemorySink implements ByteSink {
   }
 
   close(): void {
+    this.closed = true;
+  }
+
+  abort(): void {
     this.closed = true;
   }
 

@@ -19,7 +19,7 @@ export type CaptureErrorKind =
   | 'unknown-interface'
   /** A pcapng option that overruns its block or has a value of the wrong size. */
   | 'bad-option'
-  /** A record or block larger than we are willing to buffer (MAX_RECORD_BYTES). */
+  /** A packet or block larger than real captures hold (MAX_PACKET_BYTES, MAX_BLOCK_BYTES). */
   | 'record-too-large'
   /** A timestamp a writer cannot represent (negative, or past the format's range). */
   | 'timestamp-range'

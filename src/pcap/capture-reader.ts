@@ -10,6 +10,15 @@ import type { FormatDecoder } from './format-decoder.js';
 import { PcapDecoder } from './pcap-decoder.js';
 import { PcapngDecoder } from './pcapng-decoder.js';
 
+export interface CaptureReadOptions {
+  /**
+   * Called, instead of throwing, when the input ends inside a record or block after a complete
+   * file header: a capture cut off mid-packet, as a killed `tcpdump -w` leaves it. Every complete
+   * packet before it has been returned; the error says where the cut is.
+   */
+  onTruncatedEnd?: (e: CaptureError) => void;
+}
+
 export class CaptureDecoder {
   private readonly queue = new ByteQueue();
   private decoder: FormatDecoder | undefined;
@@ -17,6 +26,8 @@ export class CaptureDecoder {
   private finished = false;
   private failure: CaptureError | undefined;
   private packets = 0;
+
+  constructor(private readonly options: CaptureReadOptions = {}) {}
 
   /** Known once the first 4 bytes have arrived. */
   get format(): CaptureFormat | undefined {
@@ -67,7 +78,15 @@ export class CaptureDecoder {
       return record;
     }
     if (this.ended) {
-      this.decoder!.finish(this.queue); // throws unless everything was consumed
+      try {
+        this.decoder!.finish(this.queue); // throws unless everything was consumed
+      } catch (e) {
+        const report = this.options.onTruncatedEnd;
+        if (!(report && e instanceof CaptureError && e.kind === 'truncated-record')) throw e;
+        this.finished = true;
+        report(e);
+        return null;
+      }
       this.finished = true;
     }
     return null;
@@ -100,8 +119,8 @@ export class CaptureDecoder {
 }
 
 /** Decodes a whole capture held in memory. */
-export function* readCaptureBytes(bytes: Uint8Array): Generator<CaptureRecord> {
-  const decoder = new CaptureDecoder();
+export function* readCaptureBytes(bytes: Uint8Array, options: CaptureReadOptions = {}): Generator<CaptureRecord> {
+  const decoder = new CaptureDecoder(options);
   decoder.push(bytes);
   decoder.end();
   for (let r = decoder.next(); r !== null; r = decoder.next()) yield r;
@@ -109,8 +128,15 @@ export function* readCaptureBytes(bytes: Uint8Array): Generator<CaptureRecord> {
 
 export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
 
+export interface CaptureFileOptions extends CaptureReadOptions {
+  /** Bytes per read (default 1 MiB). */
+  chunkSize?: number;
+}
+
 /** Streams a capture file with synchronous reads of `chunkSize` bytes: constant memory. */
-export function* readCaptureFile(path: string, chunkSize: number = DEFAULT_CHUNK_SIZE): Generator<CaptureRecord> {
+export function* readCaptureFile(path: string, options: CaptureFileOptions | number = {}): Generator<CaptureRecord> {
+  const o = typeof options === 'number' ? { chunkSize: options } : options;
+  const chunkSize = o.chunkSize ?? DEFAULT_CHUNK_SIZE;
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -119,7 +145,7 @@ export function* readCaptureFile(path: string, chunkSize: number = DEFAULT_CHUNK
     throw new CaptureError('io', 0, `cannot open ${path}${why}`, { cause });
   }
   try {
-    const decoder = new CaptureDecoder();
+    const decoder = new CaptureDecoder(o);
     let position = 0;
     for (;;) {
       // A fresh buffer per read: the decoder may still hold the previous one's tail.
@@ -143,8 +169,8 @@ export function* readCaptureFile(path: string, chunkSize: number = DEFAULT_CHUNK
 }
 
 /** Streams a capture from any byte stream, e.g. process.stdin. */
-export async function* readCaptureStream(stream: AsyncIterable<Uint8Array>): AsyncGenerator<CaptureRecord> {
-  const decoder = new CaptureDecoder();
+export async function* readCaptureStream(stream: AsyncIterable<Uint8Array>, options: CaptureReadOptions = {}): AsyncGenerator<CaptureRecord> {
+  const decoder = new CaptureDecoder(options);
   for await (const chunk of stream) {
     decoder.push(chunk);
     for (let r = decoder.next(); r !== null; r = decoder.next()) yield r;

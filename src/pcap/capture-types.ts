@@ -14,11 +14,16 @@ export interface CaptureInterface {
   description?: string;
   /** Maximum captured bytes per packet; 0 means "no limit" (pcapng IDB). */
   snaplen: number;
+  /**
+   * The timestamp unit as pcapng's if_tsresol spells it (10^-n s, or 2^-n s with the MSB set):
+   * 6 for µs (pcap's classic magic, and pcapng's default), 9 for ns.
+   */
+  tsresol: number;
   /** Nanoseconds per timestamp unit: 1000 for µs, 1 for ns; fractional for 2^-n or sub-ns units. */
   tsresolNs: number;
-  /** pcapng if_tsoffset (option 14): seconds added to every timestamp of this interface. */
-  tsoffsetSec?: number;
-  /** Length in bytes of the FCS carried at the end of each packet, from the pcap header's F bit. */
+  /** pcapng if_tsoffset (option 14): seconds added to every timestamp of this interface (signed 64-bit). */
+  tsoffsetSec?: bigint;
+  /** Length in bytes of the FCS carried at the end of each packet (pcap header's F bit, pcapng if_fcslen). */
   fcsLength?: number;
 }
 
@@ -43,7 +48,7 @@ export interface CaptureRecord {
   /** Interface index within the record's section (always 0 for pcap). */
   interfaceId: number;
   iface: CaptureInterface;
-  /** Absolute time, nanoseconds since the Unix epoch (0n for pcapng SPBs, which carry none). */
+  /** Absolute time, nanoseconds since the Unix epoch (pcapng SPBs carry none: the interface's if_tsoffset, else 0n). */
   timestampNs: bigint;
   /** The captured bytes (a copy: it does not pin the decoder's input chunks). */
   data: Uint8Array;

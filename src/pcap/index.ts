@@ -9,4 +9,6 @@ export type { PcapWriterOptions } from './pcap-writer.js';
 export { PcapngWriter } from './pcapng-writer.js';
 export type { PcapngInterfaceOptions, PcapngPacket, PcapngWriterOptions } from './pcapng-writer.js';
 export { CaptureDecoder, DEFAULT_CHUNK_SIZE, readCaptureBytes, readCaptureFile, readCaptureStream } from './capture-reader.js';
-export { MAX_RECORD_BYTES } from './pcap-format.js';
+export type { CaptureFileOptions, CaptureReadOptions } from './capture-reader.js';
+export { MAX_BLOCK_BYTES, MAX_PACKET_BYTES } from './pcap-format.js';
+export { CaptureCopier, fitOption } from './capture-copy.js';

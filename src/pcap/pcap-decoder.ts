@@ -6,7 +6,7 @@ import type { CaptureInterface, CaptureRecord, CaptureSection } from './capture-
 import type { FormatDecoder } from './format-decoder.js';
 import { copyBytes } from './format-decoder.js';
 import {
-  MAX_RECORD_BYTES,
+  MAX_PACKET_BYTES,
   PCAP_FCS_PRESENT,
   PCAP_FCS_SHIFT,
   PCAP_FILE_HEADER,
@@ -14,6 +14,7 @@ import {
   PCAP_RECORD,
   PCAP_VERSION_MAJOR,
 } from './pcap-format.js';
+import { TSRESOL_DEFAULT, TSRESOL_NANOSECONDS } from './pcapng-format.js';
 import type { TimestampScale } from './timestamp-scale.js';
 import { MICROSECOND_SCALE, NANOSECOND_SCALE } from './timestamp-scale.js';
 
@@ -54,8 +55,8 @@ export class PcapDecoder implements FormatDecoder {
     const le = this.littleEndian;
     const captured = head.view.getUint32(head.start + PCAP_RECORD.CAPTURED_LENGTH, le);
     // §5: caplen > snaplen happens in the wild (snaplen 0, odd writers); only refuse absurd sizes.
-    if (captured > MAX_RECORD_BYTES) {
-      throw new CaptureError('record-too-large', fileOffset, `pcap record claims ${captured} captured bytes`);
+    if (captured > MAX_PACKET_BYTES) {
+      throw new CaptureError('record-too-large', fileOffset, `pcap record claims ${captured} captured bytes; packets are at most ${MAX_PACKET_BYTES} bytes (libpcap's largest snapshot length)`);
     }
     const size = PCAP_RECORD.SIZE + captured;
     const record = queue.peek(size);
@@ -110,6 +111,7 @@ export class PcapDecoder implements FormatDecoder {
     const iface: CaptureInterface = {
       linkType: linkField & PCAP_LINKTYPE_MASK,
       snaplen: view.getUint32(start + PCAP_FILE_HEADER.SNAPLEN, le),
+      tsresol: this.scale === NANOSECOND_SCALE ? TSRESOL_NANOSECONDS : TSRESOL_DEFAULT,
       tsresolNs: this.scale.nsPerUnit,
     };
     // §4: with the f bit set, the top 4 bits give the FCS length in 16-bit words.

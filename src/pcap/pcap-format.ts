@@ -57,7 +57,16 @@ export const PCAP_RECORD = {
 } as const;
 
 /**
- * Largest record or block we agree to buffer. libpcap caps snaplen at 256 KiB; 256 MiB leaves
- * room for odd captures while keeping a corrupt length from making us allocate gigabytes.
+ * Largest captured packet we read: libpcap's MAXIMUM_SNAPLEN (256 KiB), the most tcpdump ever
+ * captures per packet and the limit libpcap itself enforces when reading a file of an IP link
+ * type. A larger length is a corrupt header; refusing it keeps one bad field from making us
+ * buffer hundreds of megabytes.
  */
-export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+export const MAX_PACKET_BYTES = 262_144;
+
+/**
+ * Largest pcapng block we buffer (SHB, IDB, EPB, PB, SPB; other blocks are skipped as they
+ * stream by, whatever their size): libpcap's MAX_BLOCKSIZE_FOR_SNAPLEN(MAXIMUM_SNAPLEN), an EPB
+ * with a 256 KiB packet and 128 KiB of options: 8 + 20 + 262144 + 131072 + 4 bytes.
+ */
+export const MAX_BLOCK_BYTES = 8 + 20 + MAX_PACKET_BYTES + 131_072 + 4;

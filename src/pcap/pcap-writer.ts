@@ -11,7 +11,7 @@ import {
   pcapFileHeader,
 } from './pcap-format.js';
 import { ScratchBuffer } from './scratch-buffer.js';
-import { U16_MAX, U32_MAX, checkOriginalLength, checkTimestamp, checkUint } from './writer-checks.js';
+import { U16_MAX, U32_MAX, checkTimestamp, checkUint } from './writer-checks.js';
 
 export interface PcapWriterOptions {
   /** LINKTYPE_ value (src/wire/link-type.ts); 16 bits (§4). */
@@ -42,23 +42,28 @@ export class PcapWriter {
     this.linkType = options.linkType;
     this.snaplen = options.snaplen ?? 262144;
     this.nanosecond = options.nanosecond ?? true;
-    checkUint('linkType', this.linkType, U16_MAX, 0);
-    checkUint('snaplen', this.snaplen, U32_MAX, 0);
+    try {
+      checkUint('linkType', this.linkType, U16_MAX, 0);
+      checkUint('snaplen', this.snaplen, U32_MAX, 0);
 
-    const header = Buffer.alloc(pcapFileHeader.span);
-    pcapFileHeader.encode(
-      {
-        magic: this.nanosecond ? PCAP_MAGIC_NANOSECONDS : PCAP_MAGIC_MICROSECONDS,
-        versionMajor: PCAP_VERSION_MAJOR,
-        versionMinor: PCAP_VERSION_MINOR,
-        reserved1: 0,
-        reserved2: 0,
-        snapLen: this.snaplen,
-        linkTypeAndFcs: this.linkType, // no FCS information (f bit clear)
-      },
-      header,
-    );
-    this.emit(header);
+      const header = Buffer.alloc(pcapFileHeader.span);
+      pcapFileHeader.encode(
+        {
+          magic: this.nanosecond ? PCAP_MAGIC_NANOSECONDS : PCAP_MAGIC_MICROSECONDS,
+          versionMajor: PCAP_VERSION_MAJOR,
+          versionMinor: PCAP_VERSION_MINOR,
+          reserved1: 0,
+          reserved2: 0,
+          snapLen: this.snaplen,
+          linkTypeAndFcs: this.linkType, // no FCS information (f bit clear)
+        },
+        header,
+      );
+      this.emit(header);
+    } catch (e) {
+      sink.abort(); // nobody gets a writer to abort
+      throw e;
+    }
   }
 
   /** File bytes produced so far. */
@@ -74,7 +79,8 @@ export class PcapWriter {
   writePacket(timestampNs: bigint, data: Uint8Array, originalLength: number = data.length): void {
     if (this.closed) throw new CaptureError('closed', this.written, 'writePacket after close');
     checkTimestamp(timestampNs, MAX_TIMESTAMP_NS, this.written);
-    checkOriginalLength(originalLength, data.length, this.written);
+    // Any 32-bit original length is written as given (captures in the wild carry ones below the captured length).
+    checkUint('originalLength', originalLength, U32_MAX, this.written);
     const captured = this.snaplen > 0 ? Math.min(data.length, this.snaplen) : data.length;
 
     const seconds = timestampNs / NS_PER_SECOND;
@@ -92,11 +98,18 @@ export class PcapWriter {
     this.packets++;
   }
 
-  /** Closes the sink (flushing a FileSink). Idempotent. */
+  /** The capture is complete: closes the sink (a FileSink gets its final name). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.sink.close();
+  }
+
+  /** The capture is incomplete (error, interruption): the sink drops it. Idempotent; no-op after close(). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink.abort();
   }
 
   private emit(bytes: Uint8Array): void {

@@ -5,7 +5,7 @@ import { CaptureError } from './capture-error.js';
 import type { CaptureInterface, CaptureRecord, CaptureSection, PacketDirection } from './capture-types.js';
 import type { FormatDecoder } from './format-decoder.js';
 import { copyBytes } from './format-decoder.js';
-import { MAX_RECORD_BYTES } from './pcap-format.js';
+import { MAX_BLOCK_BYTES, MAX_PACKET_BYTES } from './pcap-format.js';
 import {
   BLOCK,
   BYTE_ORDER_MAGIC,
@@ -123,8 +123,8 @@ export class PcapngDecoder implements FormatDecoder {
         this.skipping = { blockOffset, totalLength: total, bodyLeft: total - BLOCK.MIN_SIZE };
         continue;
       }
-      if (total > MAX_RECORD_BYTES) {
-        throw new CaptureError('record-too-large', blockOffset, `block type 0x${hex(type)} claims ${total} bytes`);
+      if (total > MAX_BLOCK_BYTES) {
+        throw new CaptureError('record-too-large', blockOffset, `block type 0x${hex(type)} claims ${total} bytes; blocks are at most ${MAX_BLOCK_BYTES} bytes (libpcap's limit: a ${MAX_PACKET_BYTES}-byte packet and 128 KiB of options)`);
       }
       const window = queue.peek(total);
       if (window === null) return null;
@@ -259,6 +259,7 @@ export class PcapngDecoder implements FormatDecoder {
     const iface: CaptureInterface = {
       linkType: view.getUint16(start + IDB.LINK_TYPE, le),
       snaplen: view.getUint32(start + IDB.SNAPLEN, le),
+      tsresol: TSRESOL_DEFAULT,
       tsresolNs: 0,
     };
     let tsresol = TSRESOL_DEFAULT;
@@ -278,11 +279,16 @@ export class PcapngDecoder implements FormatDecoder {
         case IdbOption.TSOFFSET:
           if (length !== 8) throw badOptionSize('if_tsoffset', length, 8, fileBase + at);
           tsoffset = view.getBigInt64(at, le);
-          iface.tsoffsetSec = Number(tsoffset);
+          iface.tsoffsetSec = tsoffset;
+          break;
+        case IdbOption.FCSLEN:
+          // Read only to be copied back; a malformed one is ignored rather than failing the file.
+          if (length === 1) iface.fcsLength = view.getUint8(at);
           break;
       }
     });
     const scale = scaleFromTsresol(tsresol, tsoffset);
+    iface.tsresol = tsresol;
     iface.tsresolNs = scale.nsPerUnit;
     this.ifaces.push(iface);
     this.scales.push(scale);
@@ -302,6 +308,9 @@ export class PcapngDecoder implements FormatDecoder {
       );
     }
     const captured = view.getUint32(start + fields.capturedLength, le);
+    if (captured > MAX_PACKET_BYTES) {
+      throw new CaptureError('record-too-large', block.offset, `${fields.name} captured length ${captured}; packets are at most ${MAX_PACKET_BYTES} bytes (libpcap's largest snapshot length)`);
+    }
     const dataAt = start + fields.fixedSize;
     if (captured > block.end - dataAt) {
       throw new CaptureError('bad-block', block.offset, `${fields.name} captured length ${captured} overruns its ${block.total}-byte block`);
@@ -332,7 +341,10 @@ export class PcapngDecoder implements FormatDecoder {
     return record;
   }
 
-  /** §4.4: SPBs belong to interface 0 and carry min(original length, snaplen) bytes, no timestamp. */
+  /**
+   * §4.4: SPBs belong to interface 0 and carry min(original length, snaplen) bytes and no
+   * timestamp: they get the interface's time origin (0 units plus if_tsoffset, 0 without one).
+   */
   private readSimplePacket(block: Block, index: number): CaptureRecord {
     const { bytes, view, start } = block;
     this.checkFixedSize(block, SPB.FIXED_SIZE, 'Simple Packet Block');
@@ -348,7 +360,7 @@ export class PcapngDecoder implements FormatDecoder {
       index,
       interfaceId: 0,
       iface,
-      timestampNs: 0n,
+      timestampNs: this.scales[0].offsetNs,
       data: copyBytes(bytes, dataAt, dataAt + captured),
       originalLength,
       fileOffset: block.offset,

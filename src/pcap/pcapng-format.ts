@@ -134,7 +134,7 @@ export const OptionCode = {
 export const ShbOption = { HARDWARE: 2, OS: 3, USER_APPL: 4 } as const;
 
 /** §4.2.1 IDB options (only those we read or write). */
-export const IdbOption = { NAME: 2, DESCRIPTION: 3, TSRESOL: 9, TSOFFSET: 14 } as const;
+export const IdbOption = { NAME: 2, DESCRIPTION: 3, TSRESOL: 9, FCSLEN: 13, TSOFFSET: 14 } as const;
 
 /** §4.3.1 EPB options; Appendix A gives pack_flags the same code and meaning. */
 export const EpbOption = { FLAGS: 2 } as const;

@@ -62,6 +62,12 @@ export function u32Option(code: number, value: number): OptionValue {
   return { code, value: bytes };
 }
 
+export function i64Option(code: number, value: bigint): OptionValue {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigInt64(0, value, true);
+  return { code, value: bytes };
+}
+
 /** Bytes encodeOptions() will produce: empty list = no bytes, else values + opt_endofopt. */
 export function encodedOptionsLength(options: readonly OptionValue[]): number {
   if (options.length === 0) return 0;

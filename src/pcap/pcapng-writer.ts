@@ -22,9 +22,10 @@ import {
   sectionHeaderBlock,
 } from './pcapng-format.js';
 import type { OptionValue } from './pcapng-options.js';
-import { encodeOptions, encodedOptionsLength, stringOption, u32Option, u8Option } from './pcapng-options.js';
+import { encodeOptions, encodedOptionsLength, i64Option, stringOption, u32Option, u8Option } from './pcapng-options.js';
 import { ScratchBuffer } from './scratch-buffer.js';
-import { U16_MAX, U32_MAX, checkOriginalLength, checkTimestamp, checkUint } from './writer-checks.js';
+import { scaleFromTsresol, type TimestampScale } from './timestamp-scale.js';
+import { U16_MAX, U32_MAX, checkUint } from './writer-checks.js';
 
 export interface PcapngWriterOptions {
   /** shb_userappl (§4.1.1), e.g. "ctsim 0.1.0". */
@@ -40,12 +41,26 @@ export interface PcapngInterfaceOptions {
   description?: string;
   /** Captured bytes per packet are cut to this; 0 = no limit. Default 262144. */
   snaplen?: number;
+  /**
+   * false: write every captured byte even past snaplen (copying a capture that has such packets,
+   * as some writers produce). Default true.
+   */
+  cutToSnaplen?: boolean;
+  /**
+   * if_tsresol (§4.2.1): 10^-n s, or 2^-n s with the MSB set. Default 9 (ns). Copying a capture,
+   * its own resolution keeps every timestamp representable and exact.
+   */
+  tsresol?: number;
+  /** if_tsoffset (§4.2.1): seconds added to every timestamp of the interface (signed 64-bit). Default 0. */
+  tsoffsetSec?: bigint;
+  /** if_fcslen (§4.2.1): bytes of frame check sequence at the end of each packet. */
+  fcsLength?: number;
 }
 
 export interface PcapngPacket {
   /** Index returned by addInterface(). */
   interfaceId: number;
-  /** Absolute ns since the epoch; stored as-is since every IDB says if_tsresol = 9. */
+  /** Absolute ns since the epoch; stored in the interface's if_tsresol units (as-is for the default ns). */
   timestampNs: bigint;
   data: Uint8Array;
   originalLength?: number;
@@ -56,7 +71,17 @@ export interface PcapngPacket {
 }
 
 /** §4.3: the timestamp is one unsigned 64-bit count of if_tsresol units. */
-const MAX_TIMESTAMP_NS = (1n << 64n) - 1n;
+const MAX_TIMESTAMP_UNITS = (1n << 64n) - 1n;
+const INT64_MIN = -(1n << 63n);
+const INT64_MAX = (1n << 63n) - 1n;
+
+/** How an interface's ns timestamps become if_tsresol units (the reader's conversion, inverted). */
+interface UnitConversion {
+  scale: TimestampScale;
+  /** Exactly ns (if_tsresol 9, no offset): the common case skips bigint arithmetic. */
+  identity: boolean;
+  cut: boolean;
+}
 const SECTION_LENGTH_UNSPECIFIED = Buffer.alloc(8, 0xff); // -1 (§4.1): we never seek back
 // Built once: most packets carry a direction, and encodeOptions only reads them.
 const DIRECTION_FLAGS: Record<PacketDirection, OptionValue> = {
@@ -68,6 +93,7 @@ const NO_OPTIONS: readonly OptionValue[] = [];
 export class PcapngWriter {
   private readonly scratch = new ScratchBuffer();
   private readonly ifaces: CaptureInterface[] = [];
+  private readonly units: UnitConversion[] = [];
   private written = 0;
   private packets = 0;
   private closed = false;
@@ -78,18 +104,23 @@ export class PcapngWriter {
   ) {
     const opts: OptionValue[] = [];
     if (options.application !== undefined) opts.push(stringOption(ShbOption.USER_APPL, options.application));
-    this.writeFixedBlock(sectionHeaderBlock.span, opts, (block) =>
-      sectionHeaderBlock.encode(
-        {
-          blockType: BlockType.SECTION_HEADER,
-          byteOrderMagic: BYTE_ORDER_MAGIC,
-          majorVersion: PCAPNG_VERSION_MAJOR,
-          minorVersion: PCAPNG_VERSION_MINOR,
-          sectionLength: SECTION_LENGTH_UNSPECIFIED,
-        },
-        block,
-      ),
-    );
+    try {
+      this.writeFixedBlock(sectionHeaderBlock.span, opts, (block) =>
+        sectionHeaderBlock.encode(
+          {
+            blockType: BlockType.SECTION_HEADER,
+            byteOrderMagic: BYTE_ORDER_MAGIC,
+            majorVersion: PCAPNG_VERSION_MAJOR,
+            minorVersion: PCAPNG_VERSION_MINOR,
+            sectionLength: SECTION_LENGTH_UNSPECIFIED,
+          },
+          block,
+        ),
+      );
+    } catch (e) {
+      sink.abort(); // nobody gets a writer to abort
+      throw e;
+    }
   }
 
   /** File bytes produced so far. */
@@ -106,25 +137,36 @@ export class PcapngWriter {
     return this.ifaces;
   }
 
-  /** Writes an IDB (if_tsresol = 9: ns timestamps) and returns its interfaceId. */
+  /** Writes an IDB (by default if_tsresol = 9: ns timestamps) and returns its interfaceId. */
   addInterface(options: PcapngInterfaceOptions): number {
     if (this.closed) throw new CaptureError('closed', this.written, 'addInterface after close');
     const snaplen = options.snaplen ?? 262144;
+    const tsresol = options.tsresol ?? TSRESOL_NANOSECONDS;
+    const tsoffset = options.tsoffsetSec ?? 0n;
     checkUint('linkType', options.linkType, U16_MAX, this.written);
     checkUint('snaplen', snaplen, U32_MAX, this.written);
+    checkUint('tsresol', tsresol, 0xff, this.written);
+    if (tsoffset < INT64_MIN || tsoffset > INT64_MAX) throw new CaptureError('bad-argument', this.written, `tsoffsetSec ${tsoffset} is not a signed 64-bit number`);
+    if (options.fcsLength !== undefined) checkUint('fcsLength', options.fcsLength, 0xff, this.written);
     const opts: OptionValue[] = [];
     if (options.name !== undefined) opts.push(stringOption(IdbOption.NAME, options.name));
     if (options.description !== undefined) opts.push(stringOption(IdbOption.DESCRIPTION, options.description));
-    opts.push(u8Option(IdbOption.TSRESOL, TSRESOL_NANOSECONDS));
+    opts.push(u8Option(IdbOption.TSRESOL, tsresol));
+    if (tsoffset !== 0n) opts.push(i64Option(IdbOption.TSOFFSET, tsoffset));
+    if (options.fcsLength !== undefined) opts.push(u8Option(IdbOption.FCSLEN, options.fcsLength));
     this.writeFixedBlock(interfaceDescriptionBlock.span, opts, (block) =>
       interfaceDescriptionBlock.encode(
         { blockType: BlockType.INTERFACE_DESCRIPTION, linkType: options.linkType, reserved: 0, snapLen: snaplen },
         block,
       ),
     );
-    const iface: CaptureInterface = { linkType: options.linkType, snaplen, tsresolNs: 1 };
+    const scale = scaleFromTsresol(tsresol, tsoffset);
+    const iface: CaptureInterface = { linkType: options.linkType, snaplen, tsresol, tsresolNs: scale.nsPerUnit };
     if (options.name !== undefined) iface.name = options.name;
     if (options.description !== undefined) iface.description = options.description;
+    if (tsoffset !== 0n) iface.tsoffsetSec = tsoffset;
+    if (options.fcsLength !== undefined) iface.fcsLength = options.fcsLength;
+    this.units.push({ scale, identity: tsresol === TSRESOL_NANOSECONDS && tsoffset === 0n, cut: options.cutToSnaplen ?? true });
     return this.ifaces.push(iface) - 1;
   }
 
@@ -141,9 +183,15 @@ export class PcapngWriter {
     }
     const { data, timestampNs } = packet;
     const originalLength = packet.originalLength ?? data.length;
-    checkTimestamp(timestampNs, MAX_TIMESTAMP_NS, this.written);
-    checkOriginalLength(originalLength, data.length, this.written);
-    const captured = iface.snaplen > 0 ? Math.min(data.length, iface.snaplen) : data.length;
+    const conversion = this.units[packet.interfaceId];
+    const units = conversion.identity ? timestampNs : nsToUnits(timestampNs, conversion.scale);
+    if (units < 0n || units > MAX_TIMESTAMP_UNITS) {
+      throw new CaptureError('timestamp-range', this.written, `timestamp ${timestampNs} ns cannot be written on interface ${packet.interfaceId} (if_tsresol ${iface.tsresol}${iface.tsoffsetSec ? `, if_tsoffset ${iface.tsoffsetSec} s` : ''}: 0 to 2^64-1 units)`);
+    }
+    // Any 32-bit original length is written as given: captures in the wild carry ones below the
+    // captured length, and a copy must keep them.
+    checkUint('originalLength', originalLength, U32_MAX, this.written);
+    const captured = conversion.cut && iface.snaplen > 0 ? Math.min(data.length, iface.snaplen) : data.length;
 
     let opts = NO_OPTIONS;
     if (packet.comment !== undefined || packet.direction !== undefined) {
@@ -159,8 +207,8 @@ export class PcapngWriter {
     view.setUint32(BLOCK.TYPE, BlockType.ENHANCED_PACKET, true);
     view.setUint32(BLOCK.TOTAL_LENGTH, total, true);
     view.setUint32(EPB.INTERFACE_ID, packet.interfaceId, true);
-    view.setUint32(EPB.TS_HIGH, Number(timestampNs >> 32n), true);
-    view.setUint32(EPB.TS_LOW, Number(timestampNs & 0xffffffffn), true);
+    view.setUint32(EPB.TS_HIGH, Number(units >> 32n), true);
+    view.setUint32(EPB.TS_LOW, Number(units & 0xffffffffn), true);
     view.setUint32(EPB.CAPTURED_LENGTH, captured, true);
     view.setUint32(EPB.ORIGINAL_LENGTH, originalLength, true);
     bytes.set(captured === data.length ? data : data.subarray(0, captured), EPB.FIXED_SIZE);
@@ -170,11 +218,18 @@ export class PcapngWriter {
     this.packets++;
   }
 
-  /** Closes the sink (flushing a FileSink). Idempotent. */
+  /** The capture is complete: closes the sink (a FileSink gets its final name). Idempotent. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.sink.close();
+  }
+
+  /** The capture is incomplete (error, interruption): the sink drops it. Idempotent; no-op after close(). */
+  abort(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sink.abort();
   }
 
   /** A block whose fixed part is encoded by buffer-layout, then options, then the trailer. */
@@ -193,4 +248,15 @@ export class PcapngWriter {
     this.sink.write(bytes);
     this.written += bytes.length;
   }
+}
+
+/**
+ * The units the reader turns back into `ns` (ns = floor(units * mul / div) + offset): the
+ * smallest such count, so a copy reads back the same nanoseconds (and the same units when the
+ * resolution is not finer than 1 ns).
+ */
+function nsToUnits(ns: bigint, scale: TimestampScale): bigint {
+  const x = (ns - scale.offsetNs) * scale.div;
+  const q = x / scale.mul;
+  return q * scale.mul < x ? q + 1n : q;
 }

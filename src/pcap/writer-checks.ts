@@ -11,13 +11,6 @@ export function checkUint(name: string, value: number, max: number, offset: numb
   }
 }
 
-export function checkOriginalLength(originalLength: number, dataLength: number, offset: number): void {
-  checkUint('originalLength', originalLength, U32_MAX, offset);
-  if (originalLength < dataLength) {
-    throw new CaptureError('bad-argument', offset, `originalLength ${originalLength} < captured length ${dataLength}`);
-  }
-}
-
 export function checkTimestamp(timestampNs: bigint, maxNs: bigint, offset: number): void {
   if (timestampNs < 0n || timestampNs > maxNs) {
     throw new CaptureError('timestamp-range', offset, `timestamp ${timestampNs} ns is outside [0, ${maxNs}]`);

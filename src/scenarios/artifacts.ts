@@ -1,7 +1,7 @@
 // Files a scenario run leaves behind: pcaps/<name>-<kernel>[-options].pcapng and the ladder SVG
 // next to it. Names say what was run, so a directory of them reads as a matrix.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../output/index.js';
 import { POD_IP, SIDECAR_PORT, SIDECAR_UID, UPSTREAM_IP, UPSTREAM_PORT } from './istio-pod.js';
 import { ladderSvg, type LadderArrow, type LadderBar, type LadderDiagram, type LadderMarker, type LadderVerdict } from './ladder-svg.js';
 import { tcpStateName } from '../stack/tcp/tcp-state.js';
@@ -140,11 +140,11 @@ export function ladderFor(r: ScenarioResult, seq: 'raw' | 'relative' = 'raw'): s
 }
 
 export function writeArtifacts(r: ScenarioResult, dir: string): { pcap: string; svg: string } {
-  mkdirSync(dir, { recursive: true });
+  ensureDirectory(dir);
   const stem = fileStem(r);
   const pcap = join(dir, `${stem}.pcapng`);
   const svg = join(dir, `${stem}.svg`);
-  writeFileSync(pcap, r.pcap);
-  writeFileSync(svg, ladderFor(r));
+  writeFileAtomic(pcap, r.pcap);
+  writeFileAtomic(svg, ladderFor(r));
   return { pcap, svg };
 }

@@ -22,9 +22,10 @@ import { seedCases } from '../../src/conformance/seed-cases.js';
 import type { SuiteCase } from '../../src/conformance/suite-case.js';
 import type { VerdictLine } from '../../src/conformance/verdict-line.js';
 import { ovsFlows } from '../../src/conformance/ovs/ovs-flows.js';
-import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+// Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
+import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
 
-removeLabsOnInterrupt();
+cleanUpOnInterrupt();
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');

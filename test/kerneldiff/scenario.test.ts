@@ -2,16 +2,21 @@
 // process creates, Istio's rules, the python sidecar as uid 1337) and in ctsim with the same
 // shortened timings, compared packet by packet. The comparator itself is tested without root on
 // ctsim runs; the real runs need root and are skipped otherwise.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { labUnavailable, skipTest } from '../support/prerequisites.js';
+import { scenarioSummaryLine } from '../../src/cli/commands/scenario-comparison-text.js';
 import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
 import { compareScenario, runScenarioDiff, simulateScenario, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
 import { SCENARIO_TIMINGS, scenarioSysctls, type RealScenarioResult } from '../../src/kerneldiff/scenario-run.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../src/scenarios/scenario-types.js';
-import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+// Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
+import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
 
-removeLabsOnInterrupt();
+cleanUpOnInterrupt();
 
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const unavailable = labUnavailable();
 const show = (xs: Array<ComparedPacket | ComparedEvent>) => xs.map((x) => `${x.status} ${'packet' in x ? `${x.where} ${x.packet}` : (x.kernel ?? x.ctsim)} ${x.note ?? ''}`);
 
 /** A ctsim run dressed up as a real one: what the kernel would show if it behaved exactly like ctsim. */
@@ -60,44 +65,71 @@ describe('scenario comparator', () => {
     expect(c.packets.filter((p) => p.status === 'only-kernel')).toHaveLength(1);
     expect(c.packets.filter((p) => p.status === 'timing').map((p) => p.packet)).toEqual(['upstream:8080 > pod:44410 R seq=s1+202']);
   });
+
+  it('timing differences alone (a loaded machine) are reported with their numbers and do not make it disagree', () => {
+    const sim = simulateScenario('port-collision');
+    // The kernel falls 3 ms further behind with every packet (same order), the leak 0.4 s longer.
+    const real = asReal(sim, (ps) => [...ps].sort((a, b) => a.timeNs - b.timeNs).map((p, i) => ({ ...p, timeNs: p.timeNs + i * 3e6 })));
+    real.outcome.leakSeconds += 0.4;
+    const c = compareScenario(real, sim);
+    expect(c.summary.agree).toBe(true);
+    expect(c.summary.timing.packets).toBeGreaterThan(0);
+    expect(c.summary.timing.outcome).toBe(1);
+    const windowed = real.packets.filter((p) => p.timeNs <= real.timings.windowSec * 1e9).length;
+    expect(c.summary.timing.maxDeviationMs).toBeGreaterThan(50);
+    expect(c.summary.timing.maxDeviationMs).toBeLessThanOrEqual(windowed * 3);
+    const late = c.packets.filter((p) => p.status === 'timing');
+    for (const p of late) expect(p.note).toMatch(/^(kernel \+\d+\.\d ms off ctsim's time|gap after the previous one of its flow: ctsim [\d.]+ ms, kernel [\d.]+ ms)/);
+    expect(c.outcome.find((o) => o.field.startsWith('leak'))).toMatchObject({ agree: false, timing: true });
+    expect(scenarioSummaryLine(c)).toMatch(/timing outside the tolerance: \d+ packets, \d+ events, 1 outcome times \(reported, not judged\), largest deviation \d+\.\d ms -> AGREE$/);
+  });
 });
 
 // Three differences these runs once showed were fixed in ctsim's model (the FIN's delayed ACK on
 // ESTABLISHED -> CLOSE_WAIT, the quick ACK of a request before the application answers, and
 // [UNREPLIED] on the DESTROY of an entry killed by an RST before any reply); now everything agrees.
-describe.skipIf(!isRoot)('kernel-diff --scenario against the running kernel (root)', () => {
+// Timing is printed, not asserted: a loaded machine delays the real run's programs.
+describe('kernel-diff --scenario against the running kernel (root)', () => {
   const results = new Map<ScenarioName, ScenarioComparison>();
 
   beforeAll(async () => {
+    if (unavailable) return;
     for (const n of SCENARIO_NAMES) results.set(n, await runScenarioDiff(n));
   }, 110_000);
+  beforeEach(() => {
+    if (unavailable) skipTest(unavailable);
+  });
 
-  it.each(SCENARIO_NAMES)('%s: same packets (flags, relative seq/ack, length, timing), conntrack events and outcome', (name) => {
+  it.each(SCENARIO_NAMES)('%s: same packets (flags, relative seq/ack, length), conntrack events and outcome', (name) => {
     const c = results.get(name)!;
-    expect(c.realWallSeconds).toBeLessThan(60);
-    expect(c.outcome.filter((o) => !o.agree)).toEqual([]);
+    const t = c.summary.timing;
+    console.log(`${name}: real run ${c.realWallSeconds.toFixed(1)} s; timing outside the tolerance: ${t.packets} packets, ${t.events} events, ${t.outcome} outcome times; largest deviation ${t.maxDeviationMs.toFixed(1)} ms`);
+    expect(c.outcome.filter((o) => !o.agree && !o.timing)).toEqual([]);
     // Every packet ctsim sends, the kernel sends, in the same order per flow.
     expect(show(c.packets.filter((p) => p.status === 'only-ctsim'))).toEqual([]);
     expect(show(c.packets.filter((p) => p.status === 'only-kernel'))).toEqual([]);
-    // Timing within tolerance (see TOLERANCE), conntrack events all matched.
-    expect(show(c.packets.filter((p) => p.status === 'timing'))).toEqual([]);
-    expect(show(c.events.filter((e) => e.status !== 'ok'))).toEqual([]);
+    // Conntrack events all matched (in time or not).
+    expect(show(c.events.filter((e) => e.status !== 'ok' && e.status !== 'timing'))).toEqual([]);
     expect(c.summary.agree).toBe(true);
   });
 
   it('half-close-leak: the app FIN escapes the sidecar and the upstream resets it; the sidecar holds its sockets until the idle timeout', () => {
     const c = results.get('half-close-leak')!;
     const row = (text: string) => c.packets.find((p) => p.packet === text);
-    expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toBe('ok');
-    expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toBe('ok');
+    // Sent by the kernel too (on time or not: timing is reported, not asserted).
+    expect(row('pod:44410 > upstream:8080 F. seq=c1+101 ack=s1+202')?.status).toMatch(/^(ok|timing)$/);
+    expect(row('upstream:8080 > pod:44410 R seq=s1+202')?.status).toMatch(/^(ok|timing)$/);
     expect(c.outcome.find((o) => o.field === 'app FIN reached the sidecar')?.kernel).toBe('no');
-    expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeCloseTo(3, 1);
+    // The sockets leaked until the sidecar's idle timeout closed them (how long, to the ms, is timing: reported, not asserted).
+    expect(Number(c.outcome.find((o) => o.field.startsWith('leak'))?.kernel)).toBeGreaterThan(0);
+    expect(c.outcome.find((o) => o.field.startsWith('sidecar closed'))?.kernel).not.toBe('-');
     expect(c.snapshots[0].ss.some((l) => /FIN-WAIT-2 .*127\.0\.0\.1:15001\s+198\.18\.1\.10:44410/.test(l))).toBe(true);
   });
 
   it('port-collision: challenge ACK, the RST passes conntrack (6.2 fix), the SYN retransmission connects', () => {
     const c = results.get('port-collision')!;
-    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => `${p.status} ${p.packet}`);
+    // 'ok' = the kernel sent it too (in time or late: timing is reported, not asserted).
+    const seq = c.packets.filter((p) => p.where === 'pod lo' && (p.ctsimNs ?? 0) >= 7.9e9 && (p.ctsimNs ?? 0) < 8.1e9).map((p) => `${p.status === 'timing' ? 'ok' : p.status} ${p.packet}`);
     expect(seq.slice(0, 5)).toEqual([
       'ok pod:44410 > lo:15001 S seq=c2+0', // the reconnect, redirected onto the leaked FIN_WAIT2 socket
       'ok upstream:8080 > pod:44410 . seq=s1+202 ack=c1+101', // its challenge ACK, in the old connection's numbers
@@ -110,7 +142,8 @@ describe.skipIf(!isRoot)('kernel-diff --scenario against the running kernel (roo
     expect(out['SYNs sent by the reconnect']).toBe('2');
   });
 
-  it('leaves no namespace of this process behind', () => {
+  it('leaves no namespace, program or scratch folder of this process behind', () => {
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith(`ctsim-${process.pid}-`))).toEqual([]);
     expect(listOurNamespaces().filter((n) => n.startsWith(`ctsim-${process.pid}-`))).toEqual([]);
   });
 });

@@ -8,9 +8,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
 import { guestInitScript, runInGuest, GUEST_REQUIREMENTS } from '../../src/kerneldiff/uml/uml-guest.js';
-import { removeLabsOnInterrupt } from '../support/lab-signals.js';
+// Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
+import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
 
-removeLabsOnInterrupt();
+cleanUpOnInterrupt();
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const MAIN = path.join(ROOT, 'dist/src/cli/main.js');
@@ -21,7 +22,7 @@ if (skipReason) process.stderr.write(`test/kerneldiff/uml.test.ts: skipping the 
 
 /** Scratch folders and UML processes of this test process (there must be none after each run). */
 function leftovers(): string[] {
-  const dirs = readdirSync(tmpdir()).filter((d) => d.startsWith(`ctsim-uml-${process.pid}-`));
+  const dirs = readdirSync(tmpdir()).filter((d) => d.startsWith(`ctsim-${process.pid}-uml-`));
   const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
     try {
       return spawnSync('cat', [`/proc/${p}/cmdline`], { encoding: 'utf8' }).stdout.includes(`umid=ctsim-${process.pid}-`);

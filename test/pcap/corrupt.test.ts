@@ -1,7 +1,7 @@
 // Malformed and truncated input: always a CaptureError with the right kind and the file
 // offset of the structure at fault, never a silently dropped tail.
 import { describe, expect, it } from 'vitest';
-import { CaptureDecoder, CaptureError, MemorySink, PcapWriter, PcapngWriter } from '../../src/pcap/index.js';
+import { CaptureDecoder, CaptureError, MemorySink, PcapWriter, PcapngWriter, readCaptureStream } from '../../src/pcap/index.js';
 import { DATA, SYN, SYN_ACK, concat, decodeAll, decodeError, hex, ngBlock, ngEpb, ngIdb, ngShb, pcapFile, u32 } from './fixtures.js';
 
 function pcapOf(packets: Uint8Array[]): Uint8Array {
@@ -167,10 +167,13 @@ describe('bad pcapng blocks', () => {
   });
 });
 
-describe('oversized records', () => {
-  it('refuses a pcap record larger than 256 MiB without buffering it', () => {
-    const file = pcapFile({ le: true, nano: true, linkTypeField: 101, records: [{ seconds: 1, fraction: 0, data: SYN, capturedLength: 0x10000001 }] });
+describe('oversized records (issue 18: one crafted pcapng of seven 256 MiB blocks took 1.12 GB)', () => {
+  it('refuses a pcap record larger than 256 KiB (libpcap\'s largest snapshot length) without buffering it', () => {
+    const file = pcapFile({ le: true, nano: true, linkTypeField: 101, records: [{ seconds: 1, fraction: 0, data: SYN, capturedLength: 262_145 }] });
     expect(decodeError(file)).toMatchObject({ kind: 'record-too-large', offset: 24 });
+    const d = new CaptureDecoder();
+    d.push(pcapFile({ le: true, nano: true, linkTypeField: 101, records: [{ seconds: 1, fraction: 0, data: new Uint8Array(0), capturedLength: 0x10000000 }] }));
+    expect(() => d.next()).toThrow(/record-too-large/); // at once: no waiting for 256 MiB to arrive
   });
 
   it('tolerates caplen > snaplen below the limit', () => {
@@ -178,9 +181,42 @@ describe('oversized records', () => {
     expect(decodeAll(file)[0]).toMatchObject({ data: SYN, timestampNs: 1_000_002_000n });
   });
 
-  it('refuses a pcapng packet block larger than 256 MiB', () => {
+  it('reads a 256 KiB packet, refuses one byte more', () => {
     const head = concat(ngShb(true), ngIdb(true, 101, 0));
+    expect(decodeAll(concat(head, ngEpb(true, { interfaceId: 0, units: 1n, data: new Uint8Array(262_144) })))[0].data).toHaveLength(262_144);
+    expect(decodeError(concat(head, ngEpb(true, { interfaceId: 0, units: 1n, data: new Uint8Array(262_145) })))).toMatchObject({ kind: 'record-too-large', offset: head.length });
+  });
+
+  it('refuses a pcapng block the reader would have to buffer beyond 393,248 bytes, as soon as its header arrives', () => {
+    const head = concat(ngShb(true), ngIdb(true, 101, 0));
+    for (const type of [6, 1, 2, 3]) {
+      const d = new CaptureDecoder();
+      d.push(concat(head, u32(type, true), u32(256 * 1024 * 1024, true)));
+      expect(() => d.next()).toThrow(/record-too-large at byte offset 48/);
+    }
     const huge = concat(u32(6, true), u32(0x10000010, true), new Uint8Array(64));
     expect(decodeError(concat(head, huge))).toMatchObject({ kind: 'record-too-large', offset: head.length });
+  });
+
+  it('skips blocks it does not interpret as they stream by, whatever their size: seven 256 MiB blocks in bounded memory', async () => {
+    const head = concat(ngShb(true), ngIdb(true, 101, 0));
+    const zeros = new Uint8Array(1 << 20);
+    const SIZE = 256 * 1024 * 1024;
+    const before = process.memoryUsage().rss;
+    let peak = 0;
+    async function* stream(): AsyncGenerator<Uint8Array> {
+      yield head;
+      for (let b = 0; b < 7; b++) {
+        yield concat(u32(0x00000bad, true), u32(SIZE, true));
+        for (let left = SIZE - 12; left > 0; left -= zeros.length) yield left >= zeros.length ? zeros : zeros.subarray(0, left);
+        yield u32(SIZE, true);
+        peak = Math.max(peak, process.memoryUsage().rss - before);
+      }
+      yield ngEpb(true, { interfaceId: 0, units: 7n, data: SYN });
+    }
+    const records = [];
+    for await (const r of readCaptureStream(stream())) records.push(r);
+    expect(records.map((r) => r.timestampNs)).toEqual([7000n]);
+    expect(peak).toBeLessThan(64 * 1024 * 1024);
   });
 });

@@ -72,7 +72,7 @@ describe('pcap golden bytes', () => {
     const record = decoder.next();
     expect(decoder.format).toBe('pcap');
     expect(decoder.section).toEqual({ byteOrder: 'little', versionMajor: 2, versionMinor: 4 });
-    expect(decoder.interfaces).toEqual([{ linkType: 101, snaplen: 262144, tsresolNs: 1 }]);
+    expect(decoder.interfaces).toEqual([{ linkType: 101, snaplen: 262144, tsresol: 9, tsresolNs: 1 }]);
     expect(record).toEqual({
       index: 0,
       interfaceId: 0,
@@ -102,7 +102,7 @@ describe('pcapng golden bytes', () => {
     const record = decoder.next();
     expect(decoder.format).toBe('pcapng');
     expect(decoder.section).toEqual({ byteOrder: 'little', versionMajor: 1, versionMinor: 0, application: 'ctsim' });
-    expect(decoder.interfaces).toEqual([{ linkType: 101, name: 'pod/lo', description: 'lo', snaplen: 262144, tsresolNs: 1 }]);
+    expect(decoder.interfaces).toEqual([{ linkType: 101, name: 'pod/lo', description: 'lo', snaplen: 262144, tsresol: 9, tsresolNs: 1 }]);
     expect(record).toEqual({
       index: 0,
       interfaceId: 0,

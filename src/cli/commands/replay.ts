@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import type { CommandModule } from 'yargs';
-import { FileSink, PcapngWriter, readCaptureFile, readCaptureStream, type CaptureInterface, type CaptureRecord } from '../../pcap/index.js';
+import { CaptureCopier, FileSink, readCaptureFile, readCaptureStream, type CaptureError, type CaptureRecord } from '../../pcap/index.js';
 import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJson, rowJsonExplained, verdictText, type ReplayRow } from '../../replay/replay.js';
 import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
 import { UsageError } from '../errors.js';
+import { cleanUpOnInterrupt } from '../process-guard.js';
+import { TextOutput } from '../text-output.js';
 import { stdoutPaint } from '../colour.js';
 import { REPORT_MAX_PACKETS, ReplayReportBuilder, reportProfile } from '../../report/index.js';
 import { writeHtmlReport } from '../report-file.js';
@@ -41,25 +43,6 @@ const SLL2_RULE = `Several interfaces (tcpdump -i any, SLL2; pcapng with several
 /** "6.1", "6.18 nf_conntrack_tcp_be_liberal=1". */
 function profileLabel(name: string, sysctls: readonly string[]): string {
   return [name, ...sysctls.map((s) => s.trim().replace(/^net[./]netfilter[./]/, ''))].join(' ');
-}
-
-/** Text written to stdout in 64 KiB pieces: a million rows cost a few thousand write calls. */
-class Output {
-  private parts: string[] = [];
-  private size = 0;
-  constructor(private readonly beforeFlush: () => void) {}
-  write(s: string): void {
-    this.parts.push(s);
-    this.size += s.length;
-    if (this.size >= 65536) this.flush();
-  }
-  flush(): void {
-    if (this.size === 0) return;
-    this.beforeFlush();
-    process.stdout.write(this.parts.join(''));
-    this.parts = [];
-    this.size = 0;
-  }
 }
 
 /** A progress line redrawn on stderr at most 5 times a second. */
@@ -144,13 +127,16 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       }
     }
     const progress = (args.progress ?? process.stderr.isTTY === true) ? new Progress(totalBytes) : null;
-    const out = new Output(() => {
+    const out = new TextOutput(process.stdout, () => {
       if (progress && process.stdout.isTTY) progress.clear();
     });
 
+    // From here on a Ctrl-C removes the unfinished --out file (the loop below yields regularly).
+    cleanUpOnInterrupt();
     const application = `ctsim replay --kernel ${nameA}${session.b ? ` --compare ${session.b.ct.profile.name}` : ''}`;
-    const writer = args.out ? new PcapngWriter(new FileSink(args.out), { application }) : null;
-    const ifaceIds = new Map<CaptureInterface, number>();
+    // The output is refused if it is the capture (any spelling, a hard link), and appears under
+    // its name only once the replay has finished.
+    const copier = args.out ? new CaptureCopier(new FileSink(args.out, { inputs: [args.capture] }), { application }) : null;
     const ifaceLabels = new Set<string>();
     let header = !args.json;
 
@@ -205,32 +191,51 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           }
         }
       }
-      if (writer) {
-        let id = ifaceIds.get(rec.iface);
-        if (id === undefined) {
-          id = writer.addInterface({ linkType: rec.iface.linkType, name: rec.iface.name, description: rec.iface.description, snaplen: rec.iface.snaplen });
-          ifaceIds.set(rec.iface, id);
-        }
-        writer.writePacket({ interfaceId: id, timestampNs: rec.timestampNs, data: rec.data, originalLength: rec.originalLength, direction: rec.direction, comment: annotate(step) });
-      }
+      copier?.write(rec, annotate(step));
       if (progress && (session.counts.packets & 1023) === 1) progress.tick(session.counts.packets, rec.fileOffset, session.b ? session.counts.differ : undefined);
     };
 
+    // A capture cut off mid-packet (a killed `tcpdump -w`) is replayed up to the cut, which gets a
+    // warning row: every complete packet before it is still worth an answer.
+    let cutOff: CaptureError | null = null;
+    const readOptions = { onTruncatedEnd: (e: CaptureError) => { cutOff = e; } };
     try {
       if (isStdin(args.capture)) {
-        for await (const rec of readCaptureStream(process.stdin)) handle(rec);
+        for await (const rec of readCaptureStream(process.stdin, readOptions)) {
+          handle(rec);
+          await out.ready();
+        }
       } else {
-        for (const rec of readCaptureFile(args.capture)) handle(rec);
+        for (const rec of readCaptureFile(args.capture, readOptions)) {
+          handle(rec);
+          const wait = out.ready();
+          if (wait) await wait;
+        }
       }
-    } finally {
+    } catch (e) {
+      // Every row up to the error is printed, then the error (main.ts); no partial --out file.
+      copier?.abort();
       progress?.clear();
-      writer?.close();
+      await out.flush();
+      throw e;
     }
+    progress?.clear();
 
     const c = session.counts;
+    const cut = cutOff as CaptureError | null;
+    if (cut) {
+      if (header) writeHeader();
+      const n = c.packets + 1;
+      if (args.json) out.write(`${JSON.stringify({ n, warning: cut.kind, offset: cut.offset, message: `capture cut off: ${cut.message}; not replayed` })}\n`);
+      else out.write(`${String(n).padStart(6)}  WARNING capture cut off: ${cut.message}; the incomplete last record is not replayed\n`);
+    }
+    // Rows first: if standard output fails (a full disk), the run fails before --out is kept.
+    await out.flush();
+    copier?.close();
     const count = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${n} ${k.toLowerCase()}`).join(', ');
     const extras: string[] = [];
     if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
+    if (cut) extras.push('the capture is cut off in its last record (not replayed)');
     if (session.selector.natUndone) extras.push(`${session.selector.natUndone} tracked with a learnt NAT binding undone`);
     if (!session.b) {
       if (!args.json) {
@@ -241,6 +246,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       out.write(`${JSON.stringify({
         summary: {
           packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, differ: c.differ, first: c.firstDiffer,
+          cutOff: cut ? { offset: cut.offset, message: cut.message } : null,
           a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA }, b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB },
         },
       })}\n`);
@@ -248,11 +254,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       out.write(`# ${labelA}: ${count(c.outcomesA) || 'nothing tracked'} | ${labelB}: ${count(c.outcomesB) || 'nothing tracked'}${extras.length ? `; ${extras.join(', ')}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
       out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
     }
-    out.flush();
+    await out.flush();
     if (report && args.html !== undefined) {
       const profiles = [reportProfile(nameA, labelA)];
       if (session.b) profiles.push(reportProfile(session.b.ct.profile.name, labelB));
-      writeHtmlReport(args.html, report.build({ command: commandLine(), version: packageVersion(), profiles, counts: c }), isStdin(args.capture) ? [] : [args.capture]);
+      writeHtmlReport(args.html, report.build({ command: commandLine(), version: packageVersion(), profiles, counts: c }), [args.capture]);
     }
     if (args.iface !== undefined && c.tracked === 0 && c.packets > 0) {
       process.stderr.write(`ctsim: no packet on interface ${args.iface}${ifaceLabels.size ? ` (the capture has: ${[...ifaceLabels].join(', ')})` : ''}\n`);

@@ -2,8 +2,8 @@
 // and on fixed ones, with and without each mitigation, writing a pcapng and a ladder SVG per run;
 // then the whole matrix into pcaps/matrix.{md,txt,json}. It prints one screen: a line per run,
 // the matrix as one row per kernel, and the findings computed from it.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { runTitle, writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
@@ -60,7 +60,7 @@ export const seedCommand: CommandModule<object, Args> = {
     const t0 = performance.now();
     const dir = a['out-dir'];
     const p = stdoutPaint();
-    mkdirSync(dir, { recursive: true });
+    ensureDirectory(dir);
     const out: string[] = [p.bold('# ctsim seed: the two Istio sidecar incidents, packet by packet'), ''];
     const results = SEED_RUNS.map((run) => {
       const r = runIncident(run.name, { ...DEFAULT_OPTIONS, ...run.o });
@@ -76,10 +76,10 @@ export const seedCommand: CommandModule<object, Args> = {
     process.stdout.write(`${out.join('\n')}\n`);
     if (a.matrix) {
       const rows = runMatrix();
-      writeFileSync(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
-      writeFileSync(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
+      writeFileAtomic(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
+      writeFileAtomic(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
       const text = matrixText(rows);
-      writeFileSync(join(dir, 'matrix.txt'), `${text}\n`);
+      writeFileAtomic(join(dir, 'matrix.txt'), `${text}\n`);
       const s = matrixSummary(rows);
       const w = s.head.map((h, i) => Math.max(h.length, ...s.rows.map((r) => r[i].length)));
       const cell = (c: string, i: number) => {

@@ -5,8 +5,9 @@
 // netdev-dummy/receive; p3 is a second way in) and p2 (every packet leaves there, into a pcap file; MTU 65535 so no
 // case packet is too big for it). No kernel module,
 // no real interface, no system-wide OVS state is touched. stop() (on errors, at the end, and on
-// SIGINT/SIGTERM or at process exit through stopOwnedOvsLabs(), which whoever owns the process
-// calls: the CLI, the tests) kills both daemons and removes the folder; a folder left by a
+// SIGINT/SIGTERM or at process exit through the interrupt cleanup it registers,
+// src/lifecycle/cleanup.ts, which whoever owns the process runs: the CLI, the tests) kills both
+// daemons and removes the folder; a folder left by a
 // process that was killed outright (SIGKILL) is reaped by the next start.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PeerError } from '../errors.js';
 import { Unixctl } from './unixctl.js';
+import { onInterrupt } from '../../lifecycle/cleanup.js';
+import { pidAlive } from '../../lifecycle/owner-pid.js';
 
 const DIR_PREFIX = 'ctsim-ovs-';
 const SEARCH_PATH = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/sbin', '/bin'];
@@ -60,21 +63,12 @@ export function findOvs(dirs: readonly string[] = [...(process.env.PATH ?? '').s
   return { ...(found as Omit<OvsTools, 'schema'>), schema };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Kills the daemons of labs whose owning process is gone, and removes their folders. */
 export function reapStaleLabs(tmp = os.tmpdir()): number {
   let reaped = 0;
   for (const name of fs.readdirSync(tmp)) {
     const m = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
-    if (!m || alive(Number(m[1]))) continue;
+    if (!m || pidAlive(Number(m[1]))) continue;
     const dir = path.join(tmp, name);
     for (const f of ['ovs-vswitchd.pid', 'ovsdb-server.pid']) {
       try {
@@ -106,14 +100,6 @@ export interface OvsLabOptions {
   stopClock?: boolean;
 }
 
-/** Every OvsLab of this process not stopped yet. */
-const live = new Set<OvsLab>();
-
-/** Kills the daemons of every lab this process still runs and removes their folders (synchronous). */
-export function stopOwnedOvsLabs(): void {
-  for (const lab of [...live]) lab.stopSync();
-}
-
 export class OvsLab {
   readonly dir: string;
   readonly outputPcap: string;
@@ -124,6 +110,8 @@ export class OvsLab {
   private children: ChildProcess[] = [];
   private stopped = false;
   private readonly env: NodeJS.ProcessEnv;
+  /** Unregisters the interrupt cleanup (the CLI's SIGINT/SIGTERM and exit handlers run stopSync()). */
+  private readonly release: () => void;
 
   private constructor(readonly tools: OvsTools) {
     reapStaleLabs();
@@ -131,7 +119,7 @@ export class OvsLab {
     this.outputPcap = path.join(this.dir, `${OUTPUT_PORT}.pcap`);
     const d = this.dir;
     this.env = { ...process.env, OVS_RUNDIR: d, OVS_LOGDIR: d, OVS_DBDIR: d, OVS_SYSCONFDIR: d };
-    live.add(this);
+    this.release = onInterrupt(() => this.stopSync());
   }
 
   /** Starts both daemons, the bridge, the ports and the flows; the clock is then stopped (time/warp moves it). */
@@ -235,7 +223,7 @@ export class OvsLab {
       }
     }
     fs.rmSync(this.dir, { recursive: true, force: true });
-    live.delete(this);
+    this.release();
   }
 
   /** Stops the daemons (SIGTERM, then SIGKILL after a grace period) and removes the folder. */

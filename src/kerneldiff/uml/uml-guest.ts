@@ -10,14 +10,17 @@
 // carries progress and kernel messages.
 //
 // The host side owns everything it starts: the guest runs in a process group of its own and is
-// SIGKILLed on its own deadline, on a panic, and on SIGINT/SIGTERM (killOwnedUmlGuests(), which
-// whoever owns the process's signals calls: the CLI, the tests); its uml_dir (pid file, mconsole
-// socket) and the scratch folder are removed in every case.
+// SIGKILLed on its own deadline, on a panic, and on SIGINT/SIGTERM (registered with the interrupt
+// cleanup the CLI runs, src/lifecycle/cleanup.ts); its uml_dir (pid file, mconsole socket) and the
+// scratch folder (`ctsim-<pid>-uml-*`, which a later run removes if this process was killed
+// outright) are removed in every case.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onInterrupt } from '../../lifecycle/cleanup.js';
+import { ownPrefix } from '../../lifecycle/owner-pid.js';
 import { UmlError, type UmlKernel } from './uml-kernel.js';
 import { packageRoot } from '../verification.js';
 
@@ -75,8 +78,6 @@ export interface GuestRun {
 /** Where the guest sees the host folder it may write. */
 export const GUEST_OUT = '/run/ctsim-out';
 
-const live = new Set<ChildProcess>();
-
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined) return;
   try {
@@ -84,15 +85,6 @@ function killGroup(child: ChildProcess): void {
   } catch {
     // already gone
   }
-}
-
-/**
- * Kills every guest this process still runs (each whole process group), synchronously; the
- * runners' finally blocks then remove their folders as the guests' exits come in.
- */
-export function killOwnedUmlGuests(): void {
-  for (const c of live) killGroup(c);
-  live.clear();
 }
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -154,7 +146,7 @@ export function builtCtsimMain(): string {
 
 /** Boots the kernel, runs `ctsim ARGV` inside, returns what it wrote; the guest never outlives the call. */
 export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
-  const dir = mkdtempSync(join(tmpdir(), `ctsim-uml-${process.pid}-${o.tag ?? guestCounter++}-`));
+  const dir = mkdtempSync(join(tmpdir(), `${ownPrefix()}uml-${o.tag ?? guestCounter++}-`));
   const out = join(dir, 'out');
   mkdirSync(out);
   const init = join(dir, 'init.sh');
@@ -171,9 +163,13 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
   const t0 = performance.now();
   let consoleText = '';
   let child: ChildProcess | null = null;
+  // Interrupted (the CLI's SIGINT/SIGTERM handler): the guest dies and its folder goes.
+  const release = onInterrupt(() => {
+    if (child) killGroup(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
   try {
     child = spawn(o.kernel.path, args, { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: existsSync('/dev/shm') ? '/dev/shm' : dir } });
-    live.add(child);
     const c = child;
     let partial = '';
     let panic = '';
@@ -239,10 +235,8 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
     walk('');
     return { release: read('release').trim(), exitCode: Number(rc), stdout: read('stdout'), stderr: read('stderr'), files, console: consoleText, wallSeconds };
   } finally {
-    if (child) {
-      killGroup(child);
-      live.delete(child);
-    }
+    if (child) killGroup(child);
+    release();
     rmSync(dir, { recursive: true, force: true });
   }
 }
