@@ -27,6 +27,24 @@ export interface KernelProfile {
   challengeAckLimit: number;
   /** Early SYN resend after an unacceptable ACK in SYN_SENT (v5.6+). */
   earlySynResend: boolean;
+  /**
+   * tp->tsoffset is the second half of the ISN's SipHash of the 4-tuple ("tcp: secure_seq: add
+   * back ports to TS offset", 2026, in stable 6.12.y and 6.18.y: Debian's 6.12.117 has it, the
+   * real 6.18.44 shows per-tuple offsets); before, secure_tcp_ts_off() hashed the address pair.
+   */
+  tsOffsetPerTuple: boolean;
+  /**
+   * tcp_twsk_unique() never hands an orphaned FIN_WAIT2 minisocket to an ephemeral connect()
+   * (in Debian's 6.12.117 source; the real 6.18.44 refuses it with EADDRNOTAVAIL). Releases
+   * before 6.12 are assumed not to have it: ctsim has not read their code.
+   */
+  twFinWait2NoReuse: boolean;
+  /**
+   * net.ipv4.tcp_tw_reuse_delay: tcp_twsk_unique() wants the TIME_WAIT's last timestamp that many
+   * ms old (tcp_clock_ms) instead of from an earlier second ("tcp: add sysctl_tcp_tw_reuse_delay";
+   * the real 6.18.44 has the sysctl, Debian's 6.12.117 source does not; v6.13 is assumed).
+   */
+  twReuseDelay: boolean;
   note: string;
 }
 
@@ -76,9 +94,20 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     synLinearTimeouts: atLeast(6, 5),
     challengeAckLimit: atLeast(6, 0) ? 0x7fffffff : 1000,
     earlySynResend: atLeast(5, 6),
+    tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
+    twFinWait2NoReuse: atLeast(6, 12),
+    twReuseDelay: atLeast(6, 13),
     note,
   };
 }
+
+/**
+ * The earliest stable point releases known to carry "tcp: secure_seq: add back ports to TS
+ * offset": 6.12.117 (Debian's linux-source-6.12) and 6.18.44 (this machine's kernel, where two
+ * connections of one address pair show unrelated TSval offsets). Earlier points of those series
+ * are assumed not to: ctsim has not read them.
+ */
+const TS_OFF_PORTS_STABLE = { '6.12': 117, '6.18': 44 } as const;
 
 const byId = (ids: string[]) => KERNEL_CHANGES.filter((c) => ids.includes(c.id));
 

@@ -11,11 +11,14 @@
 // payload length. Packets are aligned per flow (one connection at one interface) by longest common
 // subsequence; conntrack events per entry (original tuple), likewise.
 //
-// Timing tolerance: a matched packet agrees when it is within TOLERANCE.absoluteMs of ctsim's time
-// (a quarter of the minimum RTO, so a retransmission round more or less is always a difference)
-// and when its gap to the previous matched packet of its flow is within max(gapMinMs, gapRelative
-// x gap) of ctsim's gap (gapMinMs is just over one jiffy at HZ=250, so TCP_TIMEOUT_MIN, a delayed
-// ACK or a timer a few ms off shows). A DESTROY event for an expired entry (ctsim's reason
+// Timing is reported, not judged: a matched packet is marked 'timing' (with its numbers) when it
+// lies more than TOLERANCE.absoluteMs from ctsim's time, or when its gap to the previous matched
+// packet of its flow differs from ctsim's by more than the kernel's own run-to-run spread for a
+// gap that long: 5 ms (a jiffy at HZ=250 plus scheduling), or for a timer on the wheel's coarser
+// levels its granule (32 ms for 0.25-2 s, 256 ms up to 16 s, 2 s beyond: the kernel rounds a timer
+// up to the next granule boundary of jiffies it runs at, whose phase differs from run to run).
+// Packets, events and the outcome decide agreement; a timing difference that changes what happens
+// shows up there. A DESTROY event for an expired entry (ctsim's reason
 // "timeout") may come later in the kernel: it is reported when a packet, a `conntrack -L` or the GC
 // worker next touches the entry; ctsim reports it at the deadline. Event lines are compared on
 // what both print: a state or timeout only one side's line carries is a format note, not a
@@ -34,10 +37,14 @@ import { runIncident } from '../scenarios/incidents.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import type { LadderPacket, ScenarioName, ScenarioResult } from '../scenarios/scenario-types.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
-import { seqSub } from '../wire/index.js';
 import { runningKernelProfile } from './kernel-diff.js';
 import { resolveKernel } from '../conntrack/kernel-profile.js';
-import { APP_PORT, SCENARIO_TIMINGS, runRealScenario, scenarioSysctls, type RealRunOptions, type RealScenarioResult, type ScenarioTimings } from './scenario-run.js';
+import { APP_PORT, runRealScenario, type RealRunOptions, type RealScenarioResult } from './scenario-run.js';
+import { findVariant, variantOptions, type ScenarioTimings, type ScenarioVariant } from './scenario-variants.js';
+import { Status } from '../conntrack/status.js';
+import { tcpStateName as ctStateName } from '../conntrack/tcp-states.js';
+import type { Tuple } from '../conntrack/tuple.js';
+import { formatIpv4Address, seqAfter, seqSub } from '../wire/index.js';
 
 /** The kernel and ctsim disagreed on a scenario (the CLI throws it after printing the comparison: exit status 1). */
 export class ScenarioDisagreement extends Error {
@@ -51,7 +58,8 @@ export interface Tolerance {
   gapRelative: number;
 }
 
-export const TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 50, gapMinMs: 5, gapRelative: 0.25 });
+/** Gaps: 5 ms, or the timer wheel's spread for the gap's length (see wheelSpreadMs). */
+export const TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 50, gapMinMs: 5, gapRelative: 0 });
 
 /**
  * Inside a user-mode-linux guest every system call of the python programs is a ptrace round trip
@@ -63,11 +71,22 @@ export const TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 50, ga
  */
 export const UML_TOLERANCE: Readonly<Tolerance> = Object.freeze({ absoluteMs: 750, gapMinMs: 200, gapRelative: 0.25 });
 
+const TICK_MS = 4; // HZ=250
+
+/** The timer wheel's granule for a timer of `gapMs` (calc_wheel_index levels), plus one jiffy: how far two runs of the same timer can differ. */
+export function wheelSpreadMs(gapMs: number): number {
+  const j = gapMs / TICK_MS;
+  const granule = j < 63 ? 1 : j < 504 ? 8 : j < 4032 ? 64 : 512;
+  return (granule + 1) * TICK_MS;
+}
+
 export type RowStatus = 'ok' | 'timing' | 'only-ctsim' | 'only-kernel' | 'after-window';
 
 export interface ComparedPacket {
   /** "pod lo", "pod eth0", "upstream eth0". */
   where: string;
+  /** Kernel gap minus ctsim gap to the previous matched packet of the flow (ms), when both exist. */
+  gapDiffMs?: number;
   /** The packet in the common representation (identical on both sides when matched). */
   packet: string;
   ctsimNs: number | null;
@@ -87,6 +106,8 @@ export interface ComparedEvent {
   note?: string;
   /** A difference in what the event line carries, not in behaviour (see formatNotes). */
   formatNote?: string;
+  /** The DESTROY of an expired entry: the kernel reports it when something next touches the entry (its lag is not a timing difference). */
+  expired?: true;
 }
 
 export interface ComparedOutcome {
@@ -102,6 +123,8 @@ export interface ComparedOutcome {
 
 export interface ScenarioComparison {
   name: ScenarioName;
+  /** The variant's id (kernel-diff --scenario ID). */
+  variant: string;
   kernel: string;
   profile: string;
   sysctls: string[];
@@ -117,8 +140,12 @@ export interface ScenarioComparison {
     events: { ctsim: number; kernel: number; matched: number; timing: number; onlyCtsim: number; onlyKernel: number; formatNotes: number };
     /** The outcome's non-timing fields agree. */
     outcomeAgree: boolean;
-    /** Packets and events outside the timing tolerance, timing outcome fields outside it, and the largest deviation of a matched packet or event from ctsim's time (ms). */
-    timing: { packets: number; events: number; outcome: number; maxDeviationMs: number };
+    /**
+     * Packets and events outside the timing tolerance, timing outcome fields outside it, the largest
+     * deviation of a matched packet or event from ctsim's time (ms), and the largest gap difference
+     * of a matched packet with its previous one in the flow (ms).
+     */
+    timing: { packets: number; events: number; outcome: number; maxDeviationMs: number; maxGapDiffMs: number };
     /** Same packets, events and outcome; timing is not part of it. */
     agree: boolean;
   };
@@ -217,14 +244,14 @@ interface CtRow {
 
 const CT_LINE = /^\[(NEW|UPDATE|DESTROY)\]\s+tcp\s+6\s+(?:(\d+)\s+)?(?:([A-Z_]+)\s+)?src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)\s*(\[UNREPLIED\])?\s*src=(\S+) dst=(\S+) sport=(\d+) dport=(\d+)\s*(\[ASSURED\])?/;
 
-/** A `conntrack -E` line (the kernel's, or ctsim's formatEvent text) in the common representation. */
-function ctRow(timeNs: number, text: string, names: EndpointNames, reason?: string): CtRow | null {
+/** A `conntrack -E` line of the kernel in the common representation. */
+function ctRow(timeNs: number, text: string, names: EndpointNames): CtRow | null {
   const m = CT_LINE.exec(text.trim());
   if (!m) return null;
   const tuple = (s: string, d: string, sp: string, dp: string) => `${names.endpoint(s, Number(sp))} > ${names.endpoint(d, Number(dp))}`;
   return {
     timeNs, type: m[1], timeout: m[2] !== undefined ? Number(m[2]) : null, state: m[3] ?? null,
-    orig: tuple(m[4], m[5], m[6], m[7]), reply: tuple(m[9], m[10], m[11], m[12]), flags: `${m[8] ? ' [UNREPLIED]' : ''}${m[13] ? ' [ASSURED]' : ''}`, reason,
+    orig: tuple(m[4], m[5], m[6], m[7]), reply: tuple(m[9], m[10], m[11], m[12]), flags: `${m[8] ? ' [UNREPLIED]' : ''}${m[13] ? ' [ASSURED]' : ''}`,
   };
 }
 
@@ -282,7 +309,7 @@ function timingProblem(c: number, k: number, prev: [number, number] | null, late
   if (prev && !lateOk) {
     const gc = ms(c - prev[0]);
     const gk = ms(k - prev[1]);
-    const allowed = Math.max(tol.gapMinMs, tol.gapRelative * Math.max(gc, gk));
+    const allowed = Math.max(tol.gapMinMs, tol.gapRelative * Math.max(gc, gk), wheelSpreadMs(Math.max(gc, gk)));
     if (Math.abs(gk - gc) > allowed) return `gap after the previous one of its flow: ctsim ${gc.toFixed(1)} ms, kernel ${gk.toFixed(1)} ms (tolerance ${allowed.toFixed(1)} ms)`;
   }
   return null;
@@ -296,7 +323,8 @@ function comparePackets(sim: Row[], real: Row[], windowNs: number, tol: Toleranc
     for (const [c, k] of align(sim.filter((r) => r.flow === f), real.filter((r) => r.flow === f), (x, y) => x.text === y.text)) {
       if (c && k) {
         const problem = timingProblem(c.timeNs, k.timeNs, prev, false, tol);
-        out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok', ...(problem ? { note: problem } : {}) });
+        const gapDiffMs = prev ? ms((k.timeNs - prev[1]) - (c.timeNs - prev[0])) : undefined;
+        out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok', ...(gapDiffMs !== undefined ? { gapDiffMs } : {}), ...(problem ? { note: problem } : {}) });
         prev = [c.timeNs, k.timeNs];
       } else if (c) out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: null, status: 'only-ctsim' });
       else if (k) out.push({ where: k.where, packet: k.text, ctsimNs: null, kernelNs: k.timeNs, status: k.timeNs > windowNs ? 'after-window' : 'only-kernel' });
@@ -323,7 +351,7 @@ function compareEvents(sim: CtRow[], real: CtRow[], windowNs: number, tol: Toler
         const lag = expired && k.timeNs - c.timeNs > tol.absoluteMs * 1e6 ? `expired entry reported ${((k.timeNs - c.timeNs) / 1e9).toFixed(3)} s after its deadline` : undefined;
         out.push({
           entry, ctsim: ctText(c), kernel: ctText(k), ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok',
-          ...(problem || lag ? { note: problem ?? lag } : {}), ...(formatNote ? { formatNote } : {}),
+          ...(problem || lag ? { note: problem ?? lag } : {}), ...(formatNote ? { formatNote } : {}), ...(expired ? { expired: true as const } : {}),
         });
         if (!expired) prev = [c.timeNs, k.timeNs];
       } else if (c) out.push({ entry, ctsim: ctText(c), kernel: null, ctsimNs: c.timeNs, kernelNs: null, status: 'only-ctsim' });
@@ -333,9 +361,31 @@ function compareEvents(sim: CtRow[], real: CtRow[], windowNs: number, tol: Toler
   return out.sort(byTime);
 }
 
+/**
+ * Where the RST after the challenge ACK lies relative to the reconnect's SYN, read from the
+ * packets: the leaked socket's challenge ACK acknowledges its rcv_nxt (the RST's seq); the
+ * reconnect's SYN carries the new ISN. '-' when no challenge ACK answered it.
+ */
+function rstSeqVsSyn(packets: LadderPacket[]): string {
+  const app = `${POD_IP}:${APP_PORT}`;
+  const sorted = [...packets].sort((a, b) => a.timeNs - b.timeNs);
+  // The reconnect's SYN: the first one from the app's port with another ISN than the first connection's.
+  const first = sorted.find((p) => p.src === app && p.flags === 'S');
+  const i = sorted.findIndex((p) => p.src === app && p.flags === 'S' && p.seq !== first?.seq);
+  if (i < 0) return '-';
+  const syn = sorted[i];
+  // The next packet to the app on lo: the challenge ACK, or the SYN-ACK when the SYN was accepted.
+  const challenge = sorted.slice(i + 1).find((p) => p.dst === app && p.iface === 'lo');
+  if (!challenge || challenge.flags !== '.' || challenge.ack === ((syn.seq + 1) >>> 0)) return '-';
+  return seqAfter(challenge.ack, syn.seq) ? 'after-syn' : 'before-syn';
+}
+
 function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScenarioResult, windowNs: number, tol: Tolerance, profile: string): ComparedOutcome[] {
-  const s = sim.outcome;
-  const k = real.outcome;
+  // Both are compared within the window: ctsim runs on past it, the real programs log a little past it.
+  const inWindow = <T extends { sidecarClosedAtSec: number | null; leakSeconds: number }>(o: T): T =>
+    o.sidecarClosedAtSec !== null && o.sidecarClosedAtSec * 1e9 <= windowNs ? o : { ...o, sidecarClosedAtSec: null, leakSeconds: 0 };
+  const s = inWindow(sim.outcome);
+  const k = inWindow(real.outcome);
   const yn = (b: boolean) => (b ? 'yes' : 'no');
   const secs = (v: number | null) => (v === null ? '-' : v.toFixed(3));
   const near = (a: number | null, b: number | null) => (a === null || b === null ? a === b : Math.abs(a - b) * 1000 <= tol.absoluteMs);
@@ -346,36 +396,62 @@ function compareOutcome(name: ScenarioName, sim: ScenarioResult, real: RealScena
   ];
   if (name === 'port-collision') {
     const gapOk = s.connectSeconds !== null && k.connectSeconds !== null
-      ? Math.abs(k.connectSeconds - s.connectSeconds) * 1000 <= Math.max(tol.gapMinMs, tol.gapRelative * 1000 * Math.max(s.connectSeconds, k.connectSeconds))
+      ? Math.abs(k.connectSeconds - s.connectSeconds) * 1000 <= Math.max(tol.gapMinMs, tol.gapRelative * 1000 * Math.max(s.connectSeconds, k.connectSeconds), wheelSpreadMs(1000 * Math.max(s.connectSeconds, k.connectSeconds)))
       : s.connectSeconds === k.connectSeconds;
+    const calls = (o: { callErrors: ScenarioResult['outcome']['callErrors'] }) => (o.callErrors ? `${o.callErrors.errno} x${o.callErrors.attempts}` : 'none');
+    const rs = rstSeqVsSyn(sim.packets.filter((p) => p.timeNs <= windowNs));
+    const rk = rstSeqVsSyn(real.packets);
     rows.push(
+      { field: 'bind()/connect() failing at once', ctsim: calls(s), kernel: calls(k), agree: calls(s) === calls(k) },
+      { field: 'connect() attempts', ctsim: String(s.connectAttempts), kernel: String(k.connectAttempts), agree: s.connectAttempts === k.connectAttempts },
       { field: 'reconnect from the same port', ctsim: s.connect ?? '-', kernel: k.connect ?? '-', agree: s.connect === k.connect },
       { field: 'connect() took (s)', ctsim: secs(s.connectSeconds), kernel: secs(k.connectSeconds), agree: gapOk, timing: true },
       { field: 'SYNs sent by the reconnect', ctsim: String(s.synsSent), kernel: String(k.synsSent), agree: s.synsSent === k.synsSent },
+      { field: "the RST after the challenge ACK vs the new SYN's ISN", ctsim: rs, kernel: rk, agree: rs === rk },
     );
   }
-  // ctsim counts over its whole run; the kernel's counter covers the real run (up to the window).
-  // The kernel side is the `conntrack -S` invalid counter: before 830af2eba403 it also counts each
-  // SYN that re-opened a closed entry (-NF_REPEAT).
+  // The kernel side is the `conntrack -S` invalid counter, read once at the window's end (between
+  // invalidReadNs.from and .to: a slow guest reads it late); ctsim's side counts its typed events
+  // up to the same moments. Before 830af2eba403 the counter also counts each SYN that re-opened
+  // a closed entry (-NF_REPEAT).
   const repeatCounts = !resolveKernel(profile).behaviour.repeatNotCountedInvalid;
-  const simInvalid = sim.timeline.filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.timeNs <= windowNs &&
-    (e.text.startsWith('conntrack INVALID') || (repeatCounts && e.text.startsWith('conntrack [DESTROY]') && e.text.endsWith('(reopen)')))).length;
-  rows.push({ field: `conntrack -S invalid in the pod (first ${windowNs / 1e9} s)`, ctsim: String(simInvalid), kernel: String(k.invalidPackets), agree: simInvalid === k.invalidPackets });
+  const simInvalidUntil = (ns: number) => sim.timeline.filter((e) => e.host === 'pod' && e.timeNs <= ns &&
+    (e.invalid || (repeatCounts && e.ct?.type === 'DESTROY' && e.ct.destroyReason === 'reopen'))).length;
+  const readFrom = Math.max(windowNs, real.invalidReadNs.from);
+  const readTo = Math.max(readFrom, real.invalidReadNs.to);
+  const lo = simInvalidUntil(readFrom);
+  const hi = simInvalidUntil(readTo);
+  rows.push({
+    field: `conntrack -S invalid in the pod (read at ${(readFrom / 1e9).toFixed(readTo - readFrom > 5e6 ? 2 : 1)}${readTo - readFrom > 5e6 ? `-${(readTo / 1e9).toFixed(2)}` : ''} s)`,
+    ctsim: lo === hi ? String(lo) : `${lo}-${hi}`, kernel: String(k.invalidPackets), agree: k.invalidPackets >= lo && k.invalidPackets <= hi,
+  });
   return rows;
+}
+
+/** ctsim's conntrack events in the common representation, from the typed events (no text parsed). */
+function simConntrackRows(sim: ScenarioResult, windowNs: number, names: EndpointNames): CtRow[] {
+  const out: CtRow[] = [];
+  for (const e of sim.timeline) {
+    const ev = e.ct;
+    if (e.host !== 'pod' || !ev || e.timeNs > windowNs) continue;
+    const tuple = (t: Tuple) => `${names.endpoint(formatIpv4Address(t.src), t.sport)} > ${names.endpoint(formatIpv4Address(t.dst), t.dport)}`;
+    const withState = ev.type !== 'UPDATE' || !!ev.stateChanged;
+    out.push({
+      timeNs: e.timeNs, type: ev.type, timeout: ev.type !== 'DESTROY' || ev.timeoutSecs > 0 ? Math.max(0, ev.timeoutSecs) : null,
+      state: withState ? ctStateName(ev.state) : null, orig: tuple(ev.orig), reply: tuple(ev.reply),
+      flags: `${ev.status & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${ev.status & Status.ASSURED ? ' [ASSURED]' : ''}`, reason: ev.destroyReason,
+    });
+  }
+  return out;
 }
 
 // ------------------------------------------------------------ entry points
 
-/** ctsim's run of the incident with the real run's timings, on the running kernel's profile. */
-export function simulateScenario(name: ScenarioName, t: ScenarioTimings = SCENARIO_TIMINGS[name], profile: string = runningKernelProfile().name): ScenarioResult {
-  return runIncident(name, {
-    kernel: profile, sysctls: scenarioSysctls(t), invalidDrop: false, idleTimeoutSec: t.idleTimeoutSec, seed: 1,
-    appCloseAtSec: t.appCloseAtSec, reconnectAtSec: t.reconnectAtSec, portChoice: 'explicit',
-    // Linux's ISN for the same 4-tuple grows with time (secure_tcp_seq: a keyed hash plus ns/64), so
-    // the reconnect's ISN lies ~Δt/64 ns after the old one: the RST's seq (the old rcv_nxt) comes
-    // before the new SYN's ISN, which is ctsim's 'before'.
-    isn: 'before',
-  });
+/** ctsim's run of a variant with the real run's timings, on the running kernel's profile (or `profile`). */
+export function simulateScenario(which: ScenarioName | ScenarioVariant, t?: ScenarioTimings, profile: string = runningKernelProfile().name): ScenarioResult {
+  const base = typeof which === 'string' ? findVariant(which)! : which;
+  const v = t ? { ...base, timings: t } : base;
+  return runIncident(v.name, variantOptions(v, profile));
 }
 
 export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, ctsimWallSeconds = 0, profile: string = runningKernelProfile().name, tol: Readonly<Tolerance> = TOLERANCE): ScenarioComparison {
@@ -385,13 +461,7 @@ export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, c
   // Packets first, in time order, so that ephemeral ports get the same names on both sides.
   const simRows = packetRows(sim.packets.filter((p) => p.timeNs <= windowNs), simNames);
   const realRows = packetRows(real.packets, realNames);
-  const simEvents = sim.timeline
-    .filter((e) => e.host === 'pod' && e.kind === 'conntrack' && e.text.startsWith('conntrack [') && e.timeNs <= windowNs)
-    .map((e) => {
-      const m = /\s\(([a-z-]+)\)$/.exec(e.text);
-      return ctRow(e.timeNs, e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, ''), simNames, m?.[1]);
-    })
-    .filter((e): e is CtRow => e !== null);
+  const simEvents = simConntrackRows(sim, windowNs, simNames);
   const realEvents = real.conntrackEvents.map((e) => ctRow(e.timeNs, e.text, realNames)).filter((e): e is CtRow => e !== null);
   const packets = comparePackets(simRows, realRows, windowNs, tol);
   const events = compareEvents(simEvents, realEvents, windowNs, tol);
@@ -405,27 +475,32 @@ export function compareScenario(real: RealScenarioResult, sim: ScenarioResult, c
   const pc = count(packets);
   const ec = count(events);
   const outcomeAgree = outcome.every((o) => o.agree || o.timing);
-  const deviations = [...packets, ...events].filter((x) => x.ctsimNs !== null && x.kernelNs !== null && x.status !== 'after-window').map((x) => Math.abs(x.kernelNs! - x.ctsimNs!) / 1e6);
+  const deviations = [...packets, ...events.filter((e) => !e.expired)].filter((x) => x.ctsimNs !== null && x.kernelNs !== null && x.status !== 'after-window').map((x) => Math.abs(x.kernelNs! - x.ctsimNs!) / 1e6);
+  const gapDiffs = packets.flatMap((p) => (p.gapDiffMs !== undefined ? [Math.abs(p.gapDiffMs)] : []));
   return {
-    name: real.name, kernel: real.kernel, profile, sysctls: real.sysctls, timings: real.timings, tolerance: { ...tol },
+    name: real.name, variant: real.variant.id, kernel: real.kernel, profile, sysctls: real.sysctls, timings: real.timings, tolerance: { ...tol },
     packets, events, outcome, snapshots: real.snapshots,
     summary: {
       packets: { ctsim: simRows.length, kernel: realRows.filter((r) => r.timeNs <= windowNs).length, ...pc },
       events: { ctsim: simEvents.length, kernel: realEvents.length, ...ec, formatNotes: events.filter((e) => e.formatNote).length },
       outcomeAgree,
-      timing: { packets: pc.timing, events: ec.timing, outcome: outcome.filter((o) => o.timing && !o.agree).length, maxDeviationMs: deviations.length ? Math.max(...deviations) : 0 },
+      timing: {
+        packets: pc.timing, events: ec.timing, outcome: outcome.filter((o) => o.timing && !o.agree).length,
+        maxDeviationMs: deviations.length ? Math.max(...deviations) : 0, maxGapDiffMs: gapDiffs.length ? Math.max(...gapDiffs) : 0,
+      },
       agree: outcomeAgree && pc.onlyCtsim + pc.onlyKernel + ec.onlyCtsim + ec.onlyKernel === 0,
     },
     realWallSeconds: real.wallSeconds, ctsimWallSeconds,
   };
 }
 
-/** Runs the incident for real, then in ctsim, and compares. */
-export async function runScenarioDiff(name: ScenarioName, o: RealRunOptions & { profile?: string; tolerance?: Readonly<Tolerance> } = {}): Promise<ScenarioComparison> {
-  const t = o.timings ?? SCENARIO_TIMINGS[name];
-  const real = await runRealScenario(name, { ...o, timings: t });
+/** Runs a variant for real, then in ctsim, and compares. */
+export async function runScenarioDiff(which: ScenarioName | ScenarioVariant, o: RealRunOptions & { profile?: string; tolerance?: Readonly<Tolerance> } = {}): Promise<ScenarioComparison> {
+  const base = typeof which === 'string' ? findVariant(which)! : which;
+  const v = o.timings ? { ...base, timings: o.timings } : base;
+  const real = await runRealScenario(v, o);
   const t0 = performance.now();
   const profile = o.profile ?? runningKernelProfile().name;
-  const sim = simulateScenario(name, t, profile);
+  const sim = simulateScenario(v, undefined, profile);
   return compareScenario(real, sim, (performance.now() - t0) / 1000, profile, o.tolerance ?? TOLERANCE);
 }

@@ -148,8 +148,12 @@ export class ScenarioLab extends OwnedNamespaces {
     this.upstream = `${this.prefix}-up`;
   }
 
-  /** Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as ctsim's pod host gets them. */
-  create(sysctls: readonly string[]): void {
+  /**
+   * Creates pod = upstream; `sysctls` (net.netfilter.* / net.ipv4.*) are set in the pod only, as
+   * ctsim's pod host gets them; `extraRules` (iptables-save text, e.g. an INVALID-drop placement)
+   * are added to the pod's rules with iptables-restore --noflush.
+   */
+  create(sysctls: readonly string[], extraRules: string | null = null): void {
     checkScenarioPrerequisites();
     try {
       this.dir = this.scratchFolder('captures');
@@ -164,6 +168,7 @@ export class ScenarioLab extends OwnedNamespaces {
       for (const n of [this.pod, this.upstream]) this.ns(n, 'ip', ['link', 'set', 'eth0', 'up']);
       // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
+      if (extraRules) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: extraRules });
       this.setSysctls(this.pod, sysctls);
     } catch (e) {
       this.destroy();

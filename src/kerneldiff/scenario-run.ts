@@ -13,44 +13,33 @@ import { readCaptureBytes } from '../pcap/index.js';
 import { POD_IP, UPSTREAM_IP, UPSTREAM_PORT } from '../scenarios/istio-pod.js';
 import { LADDER_TCP_BYTES, ladderPacket } from '../scenarios/ladder-packet.js';
 import type { LadderPacket, ScenarioName, ScenarioOutcome, Snapshot } from '../scenarios/scenario-types.js';
+import type { ConnectResult } from '../scenarios/socket-outcomes.js';
 import { ISTIO_DEFAULTS } from '../stack/presets/istio.js';
 import { EtherType, IpProtocol, PacketView } from '../wire/index.js';
 import { LabError } from './netns-lab.js';
+import { invalidDropRules } from '../scenarios/invalid-drop.js';
+import type { CallErrorRun } from '../scenarios/socket-outcomes.js';
+import type { CallErrno } from '../stack/tcp/tcp-events.js';
 import { APP_UID, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
+import { findVariant, variantSysctls, type ScenarioTimings, type ScenarioVariant } from './scenario-variants.js';
+
+/** The python sidecar's upstream connect timeout: TcpProxy's default (Istio's cluster connect_timeout). */
+const PROXY_CONNECT_TIMEOUT_SEC = 10;
 
 /** The application's fixed local port: the value src/scenarios/incidents.ts binds (portChoice 'explicit'). */
 export const APP_PORT = 44410;
 
-export interface ScenarioTimings {
-  /** The pod's nf_conntrack_tcp_timeout_close_wait (s; 60 by default). */
-  closeWaitSec: number;
-  /** When the application close()s its half-closed socket (s after its first connect()). */
-  appCloseAtSec: number;
-  /**
-   * port-collision: when the application connects again. ctsim's incident script takes a
-   * snapshot 5 s after the close before it reconnects, so this must be >= appCloseAtSec + 5.
-   */
-  reconnectAtSec: number;
-  /** The sidecar's idle timeout (s; Envoy's default is 3600). */
-  idleTimeoutSec: number;
-  /** Both runs are compared from the first SYN up to this time (s); the real run ends here. */
-  windowSec: number;
-}
+export type { ScenarioTimings } from './scenario-variants.js';
 
-/**
- * The shortened timings. half-close-leak: the REDIRECT entry expires at ~2 s, the app closes at 3 s
- * (its FIN escapes to the upstream), the sidecar's idle timeout closes its leaked sockets at 6 s.
- * port-collision: the same leak, then at 8 s (idle timeout 15 s, so the sidecar still holds its
- * FIN_WAIT2 socket) the app binds the same port and connects again.
- */
+/** The shortened timings of the two base variants (see scenario-variants.ts). */
 export const SCENARIO_TIMINGS: Readonly<Record<ScenarioName, Readonly<ScenarioTimings>>> = Object.freeze({
-  'half-close-leak': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 6, windowSec: 8 }),
-  'port-collision': Object.freeze({ closeWaitSec: 2, appCloseAtSec: 3, reconnectAtSec: 8, idleTimeoutSec: 15, windowSec: 11 }),
+  'half-close-leak': findVariant('half-close-leak')!.timings,
+  'port-collision': findVariant('port-collision')!.timings,
 });
 
 /** The pod's sysctls for these timings (the same list goes to ctsim's pod host). */
 export function scenarioSysctls(t: ScenarioTimings): string[] {
-  return [`nf_conntrack_tcp_timeout_close_wait=${t.closeWaitSec}`];
+  return [`net.netfilter.nf_conntrack_tcp_timeout_close_wait=${t.closeWaitSec}`];
 }
 
 /** A line of `conntrack -E -o timestamp` (the timestamp moved into timeNs). */
@@ -71,10 +60,12 @@ export interface ProgramEvent {
  * The fields of ScenarioOutcome the real run can observe (invalidPackets: the pod namespace's
  * `conntrack -S` invalid counter over the whole run).
  */
-export type RealOutcome = Pick<ScenarioOutcome, 'appFinReachedSidecar' | 'leakSeconds' | 'sidecarClosedAtSec' | 'connect' | 'connectSeconds' | 'synsSent' | 'invalidPackets'>;
+export type RealOutcome = Pick<ScenarioOutcome, 'appFinReachedSidecar' | 'leakSeconds' | 'sidecarClosedAtSec' | 'connect' | 'connectSeconds' | 'synsSent' | 'invalidPackets' | 'callErrors' | 'connectAttempts'>;
 
 export interface RealScenarioResult {
   name: ScenarioName;
+  /** The variant that ran (its id names it on the command line). */
+  variant: ScenarioVariant;
   kernel: string;
   timings: ScenarioTimings;
   sysctls: string[];
@@ -84,6 +75,8 @@ export interface RealScenarioResult {
   programEvents: ProgramEvent[];
   snapshots: Snapshot[];
   outcome: RealOutcome;
+  /** When `conntrack -S` (outcome.invalidPackets) was read: between these times (ns since t0). */
+  invalidReadNs: { from: number; to: number };
   /** Epoch ns of the application's first SYN (the run's time 0). */
   t0EpochNs: bigint;
   /** Last moment observed (ns since t0). */
@@ -94,6 +87,7 @@ export interface RealScenarioResult {
 }
 
 export interface RealRunOptions {
+  /** Override the variant's timings. */
   timings?: ScenarioTimings;
   /** Keep pod.pcap, upstream.pcap and the program logs here. */
   keepDir?: string;
@@ -168,37 +162,52 @@ function realOutcome(name: ScenarioName, packets: LadderPacket[], evs: ProgramEv
   const appClose = find('app', 'close', 1);
   const sidecarClosedAtSec = closed ? closed.timeNs / 1e9 : null;
   const leakSeconds = !appFinReachedSidecar && sidecarClosedAtSec !== null && appClose ? Math.max(0, sidecarClosedAtSec - appClose.timeNs / 1e9) : 0;
-  let connect: string | null = null;
+  let connect: ConnectResult | null = null;
   let connectSeconds: number | null = null;
   let synsSent = 0;
+  let callErrors: CallErrorRun | null = null;
+  let connectAttempts = 0;
   if (name === 'port-collision') {
-    const start = find('app', 'connect', 2);
+    const tries = evs.filter((e) => e.prog === 'app' && e.ev === 'connect' && e.data.conn === 2);
+    connectAttempts = tries.length;
+    const errors = evs.filter((e) => e.prog === 'app' && e.ev === 'connect-error' && e.data.conn === 2);
+    const immediate = errors.filter((e) => e.data.error === 'EADDRNOTAVAIL' || e.data.error === 'EADDRINUSE');
+    if (immediate.length) {
+      const first = immediate[0];
+      const same = immediate.filter((e) => e.data.error === first.data.error);
+      // The real run cannot see which socket held the tuple; the comparison leaves holderState out.
+      callErrors = { errno: first.data.error as CallErrno, call: 'connect', attempts: same.length, firstAtSec: first.timeNs / 1e9, lastAtSec: same.at(-1)!.timeNs / 1e9, holderState: null };
+    }
+    const start = tries.at(-1);
     const ok = find('app', 'connected', 2);
-    const err = find('app', 'connect-error', 2);
-    connect = ok ? 'connected' : err ? String(err.data.error) : 'pending';
-    // SYNs the application's new socket sent: the first one and its retransmissions.
+    const err = errors.at(-1);
+    const lastFailedAtOnce = !!err && !ok && (err.data.attempt === start?.data.attempt) && (err.data.error === 'EADDRNOTAVAIL' || err.data.error === 'EADDRINUSE');
+    connect = ok ? 'connected' : err ? (String(err.data.error) as ConnectResult) : start ? 'pending' : null;
+    // SYNs the application's socket of the last attempt sent: the first one and its retransmissions.
     const app = `${POD_IP}:${APP_PORT}`;
-    const syns = start ? packets.filter((p) => p.host === 'pod' && p.src === app && p.flags === 'S' && p.timeNs >= start.timeNs - 1_000_000) : [];
+    const syns = start && !lastFailedAtOnce ? packets.filter((p) => p.host === 'pod' && p.src === app && p.flags === 'S' && p.timeNs >= start.timeNs - 1_000_000) : [];
     synsSent = syns.length;
     // As ctsim measures it: from the first SYN to the moment the socket is ESTABLISHED, which the
     // capture shows as the handshake's final ACK (seq = ISN + 1). The program's own measure adds
     // its wake-up latency; it is the fallback when the connect failed.
     const established = syns.length ? packets.find((p) => p.src === app && p.flags === '.' && p.seq === ((syns[0].seq + 1) >>> 0) && p.timeNs > syns[0].timeNs) : undefined;
     const secs = (ok ?? err)?.data.seconds;
-    connectSeconds = ok && established ? (established.timeNs - syns[0].timeNs) / 1e9 : typeof secs === 'number' ? secs : null;
+    connectSeconds = ok && established ? (established.timeNs - syns[0].timeNs) / 1e9 : lastFailedAtOnce ? null : typeof secs === 'number' ? secs : null;
   }
-  return { appFinReachedSidecar, leakSeconds, sidecarClosedAtSec, connect, connectSeconds, synsSent, invalidPackets: invalid };
+  return { appFinReachedSidecar, leakSeconds, sidecarClosedAtSec, connect, connectSeconds, synsSent, invalidPackets: invalid, callErrors, connectAttempts };
 }
 
-/** Runs one incident in fresh namespaces (removed again whatever happens). */
-export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}): Promise<RealScenarioResult> {
-  const t = o.timings ?? SCENARIO_TIMINGS[name];
-  if (name === 'port-collision' && t.reconnectAtSec < t.appCloseAtSec + 5) throw new LabError(`reconnectAtSec (${t.reconnectAtSec}) must be >= appCloseAtSec + 5: ctsim's incident reconnects no earlier`);
-  const sysctls = scenarioSysctls(t);
+/** Runs one variant of an incident in fresh namespaces (removed again whatever happens). */
+export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: RealRunOptions = {}): Promise<RealScenarioResult> {
+  const base = typeof which === 'string' ? findVariant(which)! : which;
+  const variant: ScenarioVariant = o.timings ? { ...base, timings: o.timings } : base;
+  const name = variant.name;
+  const t = variant.timings;
+  const sysctls = variantSysctls(variant);
   const wall0 = performance.now();
   const lab = new ScenarioLab(name === 'half-close-leak' ? 'hcl' : 'pc');
   try {
-    lab.create(sysctls);
+    lab.create(sysctls, variant.invalidDrop ? invalidDropRules(variant.invalidDrop) : null);
     const dir = lab.dir;
     const py = labPython();
     const scripts = lab.programs();
@@ -216,12 +225,12 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
     await conntrackListening(events);
     const server = lab.start(lab.upstream, 'upstream.py', py, ['-B', join(scripts, 'upstream.py'), '--port', String(UPSTREAM_PORT), '--close-after', '0.010'], { limitMs });
-    const proxy = lab.start(lab.pod, 'proxy.py', py, ['-B', join(scripts, 'proxy.py'), '--port', String(ISTIO_DEFAULTS.outboundCapturePort), '--idle', String(t.idleTimeoutSec)], { uid: ISTIO_DEFAULTS.proxyUid, limitMs });
+    const proxy = lab.start(lab.pod, 'proxy.py', py, ['-B', join(scripts, 'proxy.py'), '--port', String(ISTIO_DEFAULTS.outboundCapturePort), '--idle', String(t.idleTimeoutSec), '--connect-timeout', String(PROXY_CONNECT_TIMEOUT_SEC)], { uid: ISTIO_DEFAULTS.proxyUid, limitMs });
     const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
     await server.waitFor(ready, 10_000, 'ready line');
     await proxy.waitFor(ready, 10_000, 'ready line');
     const appArgs = ['-B', join(scripts, 'app.py'), '--dst', `${UPSTREAM_IP}:${UPSTREAM_PORT}`, '--port', String(APP_PORT), '--close-at', String(t.appCloseAtSec), '--hold', String(t.windowSec + 20)];
-    if (name === 'port-collision') appArgs.push('--reconnect-at', String(t.reconnectAtSec), '--connect-timeout', '10');
+    if (name === 'port-collision') appArgs.push('--reconnect-at', String(t.reconnectAtSec), '--attempts', String(t.reconnectAttempts), '--retry-interval', String(t.reconnectIntervalSec));
     const app = lab.start(lab.pod, 'app.py', py, appArgs, { uid: APP_UID, limitMs });
     await app.waitFor((p) => p.lines.length > 0, 10_000, 'first connect()');
     const appStartMs = (JSON.parse(app.lines[0].text) as { t: number }).t * 1000;
@@ -237,11 +246,15 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     snap(`after the app closed (t=${t.appCloseAtSec + 1} s)`);
     await sleep(appStartMs + t.windowSec * 1000 - Date.now());
     if (app.exited) throw new LabError(`app.py exited early (${app.exitCode}): ${app.stderr.trim().slice(-400)}`);
+    // The invalid counter first, at the window's end: in a slow (UML) guest the snapshot's
+    // commands take long enough for later packets to count. When it was read goes with it.
+    const statsFromMs = Date.now();
+    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
+    const statsToMs = Date.now();
+    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
     // so their DESTROY events are reported before the run ends.
     snap(`end of the run (t=${t.windowSec} s)`);
-    const stats = lab.ns(lab.pod, 'conntrack', ['-S'], { allowFail: true });
-    const invalid = [...stats.matchAll(/invalid=(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
     await sleep(200);
     await events.stop('SIGINT');
     for (const d of dumps) await d.stop('SIGINT');
@@ -259,15 +272,16 @@ export async function runRealScenario(name: ScenarioName, o: RealRunOptions = {}
     let keptIn: string | undefined;
     if (o.keepDir) {
       ensureDirectory(o.keepDir);
-      writeFileAtomic(join(o.keepDir, `${name}-pod.pcap`), readFileSync(podPcap));
-      writeFileAtomic(join(o.keepDir, `${name}-upstream.pcap`), readFileSync(upPcap));
-      writeFileAtomic(join(o.keepDir, `${name}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
+      writeFileAtomic(join(o.keepDir, `${variant.id}-pod.pcap`), readFileSync(podPcap));
+      writeFileAtomic(join(o.keepDir, `${variant.id}-upstream.pcap`), readFileSync(upPcap));
+      writeFileAtomic(join(o.keepDir, `${variant.id}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }
     return {
-      name, kernel: release(), timings: { ...t }, sysctls, packets, conntrackEvents, programEvents: progs,
+      name, variant, kernel: release(), timings: { ...t }, sysctls, packets, conntrackEvents, programEvents: progs,
       snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
       outcome: realOutcome(name, packets, progs, invalid),
+      invalidReadNs: { from: rel(BigInt(statsFromMs) * 1_000_000n), to: rel(BigInt(statsToMs) * 1_000_000n) },
       t0EpochNs: t0, endNs: Math.max(t.windowSec * 1e9, ...conntrackEvents.map((e) => e.timeNs), ...packets.map((p) => p.timeNs)),
       wallSeconds: (performance.now() - wall0) / 1000, keptIn,
     };

@@ -37,6 +37,7 @@ export interface ScenarioRecord {
   kernel: string;
   kernelSource: string;
   profile: string;
+  /** The variant (scenario-variants.ts id; the two incidents are variants of their own name). */
   scenario: string;
   packetsMatched: number;
   packetsCtsim: number;
@@ -104,7 +105,7 @@ export function batchRecord(r: BatchReport, recordedAt = new Date().toISOString(
 export function scenarioRecord(c: ScenarioComparison, kernelSource: string, recordedAt = new Date().toISOString()): ScenarioRecord {
   const s = c.summary;
   return {
-    kind: 'scenario', kernel: c.kernel, kernelSource, profile: c.profile, scenario: c.name,
+    kind: 'scenario', kernel: c.kernel, kernelSource, profile: c.profile, scenario: c.variant ?? c.name,
     packetsMatched: s.packets.matched, packetsCtsim: s.packets.ctsim, packetsKernel: s.packets.kernel,
     eventsMatched: s.events.matched, eventsCtsim: s.events.ctsim, eventsKernel: s.events.kernel,
     outcomeAgree: s.outcomeAgree, agree: s.agree, recordedAt,

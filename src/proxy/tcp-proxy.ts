@@ -4,11 +4,14 @@
 // (envoyproxy/envoy#2386): a read EOF on one side becomes shutdown(SHUT_WR) on the other; a
 // connection is closed only when both directions have ended, on a reset, or when the idle
 // timeout (tcp_proxy idle_timeout, default 1 h) fires — then both sides are closed without flush.
+// The downstream is read only once the upstream is connected; an upstream that does not answer
+// within the cluster's connect_timeout (Istio: 10 s) closes the downstream (unread data: RST).
 import type { Host } from '../stack/host.js';
 import type { Timer } from '../stack/scheduler.js';
 import { SEC } from '../stack/scheduler.js';
 import type { TcpSocket } from '../stack/tcp/tcp-socket.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
+import { mustSucceed } from '../stack/tcp/tcp-socket.js';
 import { formatIpv4Address } from '../wire/index.js';
 
 export interface TcpProxyOptions {
@@ -17,6 +20,8 @@ export interface TcpProxyOptions {
   gid?: number;
   /** tcp_proxy idle_timeout in ns (default 1 h; 0 disables). */
   idleTimeoutNs?: number;
+  /** The upstream cluster's connect_timeout in ns (Istio's default 10 s; 0 disables). */
+  connectTimeoutNs?: number;
 }
 
 export interface ProxiedConnection {
@@ -39,13 +44,15 @@ export class TcpProxy {
   readonly connections: ProxiedConnection[] = [];
   private nextId = 1;
   readonly idleTimeoutNs: number;
+  readonly connectTimeoutNs: number;
 
   constructor(readonly host: Host, readonly opts: TcpProxyOptions = {}) {
     this.idleTimeoutNs = opts.idleTimeoutNs ?? 3600 * SEC;
+    this.connectTimeoutNs = opts.connectTimeoutNs ?? 10 * SEC;
     this.listener = host.tcp.socket({ uid: opts.uid ?? 1337, gid: opts.gid ?? opts.uid ?? 1337 });
     this.listener.reuseAddr = true;
-    this.listener.bind(0, opts.listenPort ?? 15001);
-    this.listener.listen();
+    mustSucceed(this.listener.bind(0, opts.listenPort ?? 15001), `proxy bind(0.0.0.0:${opts.listenPort ?? 15001}) on ${host.name}`);
+    mustSucceed(this.listener.listen(), `proxy listen() on ${host.name}`);
     this.listener.onAccept = (down) => this.accept(down);
   }
 
@@ -75,20 +82,20 @@ export class TcpProxy {
       });
     };
     touch();
-    down.onData = (d) => {
+    const forwardDown = (d: Uint8Array) => {
       touch();
       if (up.state !== TcpState.CLOSE && !c.upShut) up.send(d);
     };
-    up.onData = (d) => {
-      touch();
-      if (down.state !== TcpState.CLOSE && !c.downShut) down.send(d);
-    };
-    down.onEof = () => {
+    const downEof = () => {
       c.downEof = true;
       this.log(c, 'downstream half-closed: shutdown(SHUT_WR) upstream');
       c.upShut = true;
       up.shutdown('wr');
       this.maybeDone(c);
+    };
+    up.onData = (d) => {
+      touch();
+      if (down.state !== TcpState.CLOSE && !c.downShut) down.send(d);
     };
     up.onEof = () => {
       c.upEof = true;
@@ -97,7 +104,7 @@ export class TcpProxy {
       down.shutdown('wr');
       this.maybeDone(c);
     };
-    down.onError = (e) => {
+    const downError = (e: string) => {
       this.log(c, `downstream ${e}: closing upstream`);
       c.downEof = true;
       this.closeBoth(c, `downstream ${e}`);
@@ -107,9 +114,38 @@ export class TcpProxy {
       c.upEof = true;
       this.closeBoth(c, `upstream ${e}`);
     };
-    up.onConnect = () => this.log(c, `upstream connected from ${formatIpv4Address(up.localAddr)}:${up.localPort}`);
-    up.connect(orig.addr, orig.port);
+    // Envoy's tcp_proxy reads the downstream only once the upstream is connected (until then the
+    // request waits in the socket's receive queue, a FIN in it is seen after the data, and a reset
+    // at the first read).
+    up.onConnect = () => {
+      this.log(c, `upstream connected from ${formatIpv4Address(up.localAddr)}:${up.localPort}`);
+      connectTimer?.cancel();
+      if (down.pendingError) {
+        downError(down.pendingError); // reset while not read: seen at the first read
+        return;
+      }
+      const queued = down.recv();
+      if (queued.length) forwardDown(queued);
+      down.onData = forwardDown;
+      down.onError = downError;
+      if (down.state === TcpState.CLOSE_WAIT || down.state === TcpState.LAST_ACK) downEof();
+      else down.onEof = downEof;
+    };
     c.idle = () => idle;
+    let connectTimer: Timer | null = null;
+    const r = up.connect(orig.addr, orig.port);
+    if (r.errno !== null) {
+      this.log(c, `upstream connect() to ${formatIpv4Address(orig.addr)}:${orig.port} failed: ${r.errno}: closing downstream`);
+      this.closeBoth(c, `upstream ${r.errno}`);
+      return;
+    }
+    if (this.connectTimeoutNs > 0) {
+      connectTimer = this.host.sched.after(this.connectTimeoutNs, () => {
+        if (up.state !== TcpState.SYN_SENT) return;
+        this.log(c, `upstream connect timeout (${this.connectTimeoutNs / SEC} s): closing both sides`);
+        this.closeBoth(c, 'upstream connect timeout');
+      });
+    }
   }
 
   /** Both directions ended (read EOF seen and write end sent on each side): close. */

@@ -6,17 +6,18 @@ import { POD_IP, SIDECAR_PORT, SIDECAR_UID, UPSTREAM_IP, UPSTREAM_PORT } from '.
 import { ladderSvg, type LadderArrow, type LadderBar, type LadderDiagram, type LadderMarker, type LadderVerdict } from './ladder-svg.js';
 import { tcpStateName } from '../stack/tcp/tcp-state.js';
 import type { SockRef } from '../stack/tcp/tcp-events.js';
-import type { LadderPacket, ScenarioResult } from './scenario-types.js';
+import { DEFAULT_OPTIONS, type LadderPacket, type ScenarioResult } from './scenario-types.js';
 
 /** A run's title: the scenario, the kernel and every option that differs from the defaults. */
 export function runTitle(r: Pick<ScenarioResult, 'name' | 'options'>): string {
   const o = r.options;
   const parts: string[] = [];
   for (const x of o.sysctls) parts.push(x.replace(/^net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_(timeout_)?/, ''));
-  if (o.invalidDrop) parts.push('INVALID drop');
+  if (o.invalidDrop) parts.push(`INVALID drop in ${o.invalidDrop}`);
   if (o.idleTimeoutSec !== 3600) parts.push(`idle_timeout ${o.idleTimeoutSec} s`);
   if (r.name === 'port-collision') {
-    if (o.isn !== 'after') parts.push(o.isn === 'seeded' ? 'ISN from the seed' : 'RST seq before SYN');
+    if (o.reconnectAtSec !== DEFAULT_OPTIONS.reconnectAtSec) parts.push(`reconnect at ${o.reconnectAtSec} s`);
+    if (o.isn !== DEFAULT_OPTIONS.isn) parts.push(o.isn === 'seeded' ? 'ISN from the seed' : `RST seq ${o.isn} SYN`);
     if (o.portChoice !== 'explicit') parts.push('ephemeral port');
   }
   if (o.seed !== 1) parts.push(`seed ${o.seed}`);
@@ -27,10 +28,14 @@ export function fileStem(r: Pick<ScenarioResult, 'name' | 'options'>): string {
   const o = r.options;
   const parts: string[] = [r.name, o.kernel];
   for (const s of o.sysctls) parts.push(s.replace(/^net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_/, '').replace(/=/, '-'));
-  if (o.invalidDrop) parts.push('invalid-drop');
-  if (o.idleTimeoutSec !== 3600) parts.push(`idle-${o.idleTimeoutSec}s`);
+  if (o.invalidDrop) parts.push(`invalid-drop-${o.invalidDrop}`);
+  if (o.idleTimeoutSec !== DEFAULT_OPTIONS.idleTimeoutSec) parts.push(`idle-${o.idleTimeoutSec}s`);
+  if (o.appCloseAtSec !== DEFAULT_OPTIONS.appCloseAtSec) parts.push(`close-${o.appCloseAtSec}s`);
+  if (o.hz !== DEFAULT_OPTIONS.hz) parts.push(`hz-${o.hz}`);
   if (r.name === 'port-collision') {
-    if (o.isn !== 'after') parts.push(`isn-${o.isn}`);
+    if (o.reconnectAtSec !== DEFAULT_OPTIONS.reconnectAtSec) parts.push(`reconnect-${o.reconnectAtSec}s`);
+    if (o.reconnectAttempts !== DEFAULT_OPTIONS.reconnectAttempts || o.reconnectIntervalSec !== DEFAULT_OPTIONS.reconnectIntervalSec) parts.push(`tries-${o.reconnectAttempts}x${o.reconnectIntervalSec}s`);
+    if (o.isn !== DEFAULT_OPTIONS.isn) parts.push(`isn-${o.isn}`);
     if (o.portChoice !== 'explicit') parts.push('ephemeral');
   }
   if (o.seed !== 1) parts.push(`seed-${o.seed}`);
@@ -115,8 +120,8 @@ export function ladderDiagram(r: ScenarioResult, seq: 'raw' | 'relative' = 'raw'
   }
   const markers: LadderMarker[] = [];
   const o = r.outcome;
-  if (r.reconnectNs !== null && o.connect !== null) {
-    const at = o.connectSeconds !== null ? r.reconnectNs + Math.round(o.connectSeconds * 1e9) : r.endNs;
+  if (o.reconnectElapsedSec !== null && o.connect !== null) {
+    const at = o.connectSeconds !== null ? Math.round((o.reconnectElapsedSec + o.connectSeconds) * 1e9) : r.endNs;
     markers.push({ lane: 'app', timeNs: at, text: `connect(): ${o.connect}${o.connectSeconds !== null ? ` after ${o.connectSeconds.toFixed(3)} s` : ''}`, tone: o.connect === 'connected' ? 'good' : 'bad' });
   }
   if (o.sidecarClosedAtSec !== null && o.leakSeconds > 0) {

@@ -1,7 +1,9 @@
 // The seed incidents' topology: a Kubernetes-style pod (application uid 1000 and an Envoy-like
 // sidecar uid 1337 in one network namespace, Istio's iptables capture rules) and an upstream host
 // on the same link. Every interface is captured.
+import { parseIptablesSave } from '../stack/iptables/restore.js';
 import { ISTIO_DEFAULTS, loadIstioPreset } from '../stack/presets/istio.js';
+import { invalidDropRules, type InvalidDropPlacement } from './invalid-drop.js';
 import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
 import { Network } from '../sim/network.js';
@@ -20,8 +22,10 @@ export interface PodOptions {
   kernel: string;
   /** net.netfilter.* / net.ipv4.* settings for the pod's namespace. */
   sysctls: string[];
-  /** Istio's INVALID_DROP: mangle PREROUTING drops --ctstate INVALID. */
-  invalidDrop: boolean;
+  /** Where the pod drops --ctstate INVALID (Istio's INVALID_DROP: mangle PREROUTING), or null. */
+  invalidDrop: InvalidDropPlacement | null;
+  /** CONFIG_HZ of both kernels. */
+  hz?: number;
   /** Sidecar tcp_proxy idle_timeout in seconds. */
   idleTimeoutSec: number;
   seed: number;
@@ -41,8 +45,10 @@ export interface PodTopology {
 
 export function buildIstioPod(o: PodOptions): PodTopology {
   const net = new Network(o.seed);
-  const pod = net.addHost({ name: 'pod', kernel: o.kernel, sysctls: o.sysctls, rules: loadIstioPreset({ invalidDrop: o.invalidDrop }) });
-  const upstream = net.addHost({ name: 'upstream', kernel: o.upstreamKernel ?? o.kernel });
+  const rules = loadIstioPreset({ invalidDrop: false });
+  if (o.invalidDrop) parseIptablesSave(invalidDropRules(o.invalidDrop), { into: rules });
+  const pod = net.addHost({ name: 'pod', kernel: o.kernel, sysctls: o.sysctls, rules, hz: o.hz });
+  const upstream = net.addHost({ name: 'upstream', kernel: o.upstreamKernel ?? o.kernel, hz: o.hz });
   pod.addInterface('eth0', `${POD_IP}/24`);
   upstream.addInterface('eth0', `${UPSTREAM_IP}/24`);
   net.connect(pod, 'eth0', upstream, 'eth0', { latencyNs: 100_000 });

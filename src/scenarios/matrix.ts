@@ -1,13 +1,21 @@
 // The seed incidents across kernel releases chosen to straddle every relevant change, times the
-// mitigations, times Istio's INVALID-drop rule, times the two halves of sequence space where the
-// outcome depends on them.
+// mitigations, times where the pod drops INVALID packets (none, or one of the four placements),
+// times the time between the two connections of the port collision: Linux's ISN is the 4-tuple's
+// hash plus the clock (64 ns per step, a 274.9 s cycle), so a reconnect within 137.4 s of the
+// first connect gets an ISN after the old connection's sequence space (the RST after the challenge
+// ACK carries a seq "before" the new SYN's) and one 137.4-274.9 s later an ISN before it.
 import { resolveKernel } from '../conntrack/kernel-profile.js';
 import { runIncident } from './incidents.js';
-import { DEFAULT_OPTIONS, type ScenarioName } from './scenario-types.js';
+import { INVALID_DROP_PLACEMENTS, type InvalidDropPlacement } from './invalid-drop.js';
+import { reconnectCell } from './outcome-text.js';
+import { DEFAULT_OPTIONS, type ScenarioName, type ScenarioOutcome } from './scenario-types.js';
 
 export const MATRIX_KERNELS = [
   '4.19', '5.4', 'ubuntu-20.04', '5.10.166', '5.14', 'sles-15-sp4', '5.15.90', '5.17.5', '5.17.6', '6.1.8', '6.1.9', '6.2', '6.6', '6.18',
 ];
+
+/** Reconnect times (s after the first connect()): one in each half of the ISN clock's cycle. */
+export const MATRIX_RECONNECT_AT = [120, 200] as const;
 
 export interface Mitigation {
   id: string;
@@ -27,9 +35,15 @@ export interface MatrixRow {
   incident: ScenarioName;
   kernel: string;
   mitigation: string;
-  invalidDrop: boolean;
-  isn: 'after' | 'before' | '-';
+  /** Where the pod drops INVALID packets, or '-'. */
+  invalidDrop: InvalidDropPlacement | '-';
+  /** port-collision: when the app reconnects (s after its first connect()); null for half-close-leak. */
+  reconnectAt: number | null;
+  /** Where the leaked socket's rcv_nxt (the RST's seq) fell relative to the SYN that went out. */
+  rstSeq: ScenarioOutcome['rstSeq'];
+  /** The outcome in one cell (reconnectCell, or the half-close result). */
   result: string;
+  connect: ScenarioOutcome['connect'];
   seconds: number | null;
   leakSeconds: number;
   invalid: number;
@@ -39,14 +53,14 @@ export interface MatrixRow {
 export function runMatrix(o: { kernels?: string[]; mitigations?: string[]; onRow?: (r: MatrixRow, i: number, n: number) => void } = {}): MatrixRow[] {
   const kernels = o.kernels ?? MATRIX_KERNELS;
   const mitigations = MITIGATIONS.filter((m) => !o.mitigations || o.mitigations.includes(m.id));
-  const jobs: Array<{ incident: ScenarioName; kernel: string; m: Mitigation; invalidDrop: boolean; isn: 'after' | 'before' | '-' }> = [];
+  const jobs: Array<{ incident: ScenarioName; kernel: string; m: Mitigation; invalidDrop: InvalidDropPlacement | null; reconnectAt: number | null }> = [];
   for (const kernel of kernels) {
     const p = resolveKernel(kernel);
     for (const m of mitigations) {
       if (m.id.startsWith('ignore_invalid_rst') && !p.behaviour.ignoreInvalidRstSysctl) continue;
-      for (const invalidDrop of [false, true]) {
-        jobs.push({ incident: 'half-close-leak', kernel, m, invalidDrop, isn: '-' });
-        for (const isn of ['after', 'before'] as const) jobs.push({ incident: 'port-collision', kernel, m, invalidDrop, isn });
+      for (const invalidDrop of [null, ...INVALID_DROP_PLACEMENTS]) {
+        jobs.push({ incident: 'half-close-leak', kernel, m, invalidDrop, reconnectAt: null });
+        for (const reconnectAt of MATRIX_RECONNECT_AT) jobs.push({ incident: 'port-collision', kernel, m, invalidDrop, reconnectAt });
       }
     }
   }
@@ -54,12 +68,13 @@ export function runMatrix(o: { kernels?: string[]; mitigations?: string[]; onRow
   jobs.forEach((j, i) => {
     const r = runIncident(j.incident, {
       ...DEFAULT_OPTIONS, kernel: j.kernel, sysctls: j.m.sysctls, invalidDrop: j.invalidDrop, idleTimeoutSec: j.m.idleTimeoutSec ?? 3600,
-      isn: j.isn === '-' ? 'after' : j.isn,
+      reconnectAtSec: j.reconnectAt ?? DEFAULT_OPTIONS.reconnectAtSec,
     });
     const out = r.outcome;
     const row: MatrixRow = {
-      incident: j.incident, kernel: j.kernel, mitigation: j.m.id, invalidDrop: j.invalidDrop, isn: j.isn,
-      result: j.incident === 'half-close-leak' ? halfCloseResult(out.appFinReachedSidecar, out.leakSeconds) : out.connect ?? 'pending',
+      incident: j.incident, kernel: j.kernel, mitigation: j.m.id, invalidDrop: j.invalidDrop ?? '-', reconnectAt: j.reconnectAt, rstSeq: out.rstSeq,
+      result: j.incident === 'half-close-leak' ? halfCloseResult(out.appFinReachedSidecar, out.leakSeconds) : reconnectCell(out),
+      connect: out.connect,
       seconds: j.incident === 'half-close-leak' ? null : out.connectSeconds,
       leakSeconds: Math.round(out.leakSeconds * 1000) / 1000,
       invalid: out.invalidPackets,
@@ -77,10 +92,13 @@ function halfCloseResult(finReached: boolean, leakSeconds: number): string {
   return leakSeconds > 0 ? 'FIN lost: sockets leaked' : 'FIN lost, no leak (sidecar closed first)';
 }
 
-const HEAD = ['incident', 'kernel', 'mitigation', 'INVALID drop', 'isn', 'result', 'time (s)', 'leak (s)', 'INVALID', 'dropped'];
+const HEAD = ['incident', 'kernel', 'mitigation', 'INVALID drop', 'reconnect at (s)', 'RST seq vs SYN', 'result', 'leak (s)', 'INVALID', 'dropped'];
 
 function cells(r: MatrixRow): string[] {
-  return [r.incident, r.kernel, r.mitigation, r.invalidDrop ? 'yes' : 'no', r.isn, r.result, r.seconds === null ? '-' : r.seconds.toFixed(3), r.leakSeconds ? r.leakSeconds.toFixed(1) : '0', String(r.invalid), String(r.dropped)];
+  return [
+    r.incident, r.kernel, r.mitigation, r.invalidDrop, r.reconnectAt === null ? '-' : String(r.reconnectAt), r.rstSeq ?? '-', r.result,
+    r.leakSeconds ? r.leakSeconds.toFixed(1) : '0', String(r.invalid), String(r.dropped),
+  ];
 }
 
 export function matrixText(rows: MatrixRow[]): string {
@@ -93,52 +111,50 @@ export function matrixMarkdown(rows: MatrixRow[]): string {
   return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)].join('\n');
 }
 
-/** One cell of the summary: a port-collision outcome, or the half-close leak's. */
-function summaryCell(r: MatrixRow | undefined): string {
-  if (!r) return 'n/a';
-  if (r.incident === 'half-close-leak') return r.leakSeconds > 0 ? `leak ${r.leakSeconds.toFixed(0)}s` : 'no leak';
-  return `${r.result === 'connected' ? 'ok' : r.result}${r.seconds !== null ? ` ${r.seconds.toFixed(3)}s` : ''}`;
+/** The outcome table: one row per kernel, the columns that tell the story (`npm start` prints it, the README shows it). */
+export function matrixSummary(rows: readonly MatrixRow[]): { head: string[]; rows: string[][] } {
+  const pick = (kernel: string, incident: ScenarioName, mitigation: string, drop: MatrixRow['invalidDrop'], at: number | null) =>
+    rows.find((r) => r.kernel === kernel && r.incident === incident && r.mitigation === mitigation && r.invalidDrop === drop && r.reconnectAt === at);
+  const cell = (r: MatrixRow | undefined) => (!r ? 'n/a' : r.incident === 'half-close-leak' ? (r.leakSeconds ? `leak ${r.leakSeconds.toFixed(0)} s` : 'no leak') : r.result);
+  const [early, late] = MATRIX_RECONNECT_AT;
+  // The three placements that keep the pod's packets flowing give one cell when they agree.
+  const flowing = INVALID_DROP_PLACEMENTS.filter((p) => p !== 'raw-prerouting');
+  const drops = (k: string, at: number) => [...new Set(flowing.map((p) => cell(pick(k, 'port-collision', 'none', p, at))))].join(' / ');
+  const cols: Array<[string, (k: string) => string]> = [
+    [`reconnect at ${early} s`, (k) => cell(pick(k, 'port-collision', 'none', '-', early))],
+    [`reconnect at ${late} s`, (k) => cell(pick(k, 'port-collision', 'none', '-', late))],
+    [`${late} s + ignore_invalid_rst=1`, (k) => cell(pick(k, 'port-collision', 'ignore_invalid_rst=1', '-', late))],
+    [`${late} s + be_liberal=1`, (k) => cell(pick(k, 'port-collision', 'be_liberal=1', '-', late))],
+    [`INVALID drop (mangle PREROUTING, filter OUTPUT or INPUT), ${early} s`, (k) => drops(k, early)],
+    [`the same, ${late} s`, (k) => drops(k, late)],
+    ['INVALID drop in raw PREROUTING', (k) => cell(pick(k, 'port-collision', 'none', 'raw-prerouting', early))],
+    ['half-close leak', (k) => cell(pick(k, 'half-close-leak', 'none', '-', null))],
+    ['+ close_wait=3700', (k) => cell(pick(k, 'half-close-leak', 'close_wait=3700', '-', null))],
+  ];
+  const kernels = [...new Set(rows.map((r) => r.kernel))];
+  return { head: ['kernel', ...cols.map((c) => c[0])], rows: kernels.map((k) => [k, ...cols.map((c) => c[1](k))]) };
 }
 
-/** The summary columns: which matrix row each one reads. */
-const SUMMARY_COLUMNS: { head: string; incident: ScenarioName; mitigation: string; invalidDrop: boolean; isn: MatrixRow['isn'] }[] = [
-  { head: 'RST after SYN', incident: 'port-collision', mitigation: 'none', invalidDrop: false, isn: 'after' },
-  { head: 'before SYN', incident: 'port-collision', mitigation: 'none', invalidDrop: false, isn: 'before' },
-  { head: '+ignore_invalid_rst', incident: 'port-collision', mitigation: 'ignore_invalid_rst=1', invalidDrop: false, isn: 'after' },
-  { head: '+be_liberal', incident: 'port-collision', mitigation: 'be_liberal=1', invalidDrop: false, isn: 'after' },
-  { head: '+INVALID drop', incident: 'port-collision', mitigation: 'none', invalidDrop: true, isn: 'after' },
-  { head: '+close_wait', incident: 'port-collision', mitigation: 'close_wait=3700', invalidDrop: false, isn: 'after' },
-  { head: 'leak', incident: 'half-close-leak', mitigation: 'none', invalidDrop: false, isn: '-' },
-  { head: 'leak +close_wait', incident: 'half-close-leak', mitigation: 'close_wait=3700', invalidDrop: false, isn: '-' },
-];
-
-/**
- * The matrix in one row per kernel (what `npm start` prints; the whole matrix goes to
- * pcaps/matrix.md): the port collision (connect() result and time) with the RST's seq after and
- * before the SYN's, each mitigation (close_wait = nf_conntrack_tcp_timeout_close_wait=3700), the
- * INVALID drop rule, and the half-close leak with and without close_wait=3700.
- */
-export function matrixSummary(rows: readonly MatrixRow[]): { head: string[]; rows: string[][] } {
-  const kernels = [...new Set(rows.map((r) => r.kernel))];
-  const find = (kernel: string, c: (typeof SUMMARY_COLUMNS)[number]) =>
-    rows.find((r) => r.kernel === kernel && r.incident === c.incident && r.mitigation === c.mitigation && r.invalidDrop === c.invalidDrop && r.isn === c.isn);
-  return { head: ['kernel', ...SUMMARY_COLUMNS.map((c) => c.head)], rows: kernels.map((k) => [k, ...SUMMARY_COLUMNS.map((c) => summaryCell(find(k, c)))]) };
+export function matrixSummaryMarkdown(rows: MatrixRow[]): string {
+  const t = matrixSummary(rows);
+  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`, ...t.rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** What the matrix shows beyond single cells, computed from its rows (never written by hand). */
 export interface MatrixFinding {
   id: 'collision-timeout' | 'close-wait-time-wait-stall';
   kernels: string[];
-  /** Seconds the reconnect took, per kernel (the stall). */
+  /** The reconnect's connect() time per kernel (s). */
   seconds: number[];
 }
 
 export function matrixFindings(rows: readonly MatrixRow[]): MatrixFinding[] {
   const out: MatrixFinding[] = [];
-  const timeouts = rows.filter((r) => r.incident === 'port-collision' && r.mitigation === 'none' && !r.invalidDrop && r.isn === 'after' && r.result === 'ETIMEDOUT');
-  if (timeouts.length) out.push({ id: 'collision-timeout', kernels: timeouts.map((r) => r.kernel), seconds: timeouts.map((r) => r.seconds ?? 0) });
+  const collision = rows.filter((r) => r.incident === 'port-collision' && r.invalidDrop === '-');
+  const timeouts = collision.filter((r) => r.mitigation === 'none' && r.connect === 'ETIMEDOUT');
+  if (timeouts.length) out.push({ id: 'collision-timeout', kernels: [...new Set(timeouts.map((r) => r.kernel))], seconds: timeouts.map((r) => r.seconds ?? 0) });
   // close_wait=3700 cures the leak, yet the reconnect meets the sidecar's TIME_WAIT socket.
-  const stalls = rows.filter((r) => r.incident === 'port-collision' && r.mitigation === 'close_wait=3700' && !r.invalidDrop && r.result === 'connected' && (r.seconds ?? 0) >= 10);
+  const stalls = collision.filter((r) => r.mitigation === 'close_wait=3700' && r.connect === 'connected' && (r.seconds ?? 0) >= 10);
   if (stalls.length) out.push({ id: 'close-wait-time-wait-stall', kernels: [...new Set(stalls.map((r) => r.kernel))], seconds: stalls.map((r) => r.seconds ?? 0) });
   return out;
 }

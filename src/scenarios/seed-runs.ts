@@ -13,13 +13,18 @@ export interface SeedRun {
 export const SEED_RUNS: readonly SeedRun[] = [
   { name: 'half-close-leak', o: { kernel: 'sles-15-sp4' } },
   { name: 'half-close-leak', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700'] } },
-  { name: 'port-collision', o: { kernel: 'ubuntu-20.04' } },
+  // Reconnect 120 s after the first connect: the ISN clock puts the new SYN after the old sequence space.
   { name: 'port-collision', o: { kernel: 'sles-15-sp4' } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', invalidDrop: true } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] } },
-  { name: 'port-collision', o: { kernel: 'sles-15-sp4', isn: 'before' } },
-  { name: 'port-collision', o: { kernel: '6.1.8' } },
-  { name: 'port-collision', o: { kernel: '6.1.9' } },
-  { name: 'port-collision', o: { kernel: '6.18' } },
+  // 200 s after: the other half of the 274.9 s ISN cycle, where the affected kernels time out.
+  { name: 'port-collision', o: { kernel: 'sles-15-sp4', reconnectAtSec: 200 } },
+  { name: 'port-collision', o: { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] } },
+  { name: 'port-collision', o: { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] } },
+  { name: 'port-collision', o: { kernel: 'ubuntu-20.04', reconnectAtSec: 200 } },
+  { name: 'port-collision', o: { kernel: '6.1.8', reconnectAtSec: 200 } },
+  { name: 'port-collision', o: { kernel: '6.1.9', reconnectAtSec: 200 } },
+  { name: 'port-collision', o: { kernel: '6.18', reconnectAtSec: 200 } },
+  // Istio's INVALID drop: the app's old socket stays in LAST_ACK owning the 4-tuple: EADDRNOTAVAIL.
+  { name: 'port-collision', o: { kernel: '6.18', invalidDrop: 'mangle-prerouting' } },
+  { name: 'port-collision', o: { kernel: '6.18', invalidDrop: 'filter-output' } },
+  { name: 'port-collision', o: { kernel: 'sles-15-sp4', invalidDrop: 'mangle-prerouting', reconnectAtSec: 200 } },
 ];

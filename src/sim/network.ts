@@ -1,5 +1,6 @@
 // A topology: hosts on one simulator, cables between them, capture taps and one event timeline.
 import { Host, type HostEvent, type HostOptions } from '../stack/host.js';
+import { DEFAULT_HZ, bootKernel, type KernelBoot } from '../stack/kernel-clock.js';
 import type { ByteSink } from '../pcap/index.js';
 import { CaptureRecorder } from './capture.js';
 import { Link, type LinkOptions } from './link.js';
@@ -16,9 +17,19 @@ export class Network {
     this.sim = new Simulator(seed);
   }
 
+  /**
+   * Hosts are network namespaces of one kernel per HZ: they share its clocks (jiffies, so timers
+   * armed alike fire on the same tick) and its boot secrets (ISN and timestamp-offset keys).
+   */
+  private readonly kernels = new Map<number, KernelBoot>();
+
   addHost(o: Omit<HostOptions, 'sched' | 'onEvent' | 'onTap'>): Host {
+    const hz = o.hz ?? DEFAULT_HZ;
+    let boot = o.boot ?? this.kernels.get(hz);
+    if (!boot) this.kernels.set(hz, (boot = bootKernel(this.sim, hz)));
     const h = new Host({
       ...o,
+      boot,
       sched: this.sim,
       onEvent: (e) => this.timeline.push(e),
       onTap: (t) => this.recorder?.tap(t),

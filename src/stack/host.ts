@@ -27,6 +27,7 @@ import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
 import { ConfigError } from '../conntrack/errors.js';
+import { DEFAULT_HZ, bootKernel, type KernelBoot, type KernelClock } from './kernel-clock.js';
 
 export interface HostEvent {
   timeNs: number;
@@ -35,7 +36,18 @@ export interface HostEvent {
   text: string;
   /** The TCP layer's typed fact behind a 'socket' event (text is its rendering). */
   tcp?: TcpEvent;
+  /** Conntrack's typed event behind a 'conntrack [NEW|UPDATE|DESTROY]' line. */
+  ct?: ConntrackEvent;
+  /** A packet conntrack marked INVALID (no entry attached), and where. */
+  invalid?: { hook: 'prerouting' | 'output' };
+  /** A packet this host dropped, and what dropped it. */
+  drop?: DropCause;
 }
+
+/** What dropped a packet: a rule's DROP verdict (table, hook, chain, 1-based rule index; 0 = the chain's policy), or a stage of the stack. */
+export type DropCause =
+  | { by: 'rule'; table: Table; hook: Hook; chain: string; rule: number }
+  | { by: 'conntrack' | 'nat' | 'routing' | 'ip_rcv' | 'tcp' | 'link' };
 
 export interface TapEvent {
   host: string;
@@ -55,6 +67,10 @@ export interface HostOptions {
   rules?: RuleEvaluator;
   /** net.ipv4.ip_forward */
   forwarding?: boolean;
+  /** CONFIG_HZ of this kernel (jiffies, timer rounding); Debian's 250 by default. */
+  hz?: number;
+  /** The kernel this namespace belongs to (clocks, secrets), shared with the other namespaces of it; its own otherwise. */
+  boot?: KernelBoot;
   onEvent?: (e: HostEvent) => void;
   onTap?: (t: TapEvent) => void;
 }
@@ -67,6 +83,8 @@ export class Host implements TcpHostPort {
   readonly profile: KernelProfile;
   readonly conntrack: Conntrack;
   readonly tcp: TcpStack;
+  /** This kernel's clocks, jiffies and timer wheel. */
+  readonly clock: KernelClock;
   rules?: RuleEvaluator;
   forwarding: boolean;
   readonly interfaces = new Map<string, NetIf>();
@@ -88,7 +106,10 @@ export class Host implements TcpHostPort {
     const { netfilter, ipv4 } = splitSysctls(o.sysctls ?? []);
     this.conntrack = new Conntrack({ kernel: this.profile, sysctls: netfilter, seed: o.sched.randomU32(), initialCapacity: 64 });
     this.conntrack.onEvent = (ev) => this.conntrackEvent(ev);
-    this.tcp = new TcpStack(this, o.sched, this.profile, applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile));
+    const boot = o.boot ?? bootKernel(o.sched, o.hz ?? DEFAULT_HZ);
+    this.clock = boot.clock;
+    const tcpSysctls = { ...applyTcpSysctls(defaultTcpSysctls(this.profile), ipv4, this.profile), hz: this.clock.hz };
+    this.tcp = new TcpStack(this, o.sched, this.profile, tcpSysctls, this.clock, boot.secrets);
     this.rules = o.rules;
     this.random = { randomU32: () => this.sched.randomU32() };
     this.forwarding = o.forwarding ?? false;
@@ -196,7 +217,11 @@ export class Host implements TcpHostPort {
   }
 
   private conntrackEvent(ev: ConntrackEvent): void {
-    this.event(`conntrack ${formatEvent(ev).trim()}${ev.destroyReason ? ` (${ev.destroyReason})` : ''}`, 'conntrack');
+    this.emit({ timeNs: this.sched.now, host: this.name, kind: 'conntrack', text: `conntrack ${formatEvent(ev).trim()}${ev.destroyReason ? ` (${ev.destroyReason})` : ''}`, ct: ev });
+  }
+
+  private emit(e: HostEvent): void {
+    this.onEvent?.(e);
   }
 
   private gcTimer: Timer | null = null;
@@ -218,10 +243,10 @@ export class Host implements TcpHostPort {
     });
   }
 
-  private drop(skb: Skb, why: string): void {
+  private drop(skb: Skb, why: string, cause: DropCause): void {
     skb.notes.push(`DROP: ${why}`);
     this.drops.set(why, (this.drops.get(why) ?? 0) + 1);
-    this.event(`drop ${packetSummary(skb.bytes)}: ${why}`, 'packet');
+    this.emit({ timeNs: this.sched.now, host: this.name, kind: 'packet', text: `drop ${packetSummary(skb.bytes)}: ${why}`, drop: cause });
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct)) this.conntrack.abort(skb.ct);
   }
 
@@ -258,7 +283,8 @@ export class Host implements TcpHostPort {
     for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
     if (r.reject) this.sendReject(skb, r.reject, hook);
     if (r.verdict === 'DROP') {
-      this.drop(skb, `${table} ${hook} ${r.hits.at(-1) ? `${r.hits.at(-1)!.chain}#${r.hits.at(-1)!.index}` : 'policy'} DROP`);
+      const last = r.hits.at(-1);
+      this.drop(skb, `${table} ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'} DROP`, { by: 'rule', table, hook, chain: last?.chain ?? hook, rule: last?.index ?? 0 });
       return false;
     }
     return true;
@@ -273,7 +299,7 @@ export class Host implements TcpHostPort {
     const reason = this.conntrack.reasonText(v);
     const ctstate = verdictCtState(v);
     if (ctstate === null) {
-      this.drop(skb, `conntrack: ${reason}`);
+      this.drop(skb, `conntrack: ${reason}`, { by: 'conntrack' });
       return false;
     }
     skb.ctstate = ctstate;
@@ -281,7 +307,7 @@ export class Host implements TcpHostPort {
       skb.ct = -1;
       if (ctstate === 'INVALID') {
         skb.notes.push(`ct INVALID${reason ? ` [${reason}]` : ''}`);
-        this.event(`conntrack INVALID ${packetSummary(skb.bytes)}${reason ? `: ${reason}` : ''}`, 'conntrack');
+        this.emit({ timeNs: this.sched.now, host: this.name, kind: 'conntrack', text: `conntrack INVALID ${packetSummary(skb.bytes)}${reason ? `: ${reason}` : ''}`, invalid: { hook } });
       }
       return true;
     }
@@ -313,7 +339,7 @@ export class Host implements TcpHostPort {
         skb.mark = pkt.mark ?? skb.mark;
         for (const h of r.hits) skb.notes.push(`rule nat ${h.chain}#${h.index} ${h.target}`);
         if (r.verdict === 'DROP') {
-          this.drop(skb, `nat ${hook} DROP`);
+          this.drop(skb, `nat ${hook} DROP`, { by: 'nat' });
           return false;
         }
         if (r.nat && (r.nat.kind === 'masquerade' || r.nat.kind === 'snat')) {
@@ -329,7 +355,7 @@ export class Host implements TcpHostPort {
             else {
               const a = skb.inIface ? this.primaryAddress(skb.inIface) : undefined;
               if (a === undefined) {
-                this.drop(skb, 'REDIRECT: input interface has no address');
+                this.drop(skb, 'REDIRECT: input interface has no address', { by: 'nat' });
                 return false;
               }
               addr = a;
@@ -360,7 +386,7 @@ export class Host implements TcpHostPort {
       // nf_nat_masquerade_ipv4: the output device's address (inet_select_addr); none -> drop.
       const out = skb.outIface ? this.interfaces.get(skb.outIface) : undefined;
       if (!out || out.loopback) {
-        this.drop(skb, `MASQUERADE: ${skb.outIface ?? '?'} has no usable address`);
+        this.drop(skb, `MASQUERADE: ${skb.outIface ?? '?'} has no usable address`, { by: 'nat' });
         return false;
       }
       addr = out.addr;
@@ -437,7 +463,7 @@ export class Host implements TcpHostPort {
     if (skb.ctstate === 'RELATED') return true; // nf_conntrack_confirm skips IP_CT_RELATED_REPLY
     if (skb.ct >= 0 && !this.conntrack.isConfirmed(skb.ct) && this.conntrack.table.live[skb.ct]) {
       if (!this.conntrack.confirm(skb.ct, this.sched.now)) {
-        this.drop(skb, 'conntrack: insert failed (tuple clash)');
+        this.drop(skb, 'conntrack: insert failed (tuple clash)', { by: 'conntrack' });
         return false;
       }
     }
@@ -447,55 +473,60 @@ export class Host implements TcpHostPort {
 
   // ------------------------------------------------------------ packet paths
 
-  /** ip_local_out() for a packet built by the local TCP layer. */
-  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): void {
-    this.localOutSkb(newSkb(bytes, owner ?? undefined));
+  /**
+   * ip_local_out() for a packet built by the local TCP layer. False when the output path dropped
+   * it (no route, a netfilter DROP, a failed conntrack confirm): the sender sees an error
+   * (-EPERM from nf_hook_slow), which TCP acts on for new data and FINs.
+   */
+  localOut(bytes: Uint8Array, owner: { uid: number; gid: number } | null): boolean {
+    return this.localOutSkb(newSkb(bytes, owner ?? undefined));
   }
 
-  private localOutSkb(skb: Skb): void {
+  private localOutSkb(skb: Skb): boolean {
     const ip = new Ipv4Packet(skb.bytes);
     const dst = ip.dst;
     const out = this.route(dst);
     if (!out) {
-      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
-      return;
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
+      return false;
     }
     skb.outIface = out.name;
-    if (!this.table(skb, 'raw', 'OUTPUT')) return;
-    if (!this.conntrackIn(skb, 'output')) return;
-    if (!this.table(skb, 'mangle', 'OUTPUT')) return;
-    if (!this.nat(skb, 'OUTPUT', 'dst')) return;
-    if (!this.table(skb, 'filter', 'OUTPUT')) return;
+    if (!this.table(skb, 'raw', 'OUTPUT')) return false;
+    if (!this.conntrackIn(skb, 'output')) return false;
+    if (!this.table(skb, 'mangle', 'OUTPUT')) return false;
+    if (!this.nat(skb, 'OUTPUT', 'dst')) return false;
+    if (!this.table(skb, 'filter', 'OUTPUT')) return false;
     // ip_route_me_harder(): a destination changed by NAT needs a new route.
     const newDst = ip.dst;
     if (newDst !== dst) {
       const r = this.route(newDst);
       if (!r) {
-        this.drop(skb, `no route to ${formatIpv4Address(newDst)}`);
-        return;
+        this.drop(skb, `no route to ${formatIpv4Address(newDst)}`, { by: 'routing' });
+        return false;
       }
       skb.outIface = r.name;
     }
-    this.postRouting(skb);
+    return this.postRouting(skb);
   }
 
-  private postRouting(skb: Skb): void {
-    if (!this.table(skb, 'mangle', 'POSTROUTING')) return;
-    if (!this.nat(skb, 'POSTROUTING', 'src')) return;
-    if (!this.confirm(skb)) return;
+  private postRouting(skb: Skb): boolean {
+    if (!this.table(skb, 'mangle', 'POSTROUTING')) return false;
+    if (!this.nat(skb, 'POSTROUTING', 'src')) return false;
+    if (!this.confirm(skb)) return false;
     const out = this.interfaces.get(skb.outIface!)!;
     this.onTap?.({ host: this.name, iface: out.name, direction: 'outbound', bytes: skb.bytes, notes: skb.notes });
     if (out.loopback) {
       // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept.
       const again: Skb = { ...skb, inIface: 'lo', outIface: undefined };
       this.sched.after(0, () => this.receiveSkb(again));
-      return;
+      return true;
     }
     if (!out.transmit) {
-      this.drop(skb, `${out.name} is not connected`);
-      return;
+      this.drop(skb, `${out.name} is not connected`, { by: 'link' });
+      return true; // the device accepted it; no error reaches the sender
     }
     out.transmit(skb.bytes, skb.notes);
+    return true;
   }
 
   /** A packet arriving on an interface (from a link). */
@@ -510,7 +541,7 @@ export class Host implements TcpHostPort {
   private receiveSkb(skb: Skb): void {
     const bad = ipv4ReceiveError(skb.bytes, 0, skb.bytes.length);
     if (bad !== null) {
-      this.drop(skb, `ip_rcv: ${bad.message}`);
+      this.drop(skb, `ip_rcv: ${bad.message}`, { by: 'ip_rcv' });
       return;
     }
     if (!this.table(skb, 'raw', 'PREROUTING')) return;
@@ -524,12 +555,12 @@ export class Host implements TcpHostPort {
       return;
     }
     if (!this.forwarding) {
-      this.drop(skb, `not for this host (${formatIpv4Address(dst)}) and ip_forward=0`);
+      this.drop(skb, `not for this host (${formatIpv4Address(dst)}) and ip_forward=0`, { by: 'routing' });
       return;
     }
     const out = this.route(dst);
     if (!out) {
-      this.drop(skb, `no route to ${formatIpv4Address(dst)}`);
+      this.drop(skb, `no route to ${formatIpv4Address(dst)}`, { by: 'routing' });
       return;
     }
     skb.outIface = out.name;
@@ -553,7 +584,7 @@ export class Host implements TcpHostPort {
     try {
       this.tcp.receive(skb.bytes, 0);
     } catch (e) {
-      this.drop(skb, `TCP: ${(e as Error).message}`);
+      this.drop(skb, `TCP: ${(e as Error).message}`, { by: 'tcp' });
     } finally {
       this.deliveringNotes = null;
     }

@@ -252,3 +252,31 @@ describe('ctsim replay', () => {
     expect(ok.stdout).toMatch(/^# ctsim replay: kernel 5\.15, nf_conntrack_tcp_ignore_invalid_rst=1$/m);
   });
 });
+
+describe('ctsim kernel-diff --scenario: variants by id', () => {
+  it('an unknown variant in the list: exit 2 naming it and the choices, before any lab is built', () => {
+    const r = ctsim(['kernel-diff', '--scenario', 'port-collision,no-such-variant']);
+    expectCleanFailure(r, 2, /^ctsim: --scenario: unknown variant no-such-variant; choose from all, both, half-close-leak, port-collision, /);
+    expect(r.stdout).toBe('');
+  });
+});
+
+describe('ctsim scenario --json', () => {
+  it("port-collision --kernel 6.18.44 --invalid-drop --json: EADDRNOTAVAIL as the outcome, and every socket call, state change, conntrack event and drop as typed fields", () => {
+    const r = ctsim(['scenario', 'port-collision', '--kernel', '6.18.44', '--invalid-drop', '--json', '--no-files']);
+    expect(r.status, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      outcome: { connect: string; synsSent: number; callErrors: { errno: string; attempts: number } };
+      timeline: Array<{ host: string; kind: string; tcp?: Record<string, unknown>; ct?: Record<string, unknown>; drop?: Record<string, unknown> }>;
+    };
+    expect(doc.outcome).toMatchObject({ connect: 'EADDRNOTAVAIL', synsSent: 0, callErrors: { errno: 'EADDRNOTAVAIL', attempts: 20 } });
+    // The refused connect() calls, with the kernel check that refused them and the socket that holds the 4-tuple.
+    const refused = doc.timeline.filter((e) => e.tcp?.type === 'call' && (e.tcp.result as { errno: string | null }).errno === 'EADDRNOTAVAIL');
+    expect(refused).toHaveLength(20);
+    expect(refused[0].tcp).toMatchObject({ call: 'connect', sock: { localPort: 44410 }, addr: '198.18.1.20', port: 8080, result: { failure: { kind: 'tuple-in-use', holderState: 'LAST_ACK' } } });
+    // State changes by name, conntrack events with dotted tuples, and the Istio rule that dropped the upstream's RST.
+    expect(doc.timeline.some((e) => e.tcp?.type === 'state' && e.tcp.from === 'CLOSE_WAIT' && e.tcp.to === 'LAST_ACK')).toBe(true);
+    expect(doc.timeline.find((e) => e.ct?.type === 'NEW')?.ct).toMatchObject({ state: 'SYN_SENT', orig: { src: '198.18.1.10', sport: 44410, dport: 8080 } });
+    expect(doc.timeline.some((e) => e.drop?.by === 'rule' && e.drop.table === 'mangle' && e.drop.hook === 'PREROUTING')).toBe(true);
+  });
+});

@@ -110,20 +110,20 @@ describe.skipIf(executable === null)('HTML report in headless Chromium', () => {
     await page.close();
   });
 
-  it('scenario --html: the port collision on sles-15-sp4 shows ETIMEDOUT, INVALID RSTs and the ladder v2', async () => {
+  it('scenario --html: the port collision on sles-15-sp4 (reconnect at 200 s) shows ETIMEDOUT, INVALID RSTs and the ladder v2', async () => {
     const html = path.join(tmp, 'scenario.html');
-    const r = ctsim(['scenario', 'port-collision', '--kernel', 'sles-15-sp4', '--no-files', '--html', html]);
+    const r = ctsim(['scenario', 'port-collision', '--kernel', 'sles-15-sp4', '--reconnect-at', '200', '--no-files', '--html', html]);
     expect(r.status, r.stderr).toBe(0);
     const o = await open(html);
     const { page } = o;
-    expect(await page.textContent('#outcome')).toContain('ETIMEDOUT after 126.008 s');
+    expect(await page.textContent('#outcome')).toContain('ETIMEDOUT after 129.161 s');
     const invalid = page.locator('#packets tr.pkt.invalid');
     expect(await invalid.count()).toBeGreaterThanOrEqual(6);
     await invalid.nth(2).click();
     expect(await page.textContent('#explain')).toContain('SEQ is over the upper bound');
     // Ladder v2: entry expiry, socket states, the outcome marker, the legend.
     const svg = await page.locator('#ladder svg').innerHTML();
-    for (const s of ['entry expired', 'FIN_WAIT2', 'TIME_WAIT', 'connect(): ETIMEDOUT after 126.008 s', 'legend']) expect(svg).toContain(s);
+    for (const s of ['entry expired', 'FIN_WAIT2', 'TIME_WAIT', 'connect(): ETIMEDOUT after 129.161 s', 'legend']) expect(svg).toContain(s);
     await page.screenshot({ path: path.join(ARTIFACTS, 'report-scenario.png'), fullPage: false });
     expect(o.consoleErrors).toEqual([]);
     expect(o.pageErrors).toEqual([]);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runIncident } from '../../src/scenarios/incidents.js';
 import { fileStem, writeArtifacts } from '../../src/scenarios/artifacts.js';
-import { runMatrix } from '../../src/scenarios/matrix.js';
+import { matrixSummaryMarkdown, runMatrix } from '../../src/scenarios/matrix.js';
 import { DEFAULT_OPTIONS } from '../../src/scenarios/scenario-types.js';
 import { SEED_RUNS } from '../../src/scenarios/seed-runs.js';
 import { tsharkProblems, tsharkInterfaces } from '../support/tshark.js';
@@ -24,10 +24,16 @@ describe('committed seed artifacts', () => {
     }
   });
 
-  it('the matrix equals the committed pcaps/matrix.json', () => {
+  it("the matrix equals the committed pcaps/matrix.json, and the README's outcome table is its summary", () => {
     const committed = JSON.parse(readFileSync(join(PCAPS, 'matrix.json'), 'utf8'));
-    expect(runMatrix()).toEqual(committed);
-  }, 120_000);
+    const rows = runMatrix();
+    expect(rows).toEqual(committed);
+    const summary = matrixSummaryMarkdown(rows);
+    expect(readFileSync(join(PCAPS, 'matrix-summary.md'), 'utf8')).toBe(`${summary}\n`);
+    const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+    const block = /<!-- matrix-summary:begin -->\n([\s\S]*?)\n<!-- matrix-summary:end -->/.exec(readme);
+    expect(block?.[1]).toBe(summary);
+  }, 240_000);
 
   it('every committed pcap opens in tshark with 0 malformed packets and 0 checksum errors', () => {
     const files = readdirSync(PCAPS).filter((f) => f.endsWith('.pcapng'));

@@ -42,7 +42,10 @@ describe('half-close-leak', () => {
     expect(r.outcome).toMatchObject({ appFinReachedSidecar: false, sidecarClosedAtSec: 3600.0004, leakSeconds: 3510.0004 });
     const after = r.snapshots.find((x) => /after the app closed/.test(x.label))!;
     expect(after.ss.filter((l) => /uid:1337/.test(l) && !/LISTEN/.test(l))).toHaveLength(2);
-    expect(r.timeline.some((e) => /127\.0\.0\.1:15001 <-> 198\.18\.1\.10:44410 .*FIN_WAIT2 -> CLOSE \(tcp_fin_timeout expired\)/.test(e.text) && t(e.timeNs) === 3660.0004)).toBe(true);
+    // tcp_fin_timeout (60 s = 15000 jiffies) on the timer wheel's level 3: 60-62.05 s after the close.
+    const gone = r.timeline.find((e) => e.tcp?.type === 'state' && e.tcp.sock.localPort === 15001 && e.tcp.sock.remotePort === 44410 && e.tcp.cause.kind === 'fin-timeout')!;
+    expect(t(gone.timeNs)).toBeGreaterThan(3660.0004);
+    expect(t(gone.timeNs)).toBeLessThanOrEqual(3662.0484);
   });
 
   it('mitigation: a CLOSE_WAIT timeout above the idle timeout keeps the entry: the FIN reaches the sidecar', () => {
@@ -58,51 +61,102 @@ describe('half-close-leak', () => {
 });
 
 describe('port-collision', () => {
-  it('sles-15-sp4: challenge ACK, RST INVALID (not NATed, leaves on eth0) at every SYN, connect() ETIMEDOUT after 126.008 s', () => {
+  const synTimes = (r: ScenarioResult) => appPackets(r, r.options.reconnectAtSec).filter((p) => p.flags === 'S').map((p) => p.t);
+
+  // secure_tcp_seq(): same 4-tuple, ISN = hash + clock/64 ns. A reconnect 120 s after the first
+  // connect() gets an ISN 120 s / 64 ns after the old one (within 2^31 steps: "after" the old
+  // sequence space), so the app's RST (seq = the leaked socket's rcv_nxt) lies before the new SYN.
+  it('sles-15-sp4, reconnect at 120 s: the clock puts the ISN after the old connection, the RST passes, connected after the early resend', () => {
     const r = run('port-collision', { kernel: 'sles-15-sp4' });
-    expect(r.outcome).toMatchObject({ connect: 'ETIMEDOUT', connectSeconds: 126.008, synsSent: 7 });
-    const pk = appPackets(r, 120);
-    // SYNs: 0, then the v5.6+ early resend after 2 jiffies, then 2, 4, 8, 16, 32 s backoff
-    expect(pk.filter((p) => p.flags === 'S').map((p) => p.t)).toEqual([120, 120.008, 122.008, 126.008, 134.008, 150.008, 182.008]);
-    const rsts = pk.filter((p) => p.flags === 'R');
-    expect(rsts.map((p) => p.t)).toEqual([120, 122.008, 126.008, 134.008, 150.008, 182.008]);
+    expect(r.outcome).toMatchObject({ connect: 'connected', synsSent: 2, rstSeq: 'before-syn', callErrors: null, connectAttempts: 1 });
+    expect(r.outcome.reconnectElapsedSec).toBe(120);
+    // TCP_TIMEOUT_MIN (2 jiffies) on the timer wheel: 8-12 ms at HZ=250
+    expect(r.outcome.connectSeconds).toBeGreaterThan(0.008);
+    expect(r.outcome.connectSeconds).toBeLessThan(0.0125);
+  });
+
+  it('sles-15-sp4, reconnect at 200 s (137.4-274.9 s later: ISN before the old space): challenge ACK, RST INVALID at every SYN, ETIMEDOUT', () => {
+    const r = run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 200 });
+    expect(r.outcome).toMatchObject({ connect: 'ETIMEDOUT', synsSent: 7, rstSeq: 'after-syn' });
+    const syns = synTimes(r).map((x) => x - 200);
+    // 0, the v5.6+ early resend (2 jiffies), then RTOs of 2, 4, 8, 16, 32 s (the early resend doubled
+    // the 1 s RTO), each rounded up to its timer-wheel granule.
+    expect(syns[0]).toBe(0);
+    expect(syns[1]).toBeGreaterThan(0.008);
+    expect(syns[1]).toBeLessThanOrEqual(0.012);
+    const gaps = syns.slice(1).map((x, i) => x - syns[i]).slice(1);
+    [2, 4, 8, 16, 32].forEach((g, i) => {
+      expect(gaps[i]).toBeGreaterThan(g);
+      expect(gaps[i]).toBeLessThanOrEqual(g + (g < 2.016 ? 0.032 : g < 16.128 ? 0.256 : 2.048));
+    });
+    const rsts = appPackets(r, 200).filter((p) => p.flags === 'R');
+    expect(rsts).toHaveLength(6);
     for (const p of rsts) {
       expect(p.iface).toBe('eth0'); // un-NATed: towards the real upstream, never to the sidecar
       expect(p.ct).toBe('ct INVALID [SEQ is over the upper bound (over the window of the receiver)]');
     }
-    // the SYN resent 8 ms later gets no challenge ACK: tcp_invalid_ratelimit
-    expect(r.timeline.some((e) => t(e.timeNs) === 120.008 && /suppressed \(tcp_invalid_ratelimit\)/.test(e.text))).toBe(true);
-    expect(r.outcome.sidecarClosedAtSec).toBeCloseTo(3600.0004, 4);
+    // the SYN resent 8-12 ms later gets no challenge ACK: tcp_invalid_ratelimit
+    expect(r.timeline.some((e) => e.tcp?.type === 'challenge-ack' && e.tcp.suppressedBy === 'tcp_invalid_ratelimit')).toBe(true);
+    expect(r.outcome.connectSeconds).toBeGreaterThan(127);
+    expect(r.outcome.connectSeconds).toBeLessThan(131);
   });
 
-  it('sles-15-sp4 with INVALID drop: the same timeout (the app RST is on OUTPUT, the drop rule on PREROUTING), more drops', () => {
-    const r = run('port-collision', { kernel: 'sles-15-sp4', invalidDrop: true });
-    expect(r.outcome.connect).toBe('ETIMEDOUT');
+  it("what-if --isn after at 120 s reproduces the failing half; --isn before at 200 s the passing one", () => {
+    expect(run('port-collision', { kernel: 'sles-15-sp4', isn: 'after' }).outcome).toMatchObject({ connect: 'ETIMEDOUT', rstSeq: 'after-syn' });
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 200, isn: 'before' }).outcome).toMatchObject({ connect: 'connected', rstSeq: 'before-syn' });
+  });
+
+  it('the ISN cycle is 2^32 x 64 ns = 274.9 s: at 280 s the RST lies before the SYN again', () => {
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 136 }).outcome.rstSeq).toBe('before-syn');
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 139 }).outcome.rstSeq).toBe('after-syn');
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 274 }).outcome.rstSeq).toBe('after-syn');
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 280 }).outcome.rstSeq).toBe('before-syn');
+  });
+
+  it("INVALID drop in mangle PREROUTING (Istio's): the upstream's RST to the late FIN is dropped, the app's socket stays in LAST_ACK owning the 4-tuple: EADDRNOTAVAIL on all 20 attempts, no SYN", () => {
+    const r = run('port-collision', { kernel: '6.18', invalidDrop: 'mangle-prerouting' });
+    expect(r.outcome).toMatchObject({ connect: 'EADDRNOTAVAIL', synsSent: 0, connectAttempts: 20 });
+    expect(r.outcome.callErrors).toMatchObject({ errno: 'EADDRNOTAVAIL', call: 'connect', attempts: 20, firstAtSec: 120, lastAtSec: 139, holderState: 9 /* LAST_ACK */ });
+    expect(appPackets(r, 120).filter((p) => p.flags === 'S')).toHaveLength(0);
     expect(r.outcome.droppedPackets).toBeGreaterThan(0);
   });
 
-  it('sles-15-sp4: ignore_invalid_rst=1 does not help, be_liberal=1 does, and so does the other sequence half', () => {
-    expect(run('port-collision', { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] }).outcome.connect).toBe('ETIMEDOUT');
-    expect(run('port-collision', { kernel: 'sles-15-sp4', sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] }).outcome).toMatchObject({ connect: 'connected', connectSeconds: 0.008 });
-    expect(run('port-collision', { kernel: 'sles-15-sp4', isn: 'before' }).outcome).toMatchObject({ connect: 'connected', connectSeconds: 0.008 });
+  it('INVALID drop in mangle PREROUTING, reconnect at 200 s: the LAST_ACK socket gave up (about 107 s after the close), the reconnect goes out', () => {
+    const r = run('port-collision', { kernel: 'sles-15-sp4', invalidDrop: 'mangle-prerouting', reconnectAtSec: 200 });
+    expect(r.outcome).toMatchObject({ connect: 'ETIMEDOUT', callErrors: null, rstSeq: 'after-syn' });
   });
 
-  it('6.1.8 times out, 6.1.9 ("handle tcp challenge acks during connection reuse") connects after the 8 ms early resend', () => {
-    expect(run('port-collision', { kernel: '6.1.8' }).outcome.connect).toBe('ETIMEDOUT');
-    const ok = run('port-collision', { kernel: '6.1.9' });
-    expect(ok.outcome).toMatchObject({ connect: 'connected', connectSeconds: 0.008, synsSent: 2 });
-    const rst = appPackets(ok, 120).find((p) => p.flags === 'R')!;
+  it('INVALID drop in filter OUTPUT: the late FIN itself is dropped before it leaves (the socket keeps it queued, zero-window probes), EADDRNOTAVAIL too', () => {
+    const r = run('port-collision', { kernel: '6.18', invalidDrop: 'filter-output' });
+    expect(r.outcome).toMatchObject({ connect: 'EADDRNOTAVAIL', synsSent: 0 });
+    expect(r.packets.filter((p) => p.src === '198.18.1.10:44410' && p.flags.includes('F'))).toHaveLength(0);
+    expect(r.snapshots.find((x) => /after the app closed/.test(x.label))!.ss.join('\n')).toMatch(/LAST-ACK .*198\.18\.1\.10:44410 +198\.18\.1\.20:8080 +timer:\(persist,/);
+  });
+
+  it('sles-15-sp4: ignore_invalid_rst=1 does not help, be_liberal=1 does (reconnect at 200 s)', () => {
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1'] }).outcome.connect).toBe('ETIMEDOUT');
+    expect(run('port-collision', { kernel: 'sles-15-sp4', reconnectAtSec: 200, sysctls: ['net.netfilter.nf_conntrack_tcp_be_liberal=1'] }).outcome).toMatchObject({ connect: 'connected', synsSent: 2 });
+  });
+
+  it('6.1.8 times out at 200 s, 6.1.9 ("handle tcp challenge acks during connection reuse") connects after the early resend', () => {
+    expect(run('port-collision', { kernel: '6.1.8', reconnectAtSec: 200 }).outcome.connect).toBe('ETIMEDOUT');
+    const ok = run('port-collision', { kernel: '6.1.9', reconnectAtSec: 200 });
+    expect(ok.outcome).toMatchObject({ connect: 'connected', synsSent: 2 });
+    const rst = appPackets(ok, 200).find((p) => p.flags === 'R')!;
     expect(rst.iface).toBe('lo'); // NATed to the sidecar, where it resets the leaked socket
-    expect(ok.timeline.some((e) => /127\.0\.0\.1:15001 <-> 198\.18\.1\.10:44410: ECONNRESET/.test(e.text))).toBe(true);
+    expect(ok.timeline.some((e) => e.tcp?.type === 'error' && e.tcp.error === 'ECONNRESET' && e.tcp.sock.localPort === 15001)).toBe(true);
   });
 
   it('ubuntu-20.04 (5.4: the RST re-seeds the window and passes; no early resend): connected after the 1 s RTO', () => {
-    expect(run('port-collision', { kernel: 'ubuntu-20.04' }).outcome).toMatchObject({ connect: 'connected', connectSeconds: 1, synsSent: 2 });
+    const o = run('port-collision', { kernel: 'ubuntu-20.04', reconnectAtSec: 200 }).outcome;
+    expect(o).toMatchObject({ connect: 'connected', synsSent: 2 });
+    expect(o.connectSeconds).toBeGreaterThan(1);
+    expect(o.connectSeconds).toBeLessThan(1.033);
   });
 
   it("the ephemeral-port variant: Linux's port choice eventually collides", () => {
-    const r = run('port-collision', { kernel: 'sles-15-sp4', portChoice: 'ephemeral' });
-    expect(r.outcome.attempts).toBeGreaterThan(1);
+    const r = run('port-collision', { kernel: 'sles-15-sp4', portChoice: 'ephemeral', reconnectAtSec: 200 });
+    expect(r.outcome.ephemeralConnects).toBeGreaterThan(1);
     expect(r.outcome.connect).toBe('ETIMEDOUT');
   });
 });

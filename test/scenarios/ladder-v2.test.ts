@@ -7,8 +7,8 @@ import { DEFAULT_OPTIONS } from '../../src/scenarios/scenario-types.js';
 
 const SEC = 1e9;
 
-describe('ladder v2 of the port collision on sles-15-sp4', () => {
-  const r = runIncident('port-collision', { ...DEFAULT_OPTIONS, kernel: 'sles-15-sp4' });
+describe('ladder v2 of the port collision on sles-15-sp4 (reconnect at 200 s)', () => {
+  const r = runIncident('port-collision', { ...DEFAULT_OPTIONS, kernel: 'sles-15-sp4', reconnectAtSec: 200 });
   const d = ladderDiagram(r);
 
   it('draws the REDIRECT entry from the SYN until conntrack\'s CLOSE_WAIT timeout deletes it', () => {
@@ -31,15 +31,15 @@ describe('ladder v2 of the port collision on sles-15-sp4', () => {
   });
 
   it('marks the outcome and keeps raw numbers, so the RST\'s seq visibly equals the challenge ACK\'s ack', () => {
-    expect(d.markers).toContainEqual({ lane: 'app', timeNs: r.reconnectNs! + 126_008_000_000, text: 'connect(): ETIMEDOUT after 126.008 s', tone: 'bad' });
-    const i = d.arrows.findIndex((a) => a.timeNs >= 120 * SEC && a.from === 'app' && a.flags === 'R');
+    expect(d.markers).toContainEqual({ lane: 'app', timeNs: Math.round((r.outcome.reconnectElapsedSec! + r.outcome.connectSeconds!) * 1e9), text: 'connect(): ETIMEDOUT after 129.161 s', tone: 'bad' });
+    const i = d.arrows.findIndex((a) => a.timeNs >= 200 * SEC && a.from === 'app' && a.flags === 'R');
     const challenge = d.arrows.slice(0, i).reverse().find((a) => a.to === 'app' && a.flags === '.')!;
     expect(d.arrows[i].seq).toBe(challenge.ack);
     expect(d.arrows[i].verdict).toBe('invalid');
     const svg = ladderFor(r);
     expect(svg).toContain(`R seq=${d.arrows[i].seq}`);
     expect(svg).toContain(`ack=${challenge.ack}`);
-    for (const s of ['legend', 'entry expired', 'connect(): ETIMEDOUT after 126.008 s', 'FIN_WAIT2', 'TIME_WAIT']) expect(svg).toContain(s);
+    for (const s of ['legend', 'entry expired', 'connect(): ETIMEDOUT after 129.161 s', 'FIN_WAIT2', 'TIME_WAIT']) expect(svg).toContain(s);
     // Relative numbers are still available; they hide the equality.
     expect(ladderFor(r, 'relative')).not.toContain(`R seq=${d.arrows[i].seq}`);
   });

@@ -13,7 +13,7 @@ import { tsharkProblems } from '../support/tshark.js';
 const SEC = 1e9;
 
 function cleanRun() {
-  const topo = buildIstioPod({ kernel: '6.18', sysctls: [], invalidDrop: true, idleTimeoutSec: 3600, seed: 3 });
+  const topo = buildIstioPod({ kernel: '6.18', sysctls: [], invalidDrop: 'mangle-prerouting', idleTimeoutSec: 3600, seed: 3 });
   const sink = new MemorySink();
   topo.net.capture(sink);
   const { socket, result } = topo.app.connect(topo.upstreamAddr, UPSTREAM_PORT, { request: new Uint8Array(500).fill(1) });

@@ -7,10 +7,11 @@ import { resolveKernel } from '../../src/conntrack/kernel-profile.js';
 import { Network } from '../../src/sim/network.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { ChallengeAckBudget } from '../../src/stack/tcp/tcp-challenge-ack.js';
-import type { TcpEvent } from '../../src/stack/tcp/tcp-events.js';
+import { CALL_OK, type CallResult, type TcpEvent } from '../../src/stack/tcp/tcp-events.js';
+import { KernelClock } from '../../src/stack/kernel-clock.js';
 import type { SegIn } from '../../src/stack/tcp/tcp-segment-in.js';
 import type { SegmentOut } from '../../src/stack/tcp/tcp-segment-out.js';
-import type { TcpSock } from '../../src/stack/tcp/tcp-sock.js';
+import type { ConnectOutcome, TcpSock } from '../../src/stack/tcp/tcp-sock.js';
 import { TcpSocket, type TcpSocketPort } from '../../src/stack/tcp/tcp-socket.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
 import { defaultTcpSysctls } from '../../src/stack/tcp/tcp-sysctls.js';
@@ -34,24 +35,32 @@ class TestPort implements TcpSocketPort {
   route() {
     return { mss: 1460, synWindow: 64240, synAckWindow: 65160, window: 64256 };
   }
-  output(seg: SegmentOut): void {
+  output(seg: SegmentOut): boolean {
     this.sent.push(seg);
+    return true;
   }
   event(e: TcpEvent): void {
     this.events.push(e);
   }
-  bind(): void {
+  readonly clock = KernelClock.seeded(this.sched);
+  bind(): CallResult {
     this.calls.push('bind');
+    return CALL_OK;
   }
-  listen(): void {
+  listen(): CallResult {
     this.calls.push('listen');
+    return CALL_OK;
   }
-  connect(s: TcpSock, addr: number, port: number): void {
+  connect(s: TcpSock, addr: number, port: number): ConnectOutcome {
     this.calls.push('connect');
     s.localAddr = LOCAL;
     s.localPort = 44410;
     s.remoteAddr = addr;
     s.remotePort = port;
+    return { result: CALL_OK, writeSeq: null };
+  }
+  initSeq() {
+    return { seq: 12345, tsOff: 0 };
   }
   unhash(): void {
     this.calls.push('unhash');
@@ -95,7 +104,10 @@ describe('a socket answers the segments it is offered', () => {
     s.connect(REMOTE, 8080, { iss: 1000 });
     expect(s.receive(from(port.sent[0], ACK, { seq: 5, ack: 99 }))).toBe('reset');
     expect(port.events.at(-1)).toMatchObject({ type: 'unacceptable-ack', ack: 99, expected: 1001 });
+    // TCP_TIMEOUT_MIN = 2 jiffies on the timer wheel: more than 8 ms, at most 12 ms at HZ=250.
     port.sched.runUntil(8 * MS);
+    expect(port.sent.map((x) => x.flags)).toEqual([SYN]);
+    port.sched.runUntil(12 * MS);
     expect(port.sent.map((x) => x.flags)).toEqual([SYN, SYN]);
   });
 
@@ -140,10 +152,10 @@ describe('a socket inside a host', () => {
     expect(c.state).toBe(TcpState.TIME_WAIT);
     const ss = a.ss();
     expect(ss).toHaveLength(1);
-    expect(ss[0]).toMatch(/^TIME-WAIT .* timer:\(timewait,59sec,0\) uid:1000$/); // the app still holds the fd: not orphaned
+    expect(ss[0]).toMatch(/^TIME-WAIT .* timer:\(timewait,(59|60|61)sec,0\) uid:1000$/); // the app still holds the fd: not orphaned
     c.close();
     expect(a.ss()[0]).toMatch(/uid:1000 orphan$/);
-    net.runUntil(62 * SEC);
+    net.runUntil(64 * SEC);
     expect(c.state).toBe(TcpState.CLOSE);
     expect(closed).toBe(1);
     expect(a.tcp.sockets.size).toBe(0);

@@ -2,6 +2,7 @@
 // answers follow tcp_timewait_state_process() in both substates.
 import { describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/sim/simulator.js';
+import { KernelClock } from '../../src/stack/kernel-clock.js';
 import type { SegIn } from '../../src/stack/tcp/tcp-segment-in.js';
 import type { SegmentOut } from '../../src/stack/tcp/tcp-segment-out.js';
 import { formatTcpEvent, type TcpEvent } from '../../src/stack/tcp/tcp-events.js';
@@ -21,6 +22,7 @@ const SND_NXT = 9001;
 
 class TestPort implements TimeWaitPort {
   readonly sched = new Simulator(1);
+  readonly clock = KernelClock.seeded(this.sched);
   readonly sysctls = defaultTcpSysctls(resolveKernel('6.18'));
   readonly sent: SegmentOut[] = [];
   readonly events: TcpEvent[] = [];
@@ -28,8 +30,9 @@ class TestPort implements TimeWaitPort {
   route() {
     return { mss: 1460, synWindow: 64240, synAckWindow: 65160, window: 64256 };
   }
-  output(seg: SegmentOut): void {
+  output(seg: SegmentOut): boolean {
     this.sent.push(seg);
+    return true;
   }
   event(e: TcpEvent): void {
     this.events.push(e);
@@ -39,13 +42,18 @@ class TestPort implements TimeWaitPort {
   }
 }
 
-function tw(substate: number = TcpState.TIME_WAIT, timeoutNs = TCP_TIMEWAIT_LEN) {
+/** TCP_TIMEWAIT_LEN in jiffies at HZ=250. */
+const TW_LEN_J = TCP_TIMEWAIT_LEN * 250;
+/** The timer wheel fires a 60 s (15000-jiffy) timer up to one 512-jiffy granule late. */
+const LEVEL3_GRANULE = 512 * 4 * MS;
+
+function tw(substate: number = TcpState.TIME_WAIT, timeoutJiffies = TW_LEN_J) {
   const port = new TestPort();
   const init: TimeWaitInit = {
     id: 7, uid: 1337, gid: 1337, ipId: 100, localAddr: LOCAL, localPort: 15001, remoteAddr: REMOTE, remotePort: 44410,
-    reuseAddr: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsOffset: 0, lastOowAck: -1,
+    reuseAddr: false, reusePort: false, boundByBind: false, orphan: true, rcvNxt: RCV_NXT, sndNxt: SND_NXT, rcvWscale: 7, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsRecentStampMs: 0, tsOffset: 0, lastOowAck: -1,
   };
-  return { port, sock: new TimeWaitSock(port, init, substate, timeoutNs) };
+  return { port, sock: new TimeWaitSock(port, init, substate, timeoutJiffies) };
 }
 
 function seg(seq: number, flags: number, o: { ack?: number; len?: number } = {}): SegIn {
@@ -61,9 +69,10 @@ const texts = (p: TestPort) => p.events.map(formatTcpEvent);
 describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
   it('expires after TCP_TIMEWAIT_LEN with one event and frees its tuple', () => {
     const { port, sock } = tw();
-    port.sched.runUntil(TCP_TIMEWAIT_LEN - 1);
+    // Never early: not at 60 s; on the wheel's level 3 at most one 2.048 s granule late.
+    port.sched.runUntil(60 * SEC);
     expect(sock.state).toBe(TcpState.TIME_WAIT);
-    port.sched.runUntil(TCP_TIMEWAIT_LEN);
+    port.sched.runUntil(60 * SEC + LEVEL3_GRANULE);
     expect(sock.state).toBe(TcpState.CLOSE);
     expect(port.released).toBe(1);
     expect(texts(port)).toEqual(['socket 198.18.0.1:15001 <-> 198.18.0.2:44410 (uid 1337): TIME_WAIT -> CLOSE (TIME_WAIT expired)']);
@@ -77,9 +86,9 @@ describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
     sock.receive(seg(RCV_NXT - 1, FIN | ACK));
     expect(port.sent.map((s) => [s.flags, s.seq, s.ack])).toEqual([[ACK, SND_NXT, RCV_NXT], [ACK, SND_NXT, RCV_NXT]]);
     expect(port.sent[0].window).toBe(64256 >>> 7);
-    port.sched.runUntil(89 * SEC);
-    expect(sock.state).toBe(TcpState.TIME_WAIT); // re-armed at 30.1 s: lives until 90.1 s
-    port.sched.runUntil(91 * SEC);
+    port.sched.runUntil(90.1 * SEC);
+    expect(sock.state).toBe(TcpState.TIME_WAIT); // re-armed at 30.1 s: lives 60 s more, on the wheel
+    port.sched.runUntil(90.1 * SEC + LEVEL3_GRANULE);
     expect(sock.state).toBe(TcpState.CLOSE);
   });
 
@@ -91,7 +100,7 @@ describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
     sock.receive(seg(RCV_NXT - 100, ACK));
     sock.receive(seg(RCV_NXT - 100, ACK));
     expect(port.sent).toHaveLength(1); // tcp_invalid_ratelimit (500 ms)
-    port.sched.runUntil(109 * SEC);
+    port.sched.runUntil(110 * SEC);
     expect(sock.state).toBe(TcpState.TIME_WAIT);
   });
 
@@ -115,30 +124,33 @@ describe('TIME_WAIT minisocket, substate TIME_WAIT', () => {
 
   it('the TW_SYN ISN skips 0 when snd_nxt + 65537 wraps to it', () => {
     const port = new TestPort();
-    const init = { id: 1, uid: 0, gid: 0, ipId: 0, localAddr: LOCAL, localPort: 80, remoteAddr: REMOTE, remotePort: 44410, reuseAddr: false, boundByBind: false, orphan: true,
-      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsOffset: 0, lastOowAck: -1 };
-    const sock = new TimeWaitSock(port, init, TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN);
+    const init = { id: 1, uid: 0, gid: 0, ipId: 0, localAddr: LOCAL, localPort: 80, remoteAddr: REMOTE, remotePort: 44410, reuseAddr: false, reusePort: false, boundByBind: false, orphan: true,
+      rcvNxt: 10, sndNxt: (2 ** 32 - 65537) >>> 0, rcvWscale: 0, tsOn: false, tsRecent: 0, tsRecentStamp: 0, tsRecentStampMs: 0, tsOffset: 0, lastOowAck: -1 };
+    const sock = new TimeWaitSock(port, init, TcpState.TIME_WAIT, TW_LEN_J);
     expect(sock.receive({ ...seg(20, SYN, { ack: 0 }), dport: 80 })).toEqual({ action: 'syn', isn: 1 });
   });
 });
 
 describe('TIME_WAIT minisocket, substate FIN_WAIT2 (orphaned, tcp_fin_timeout)', () => {
   it('the peer\'s FIN: ACK, then true TIME_WAIT for TCP_TIMEWAIT_LEN', () => {
-    const { port, sock } = tw(TcpState.FIN_WAIT2, 60 * SEC);
+    const { port, sock } = tw(TcpState.FIN_WAIT2, 60 * 250);
     port.sched.runUntil(10 * SEC);
     expect(sock.receive(seg(RCV_NXT, FIN | ACK))).toEqual({ action: 'done' });
     expect(port.sent.map((s) => [s.flags, s.ack])).toEqual([[ACK, RCV_NXT + 1]]);
     expect(sock.state).toBe(TcpState.TIME_WAIT);
     expect(texts(port)).toEqual(['socket 198.18.0.1:15001 <-> 198.18.0.2:44410 (uid 1337): FIN_WAIT2 -> TIME_WAIT']);
-    port.sched.runUntil(69 * SEC);
-    expect(sock.state).toBe(TcpState.TIME_WAIT);
     port.sched.runUntil(70 * SEC);
+    expect(sock.state).toBe(TcpState.TIME_WAIT);
+    port.sched.runUntil(70 * SEC + LEVEL3_GRANULE);
     expect(texts(port).at(-1)).toMatch(/TIME_WAIT -> CLOSE \(TIME_WAIT expired\)$/);
   });
 
   it('expires after tcp_fin_timeout without the FIN', () => {
-    const { port, sock } = tw(TcpState.FIN_WAIT2, 5 * SEC);
+    // 5 s = 1250 jiffies: level 2, 64-jiffy (256 ms) granules.
+    const { port, sock } = tw(TcpState.FIN_WAIT2, 5 * 250);
     port.sched.runUntil(5 * SEC);
+    expect(sock.state).toBe(TcpState.FIN_WAIT2);
+    port.sched.runUntil(5.256 * SEC);
     expect(sock.state).toBe(TcpState.CLOSE);
     expect(texts(port)).toEqual(['socket 198.18.0.1:15001 <-> 198.18.0.2:44410 (uid 1337): FIN_WAIT2 -> CLOSE (tcp_fin_timeout expired)']);
   });

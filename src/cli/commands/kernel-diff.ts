@@ -22,7 +22,8 @@ import { appendRecords, batchRecord, scenarioRecord } from '../../kerneldiff/ver
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
 import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type ScenarioComparison } from '../../kerneldiff/scenario-compare.js';
 import { formatScenarioComparison, scenarioSummaryLine } from './scenario-comparison-text.js';
-import { SCENARIO_NAMES, type ScenarioName } from '../../scenarios/scenario-types.js';
+import { SCENARIO_NAMES } from '../../scenarios/scenario-types.js';
+import { SCENARIO_VARIANTS, findVariant, type ScenarioVariant } from '../../kerneldiff/scenario-variants.js';
 import { kernelDiffReport, reportProfile } from '../../report/index.js';
 import { commandLine } from '../command-line.js';
 import { writeHtmlReport } from '../report-file.js';
@@ -282,7 +283,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     .option('minimise', { type: 'number', default: 3, describe: 'how many disagreeing cases to minimise against the kernel' })
     .option('out', { type: 'string', default: 'pcaps/kernel-diff', describe: 'where minimised disagreements are written' })
     .option('json', { type: 'boolean' })
-    .option('scenario', { type: 'string', choices: [...SCENARIO_NAMES, 'both'], describe: 'run a seed incident for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare it with ctsim\'s simulation' })
+    .option('scenario', { type: 'string', describe: `run seed incidents (or their variants: INVALID-drop placements, sysctl mitigations, timings) for real (pod + upstream namespaces, Istio rules, a python sidecar) and compare them with ctsim's simulation: one or more (comma-separated) of ${SCENARIO_VARIANTS.map((v) => v.id).join(', ')}; "both" = the two incidents, "all" = every variant` })
     .option('captures', { type: 'string', describe: 'with --scenario: keep the real captures and event logs in this directory' })
     .option('uml', { type: 'string', describe: 'run inside a user-mode-linux guest: Debian\'s packaged kernel (apt-get install user-mode-linux) when no value is given, or a UML kernel binary (or its folder) built by scripts/build-uml-kernel.sh' })
     .option('jobs', { type: 'number', default: 1, describe: 'run the cases in this many parallel labs (guests with --uml, else ctsim processes with namespaces of their own)' })
@@ -313,7 +314,7 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
     if (a.profile) resolveKernel(a.profile); // a typed error for an unknown profile, before any work
     if (a.scenario) {
       if (a.cases || a['fuzz-count'] !== undefined || a.shard) throw new UsageError('--scenario runs the seed incidents for real; it takes no --cases, --fuzz-count or --shard');
-      await scenarioMode(a.scenario === 'both' ? [...SCENARIO_NAMES] : [a.scenario as ScenarioName], a);
+      await scenarioMode(parseVariants(a.scenario), a);
       return;
     }
     const src = caseSource(a);
@@ -328,14 +329,25 @@ export const kernelDiffCommand: CommandModule<object, Args> = {
   },
 };
 
-async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
+/** --scenario's value: "all", "both" (the two incidents) or variant ids, comma-separated, in the order given. */
+export function parseVariants(value: string): ScenarioVariant[] {
+  if (value === 'all') return [...SCENARIO_VARIANTS];
+  if (value === 'both') return SCENARIO_NAMES.map((n) => findVariant(n)!);
+  const ids = value.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = ids.filter((id) => !findVariant(id));
+  if (!ids.length || unknown.length) throw new UsageError(`--scenario: unknown variant ${unknown.length ? unknown.join(', ') : '(none given)'}; choose from all, both, ${SCENARIO_VARIANTS.map((v) => v.id).join(', ')}`);
+  return [...new Set(ids)].map((id) => findVariant(id)!);
+}
+
+async function scenarioMode(variants: ScenarioVariant[], a: Args): Promise<void> {
+  const ids = variants.map((v) => v.id);
   let results: ScenarioComparison[] = [];
   let kernelSource = a['kernel-source'] ?? `host kernel ${release()}`;
   if (a.uml !== undefined) {
     const kernel = resolveUmlKernel(a.uml);
     kernelSource = kernel.provenance;
-    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: booting ${kernel.provenance} to run ${names.join(', ')} for real...\n`);
-    const argv = ['kernel-diff', '--scenario', names.length > 1 ? 'both' : names[0], '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
+    if (process.stderr.isTTY) process.stderr.write(`kernel-diff: booting ${kernel.provenance} to run ${ids.join(', ')} for real...\n`);
+    const argv = ['kernel-diff', '--scenario', ids.join(','), '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
     const run = await runInGuest({ kernel, argv, timeoutMs: (a['guest-timeout'] ?? 300) * 1000, tag: 'sc', onConsole: relayConsole('guest') });
     const text = run.files.get('scenarios.json');
     if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no scenario report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
@@ -347,9 +359,9 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
       }
     }
   } else {
-    for (const n of names) {
-      if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${n} for real (a few seconds)...\n`);
-      results.push(await runScenarioDiff(n, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
+    for (const v of variants) {
+      if (process.stderr.isTTY) process.stderr.write(`kernel-diff: running ${v.id} for real (${v.timings.windowSec} s)...\n`);
+      results.push(await runScenarioDiff(v, { keepDir: a.captures, profile: a.profile, tolerance: a['uml-timing'] ? UML_TOLERANCE : TOLERANCE }));
     }
   }
   const agree = results.every((r) => r.summary.agree);
@@ -365,6 +377,6 @@ async function scenarioMode(names: ScenarioName[], a: Args): Promise<void> {
     process.stdout.write(`${out.join('\n')}\n`);
   }
   // main() sets the exit status from what the handler throws: a typed error makes it 1.
-  const differ = results.filter((r) => !r.summary.agree).map((r) => r.name);
+  const differ = results.filter((r) => !r.summary.agree).map((r) => r.variant);
   if (differ.length) throw new ScenarioDisagreement(`${differ.join(', ')}: the kernel (${kernelSource}) and ctsim disagree (the comparison is on standard output)`);
 }

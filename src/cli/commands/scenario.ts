@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { runIncident } from '../../scenarios/incidents.js';
 import { runTitle, writeArtifacts } from '../../scenarios/artifacts.js';
+import { reconnectText } from '../../scenarios/outcome-text.js';
 import { paint, stdoutPaint, type Paint } from '../colour.js';
 import { SCENARIO_NAMES, type ScenarioName, type ScenarioResult } from '../../scenarios/scenario-types.js';
+import { timelineJson } from '../../scenarios/timeline-json.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
 import { resolveKernel } from '../../conntrack/index.js';
 import { reportProfile, scenarioReport } from '../../report/index.js';
@@ -27,8 +29,9 @@ export function outcomeLines(r: ScenarioResult, p: Paint = paint(false)): string
     `  sidecar sockets leaked for: ${o.leakSeconds > 0 ? p.red(`${o.leakSeconds.toFixed(1)} s`) : '0 s (no leak)'} after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
   ];
   if (r.name === 'port-collision') {
-    const result = `${o.connect}${o.connectSeconds !== null ? ` after ${o.connectSeconds.toFixed(3)} s` : ''}`;
-    lines.push(`  reconnect from port ${o.port}${o.attempts > 1 ? ` (found after ${o.attempts} connects)` : ''}: ${o.connect === 'connected' ? p.green(result) : p.red(result)}, ${o.synsSent} SYN(s) sent`);
+    const isn = o.rstSeq ? `; the RST's seq lies ${o.rstSeq === 'after-syn' ? 'after' : 'before'} the new SYN's ISN${o.reconnectElapsedSec !== null ? ` (connect() ${o.reconnectElapsedSec.toFixed(3)} s after the first)` : ''}` : '';
+    const result = reconnectText(o);
+    lines.push(`  reconnect from port ${o.port}${o.ephemeralConnects > 1 ? ` (found after ${o.ephemeralConnects} connects)` : ''}: ${o.connect === 'connected' ? p.green(result) : p.red(result)}, ${o.synsSent} SYN(s) sent${isn}`);
   }
   lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets ? p.red(String(o.invalidPackets)) : 0}; packets dropped: ${o.droppedPackets}`);
   return lines;
@@ -56,7 +59,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         name: r.name, options: r.options, outcome: r.outcome, files,
-        timeline: r.timeline.map((e) => ({ time: e.timeNs / 1e9, host: e.host, kind: e.kind, text: e.text })),
+        timeline: r.timeline.map(timelineJson),
         snapshots: r.snapshots.map((s) => ({ label: s.label, time: s.timeNs / 1e9, ss: s.ss, conntrack: s.conntrack })),
       }, null, 2)}\n`);
       return;

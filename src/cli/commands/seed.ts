@@ -7,7 +7,7 @@ import { ensureDirectory, writeFileAtomic } from '../../output/index.js';
 import type { CommandModule } from 'yargs';
 import { runTitle, writeArtifacts } from '../../scenarios/artifacts.js';
 import { runIncident } from '../../scenarios/incidents.js';
-import { matrixFindings, matrixMarkdown, matrixSummary, matrixText, runMatrix, type MatrixFinding, type MatrixRow } from '../../scenarios/matrix.js';
+import { matrixFindings, matrixMarkdown, matrixSummary, matrixSummaryMarkdown, matrixText, runMatrix, type MatrixFinding, type MatrixRow } from '../../scenarios/matrix.js';
 import { DEFAULT_OPTIONS, type ScenarioResult } from '../../scenarios/scenario-types.js';
 import { SEED_RUNS } from '../../scenarios/seed-runs.js';
 import { stdoutPaint, type Paint } from '../colour.js';
@@ -78,17 +78,18 @@ export const seedCommand: CommandModule<object, Args> = {
       const rows = runMatrix();
       writeFileAtomic(join(dir, 'matrix.json'), `${JSON.stringify(rows, null, 2)}\n`);
       writeFileAtomic(join(dir, 'matrix.md'), `${matrixMarkdown(rows)}\n`);
+      writeFileAtomic(join(dir, 'matrix-summary.md'), `${matrixSummaryMarkdown(rows)}\n`);
       const text = matrixText(rows);
       writeFileAtomic(join(dir, 'matrix.txt'), `${text}\n`);
       const s = matrixSummary(rows);
       const w = s.head.map((h, i) => Math.max(h.length, ...s.rows.map((r) => r[i].length)));
       const cell = (c: string, i: number) => {
         const padded = c.padEnd(w[i]);
-        return c.startsWith('ETIMEDOUT') || c.startsWith('leak ') ? p.red(padded) : /^ok [1-9]\d\.\d/.test(c) ? p.yellow(padded) : padded;
+        return /ETIMEDOUT|EADDRNOTAVAIL/.test(c) || c.startsWith('leak ') ? p.red(padded) : /^connected( after)? [1-9]\d\.\d/.test(c) ? p.yellow(padded) : padded;
       };
       const lines = [
         '',
-        p.bold(`Matrix: ${rows.length} runs (kernels x mitigations x INVALID drop x the RST's seq half; collision: connect() result); every run in ${join(dir, 'matrix.md')}`),
+        p.bold(`Matrix: ${rows.length} runs (kernels x mitigations x INVALID drop placement x reconnect time); every run in ${join(dir, 'matrix.md')}, this table in matrix-summary.md`),
         s.head.map((h, i) => h.padEnd(w[i])).join('  ').trimEnd(),
         ...s.rows.map((r) => r.map(cell).join('  ').trimEnd()),
         '',

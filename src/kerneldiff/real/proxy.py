@@ -4,7 +4,9 @@
 # alone), recovers each accepted connection's original destination with SO_ORIGINAL_DST, relays
 # bytes, turns a read EOF on one side into shutdown(SHUT_WR) on the other (Envoy's half-close),
 # and closes both sides only when both directions have ended, on an error, or when the idle
-# timeout (reset by every byte) fires. One JSON line per event on stdout, times from time.time().
+# timeout (reset by every byte) fires. The upstream connect is non-blocking with a connect timeout
+# (Istio's cluster connect_timeout, 10 s); the downstream is read only once the upstream is
+# connected, as Envoy's tcp_proxy does. One JSON line per event on stdout, times from time.time().
 import argparse
 import errno
 import json
@@ -35,11 +37,14 @@ class Conn:
         self.up_eof = False
         self.closed = False
         self.deadline = 0.0
+        self.connecting = True
+        self.connect_deadline = 0.0
 
 
 class Proxy:
-    def __init__(self, port, idle):
+    def __init__(self, port, idle, connect_timeout):
         self.idle = idle
+        self.connect_timeout = connect_timeout
         self.sel = selectors.DefaultSelector()
         self.conns = []
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -67,18 +72,28 @@ class Proxy:
         c = Conn(cid, down, up)
         self.conns.append(c)
         self.touch(c)
-        up.settimeout(5)
-        try:
-            up.connect(orig)
-        except OSError as e:
-            log("upstream-error", c=cid, error=errname(e))
-            self.close_both(c, f"upstream {errname(e)}")
-            return
         up.setblocking(False)
         down.setblocking(False)
-        log("upstream-connected", c=cid, local=f"{up.getsockname()[0]}:{up.getsockname()[1]}")
-        self.sel.register(down, selectors.EVENT_READ, (c, "down"))
-        self.sel.register(up, selectors.EVENT_READ, (c, "up"))
+        err = up.connect_ex(orig)
+        if err not in (0, errno.EINPROGRESS):
+            log("upstream-error", c=cid, error=errno.errorcode.get(err, str(err)))
+            self.close_both(c, f"upstream {errno.errorcode.get(err, str(err))}")
+            return
+        c.connect_deadline = time.monotonic() + self.connect_timeout
+        self.sel.register(up, selectors.EVENT_WRITE, (c, "connect"))
+
+    def connected(self, c):
+        err = c.up.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        self.sel.unregister(c.up)
+        if err:
+            name = errno.errorcode.get(err, str(err))
+            log("upstream-error", c=c.id, error=name)
+            self.close_both(c, f"upstream {name}")
+            return
+        c.connecting = False
+        log("upstream-connected", c=c.id, local=f"{c.up.getsockname()[0]}:{c.up.getsockname()[1]}")
+        self.sel.register(c.down, selectors.EVENT_READ, (c, "down"))
+        self.sel.register(c.up, selectors.EVENT_READ, (c, "up"))
 
     def readable(self, c, side):
         src, dst = (c.down, c.up) if side == "down" else (c.up, c.down)
@@ -134,17 +149,25 @@ class Proxy:
             now = time.monotonic()
             live = [c for c in self.conns if not c.closed]
             for c in live:
-                if c.deadline <= now:
+                if c.connecting and c.connect_deadline <= now:
+                    log("upstream-error", c=c.id, error="connect timeout")
+                    self.close_both(c, "upstream connect timeout")
+                elif c.deadline <= now:
                     log("idle-timeout", c=c.id)
                     self.close_both(c, "idle timeout")
             live = [c for c in self.conns if not c.closed]
-            timeout = max(0.0, min(c.deadline for c in live) - now) if live else None
+            deadlines = [min(c.deadline, c.connect_deadline) if c.connecting else c.deadline for c in live]
+            timeout = max(0.0, min(deadlines) - now) if live else None
             for key, _ in self.sel.select(timeout):
                 if key.data is None:
                     self.accept()
                 else:
                     c, side = key.data
-                    if not c.closed:
+                    if c.closed:
+                        continue
+                    if side == "connect":
+                        self.connected(c)
+                    else:
                         self.readable(c, side)
 
 
@@ -152,8 +175,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=15001)
     ap.add_argument("--idle", type=float, required=True, help="tcp_proxy idle_timeout (s)")
+    ap.add_argument("--connect-timeout", type=float, default=10.0, help="upstream connect timeout (s)")
     a = ap.parse_args()
-    Proxy(a.port, a.idle).run()
+    Proxy(a.port, a.idle, a.connect_timeout).run()
 
 
 if __name__ == "__main__":

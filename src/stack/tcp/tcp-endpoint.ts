@@ -2,6 +2,7 @@
 // shared by tcp_sock and inet_timewait_sock: the 4-tuple, the owner, the `ss` identity, the IP ID
 // counter, timestamps, and the primitives both use to answer a segment (a pure ACK, the
 // out-of-window ACK rate limit). Everything outside the socket is reached through the port.
+import type { KernelClock } from '../kernel-clock.js';
 import type { Scheduler } from '../scheduler.js';
 import { MS } from '../scheduler.js';
 import type { SockRef, TcpEvent } from './tcp-events.js';
@@ -29,10 +30,12 @@ export interface TcpRoute {
 export interface TcpEndpointPort {
   /** Clock, timers and the run's seeded random numbers. */
   readonly sched: Scheduler;
+  /** Monotonic and wall clocks, jiffies and the timer wheel of this kernel. */
+  readonly clock: KernelClock;
   readonly sysctls: TcpSysctls;
   route(dst: number): TcpRoute;
-  /** ip_local_out() of a segment the endpoint built, with the owner `-m owner` matches. */
-  output(seg: SegmentOut, ipId: number, owner: SocketOwner): void;
+  /** ip_local_out() of a segment the endpoint built, with the owner `-m owner` matches; false when the output path dropped it (-EPERM). */
+  output(seg: SegmentOut, ipId: number, owner: SocketOwner): boolean;
   event(e: TcpEvent): void;
 }
 
@@ -45,7 +48,9 @@ export abstract class TcpEndpoint implements SockRef {
   remotePort = 0;
   /** Port taken by bind() (not by connect()'s ephemeral choice). */
   boundByBind = false;
+  /** SO_REUSEADDR (sk_reuse) and SO_REUSEPORT (sk_reuseport), as bind conflicts read them. */
   reuseAddr = false;
+  reusePort = false;
   /** The application closed its fd: the kernel owns the socket now (tcp_close). */
   orphan = false;
   rcvNxt = 0;
@@ -53,6 +58,10 @@ export abstract class TcpEndpoint implements SockRef {
   rcvWscale = 0;
   tsOn = false;
   tsRecent = 0;
+  /** ktime_get_seconds() when tsRecent was last taken from the peer (0: never; tcp_twsk_unique reads it). */
+  tsRecentStamp = 0;
+  /** The same moment on tcp_clock_ms() (v6.13+ compares it with net.ipv4.tcp_tw_reuse_delay). */
+  tsRecentStampMs = 0;
   tsOffset = 0;
   /** Last out-of-window / challenge ACK (ns), for tcp_invalid_ratelimit. */
   lastOowAck = -1;
@@ -82,8 +91,16 @@ export abstract class TcpEndpoint implements SockRef {
     return formatSockPair(this);
   }
 
+  /** tcp_time_stamp_ts(): the monotonic millisecond clock plus this connection's offset. */
   protected tsVal(): number {
-    return (Math.floor(this.now / MS) + this.tsOffset) >>> 0;
+    return (this.port.clock.ms() + this.tsOffset) >>> 0;
+  }
+
+  /** tcp_store_ts_recent(): the peer's last timestamp and when it was taken. */
+  protected storeTsRecent(tsval: number): void {
+    this.tsRecent = tsval;
+    this.tsRecentStamp = this.port.clock.seconds();
+    this.tsRecentStampMs = this.port.clock.ms();
   }
 
   protected tsOpt(): { val: number; ecr: number } | null {
@@ -94,10 +111,10 @@ export abstract class TcpEndpoint implements SockRef {
     return this.port.route(this.remoteAddr).window >>> this.rcvWscale;
   }
 
-  /** Sends a segment of this connection (the next IP ID, our tuple and owner). */
-  protected transmit(s: SegmentFields): void {
+  /** Sends a segment of this connection (the next IP ID, our tuple and owner); false when the local output path dropped it. */
+  protected transmit(s: SegmentFields): boolean {
     this.ipId = (this.ipId + 1) & 0xffff;
-    this.port.output({ src: this.localAddr, dst: this.remoteAddr, sport: this.localPort, dport: this.remotePort, ...s }, this.ipId, { uid: this.uid, gid: this.gid });
+    return this.port.output({ src: this.localAddr, dst: this.remoteAddr, sport: this.localPort, dport: this.remotePort, ...s }, this.ipId, { uid: this.uid, gid: this.gid });
   }
 
   /** tcp_send_ack(): a pure ACK with our current seq/ack. */

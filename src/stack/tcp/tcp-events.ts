@@ -1,12 +1,47 @@
 // What the TCP layer reports, as typed facts: every socket state change with its cause, the
-// errors applications see, SYN retransmissions, RFC 5961 challenge ACKs and the resets of the
-// per-netns control socket. Sockets and the stack emit these; formatTcpEvent() is the one place
+// result of every socket call (bind, listen, connect: 0 or the errno, with the kernel check that
+// refused it), the errors applications see, SYN retransmissions, RFC 5961 challenge ACKs and the
+// resets of the per-netns control socket. Sockets and the stack emit these; formatTcpEvent() is the one place
 // that turns them into the text of timelines and capture comments (the host calls it at the edge).
 import { formatIpv4Address } from '../../wire/index.js';
 import { tcpStateName } from './tcp-state.js';
 
 /** The errors an application sees on a socket (sk_err). */
 export type SocketError = 'ECONNRESET' | 'ECONNREFUSED' | 'ETIMEDOUT' | 'EPIPE';
+
+/** errno values a socket call returns (the call's own result; a connection's later failure is a SocketError). */
+export type CallErrno = 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'EINVAL' | 'EISCONN' | 'EALREADY' | 'EPIPE' | 'ENOTCONN';
+
+export type SocketCall = 'bind' | 'listen' | 'connect' | 'send' | 'shutdown';
+
+/** The kernel check that refused a socket call. */
+export type CallFailure =
+  /** inet_csk_get_port() -> inet_csk_bind_conflict(): another socket holds the port (EADDRINUSE). */
+  | { kind: 'port-in-use'; holder: SockRef; holderState: number }
+  /** __inet_check_established(): the 4-tuple belongs to another socket (EADDRNOTAVAIL). */
+  | { kind: 'tuple-in-use'; holder: SockRef; holderState: number }
+  /** __inet_hash_connect(): no port of ip_local_port_range is usable for this destination (EADDRNOTAVAIL). */
+  | { kind: 'no-ephemeral-port' }
+  /** inet_csk_find_open_port(): bind()/listen() to port 0 found no free port (EADDRINUSE). */
+  | { kind: 'no-free-port' }
+  /** inet_bind(): the address is not one of the host's (EADDRNOTAVAIL). */
+  | { kind: 'not-local-address'; addr: number }
+  /** inet_bind(): the socket already has a port (EINVAL). */
+  | { kind: 'already-bound' }
+  /** inet_listen(): only a closed or listening socket can listen (EINVAL). */
+  | { kind: 'not-closed' }
+  /** inet_stream_connect(): connected already (EISCONN) or its connect is under way (EALREADY). */
+  | { kind: 'already-connected' }
+  | { kind: 'connecting' }
+  /** tcp_sendmsg(): the write side is shut down or the connection is gone (EPIPE). */
+  | { kind: 'write-shut-down' }
+  /** tcp_sendmsg()/shutdown() on a socket that never connected (ENOTCONN). */
+  | { kind: 'not-connected' };
+
+/** A socket call's result: errno null is a return value of 0. */
+export type CallResult = { readonly errno: null } | { readonly errno: CallErrno; readonly failure: CallFailure };
+
+export const CALL_OK: CallResult = Object.freeze({ errno: null });
 
 /** Which socket an event is about: its 4-tuple, owner and `ss` identity, as they were. */
 export interface SockRef {
@@ -54,6 +89,8 @@ export type ChallengeTrigger = 'out-of-window-syn' | 'in-window-rst' | 'syn';
 
 export type TcpEvent =
   | { type: 'state'; sock: SockRef; from: number; to: number; cause: StateCause }
+  /** A socket call and what it returned; addr/port are its argument (bind address, connect destination), 0 when it has none. */
+  | { type: 'call'; sock: SockRef; call: SocketCall; addr: number; port: number; result: CallResult }
   | { type: 'error'; sock: SockRef; error: SocketError; cause: StateCause }
   | { type: 'syn-retransmit'; sock: SockRef; count: number }
   | { type: 'synack-retries-exhausted'; sock: SockRef }
@@ -108,6 +145,29 @@ export function formatCause(c: StateCause): string {
   }
 }
 
+export function formatCallFailure(f: CallFailure): string {
+  switch (f.kind) {
+    case 'port-in-use': return `port held by ${tcpStateName(f.holderState)} socket ${formatSockPair(f.holder)}`;
+    case 'tuple-in-use': return `4-tuple held by ${tcpStateName(f.holderState)} socket #${f.holder.id}`;
+    case 'no-ephemeral-port': return 'no usable port in ip_local_port_range for this destination';
+    case 'no-free-port': return 'no free port in ip_local_port_range';
+    case 'not-local-address': return `${formatIpv4Address(f.addr >>> 0)} is not a local address`;
+    case 'already-bound': return 'socket already bound';
+    case 'not-closed': return 'socket is not closed';
+    case 'already-connected': return 'already connected';
+    case 'connecting': return 'connect already in progress';
+    case 'write-shut-down': return 'write side shut down';
+    case 'not-connected': return 'not connected';
+  }
+}
+
+function formatCall(e: Extract<TcpEvent, { type: 'call' }>): string {
+  const arg = e.call === 'bind' || e.call === 'connect' ? formatEndpoint(e.addr, e.port) : '';
+  const r = e.result;
+  const ret = r.errno === null ? (e.call === 'connect' ? '0 (SYN sent)' : '0') : `-1 ${r.errno} (${formatCallFailure(r.failure)})`;
+  return `socket ${formatSockPair(e.sock)}${e.sock.uid ? ` (uid ${e.sock.uid})` : ''}: ${e.call}(${arg}) = ${ret}`;
+}
+
 const TRIGGER_TEXT: Record<ChallengeTrigger, string> = {
   'out-of-window-syn': 'an out-of-window SYN',
   'in-window-rst': 'an in-window RST',
@@ -121,6 +181,7 @@ export function formatTcpEvent(e: TcpEvent): string {
       const why = formatCause(e.cause);
       return `socket ${formatSockPair(e.sock)}${e.sock.uid ? ` (uid ${e.sock.uid})` : ''}: ${tcpStateName(e.from)} -> ${tcpStateName(e.to)}${why ? ` (${why})` : ''}`;
     }
+    case 'call': return formatCall(e);
     case 'error': return `socket ${formatSockPair(e.sock)}: ${e.error} (${formatCause(e.cause)})`;
     case 'syn-retransmit': return `socket ${formatSockPair(e.sock)}: SYN retransmission ${e.count}`;
     case 'synack-retries-exhausted': return `socket ${formatSockPair(e.sock)}: SYN-ACK retries exhausted, request dropped`;

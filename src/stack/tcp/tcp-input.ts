@@ -8,12 +8,11 @@
 // once, before the application reads it (quickack mode throughout; the one delayed ACK modelled
 // is that of a FIN moving ESTABLISHED -> CLOSE_WAIT), out-of-order segments are dropped with a
 // duplicate ACK (no OFO queue), no PAWS rejection, no keepalive.
-import { MS, SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { Cause, type ChallengeTrigger } from './tcp-events.js';
 import { TcpOutputSock } from './tcp-output.js';
 import { segEndSeq, type SegIn } from './tcp-segment-in.js';
-import { OUR_WSCALE, TCP_TIMEOUT_INIT, type RcvStatus, type TcpSock } from './tcp-sock.js';
+import { OUR_WSCALE, type RcvStatus, type TcpSock } from './tcp-sock.js';
 import { TcpState } from './tcp-state.js';
 import { TCP_TIMEWAIT_LEN, TimeWaitSock } from './tcp-timewait.js';
 
@@ -34,7 +33,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
   /**
    * tcp_conn_request(): this new socket answers the SYN `seg` that reached `listener` (its tuple
    * is already hashed): options from the SYN, our ISN (given when a TIME_WAIT socket gave way,
-   * else drawn), SYN_RECV, the SYN-ACK and its retransmission timer.
+   * else secure_tcp_seq()), SYN_RECV, the SYN-ACK and its retransmission timer.
    */
   openRequest(listener: TcpSock, seg: SegIn, isn: number | undefined): void {
     this.parent = listener;
@@ -42,14 +41,15 @@ export abstract class TcpInputSock extends TcpOutputSock {
     this.adoptPeerOptions(seg);
     this.irs = seg.seq;
     this.rcvNxt = seqAdd(seg.seq, 1);
-    this.iss = isn ?? this.port.sched.randomU32();
+    // tcp_conn_request(): secure_tcp_seq_and_ts_off() of the SYN's tuple; a SYN that a TIME_WAIT
+    // minisocket let through keeps the ISN it chose, the timestamp offset still comes from the hash.
+    const st = this.port.initSeq(seg.dst, seg.src, seg.dport, seg.sport);
+    this.iss = isn ?? st.seq;
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
-    this.tsOffset = this.port.sched.randomU32();
+    this.tsOffset = st.tsOff;
     this.setState(TcpState.SYN_RECV, { kind: 'syn-to-listener', listenAddr: listener.localAddr, listenPort: listener.localPort });
-    this.sendSynAck();
-    this.rto = TCP_TIMEOUT_INIT;
-    this.armRtx(this.rto);
+    this.startSynAck();
   }
 
   /** tcp_rcv_synsent_state_process() */
@@ -59,11 +59,10 @@ export abstract class TcpInputSock extends TcpOutputSock {
       if (!seqAfter(seg.ack, this.iss) || seqAfter(seg.ack, this.sndNxt)) {
         // Unacceptable ACK (RFC 9293 §3.10.7.3): with RST drop it; else answer with a reset.
         if (f & TcpFlag.RST) return 'done';
-        // v5.6+ "Reduce SYN resend delay if a suspicous ACK is received": the first time, resend
-        // the SYN after TCP_TIMEOUT_MIN (2 jiffies) instead of waiting the full RTO.
-        if (this.port.earlySynResend && this.retransmits === 0) {
-          this.armRtx(Math.round((2 * 1000) / this.port.sysctls.hz) * MS);
-        }
+        // v5.6+ "Reduce SYN resend delay if a suspicous ACK is received" (9603d47bad49): the first
+        // time, resend the SYN after TCP_TIMEOUT_MIN (2 jiffies, on the timer wheel: 8-12 ms at
+        // HZ=250) instead of waiting the full RTO; that resend counts as an RTO expiry.
+        if (this.port.earlySynResend && this.retransmits === 0) this.resetXmitTimer('rto', this.timeouts.timeoutMin);
         this.port.event({ type: 'unacceptable-ack', sock: this.ref(), ack: seg.ack, expected: seqAdd(this.iss, 1) });
         return 'reset';
       }
@@ -75,11 +74,12 @@ export abstract class TcpInputSock extends TcpOutputSock {
       this.adoptPeerOptions(seg);
       this.irs = seg.seq;
       this.rcvNxt = seqAdd(seg.seq, 1);
+      // tcp_ack() on the SYN-ACK: the SYN leaves the queue with an RTT sample (from the echoed
+      // timestamp when the SYN was retransmitted), the RTO follows it.
+      this.cleanRtxQueue(seg.ack, seg.hasTs ? seg.tsecr : null);
       this.sndUna = seg.ack;
       this.sndWnd = seg.window << this.sndWscale;
       this.stopRtx();
-      if (this.retransmits === 0) this.updateRtt(Math.max(1, this.now - (this.lastSynAt ?? this.now)));
-      else this.rto = TCP_TIMEOUT_INIT;
       this.retransmits = 0;
       this.setState(TcpState.ESTABLISHED, Cause['syn-ack']);
       this.sendAck();
@@ -103,7 +103,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
   private adoptPeerOptions(seg: SegIn): void {
     const sys = this.port.sysctls;
     this.tsOn = sys.tcp_timestamps === 1 && seg.hasTs;
-    if (this.tsOn) this.tsRecent = seg.tsval;
+    if (this.tsOn) this.storeTsRecent(seg.tsval);
     this.sackOn = sys.tcp_sack === 1 && seg.sackOk;
     if (sys.tcp_window_scaling && seg.wscale >= 0) {
       this.sndWscale = Math.min(seg.wscale, 14);
@@ -123,17 +123,23 @@ export abstract class TcpInputSock extends TcpOutputSock {
       return 'done';
     }
     if (f & TcpFlag.SYN && !(f & TcpFlag.ACK)) {
-      if (seg.seq === this.irs) this.sendSynAck(); // retransmitted SYN: answer again
+      // tcp_check_req(): a retransmitted SYN is answered at once (unless tcp_invalid_ratelimit
+      // holds it back) and the SYN-ACK timer restarts from now with the current backoff
+      // (mod_timer_pending(jiffies + reqsk_timeout())), "similar to the idea of fast retransmit".
+      if (seg.seq === this.irs && !this.oowRateLimited() && this.sendSynAck() && this.rtxTimer?.active) {
+        this.resetXmitTimer('rto', Math.min(this.timeouts.timeoutInit * 2 ** this.retransmits, this.timeouts.rtoMax));
+      }
       return 'done';
     }
     if (f & TcpFlag.ACK) {
       if (seg.ack !== this.sndNxt) return 'reset';
+      if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
+      // tcp_synack_rtt_meas(): the SYN-ACK's RTT (or the echoed timestamp's after a retransmission).
+      this.cleanRtxQueue(seg.ack, seg.hasTs ? seg.tsecr : null);
       this.sndUna = seg.ack;
       this.sndWnd = seg.window << this.sndWscale;
-      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
       this.stopRtx();
       this.retransmits = 0;
-      this.rto = TCP_TIMEOUT_INIT;
       this.setState(TcpState.ESTABLISHED, Cause['handshake-complete']);
       this.joinAcceptQueue();
       if (seg.len > 0 || f & TcpFlag.FIN) this.synchronizedReceive(seg);
@@ -194,7 +200,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
     }
     if (f & TcpFlag.SYN) return this.challengeAck('syn'); // RFC 5961 §4.2
     if (!(f & TcpFlag.ACK)) return;
-    if (this.tsOn && seg.hasTs && !seqLt(seg.tsval, this.tsRecent)) this.tsRecent = seg.tsval;
+    if (this.tsOn && seg.hasTs && !seqLt(seg.tsval, this.tsRecent)) this.storeTsRecent(seg.tsval);
 
     // ACK processing (tcp_ack)
     if (seqAfter(seg.ack, this.sndNxt)) {
@@ -202,7 +208,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
       return;
     }
     // The ACK of our FIN in CLOSING or LAST_ACK ends processing (tcp_time_wait / tcp_done).
-    if (seqAfter(seg.ack, this.sndUna) && this.onAcked(seg.ack)) return;
+    if (seqAfter(seg.ack, this.sndUna) && this.onAcked(seg.ack, seg.hasTs ? seg.tsecr : null)) return;
     this.sndWnd = seg.window << this.sndWscale;
 
     // Data
@@ -251,16 +257,13 @@ export abstract class TcpInputSock extends TcpOutputSock {
    * tcp_ack(): newly acknowledged data, RTT sample, timer, and the FIN states. True when the
    * socket is done with this segment (it went to TIME_WAIT or closed).
    */
-  private onAcked(ack: number): boolean {
-    if (this.rttProbe && !seqLt(ack, this.rttProbe.seq)) {
-      this.updateRtt(Math.max(1, this.now - this.rttProbe.at));
-      this.rttProbe = null;
-    }
+  private onAcked(ack: number, tsecr: number | null): boolean {
+    this.retransmits = 0; // FLAG_SND_UNA_ADVANCED
+    const acked = this.cleanRtxQueue(ack, tsecr);
     this.sndUna = ack;
-    while (this.unacked.length && !seqAfter(seqAdd(this.unacked[0].seq, this.unacked[0].data.length), ack)) this.unacked.shift();
-    this.retransmits = 0;
-    if (this.sndUna === this.sndNxt) this.stopRtx();
-    else this.armRtx(this.rto);
+    // tcp_process_tlp_ack(): an ACK at or past the probe's snd_nxt ends the episode.
+    if (this.tlpHighSeq !== null && !seqLt(ack, this.tlpHighSeq)) this.tlpHighSeq = null;
+    if (acked) this.setXmitTimer();
     const finAcked = this.finSeq >= 0 && !seqLt(ack, seqAdd(this.finSeq, 1));
     if (!finAcked) return false;
     if (this.state === TcpState.FIN_WAIT1) {
@@ -306,7 +309,7 @@ export abstract class TcpInputSock extends TcpOutputSock {
   private enterTimeWait(): void {
     this.stopRtx();
     this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
-    this.handOver(TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN);
+    this.handOver(TcpState.TIME_WAIT, TCP_TIMEWAIT_LEN * this.port.clock.hz);
   }
 
   /** close() of a socket in FIN_WAIT2: it is orphaned and waits as a minisocket. */
@@ -321,13 +324,15 @@ export abstract class TcpInputSock extends TcpOutputSock {
    * of tcp_fin_timeout beyond TCP_TIMEWAIT_LEN; the default, 60 s, has none.)
    */
   private toFinWait2Minisocket(): void {
-    this.handOver(TcpState.FIN_WAIT2, this.port.sysctls.tcp_fin_timeout * SEC);
+    // tcp_fin_time(): tcp_fin_timeout, at least 3.5 RTOs.
+    const tmo = Math.max(this.port.sysctls.tcp_fin_timeout * this.port.clock.hz, (this.rtoJ << 2) - (this.rtoJ >> 1));
+    this.handOver(TcpState.FIN_WAIT2, tmo);
   }
 
-  private handOver(substate: number, timeoutNs: number): void {
+  private handOver(substate: number, timeoutJiffies: number): void {
     if (this.successor) throw new Error(`${this.describe()}: already handed to a TIME_WAIT minisocket`);
     this.delackTimer?.cancel();
-    const tw = new TimeWaitSock(this.port, this, substate, timeoutNs);
+    const tw = new TimeWaitSock(this.port, this, substate, timeoutJiffies);
     tw.owner = this;
     this.port.hashTimeWait(this, tw);
     this.successor = tw;

@@ -6,11 +6,11 @@
 // connection enters TIME_WAIT a TimeWaitSock takes over its tuple; this object stays the
 // application's handle and reports the minisocket's state.
 import type { Timer } from '../scheduler.js';
-import { MS, SEC } from '../scheduler.js';
 import type { ChallengeAckBudget } from './tcp-challenge-ack.js';
 import { TcpEndpoint, type SegmentFields } from './tcp-endpoint.js';
-import type { SocketError, StateCause } from './tcp-events.js';
+import type { CallResult, SocketError, StateCause } from './tcp-events.js';
 import type { SegIn } from './tcp-segment-in.js';
+import { RttEstimator, tcpTimeouts } from './tcp-rtt.js';
 import { TcpFlag } from '../../wire/index.js';
 import { TcpState } from './tcp-state.js';
 import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.js';
@@ -18,11 +18,24 @@ import type { TimeWaitOwner, TimeWaitPort, TimeWaitSock } from './tcp-timewait.j
 /** What the caller does after a socket processed a segment (tcp_rcv_state_process's return): 'reset' = send one for it from the control socket. */
 export type RcvStatus = 'done' | 'reset';
 
-export const TCP_TIMEOUT_INIT = 1 * SEC;
-export const TCP_RTO_MIN = 200 * MS;
-export const TCP_RTO_MAX = 120 * SEC;
+/** One skb of the retransmission queue: its sequence space, what it carries, when it was last sent and whether an RTO retransmitted it (TCPCB_RETRANS, Karn). */
+export interface RtxSegment {
+  seq: number;
+  /** end_seq: seq + payload + SYN + FIN. */
+  end: number;
+  flags: number;
+  data: Uint8Array;
+  sentAt: number;
+  retrans: boolean;
+}
 /** The window scale Linux announces with default rmem. */
 export const OUR_WSCALE = 7;
+
+/** connect()'s port step: the call's result, and the ISN a TIME_WAIT minisocket handed over (tcp_twsk_unique), if any. */
+export interface ConnectOutcome {
+  result: CallResult;
+  writeSeq: number | null;
+}
 
 /** What a full socket needs from its TCP layer beyond what a TIME_WAIT minisocket needs. */
 export interface TcpSocketPort extends TimeWaitPort {
@@ -31,10 +44,13 @@ export interface TcpSocketPort extends TimeWaitPort {
   /** The netns-wide RFC 5961 budget. */
   readonly challengeAcks: ChallengeAckBudget;
   /** inet_csk_get_port(): bind() conflicts; assigns the local address and port. */
-  bind(s: TcpSock, addr: number, port: number): void;
-  listen(s: TcpSock, backlog: number): void;
-  /** inet_hash_connect(): assigns the source address, an ephemeral port unless bound, hashes the 4-tuple. */
-  connect(s: TcpSock, addr: number, port: number): void;
+  bind(s: TcpSock, addr: number, port: number): CallResult;
+  /** inet_csk_listen_start(): the port again as a listener (auto-bound when unbound), hashed as a listener. */
+  listen(s: TcpSock, backlog: number): CallResult;
+  /** tcp_v4_connect() up to inet_hash_connect(): source address, port, 4-tuple ownership; the socket is hashed on success. */
+  connect(s: TcpSock, addr: number, port: number): ConnectOutcome;
+  /** tcp_v4_init_seq() and tcp_v4_init_ts_off(): secure_tcp_seq_and_ts_off() of the 4-tuple at this moment. */
+  initSeq(saddr: number, daddr: number, sport: number, dport: number): { seq: number; tsOff: number };
   /** The socket is closed: out of every table. */
   unhash(s: TcpSock): void;
   /** inet_twsk_hashdance(): the minisocket takes the socket's place in the tables. */
@@ -61,21 +77,34 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   mss = 1460;
   sackOn = false;
   sndWscale = 0;
-  // retransmission
-  rto = TCP_TIMEOUT_INIT;
+  // retransmission (icsk_rto, icsk_retransmits, icsk_backoff, tp->retrans_stamp, tlp_high_seq)
+  /** The retransmission timeout in jiffies (icsk_rto). */
+  rtoJ: number;
+  /** RTO expirations since the last forward progress (icsk_retransmits; `ss -o` shows it). */
   retransmits = 0;
-  srtt = -1;
-  rttvar = 0;
-  lastSynAt: number | null = null;
+  backoff = 0;
+  /** RTO retransmissions over the connection's life (tp->total_rto: v6.5's linear SYN timeouts count it). */
+  totalRto = 0;
+  /** tcp_time_stamp (ms) of the first retransmission's original send, 0 when none (tp->retrans_stamp). */
+  retransStamp = 0;
+  /** TCP_CA_Loss after an RTO, until everything outstanding is acknowledged (no loss probes then). */
+  inLoss = false;
+  /** snd_nxt when a tail loss probe went out (tp->tlp_high_seq), null when none is outstanding. */
+  tlpHighSeq: number | null = null;
+  readonly rtt = new RttEstimator();
+  /** What the retransmission timer is armed for (icsk_pending): an RTO or a tail loss probe. */
+  protected pending: 'rto' | 'probe' | 'probe0' | null = null;
+  /** Zero-window probes sent without an answer (icsk_probes_out). */
+  protected probesOut = 0;
   protected rtxTimer: Timer | null = null;
   protected delackTimer: Timer | null = null;
-  protected rttProbe: { seq: number; at: number } | null = null;
   /** rcv_nxt carried by the last segment we sent with ACK (a later pure ACK would duplicate it). */
   protected ackedUpTo = -1;
   // buffers
   protected sendQueue: Uint8Array[] = [];
   protected sendQueued = 0;
-  protected unacked: Array<{ seq: number; data: Uint8Array }> = [];
+  /** The retransmission queue (tcp_rtx_queue): sent, not yet acknowledged. packets_out is its length. */
+  protected rtxQueue: RtxSegment[] = [];
   readonly recvBuffer: Uint8Array[] = [];
   recvQueued = 0;
   // listener side
@@ -95,6 +124,7 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
 
   constructor(port: TcpSocketPort, uid: number, gid: number, id: number) {
     super(port, uid, gid, id, port.sched.randomU32() & 0xffff);
+    this.rtoJ = tcpTimeouts(port.clock.hz).timeoutInit;
   }
 
   get state(): number {
@@ -119,9 +149,9 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
   }
 
   /** Sends one segment; remembers what an ACK in it acknowledged. */
-  protected override transmit(s: SegmentFields): void {
+  protected override transmit(s: SegmentFields): boolean {
     if (s.flags & TcpFlag.ACK) this.ackedUpTo = s.ack >>> 0;
-    super.transmit(s);
+    return super.transmit(s);
   }
 
   /** tcp_done(): the socket is closed and leaves the tables. */
@@ -147,7 +177,8 @@ export abstract class TcpSock extends TcpEndpoint implements TimeWaitOwner {
     if (!t) return this.successor?.timerInfo() ?? '';
     const left = Math.max(0, t.at - this.now);
     const human = left >= 1e9 ? `${Math.round(left / 1e9)}sec` : `${Math.round(left / 1e6)}ms`;
-    return `timer:(on,${human},${this.retransmits})`;
+    // get_tcp4_sock()/ss: "persist" for the zero-window probe timer, "on" for RTO and loss probe.
+    return this.pending === 'probe0' ? `timer:(persist,${human},${this.probesOut})` : `timer:(on,${human},${this.retransmits})`;
   }
 
   hasTimer(): boolean {

@@ -3,13 +3,33 @@
 // top of segment processing (tcp-input.ts), output and timers (tcp-output.ts) and the control
 // block (tcp-sock.ts). The socket reaches its TCP layer only through TcpSocketPort.
 import { TcpFlag, seqAdd } from '../../wire/index.js';
-import { Cause } from './tcp-events.js';
+import { CALL_OK, Cause, formatCallFailure, type CallErrno, type CallFailure, type CallResult, type SocketCall } from './tcp-events.js';
 import { TcpInputSock } from './tcp-input.js';
-import { TCP_TIMEOUT_INIT } from './tcp-sock.js';
-import { TcpState, tcpStateName } from './tcp-state.js';
+import { TcpState } from './tcp-state.js';
 
-export type { SocketError } from './tcp-events.js';
+export type { CallResult, SocketError } from './tcp-events.js';
 export type { TcpSocketPort } from './tcp-sock.js';
+
+/** A socket call failed where the caller treats failure as a configuration error (listeners of a scenario, tests). */
+export class TcpError extends Error {
+  override readonly name = 'TcpError';
+  constructor(readonly kind: CallErrno, readonly failure: CallFailure, what: string) {
+    super(`${what}: ${kind} (${formatCallFailure(failure)})`);
+  }
+}
+
+/** Throws a TcpError when `r` failed; `what` names the call for the message. */
+export function mustSucceed(r: CallResult, what: string): void {
+  if (r.errno !== null) throw new TcpError(r.errno, r.failure, what);
+}
+
+/** What-if overrides of connect(). */
+export interface ConnectOptions {
+  /** The ISN to use instead of secure_tcp_seq() (reproduces one half of a sequence-dependent outcome). */
+  iss?: number;
+  /** Like iss, decided once the local port is known (undefined: Linux's ISN). */
+  issFor?: (localPort: number) => number | undefined;
+}
 
 export class TcpSocket extends TcpInputSock {
   declare parent: TcpSocket | null;
@@ -17,41 +37,56 @@ export class TcpSocket extends TcpInputSock {
   readonly acceptQueue: TcpSocket[] = [];
   onAccept?: (child: TcpSocket) => void;
 
-  bind(addr: number, port: number): void {
-    this.port.bind(this, addr, port);
+  /** Reports a socket call and its result as a typed event. */
+  private called(call: SocketCall, addr: number, port: number, result: CallResult): CallResult {
+    this.port.event({ type: 'call', sock: this.ref(), call, addr: addr >>> 0, port, result });
+    return result;
   }
 
-  listen(backlog = 4096): void {
-    this.port.listen(this, backlog);
-    this.setState(TcpState.LISTEN, Cause['listen']);
+  /** bind(): the address must be local, the port free of conflicting holders (SO_REUSEADDR / SO_REUSEPORT as set on the socket). */
+  bind(addr: number, port: number): CallResult {
+    return this.called('bind', addr, port, this.port.bind(this, addr, port));
+  }
+
+  listen(backlog = 4096): CallResult {
+    const was = this.state;
+    const r = this.port.listen(this, backlog);
+    if (r.errno === null && was !== TcpState.LISTEN) this.setState(TcpState.LISTEN, Cause['listen']);
+    return this.called('listen', 0, 0, r);
   }
 
   /**
-   * connect(): picks the source address and, unless bound, an ephemeral port; sends the SYN.
-   * `iss` fixes the initial sequence number (scenarios use it to reproduce both halves of a
-   * sequence-number-dependent outcome); by default it is drawn from the run's seed.
+   * connect(): picks the source address and, unless bound, an ephemeral port (failing with
+   * EADDRNOTAVAIL where Linux does); sends the SYN. The ISN is secure_tcp_seq() of the 4-tuple at
+   * this moment (or continues a TIME_WAIT minisocket's sequence space when connect() took it
+   * over); `iss`/`issFor` override it for what-if runs. A result of 0 means the SYN is on its
+   * way; the handshake's outcome follows as state and error events.
    */
-  connect(addr: number, port: number, o: { iss?: number; issFor?: (localPort: number) => number | undefined } = {}): void {
-    this.port.connect(this, addr, port);
+  connect(addr: number, port: number, o: ConnectOptions = {}): CallResult {
+    const { result, writeSeq } = this.port.connect(this, addr, port);
+    if (result.errno !== null) return this.called('connect', addr, port, result);
+    const st = this.port.initSeq(this.localAddr, this.remoteAddr, this.localPort, this.remotePort);
     const fixed = o.iss ?? o.issFor?.(this.localPort);
-    this.iss = fixed !== undefined ? fixed >>> 0 : this.port.sched.randomU32();
+    this.iss = fixed !== undefined ? fixed >>> 0 : writeSeq ?? st.seq;
     this.sndUna = this.iss;
     this.sndNxt = seqAdd(this.iss, 1);
-    this.tsOffset = this.port.sched.randomU32();
+    this.tsOffset = st.tsOff;
     this.mss = this.port.route(addr).mss;
     this.setState(TcpState.SYN_SENT, Cause['connect']);
-    this.lastSynAt = this.now;
-    this.sendSyn();
-    this.rto = TCP_TIMEOUT_INIT;
-    this.armRtx(this.rto);
+    this.called('connect', addr, port, CALL_OK);
+    this.startConnect();
+    return CALL_OK;
   }
 
-  send(data: Uint8Array): void {
-    if (this.shutWr || this.state === TcpState.CLOSE) throw new Error(`send on ${tcpStateName(this.state)} socket (EPIPE)`);
-    if (data.length === 0) return;
+  /** send(): queues the bytes (EPIPE once the write side is shut down or the connection is gone, ENOTCONN before connect()). */
+  send(data: Uint8Array): CallResult {
+    if (this.shutWr || (this.state === TcpState.CLOSE && this.remotePort)) return this.called('send', 0, 0, { errno: 'EPIPE', failure: { kind: 'write-shut-down' } });
+    if (this.state === TcpState.CLOSE || this.state === TcpState.LISTEN) return this.called('send', 0, 0, { errno: 'ENOTCONN', failure: { kind: 'not-connected' } });
+    if (data.length === 0) return CALL_OK;
     this.sendQueue.push(data.slice());
     this.sendQueued += data.length;
     if (this.state === TcpState.ESTABLISHED || this.state === TcpState.CLOSE_WAIT) this.pushData();
+    return CALL_OK;
   }
 
   /** Reads and removes everything received so far. */
@@ -67,13 +102,14 @@ export class TcpSocket extends TcpInputSock {
     return out;
   }
 
-  /** shutdown(SHUT_WR) sends our FIN once queued data is out; SHUT_RD only stops delivery. */
-  shutdown(how: 'wr' | 'rd' | 'rdwr'): void {
+  /** shutdown(SHUT_WR) sends our FIN once queued data is out; SHUT_RD only stops delivery; ENOTCONN on a closed socket. */
+  shutdown(how: 'wr' | 'rd' | 'rdwr'): CallResult {
+    if (this.state === TcpState.CLOSE) return this.called('shutdown', 0, 0, { errno: 'ENOTCONN', failure: { kind: 'not-connected' } });
     if (how !== 'wr') this.shutRd = true;
-    if (how === 'rd') return;
-    if (this.shutWr) return;
+    if (how === 'rd' || this.shutWr) return CALL_OK;
     this.shutWr = true;
     if (this.state === TcpState.ESTABLISHED || this.state === TcpState.CLOSE_WAIT) this.pushData();
+    return CALL_OK;
   }
 
   /**

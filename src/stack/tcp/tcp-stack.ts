@@ -7,15 +7,18 @@
 // through TcpSocketPort, the stack reaches its host only through TcpHostPort.
 import type { KernelProfile } from '../../conntrack/kernel-profile.js';
 import { ConfigError } from '../../conntrack/errors.js';
-import { TcpFlag, TcpOptionScan, formatIpv4Address } from '../../wire/index.js';
+import { TcpFlag, TcpOptionScan } from '../../wire/index.js';
 import type { Scheduler } from '../scheduler.js';
 import { PortAllocator } from './port-allocator.js';
 import { ChallengeAckBudget } from './tcp-challenge-ack.js';
 import type { SocketOwner, TcpEndpoint, TcpRoute } from './tcp-endpoint.js';
-import { Cause, formatEndpoint, type TcpEvent } from './tcp-events.js';
+import { CALL_OK, Cause, formatEndpoint, type CallErrno, type CallFailure, type CallResult, type TcpEvent } from './tcp-events.js';
+import { InetHashinfo } from './tcp-hashtables.js';
+import { SecureSeq } from './secure-seq.js';
+import type { KernelClock } from '../kernel-clock.js';
 import { parseSegIn, type SegIn } from './tcp-segment-in.js';
 import { encodeOut, resetFor, type SegmentOut } from './tcp-segment-out.js';
-import type { TcpSock, TcpSocketPort } from './tcp-sock.js';
+import type { ConnectOutcome, TcpSock, TcpSocketPort } from './tcp-sock.js';
 import { TcpSocket } from './tcp-socket.js';
 import { TcpState, ssStateName } from './tcp-state.js';
 import type { TcpSysctls } from './tcp-sysctls.js';
@@ -24,8 +27,8 @@ import { TimeWaitSock } from './tcp-timewait.js';
 /** What the TCP layer needs from its host. */
 export interface TcpHostPort {
   readonly name: string;
-  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. */
-  localOut(bytes: Uint8Array, owner: SocketOwner | null): void;
+  /** ip_local_out(): send a packet built by TCP; owner uid/gid for -m owner. False: dropped on the output path (the sender sees -EPERM). */
+  localOut(bytes: Uint8Array, owner: SocketOwner | null): boolean;
   /** Source address the routing table picks for a destination. */
   sourceFor(dst: number): number;
   isLocalAddress(addr: number): boolean;
@@ -35,26 +38,15 @@ export interface TcpHostPort {
   tcpEvent(e: TcpEvent): void;
 }
 
-export class TcpError extends Error {
-  override readonly name = 'TcpError';
-  constructor(readonly kind: 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'EINVAL' | 'EISCONN', message: string) {
-    super(`${kind}: ${message}`);
-  }
-}
-
 /** Loopback (MTU 65536) and Ethernet (MTU 1500) routes: MSS and tcp_select_initial_window() results. */
 const LOOPBACK_ROUTE: TcpRoute = { mss: 65495, synWindow: 65495, synAckWindow: 65483, window: 65536 };
 const ETHERNET_ROUTE: TcpRoute = { mss: 1460, synWindow: 64240, synAckWindow: 65160, window: 64256 };
 
-const key = (la: number, lp: number, ra: number, rp: number) => `${la >>> 0}:${lp}:${ra >>> 0}:${rp}`;
-const listenKey = (la: number, lp: number) => `${la >>> 0}:${lp}`;
+const fail = (errno: CallErrno, failure: CallFailure): CallResult => ({ errno, failure });
 
 export class TcpStack implements TcpSocketPort {
-  /** Established hash: connected sockets and TIME_WAIT minisockets, by 4-tuple. */
-  private readonly ehash = new Map<string, TcpSock | TimeWaitSock>();
-  private readonly listeners = new Map<string, TcpSock>();
-  /** Every endpoint holding a local port (bound, connected or in TIME_WAIT), by port. */
-  private readonly byPort = new Map<number, Set<TcpEndpoint>>();
+  /** The namespace's port and 4-tuple ownership (established hash, listeners, bind buckets). */
+  private readonly hash = new InetHashinfo();
   /** Every endpoint `ss` lists. */
   readonly sockets = new Set<TcpEndpoint>();
   private readonly ports: PortAllocator;
@@ -62,16 +54,21 @@ export class TcpStack implements TcpSocketPort {
   private nextSockId = 1;
   readonly challengeAcks: ChallengeAckBudget;
   readonly earlySynResend: boolean;
+  /** secure_tcp_seq_and_ts_off() with this kernel's boot keys. */
+  readonly secureSeq: SecureSeq;
 
   constructor(
     readonly host: TcpHostPort,
     readonly sched: Scheduler,
     readonly profile: KernelProfile,
     readonly sysctls: TcpSysctls,
+    readonly clock: KernelClock,
+    secrets: readonly number[],
   ) {
     this.ports = new PortAllocator(sched.randomU32());
     this.challengeAcks = new ChallengeAckBudget(sysctls.tcp_challenge_ack_limit);
     this.earlySynResend = profile.earlySynResend;
+    this.secureSeq = new SecureSeq(secrets, profile.tsOffsetPerTuple);
   }
 
   socket(owner: { uid?: number; gid?: number } = {}): TcpSocket {
@@ -86,8 +83,8 @@ export class TcpStack implements TcpSocketPort {
     return this.host.routeIsLoopback(dst) ? LOOPBACK_ROUTE : ETHERNET_ROUTE;
   }
 
-  output(seg: SegmentOut, ipId: number, owner: SocketOwner): void {
-    this.host.localOut(encodeOut(seg, ipId), owner);
+  output(seg: SegmentOut, ipId: number, owner: SocketOwner): boolean {
+    return this.host.localOut(encodeOut(seg, ipId), owner);
   }
 
   event(e: TcpEvent): void {
@@ -98,101 +95,103 @@ export class TcpStack implements TcpSocketPort {
     return this.host.originalDst(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
   }
 
-  private holdPort(s: TcpEndpoint): void {
-    let set = this.byPort.get(s.localPort);
-    if (!set) this.byPort.set(s.localPort, (set = new Set()));
-    set.add(s);
+  /** tcp_v4_init_seq() + tcp_v4_init_ts_off(): the ISN and timestamp offset of a connection, from its 4-tuple and the clock. */
+  initSeq(saddr: number, daddr: number, sport: number, dport: number): { seq: number; tsOff: number } {
+    return this.secureSeq.seqAndTsOff(saddr, daddr, sport, dport, this.clock.isnClock(), this.sysctls.tcp_timestamps);
   }
 
-  private releasePort(s: TcpEndpoint): void {
-    const set = this.byPort.get(s.localPort);
-    set?.delete(s);
-    if (set?.size === 0) this.byPort.delete(s.localPort);
-  }
-
-  /** inet_csk_get_port(): bind() conflicts, with SO_REUSEADDR relaxing them for non-listeners. */
-  bind(s: TcpSock, addr: number, port: number): void {
-    if (s.localPort) throw new TcpError('EINVAL', 'socket already bound');
-    if (addr !== 0 && !this.host.isLocalAddress(addr)) throw new TcpError('EADDRNOTAVAIL', `${formatIpv4Address(addr)} is not an address of ${this.host.name}`);
+  /** inet_bind() + inet_csk_get_port(): the address must be local; the port free of conflicting holders (bind conflicts). */
+  bind(s: TcpSock, addr: number, port: number): CallResult {
+    if (s.localPort || s.state !== TcpState.CLOSE) return fail('EINVAL', { kind: 'already-bound' });
+    if (addr !== 0 && !this.host.isLocalAddress(addr)) return fail('EADDRNOTAVAIL', { kind: 'not-local-address', addr });
     if (port !== 0) {
-      for (const o of this.byPort.get(port) ?? []) {
-        if (o === s || o.state === TcpState.CLOSE) continue;
-        const sameAddr = addr === 0 || o.localAddr === 0 || o.localAddr === addr;
-        if (!sameAddr) continue;
-        // SO_REUSEADDR on both: allowed unless the other one listens (or is in TIME_WAIT: always ok).
-        if (o.state === TcpState.TIME_WAIT) continue;
-        if (s.reuseAddr && o.reuseAddr && o.state !== TcpState.LISTEN) continue;
-        throw new TcpError('EADDRINUSE', `${formatIpv4Address(addr)}:${port} is in use by a ${ssStateName(o.state)} socket`);
-      }
+      const holder = this.hash.conflict(s, addr, port);
+      if (holder) return fail('EADDRINUSE', { kind: 'port-in-use', holder: holder.ref(), holderState: holder.state });
     } else {
-      port = this.ports.choose(addr, 0, 0, this.sysctls.ip_local_port_range[0], this.sysctls.ip_local_port_range[1], (p) => !(this.byPort.get(p)?.size));
-      if (port < 0) throw new TcpError('EADDRINUSE', 'no free port');
+      port = this.freePort(addr);
+      if (port < 0) return fail('EADDRINUSE', { kind: 'no-free-port' });
     }
     s.localAddr = addr;
     s.localPort = port;
     s.boundByBind = true;
-    this.holdPort(s);
+    this.hash.hold(s, port);
+    return CALL_OK;
   }
 
-  listen(s: TcpSock, backlog: number): void {
-    if (!s.localPort) throw new TcpError('EINVAL', 'listen() on an unbound socket');
-    const k = listenKey(s.localAddr, s.localPort);
-    if (this.listeners.has(k)) throw new TcpError('EADDRINUSE', `already listening on ${formatEndpoint(s.localAddr, s.localPort)}`);
+  /** inet_csk_find_open_port(), simplified: a port nobody holds. */
+  private freePort(addr: number): number {
+    const [low, high] = this.sysctls.ip_local_port_range;
+    return this.ports.choose(addr, 0, 0, low, high, (p) => !this.hash.portHeld(p));
+  }
+
+  /**
+   * inet_listen() -> inet_csk_listen_start(): the port is taken again with the socket in LISTEN
+   * (so SO_REUSEADDR no longer shares it with another listener); an unbound socket gets a free one.
+   */
+  listen(s: TcpSock, backlog: number): CallResult {
+    if (s.state === TcpState.LISTEN) {
+      s.backlog = backlog;
+      return CALL_OK;
+    }
+    if (s.state !== TcpState.CLOSE) return fail('EINVAL', { kind: 'not-closed' });
+    if (!s.localPort) {
+      const port = this.freePort(0);
+      if (port < 0) return fail('EADDRINUSE', { kind: 'no-free-port' });
+      s.localPort = port;
+      this.hash.hold(s, port);
+    }
+    const holder = this.hash.conflict(s, s.localAddr, s.localPort, true);
+    if (holder) return fail('EADDRINUSE', { kind: 'port-in-use', holder: holder.ref(), holderState: holder.state });
     s.backlog = backlog;
-    this.listeners.set(k, s);
+    this.hash.hashListener(s);
+    return CALL_OK;
   }
 
-  /** inet_hash_connect(): source address by route, ephemeral port unless bound; 4-tuple must be unique. */
-  connect(s: TcpSock, addr: number, port: number): void {
-    if (s.state !== TcpState.CLOSE) throw new TcpError('EISCONN', 'socket already connected');
+  /**
+   * tcp_v4_connect() up to inet_hash_connect(): the source address by route, then the port rules
+   * (see tcp-hashtables.ts). A TIME_WAIT minisocket the connection takes over is killed here and
+   * its successor ISN returned.
+   */
+  connect(s: TcpSock, addr: number, port: number): ConnectOutcome {
+    if (s.state === TcpState.SYN_SENT) return { result: fail('EALREADY', { kind: 'connecting' }), writeSeq: null };
+    if (s.state !== TcpState.CLOSE) return { result: fail('EISCONN', { kind: 'already-connected' }), writeSeq: null };
+    const hadAddr = s.localAddr;
     if (!s.localAddr) s.localAddr = this.host.sourceFor(addr);
+    const [low, high] = this.sysctls.ip_local_port_range;
+    const r = this.hash.hashConnect(s, addr >>> 0, port, {
+      portRange: this.sysctls.ip_local_port_range, twReuse: this.sysctls.tcp_tw_reuse, seconds: this.clock.seconds(), ms: this.clock.ms(),
+      reuseDelayMs: this.profile.twReuseDelay ? this.sysctls.tcp_tw_reuse_delay : null,
+      finWait2NoReuse: this.profile.twFinWait2NoReuse,
+    }, (usable) => this.ports.choose(s.localAddr, addr, port, low, high, usable));
+    if (!r.ok) {
+      s.localAddr = hadAddr; // failure: inet_bhash2_reset_saddr()
+      return { result: fail('EADDRNOTAVAIL', r.failure), writeSeq: null };
+    }
     s.remoteAddr = addr >>> 0;
     s.remotePort = port;
-    if (s.localPort) {
-      const existing = this.ehash.get(key(s.localAddr, s.localPort, addr, port));
-      if (existing && existing !== s) {
-        if (existing instanceof TimeWaitSock && existing.state === TcpState.TIME_WAIT) existing.kill(Cause['tw-reused-by-connect']);
-        else throw new TcpError('EADDRNOTAVAIL', `4-tuple ${formatEndpoint(s.localAddr, s.localPort)} -> ${formatEndpoint(addr, port)} in use`);
-      }
-    } else {
-      const [low, high] = this.sysctls.ip_local_port_range;
-      const p = this.ports.choose(s.localAddr, addr, port, low, high, (cand) => {
-        const holders = this.byPort.get(cand);
-        if (holders) for (const o of holders) if (o.boundByBind && o.state !== TcpState.CLOSE) return false;
-        const tw = this.ehash.get(key(s.localAddr, cand, addr, port));
-        return !tw || tw.state === TcpState.TIME_WAIT;
-      });
-      if (p < 0) throw new TcpError('EADDRNOTAVAIL', 'no ephemeral port left for this destination');
-      const tw = this.ehash.get(key(s.localAddr, p, addr, port));
-      if (tw instanceof TimeWaitSock) tw.kill(Cause['tw-reused-by-connect']);
-      s.localPort = p;
-      this.holdPort(s);
+    s.localPort = r.port;
+    if (r.reuse) {
+      r.reuse.tw.kill(Cause['tw-reused-by-connect']);
+      s.tsRecent = r.reuse.tsRecent;
+      s.tsRecentStamp = r.reuse.tsRecentStamp;
+      s.tsRecentStampMs = r.reuse.tsRecentStampMs;
     }
-    this.ehash.set(key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort), s);
+    return { result: CALL_OK, writeSeq: r.reuse ? r.reuse.writeSeq : null };
   }
 
   unhash(s: TcpSock): void {
-    const k = key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
-    if (this.ehash.get(k) === s) this.ehash.delete(k);
-    const lk = listenKey(s.localAddr, s.localPort);
-    if (this.listeners.get(lk) === s) this.listeners.delete(lk);
-    this.releasePort(s);
+    this.hash.unhash(s);
     this.sockets.delete(s);
   }
 
   hashTimeWait(s: TcpSock, tw: TimeWaitSock): void {
-    const k = key(s.localAddr, s.localPort, s.remoteAddr, s.remotePort);
-    if (this.ehash.get(k) === s) this.ehash.set(k, tw);
-    this.releasePort(s);
-    this.holdPort(tw);
+    this.hash.hashTimeWait(s, tw);
     this.sockets.delete(s);
     this.sockets.add(tw);
   }
 
   releaseTimeWait(tw: TimeWaitSock): void {
-    const k = key(tw.localAddr, tw.localPort, tw.remoteAddr, tw.remotePort);
-    if (this.ehash.get(k) === tw) this.ehash.delete(k);
-    this.releasePort(tw);
+    this.hash.releaseTimeWait(tw);
     this.sockets.delete(tw);
   }
 
@@ -201,7 +200,7 @@ export class TcpStack implements TcpSocketPort {
   /** tcp_v4_rcv(): parse once, look up the established hash, then listeners; no socket -> reset. */
   receive(bytes: Uint8Array, ipOff: number): void {
     const seg = parseSegIn(bytes, ipOff, this.scan);
-    const est = this.ehash.get(key(seg.dst, seg.dport, seg.src, seg.sport));
+    const est = this.hash.established(seg.dst, seg.dport, seg.src, seg.sport);
     if (est instanceof TimeWaitSock) {
       this.timeWaitReceive(est, seg);
       return;
@@ -220,7 +219,7 @@ export class TcpStack implements TcpSocketPort {
   }
 
   private listenerFor(seg: SegIn): TcpSock | undefined {
-    return this.listeners.get(listenKey(seg.dst, seg.dport)) ?? this.listeners.get(listenKey(0, seg.dport));
+    return this.hash.listener(seg.dst, seg.dport);
   }
 
   /** do_time_wait: acts on the minisocket's answer (enum tcp_tw_status). */
@@ -256,8 +255,7 @@ export class TcpStack implements TcpSocketPort {
     child.localPort = seg.dport;
     child.remoteAddr = seg.src;
     child.remotePort = seg.sport;
-    this.holdPort(child);
-    this.ehash.set(key(child.localAddr, child.localPort, child.remoteAddr, child.remotePort), child);
+    this.hash.hashChild(child);
     child.openRequest(l, seg, isn);
   }
 

@@ -21,6 +21,10 @@ export interface TcpSysctls {
   tcp_timestamps: number;
   tcp_sack: number;
   tcp_window_scaling: number;
+  /** TIME_WAIT reuse for new outgoing connections on ephemeral ports: 0 off, 1 on, 2 loopback only (the default since 4.x's "tcp: Add tcp_tw_reuse option for loopback only"). */
+  tcp_tw_reuse: number;
+  /** ms a TIME_WAIT's last timestamp must be old before tcp_tw_reuse takes it (v6.13+, default 1000). */
+  tcp_tw_reuse_delay: number;
   /** Kernel timer frequency: TCP_TIMEOUT_MIN is 2 jiffies (CONFIG_HZ=250 in Debian, Ubuntu and SUSE configs). */
   hz: number;
 }
@@ -39,6 +43,8 @@ export function defaultTcpSysctls(p: KernelProfile): TcpSysctls {
     tcp_timestamps: 1,
     tcp_sack: 1,
     tcp_window_scaling: 1,
+    tcp_tw_reuse: 2,
+    tcp_tw_reuse_delay: 1000,
     hz: 250,
   };
 }
@@ -58,6 +64,7 @@ export function applyTcpSysctls(base: TcpSysctls, settings: readonly string[], p
     }
     if (!(name in out) || name === 'hz') throw new ConfigError(`unknown or unmodelled sysctl net.ipv4.${name}`);
     if (name === 'tcp_syn_linear_timeouts' && !p.synLinearTimeouts) throw new ConfigError(`net.ipv4.tcp_syn_linear_timeouts does not exist on ${p.name}: it was added in v6.5`);
+    if (name === 'tcp_tw_reuse_delay' && !p.twReuseDelay) throw new ConfigError(`net.ipv4.tcp_tw_reuse_delay does not exist on ${p.name}: it was added in v6.13`);
     if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`net.ipv4.${name}=${raw}: not a non-negative integer`);
     (out as unknown as Record<string, number>)[name] = Number(raw.trim());
   }

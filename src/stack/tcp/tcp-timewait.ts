@@ -7,15 +7,14 @@
 // per-netns control socket (IP ID 0, no socket owner), ctsim with the connection's IP ID counter
 // and owner as the full socket did (the committed captures depend on it).
 import type { Timer } from '../scheduler.js';
-import { SEC } from '../scheduler.js';
 import { TcpFlag, seqAdd, seqAfter, seqLt } from '../../wire/index.js';
 import { TcpEndpoint, type TcpEndpointPort } from './tcp-endpoint.js';
 import { Cause, type StateCause } from './tcp-events.js';
 import { segEndSeq, type SegIn } from './tcp-segment-in.js';
 import { TcpState } from './tcp-state.js';
 
-/** TCP_TIMEWAIT_LEN */
-export const TCP_TIMEWAIT_LEN = 60 * SEC;
+/** TCP_TIMEWAIT_LEN in seconds (60 * HZ jiffies). */
+export const TCP_TIMEWAIT_LEN = 60;
 
 export interface TimeWaitPort extends TcpEndpointPort {
   /** inet_twsk_kill(): the minisocket is gone; its tuple and port are free. */
@@ -59,6 +58,7 @@ export interface TimeWaitInit {
   remoteAddr: number;
   remotePort: number;
   reuseAddr: boolean;
+  reusePort: boolean;
   boundByBind: boolean;
   orphan: boolean;
   rcvNxt: number;
@@ -66,6 +66,8 @@ export interface TimeWaitInit {
   rcvWscale: number;
   tsOn: boolean;
   tsRecent: number;
+  tsRecentStamp: number;
+  tsRecentStampMs: number;
   tsOffset: number;
   lastOowAck: number;
 }
@@ -77,14 +79,15 @@ export class TimeWaitSock extends TcpEndpoint {
   owner: TimeWaitOwner | null = null;
   private timer: Timer | null = null;
 
-  /** Starts in `substate` with its timer at `timeoutNs` (TCP_TIMEWAIT_LEN, or tcp_fin_timeout for FIN_WAIT2). */
-  constructor(override readonly port: TimeWaitPort, init: TimeWaitInit, substate: number, timeoutNs: number) {
+  /** Starts in `substate` with its timer at `timeoutJiffies` (TCP_TIMEWAIT_LEN, or tcp_fin_time() for FIN_WAIT2). */
+  constructor(override readonly port: TimeWaitPort, init: TimeWaitInit, substate: number, timeoutJiffies: number) {
     super(port, init.uid, init.gid, init.id, init.ipId);
     this.localAddr = init.localAddr;
     this.localPort = init.localPort;
     this.remoteAddr = init.remoteAddr;
     this.remotePort = init.remotePort;
     this.reuseAddr = init.reuseAddr;
+    this.reusePort = init.reusePort;
     this.boundByBind = init.boundByBind;
     this.orphan = init.orphan;
     this.rcvNxt = init.rcvNxt;
@@ -92,17 +95,23 @@ export class TimeWaitSock extends TcpEndpoint {
     this.rcvWscale = init.rcvWscale;
     this.tsOn = init.tsOn;
     this.tsRecent = init.tsRecent;
+    this.tsRecentStamp = init.tsRecentStamp;
+    this.tsRecentStampMs = init.tsRecentStampMs;
     this.tsOffset = init.tsOffset;
     this.lastOowAck = init.lastOowAck;
     this.state = substate;
-    this.schedule(timeoutNs);
+    this.schedule(timeoutJiffies);
   }
 
-  /** inet_twsk_reschedule(): the timer that ends the minisocket. */
-  private schedule(timeoutNs: number): void {
+  /** inet_twsk_reschedule(): the timer that ends the minisocket, on the timer wheel (60 s fires up to 2 s late at HZ=250). */
+  private schedule(timeoutJiffies: number): void {
     this.timer?.cancel();
     const cause = this.state === TcpState.TIME_WAIT ? Cause['tw-expired'] : Cause['fin-timeout'];
-    this.timer = this.port.sched.after(timeoutNs, () => this.kill(cause));
+    this.timer = this.port.clock.armTimer(timeoutJiffies, () => this.kill(cause));
+  }
+
+  private get timeWaitLen(): number {
+    return TCP_TIMEWAIT_LEN * this.port.clock.hz;
   }
 
   /** tcp_timewait_state_process() */
@@ -123,8 +132,8 @@ export class TimeWaitSock extends TcpEndpoint {
         this.kill(Cause['rst-time-wait']);
         return DONE;
       }
-      this.schedule(TCP_TIMEWAIT_LEN);
-      if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+      this.schedule(this.timeWaitLen);
+      if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
       return DONE;
     }
     if (f & TcpFlag.SYN && !(f & (TcpFlag.RST | TcpFlag.ACK)) && seqAfter(seg.seq, this.rcvNxt)) {
@@ -132,7 +141,7 @@ export class TimeWaitSock extends TcpEndpoint {
       return { action: 'syn', isn: seqAdd(this.sndNxt, 65535 + 2) || 1 };
     }
     if (!(f & TcpFlag.RST)) {
-      if (f & TcpFlag.ACK) this.schedule(TCP_TIMEWAIT_LEN);
+      if (f & TcpFlag.ACK) this.schedule(this.timeWaitLen);
       this.oowAck(seg);
     }
     return DONE;
@@ -158,10 +167,10 @@ export class TimeWaitSock extends TcpEndpoint {
     if (!(f & TcpFlag.ACK) || !seqAfter(endSeq, this.rcvNxt) || endSeq === seg.seq) return DONE; // duplicate
     if (!(f & TcpFlag.FIN) || endSeq !== seqAdd(this.rcvNxt, 1)) return RESET_DATA;
     this.rcvNxt = endSeq;
-    if (this.tsOn && seg.hasTs) this.tsRecent = seg.tsval;
+    if (this.tsOn && seg.hasTs) this.storeTsRecent(seg.tsval);
     this.sendAck();
     this.setState(TcpState.TIME_WAIT, Cause['time-wait']);
-    this.schedule(TCP_TIMEWAIT_LEN);
+    this.schedule(this.timeWaitLen);
     return DONE;
   }
 
