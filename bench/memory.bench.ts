@@ -1,47 +1,56 @@
-// Memory per live entry at N entries: ctsim's typed arrays (index, tuples, TCP tracking columns,
-// status/timeout/id) counted exactly, and both the ctsim engine and the Map baselines measured as
-// heap + ArrayBuffer growth after forced GC (node --expose-gc).
-import { Conntrack } from '../src/conntrack/conntrack.js';
-import { PZ_TCP } from '../src/conntrack/conn-table.js';
-import { BigintMapTable, StringMapTable } from './baselines.js';
+// Memory per live entry: ctsim's engine counted exactly (index, tuples and hashes, TCP tracking
+// columns, status/timeout/id) and measured as heap + ArrayBuffer growth after forced GC (node
+// --expose-gc) around the engine's setup; the baselines measured the same way.
+import type { Conntrack } from '../src/conntrack/conntrack.js';
+import { BigintMapTable, PlainTable, StringMapTable } from './baselines.js';
 import type { BenchRecord } from './record.js';
-import { makeTuples } from './workload-keys.js';
+import { SIDECAR, SIDECAR_PORT, type FlowSet } from './traffic.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
-function used(): number {
+/** Heap plus off-heap buffers in use, after two forced collections when --expose-gc is on. */
+export function memoryInUse(): number {
   gc?.();
   gc?.();
   const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  return m.heapUsed + m.external; // external: ArrayBuffers and WebAssembly memories (the index), which arrayBuffers omits
 }
 
-export function benchMemory(entries: number): BenchRecord {
-  const t = makeTuples(entries);
-  let before = used();
-  const ct = new Conntrack({ kernel: '6.18', sysctls: [`nf_conntrack_max=${entries}`], initialCapacity: entries });
-  for (let i = 0; i < entries; i++) {
-    const e = ct.table.allocate();
-    ct.table.setTuple(e, 0, t.src[i], t.dst[i], t.sport[i], t.dport[i], PZ_TCP);
-    ct.table.setTuple(e, 1, t.dst[i], t.src[i], t.dport[i], t.sport[i], PZ_TCP);
-    ct.table.link(e);
-  }
-  const ctsimMeasured = (used() - before) / entries;
+/** The engine's bytes per entry, by construction. */
+export function countedBytes(ct: Conntrack): { index: number; total: number } {
   const mem = ct.table.memoryBytes();
-  const index = mem.index / entries;
-  const counted = (mem.index + mem.tuples) / entries + ct.tcp.bytesPerEntry() + 2 + 8 + 4;
-  before = used();
-  const s = new StringMapTable();
-  for (let i = 0; i < entries; i++) s.insert({ id: i, state: 3, timeoutAt: 0, src: t.src[i], dst: t.dst[i], sport: t.sport[i], dport: t.dport[i] });
-  const stringMap = (used() - before) / entries;
-  before = used();
-  const b = new BigintMapTable();
-  for (let i = 0; i < entries; i++) b.insert({ id: i, state: 3, timeoutAt: 0, src: t.src[i], dst: t.dst[i], sport: t.sport[i], dport: t.dport[i] });
-  const bigintMap = (used() - before) / entries;
-  if (ct.count !== entries || s.map.size !== 2 * entries || b.map.size !== 2 * entries) throw new Error('memory setup');
-  process.stderr.write(`  memory / ${entries} entries: ctsim index ${index.toFixed(1)} B, total counted ${counted.toFixed(1)} B, measured ${ctsimMeasured.toFixed(1)} B; Map<string> ${stringMap.toFixed(1)} B; Map<bigint> ${bigintMap.toFixed(1)} B${gc ? '' : ' (no --expose-gc: measurements approximate)'}\n`);
+  const cols = ct.tcp.bytesPerEntry() * ct.table.capacity + ct.status.byteLength + ct.timeoutAt.byteLength + ct.ids.byteLength;
+  return { index: mem.index, total: mem.index + mem.tuples + cols };
+}
+
+export const MEMORY_DEFINITION = {
+  operation: 'bytes per live entry: index; everything ctsim allocates per entry (counted); heap + ArrayBuffer growth (measured)',
+  keys: '-',
+  flows: 'every flow ESTABLISHED through the engine (REDIRECTed)',
+  harness: 'measured after two forced GCs (node --expose-gc) before and after the setup',
+};
+
+export function memoryRecord(ct: Conntrack, f: FlowSet, measuredBytes: number, withMaps: boolean): BenchRecord {
+  const n = f.n;
+  const c = countedBytes(ct);
+  const detail: Record<string, number | boolean> = { ctsimIndexBytes: c.index / n, ctsimTotalCountedBytes: c.total / n, ctsimMeasuredBytes: measuredBytes / n, gcForced: !!gc };
+  const plain = new PlainTable(2 * n);
+  detail.plainTableBytes = plain.bytes / n;
+  if (withMaps) {
+    let before = memoryInUse();
+    const s = new StringMapTable();
+    for (let i = 0; i < n; i++) s.insert({ id: i, state: 3, timeoutAt: 0, src: f.client[i], dst: f.service[i], sport: f.clientPort[i], dport: f.servicePort[i], rsrc: SIDECAR, rsport: SIDECAR_PORT });
+    detail.stringMapBytes = (memoryInUse() - before) / n;
+    before = memoryInUse();
+    const b = new BigintMapTable();
+    for (let i = 0; i < n; i++) b.insert({ id: i, state: 3, timeoutAt: 0, src: f.client[i], dst: f.service[i], sport: f.clientPort[i], dport: f.servicePort[i], rsrc: SIDECAR, rsport: SIDECAR_PORT });
+    detail.bigintMapBytes = (memoryInUse() - before) / n;
+    if (s.map.size !== 2 * n || b.map.size !== 2 * n) throw new Error('memory: baseline setup');
+  }
+  const fmt = (k: string) => (typeof detail[k] === 'number' ? `${(detail[k] as number).toFixed(1)} B` : 'not run');
+  process.stderr.write(`  memory @ ${n}: ctsim index ${fmt('ctsimIndexBytes')}, counted ${fmt('ctsimTotalCountedBytes')}, measured ${fmt('ctsimMeasuredBytes')}; plain table ${fmt('plainTableBytes')}; Map<string> ${fmt('stringMapBytes')}; Map<bigint> ${fmt('bigintMapBytes')}${gc ? '' : ' (no --expose-gc: measurements approximate)'}\n`);
   return {
-    workload: 'memory', entries, opsPerSec: 0, baselineOpsPerSec: null, ratio: stringMap / counted, bytesPerEntry: index,
-    detail: { ctsimIndexBytes: index, ctsimTotalCountedBytes: counted, ctsimMeasuredBytes: ctsimMeasured, stringMapBytes: stringMap, bigintMapBytes: bigintMap, gcForced: !!gc },
+    workload: 'memory', variant: 'engine', entries: n, unit: 'bytes/entry', definition: MEMORY_DEFINITION, opsPerSec: 0,
+    results: [], bytesPerEntry: c.index / n, detail,
   };
 }

@@ -1,16 +1,28 @@
 // The conntrack hash table: every entry is indexed twice, under its ORIGINAL and its REPLY
 // tuple, so one lookup finds the entry from either direction and says which (the kernel's
-// tuplehash[2] in one global table). Built for heavy port reuse:
+// tuplehash[2] in one global table). Built for heavy port reuse at millions of random flows,
+// where every lookup is a cache miss and the cost is the number of cache lines touched:
 //  - the index is one Int32Array of 16-byte slots holding the key itself (src, dst, ports) and a
-//    meta word (ref = entry*2+dir, and the slot's probe distance): a lookup touches one cache
-//    line, never the entry;
+//    meta word (ref = entry*2+dir, and the slot's probe distance): a lookup reads the index only,
+//    never the entry;
+//  - four slots make one 64-byte bucket, and a key's probing starts at the first slot of its
+//    bucket (its home): with the index aligned on cache lines (a WebAssembly.Memory, the one
+//    page-aligned buffer JavaScript can allocate) a hit is one line about 9 times in 10, and
+//    that line is known from the hash alone, so a batch of lookups can request all its lines at
+//    once (touchHome) before comparing keys;
 //  - open addressing with Robin Hood probing and backward-shift deletion, so deleting leaves no
-//    tombstones and a table churned by millions of insert/delete cycles probes as a fresh one;
-//  - a table size that is not a power of two (multiply-shift range reduction) keeps the load
-//    at 0.66 and the index at 48 bytes per entry;
-//  - per-entry tuples (struct-of-arrays) for the slow paths, a seeded hash, entry slots recycled
-//    through a free list, growth by doubling up to nf_conntrack_max.
+//    tombstones and a table churned by millions of insert/delete cycles probes as a fresh one
+//    (two-choice cuckoo buckets were tried: deletions drift keys to their second bucket, from 90 %
+//    of hits in one line to 70 % after churn);
+//  - a bucket count that is not a power of two (multiply-shift range reduction) keeps the load
+//    at 0.6 and the index at 53 bytes per entry;
+//  - per-entry tuples and per-key hashes (struct-of-arrays) for the slow paths: the hash a lookup
+//    computed is stored with the tuple and reused by deletion, so a key is hashed once per
+//    connection; a seeded hash; entry slots recycled through a free list; growth by doubling up
+//    to nf_conntrack_max.
 // Lookup, insert and remove allocate nothing (growth allocates, rarely and amortised).
+// Length: one class over one index layout (slots, buckets, probe distances, the batch touches);
+// split, its parts would share the slot encoding and the typed arrays on the hot path.
 import { hashTuple } from './tuple-hash.js';
 
 /** A reference names one direction of one entry: ref = entry * 2 + dir. */
@@ -18,15 +30,25 @@ export const NO_REF = -1;
 
 const WORDS = 4; // per entry-direction tuple: src, dst, ports (sport<<16 | dport), proto<<16 | zone
 const SLOT = 4; // per index slot: src, dst, ports, meta
+const BUCKET_SLOTS = 4; // 4 x 16 bytes: one cache line
 const EMPTY = -1;
 const TWO_NEG_32 = 2 ** -32;
-const REF_BITS = 24;
+const REF_BITS = 27;
 const REF_MASK = (1 << REF_BITS) - 1;
-const MAX_DIST = 254; // 255 with ref 0xffffff would read as EMPTY (-1)
-const MAX_LOAD = 0.66; // mean probe distance ~0.8 slots; 3 slots (48 bytes) per entry
+/** The 5-bit distance field saturates here: 30 means "30 or more, ask the hash" (31 + all-ones ref would read as EMPTY). */
+const DIST_SAT = 30;
+/** A probe this long means a broken hash or an attack: rebuild with twice the buckets. */
+const REHASH_DIST = 1024;
+const MAX_LOAD = 0.6; // keys per slot: 9 hits in 10 in the home line; 53 bytes per entry
+/** Below this the index lives in an ordinary Int32Array (it is in the L2 cache anyway). */
+const ALIGNED_MIN_BYTES = 1 << 20;
+const WASM_PAGE = 1 << 16;
 /** The protocol/zone word of TCP in zone 0: the only one the engine inserts (the fast path). */
 export const PZ_TCP = 6 << 16;
-/** Refs fit in 24 bits of the meta word: 2^23 entries. */
+/**
+ * Refs use 27 bits of the meta word: 2^26 entries (67,108,864; about 10 GiB with the tracking
+ * columns). nf_conntrack_max above it is refused when the sysctls are read.
+ */
 export const MAX_TABLE_ENTRIES = 1 << (REF_BITS - 1);
 
 export interface ConnTableOptions {
@@ -47,11 +69,16 @@ export class ConnTable {
   count = 0;
   /** Tuple words per ref: tuples[ref * 4 + k], as int32 (addresses >= 2^31 stay small integers in V8). */
   tuples: Int32Array;
+  /** The seeded hash of each ref's tuple (set with the tuple; deletion finds the key by it). */
+  hashes: Int32Array;
   live: Uint8Array;
+  /** Bumped by every insert into and removal from the index: a lookup result taken earlier is current while it is unchanged. */
+  version = 0;
   private freeList: Int32Array;
   private freeTop: number;
   private slots: Int32Array;
   private nSlots: number;
+  private nBuckets: number;
   /** Set once an entry with a protocol/zone other than TCP zone 0 is inserted: lookups then verify it. */
   private mixedPz = false;
   private readonly onGrow?: (n: number) => void;
@@ -64,40 +91,67 @@ export class ConnTable {
     this.onGrow = opts.onGrow;
     this.capacity = Math.min(opts.maxEntries, Math.max(16, opts.initialCapacity ?? 1024));
     this.tuples = new Int32Array(this.capacity * 2 * WORDS);
+    this.hashes = new Int32Array(this.capacity * 2);
     this.live = new Uint8Array(this.capacity);
     this.freeList = new Int32Array(this.capacity);
     this.freeTop = 0;
     for (let i = this.capacity - 1; i >= 0; i--) this.freeList[this.freeTop++] = i;
-    this.nSlots = slotCount(this.capacity);
-    this.slots = new Int32Array(this.nSlots * SLOT).fill(EMPTY);
+    this.nBuckets = bucketCount(this.capacity);
+    this.nSlots = this.nBuckets * BUCKET_SLOTS;
+    this.slots = allocateIndex(this.nSlots * SLOT);
   }
 
   /** Bytes held by the index (slots) and by the per-entry tuple/bookkeeping arrays. */
   memoryBytes(): { index: number; tuples: number } {
-    return { index: this.slots.byteLength, tuples: this.tuples.byteLength + this.live.byteLength + this.freeList.byteLength };
+    return {
+      index: this.slots.buffer.byteLength,
+      tuples: this.tuples.byteLength + this.hashes.byteLength + this.live.byteLength + this.freeList.byteLength,
+    };
+  }
+
+  /** Slots in the index (a test derives a key's home bucket from it and hash()). */
+  get indexSlots(): number {
+    return this.nSlots;
+  }
+
+  /** The seeded hash of a tuple: compute it once per packet and hand it to lookupHashed, setTupleHashed. */
+  hash(src: number, dst: number, ports: number, protoZone: number): number {
+    return hashTuple(this.seed, src | 0, dst | 0, ports, protoZone);
   }
 
   /** Finds the ref whose tuple matches, or NO_REF. Addresses may be given signed or unsigned. */
   lookup(src: number, dst: number, sport: number, dport: number, protoZone: number): number {
-    src |= 0;
-    dst |= 0;
     const ports = (sport << 16) | dport;
+    return this.lookupHashed(hashTuple(this.seed, src | 0, dst | 0, ports, protoZone), src | 0, dst | 0, ports, protoZone);
+  }
+
+  /** lookup() for a tuple whose hash (this.hash) the caller has; addresses as int32, ports = sport << 16 | dport. */
+  lookupHashed(h: number, src: number, dst: number, ports: number, protoZone: number): number {
     const n = this.nSlots;
     const slots = this.slots;
-    // Multiply-shift range reduction (Lemire's fastrange) of the 32-bit hash onto [0, n).
-    let pos = ((hashTuple(this.seed, src, dst, ports, protoZone) >>> 0) * n * TWO_NEG_32) | 0;
+    let pos = this.homeSlot(h);
     for (let dist = 0; ; dist++) {
       const b = pos * SLOT;
       const meta = slots[b + 3];
       if (meta === EMPTY) return NO_REF;
-      if (slots[b] === src && slots[b + 1] === dst && slots[b + 2] === ports) {
+      if (slots[b + 2] === ports && slots[b] === src && slots[b + 1] === dst) {
         const ref = meta & REF_MASK;
         if (!this.mixedPz || this.tuples[ref * WORDS + 3] === protoZone) return ref;
       }
       // Robin Hood invariant: once we are further from home than the resident, the key is absent.
-      if (meta >>> REF_BITS < dist) return NO_REF;
+      const resident = meta >>> REF_BITS;
+      if (resident < dist && (resident < DIST_SAT || this.trueDist(pos, meta) < dist)) return NO_REF;
       if (++pos === n) pos = 0;
     }
+  }
+
+  /**
+   * Reads the first word of the hash's home line and returns it. A batch calls this for every
+   * packet before looking any of them up: the reads are independent, so the CPU has all their
+   * cache misses in flight at once, and the lookups that follow find their lines in cache.
+   */
+  touchHome(h: number): number {
+    return this.slots[this.homeSlot(h) * SLOT + 3];
   }
 
   /** Takes a free entry slot, growing if needed; NO_REF when nf_conntrack_max is reached. */
@@ -114,11 +168,19 @@ export class ConnTable {
 
   /** Writes one direction's tuple of an allocated entry (before `link`). */
   setTuple(entry: number, dir: 0 | 1, src: number, dst: number, sport: number, dport: number, protoZone: number): void {
-    const w = (entry * 2 + dir) * WORDS;
+    const ports = (sport << 16) | dport;
+    this.setTupleHashed(entry, dir, hashTuple(this.seed, src | 0, dst | 0, ports, protoZone), src, dst, ports, protoZone);
+  }
+
+  /** setTuple() with the tuple's hash already computed (this.hash) and the ports as one word. */
+  setTupleHashed(entry: number, dir: 0 | 1, h: number, src: number, dst: number, ports: number, protoZone: number): void {
+    const ref = entry * 2 + dir;
+    const w = ref * WORDS;
     this.tuples[w] = src;
     this.tuples[w + 1] = dst;
-    this.tuples[w + 2] = (sport << 16) | dport;
+    this.tuples[w + 2] = ports;
     this.tuples[w + 3] = protoZone;
+    this.hashes[ref] = h;
   }
 
   /**
@@ -146,10 +208,21 @@ export class ConnTable {
     this.count--;
   }
 
-  private home(ref: number): number {
-    const w = ref * WORDS;
-    const t = this.tuples;
-    return ((hashTuple(this.seed, t[w], t[w + 1], t[w + 2], t[w + 3]) >>> 0) * this.nSlots * TWO_NEG_32) | 0;
+  /** Multiply-shift range reduction (Lemire's fastrange) of the 32-bit hash onto the buckets, times 4 slots. */
+  private homeSlot(h: number): number {
+    return (((h >>> 0) * this.nBuckets * TWO_NEG_32) | 0) * BUCKET_SLOTS;
+  }
+
+  /** The probe distance of the key at `pos` when its meta word says DIST_SAT (30 or more). */
+  private trueDist(pos: number, meta: number): number {
+    const home = this.homeSlot(this.hashes[meta & REF_MASK]);
+    return pos >= home ? pos - home : pos + this.nSlots - home;
+  }
+
+  /** The exact probe distance of the resident at `pos`. */
+  private residentDist(pos: number, meta: number): number {
+    const d = meta >>> REF_BITS;
+    return d < DIST_SAT ? d : this.trueDist(pos, meta);
   }
 
   /**
@@ -166,7 +239,7 @@ export class ConnTable {
     let k2 = t[w + 2];
     let cur = ref;
     let dist = 0;
-    let pos = this.home(ref);
+    let pos = this.homeSlot(this.hashes[ref]);
     const n = this.nSlots;
     const s = this.slots;
     let checking = true;
@@ -177,14 +250,15 @@ export class ConnTable {
         s[b] = k0;
         s[b + 1] = k1;
         s[b + 2] = k2;
-        s[b + 3] = cur | (dist << REF_BITS);
+        s[b + 3] = cur | (Math.min(dist, DIST_SAT) << REF_BITS);
         if (pz !== PZ_TCP) this.mixedPz = true;
+        this.version++;
         return true;
       }
       if (checking && s[b] === k0 && s[b + 1] === k1 && s[b + 2] === k2 && (!this.mixedPz || t[(meta & REF_MASK) * WORDS + 3] === pz)) {
         return false; // the tuple is already linked (an insert clash)
       }
-      const resident = meta >>> REF_BITS;
+      const resident = this.residentDist(pos, meta);
       if (resident < dist) {
         checking = false;
         // Take from the rich: the new key settles here, the resident moves on.
@@ -194,7 +268,7 @@ export class ConnTable {
         s[b] = k0;
         s[b + 1] = k1;
         s[b + 2] = k2;
-        s[b + 3] = cur | (dist << REF_BITS);
+        s[b + 3] = cur | (Math.min(dist, DIST_SAT) << REF_BITS);
         k0 = r0;
         k1 = r1;
         k2 = r2;
@@ -202,10 +276,10 @@ export class ConnTable {
         dist = resident;
       }
       if (++pos === n) pos = 0;
-      if (++dist > MAX_DIST) {
-        // Pathological clustering: rebuild with room (never seen at load <= 0.8 with a good hash).
-        this.rehash(this.nSlots * 2);
-        this.insertRef(cur);
+      if (++dist > REHASH_DIST) {
+        // Pathological clustering: rebuild with room (never seen at load 0.6 with a good hash).
+        // The key in hand is placed by the rebuild's re-insert of every linked ref plus this one.
+        this.rehash(this.nBuckets * 2, cur);
         if (pz !== PZ_TCP) this.mixedPz = true;
         return true;
       }
@@ -215,13 +289,14 @@ export class ConnTable {
   private removeRef(ref: number): void {
     const n = this.nSlots;
     const s = this.slots;
-    let pos = this.home(ref);
+    let pos = this.homeSlot(this.hashes[ref]);
     for (;;) {
       const meta = s[pos * SLOT + 3];
       if (meta === EMPTY) return; // not linked
       if ((meta & REF_MASK) === ref) break;
       if (++pos === n) pos = 0;
     }
+    this.version++;
     // Backward-shift deletion: pull each following displaced key one slot closer to home.
     for (;;) {
       let next = pos + 1;
@@ -236,7 +311,7 @@ export class ConnTable {
       s[b] = s[nb];
       s[b + 1] = s[nb + 1];
       s[b + 2] = s[nb + 2];
-      s[b + 3] = (meta & REF_MASK) | (((meta >>> REF_BITS) - 1) << REF_BITS);
+      s[b + 3] = (meta & REF_MASK) | (Math.min(this.residentDist(next, meta) - 1, DIST_SAT) << REF_BITS);
       pos = next;
     }
   }
@@ -246,6 +321,9 @@ export class ConnTable {
     const tuples = new Int32Array(newCap * 2 * WORDS);
     tuples.set(this.tuples);
     this.tuples = tuples;
+    const hashes = new Int32Array(newCap * 2);
+    hashes.set(this.hashes);
+    this.hashes = hashes;
     const live = new Uint8Array(newCap);
     live.set(this.live);
     this.live = live;
@@ -254,29 +332,33 @@ export class ConnTable {
     this.freeList = free;
     for (let i = newCap - 1; i >= old; i--) this.freeList[this.freeTop++] = i;
     this.capacity = newCap;
-    const want = slotCount(newCap);
-    if (want > this.nSlots) this.rehash(want);
+    const want = bucketCount(newCap);
+    if (want > this.nBuckets) this.rehash(want, NO_REF);
     this.onGrow?.(newCap);
   }
 
-  private rehash(nSlots: number): void {
+  /** Rebuilds the index with `nBuckets` buckets from the linked refs (plus `extra`, a ref not in the index). */
+  private rehash(nBuckets: number, extra: number): void {
     const old = this.slots;
-    this.nSlots = nSlots;
-    this.slots = new Int32Array(nSlots * SLOT).fill(EMPTY);
+    this.nBuckets = nBuckets;
+    this.nSlots = nBuckets * BUCKET_SLOTS;
+    this.slots = allocateIndex(this.nSlots * SLOT);
+    this.version++;
     for (let b = 3; b < old.length; b += SLOT) if (old[b] !== EMPTY) this.insertRef(old[b] & REF_MASK);
+    if (extra !== NO_REF) this.insertRef(extra);
   }
 
   /**
-   * Refs in the `n` index slots starting at the tuple's home slot (the neighbourhood early_drop
-   * looks at, like the kernel's NF_CT_EVICTION_RANGE buckets). Returns how many were written.
+   * Refs in the `i`-th bucket after the tuple's home bucket (i = 0: the home bucket itself):
+   * early_drop() walks NF_CT_EVICTION_RANGE buckets this way. Returns how many were written.
    */
-  refsNear(src: number, dst: number, sport: number, dport: number, protoZone: number, n: number, out: Int32Array): number {
-    let pos = ((hashTuple(this.seed, src | 0, dst | 0, (sport << 16) | dport, protoZone) >>> 0) * this.nSlots * TWO_NEG_32) | 0;
+  refsInBucket(src: number, dst: number, sport: number, dport: number, protoZone: number, i: number, out: Int32Array): number {
+    const home = this.homeSlot(hashTuple(this.seed, src | 0, dst | 0, (sport << 16) | dport, protoZone));
+    let pos = (home + i * BUCKET_SLOTS) % this.nSlots;
     let k = 0;
-    for (let i = 0; i < n && k < out.length; i++) {
+    for (let j = 0; j < BUCKET_SLOTS && k < out.length; j++, pos++) {
       const meta = this.slots[pos * SLOT + 3];
       if (meta !== EMPTY) out[k++] = meta & REF_MASK;
-      if (++pos === this.nSlots) pos = 0;
     }
     return k;
   }
@@ -284,9 +366,9 @@ export class ConnTable {
   /** Longest probe distance in the index (a health metric for tests and benchmarks). */
   maxProbeDistance(): number {
     let max = 0;
-    for (let b = 3; b < this.slots.length; b += SLOT) {
-      const meta = this.slots[b];
-      if (meta !== EMPTY && meta >>> REF_BITS > max) max = meta >>> REF_BITS;
+    for (let pos = 0; pos < this.nSlots; pos++) {
+      const meta = this.slots[pos * SLOT + 3];
+      if (meta !== EMPTY) max = Math.max(max, this.residentDist(pos, meta));
     }
     return max;
   }
@@ -295,18 +377,45 @@ export class ConnTable {
   meanProbeDistance(): number {
     let sum = 0;
     let n = 0;
-    for (let b = 3; b < this.slots.length; b += SLOT) {
-      const meta = this.slots[b];
+    for (let pos = 0; pos < this.nSlots; pos++) {
+      const meta = this.slots[pos * SLOT + 3];
       if (meta !== EMPTY) {
-        sum += meta >>> REF_BITS;
+        sum += this.residentDist(pos, meta);
         n++;
       }
     }
     return n ? sum / n : 0;
   }
+
+  /** Share of linked keys that sit in their home bucket (a lookup of them reads one cache line). */
+  homeLineShare(): number {
+    let home = 0;
+    let n = 0;
+    for (let pos = 0; pos < this.nSlots; pos++) {
+      const meta = this.slots[pos * SLOT + 3];
+      if (meta === EMPTY) continue;
+      n++;
+      if (((pos / BUCKET_SLOTS) | 0) === this.homeSlot(this.hashes[meta & REF_MASK]) / BUCKET_SLOTS) home++;
+    }
+    return n ? home / n : 1;
+  }
 }
 
-/** Index slots for `entries` entries (two keys each) at MAX_LOAD, at least 16. */
-function slotCount(entries: number): number {
-  return Math.max(16, Math.ceil((entries * 2) / MAX_LOAD));
+/** Buckets for `entries` entries (two keys each) at MAX_LOAD, at least 4. */
+function bucketCount(entries: number): number {
+  return Math.max(4, Math.ceil((entries * 2) / (MAX_LOAD * BUCKET_SLOTS)));
 }
+
+/**
+ * An index of `words` int32 words, all EMPTY. From 1 MiB on it is carved from a
+ * WebAssembly.Memory: its buffer starts on a page boundary, so every 64-byte bucket is one cache
+ * line (an ArrayBuffer from malloc starts 16 bytes past a boundary, and every bucket would
+ * straddle two lines). Only JavaScript reads it; no WebAssembly code runs.
+ */
+function allocateIndex(words: number): Int32Array {
+  const bytes = words * 4;
+  if (bytes < ALIGNED_MIN_BYTES) return new Int32Array(words).fill(EMPTY);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
+  return new Int32Array(memory.buffer, 0, words).fill(EMPTY);
+}
+

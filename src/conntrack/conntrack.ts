@@ -7,7 +7,8 @@
 // Length: one class over the entry columns (status, timeouts, ids, the table's tuples); split
 // into files, each part would reach into the others' typed arrays on the hot path.
 import { IpProtocol, Ipv4Packet, Ipv4Problem, TcpProblem, TcpSegment, ipv4Problem, rewriteEndpoint, tcpProblem } from '../wire/index.js';
-import { ConnTable, NO_REF } from './conn-table.js';
+import { ConnTable, MAX_TABLE_ENTRIES, NO_REF } from './conn-table.js';
+import type { BatchVerdicts, PacketBatch } from './packet-batch.js';
 import { ConfigError } from './errors.js';
 import { formatEntryLine, type ConntrackEvent, type ConntrackEventType, type DestroyReason } from './events.js';
 import { resolveKernel, type KernelProfile } from './kernel-profile.js';
@@ -46,8 +47,25 @@ export interface ConntrackStats {
 }
 
 const PROTO_ZONE_TCP = IpProtocol.TCP << 16; // zone 0
-/** early_drop() looks at 8 buckets (NF_CT_EVICTION_RANGE); ctsim looks at the slots around the tuple's home. */
+/** early_drop() looks at 8 buckets (NF_CT_EVICTION_RANGE) from the tuple's own. */
 const EVICTION_RANGE = 8;
+
+/** Packets per burst in trackBatch: enough cache misses in flight to fill the core's miss buffers. */
+const BURST = 16;
+
+/** trackBatch's per-burst scratch: the parsed tuple, its hash and its lookup result per packet. */
+class Burst {
+  readonly tcpOff = new Int32Array(BURST);
+  readonly tcpLen = new Int32Array(BURST);
+  readonly src = new Int32Array(BURST);
+  readonly dst = new Int32Array(BURST);
+  readonly ports = new Int32Array(BURST);
+  readonly hash = new Int32Array(BURST);
+  readonly ref = new Int32Array(BURST);
+  /** Folded touch reads: kept so the reads are not optimised away. */
+  sink = 0;
+}
+
 
 export class Conntrack {
   readonly profile: KernelProfile;
@@ -64,13 +82,18 @@ export class Conntrack {
   private readonly ip = new Ipv4Packet(new Uint8Array(0));
   private readonly seg = new TcpSegment(new Uint8Array(0));
   private readonly verdict = new Verdict();
-  private readonly nearRefs = new Int32Array(EVICTION_RANGE * 4);
+  private readonly nearRefs = new Int32Array(4); // one bucket's slots
+  private readonly burst = new Burst();
 
   constructor(opts: ConntrackOptions = {}) {
     this.profile = typeof opts.kernel === 'object' ? opts.kernel : resolveKernel(opts.kernel);
     const b = this.profile.behaviour;
     this.sysctls = applySysctls(defaultSysctls(b), opts.sysctls ?? [], b, this.profile.name);
     const max = this.sysctls.nf_conntrack_max;
+    if (max > MAX_TABLE_ENTRIES) {
+      // The kernel takes any u32 here; ctsim's index addresses 2^26 entries (refs are 27 bits of a slot word).
+      throw new ConfigError(`net.netfilter.nf_conntrack_max=${max}: ctsim's conntrack table holds at most ${MAX_TABLE_ENTRIES} entries`);
+    }
     const initial = Math.min(max, opts.initialCapacity ?? 1024);
     this.tcp = new TcpColumns(initial);
     this.status = new Uint16Array(initial);
@@ -107,42 +130,165 @@ export class Conntrack {
 
   /**
    * nf_conntrack_in() for the IPv4 packet at buf[off, off+len) at time `now` (ns). `hook` matters
-   * for the checksum check (PREROUTING only). Returns the shared Verdict: a created entry is
+   * for the checksum check (PREROUTING only); `checksumTrusted` says the skb arrived with
+   * ip_summed CHECKSUM_PARTIAL or CHECKSUM_UNNECESSARY (loopback, a veth from a namespace on the
+   * same machine, a NIC that verified it): nf_ip_checksum() then does not sum it. Returns the shared Verdict: a created entry is
    * unconfirmed until confirm(); a DROP verdict means conntrack dropped the packet itself.
    */
-  track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting'): Verdict {
+  track(buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting', checksumTrusted = false): Verdict {
     const v = this.verdict;
     v.reset();
-    // The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) on a reused view.
-    if (ipv4Problem(buf, off, len) !== Ipv4Problem.NONE) {
+    const tcpOff = this.tcpOffset(buf, off, len);
+    if (tcpOff < 0) {
+      const reason = -tcpOff;
+      if (reason === Reason.TRUNCATED) return this.invalid(v, reason);
       v.outcome = Outcome.UNTRACKED;
       v.ctinfo = CtInfo.UNTRACKED;
-      v.setReason(Reason.BAD_IP);
+      v.setReason(reason);
       return v;
     }
-    const ip = this.ip.reset(buf, off);
-    const frag = ip.isFragment;
-    if (ip.protocol !== IpProtocol.TCP || frag) {
-      v.outcome = Outcome.UNTRACKED;
-      v.ctinfo = CtInfo.UNTRACKED;
-      v.setReason(frag ? Reason.FRAGMENT : Reason.NOT_TCP);
-      return v;
-    }
-    const hl = ip.headerLength;
-    const tcpOff = off + hl;
-    const tcpLen = ip.totalLength - hl;
-    if (tcpLen < 8) {
-      // Not even the ports (tcp_pkt_to_tuple reads 8 bytes): no tuple, INVALID.
-      return this.invalid(v, Reason.TRUNCATED);
-    }
-    const seg = this.seg.reset(buf, tcpOff, tcpLen);
-    // int32 addresses: no heap numbers on the hot path (the table stores int32 too).
+    // int32 addresses and both ports in one word: no heap numbers on the hot path (the table
+    // stores int32 too). The hash is computed once and carried through lookup, re-lookup and insert.
+    const ip = this.ip; // left on the packet by tcpOffset
     const src = ip.srcI32;
     const dst = ip.dstI32;
-    const sport = seg.srcPort;
-    const dport = seg.dstPort;
+    const tcpLen = ip.totalLength - (tcpOff - off);
+    const ports = this.seg.reset(buf, tcpOff, tcpLen).portsI32;
+    const h = this.table.hash(src, dst, ports, PROTO_ZONE_TCP);
+    return this.trackTuple(buf, tcpOff, tcpLen, src, dst, ports, h, this.table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP), now, hook, checksumTrusted);
+  }
+
+  /**
+   * The IPv4 checks of checkIpv4() (ip_rcv_core() has done them before any hook) and what
+   * nf_conntrack_in() needs to get a tuple: returns the offset of the TCP header, or minus the
+   * Reason why the packet has no tuple (BAD_IP, NOT_TCP, FRAGMENT: untracked; TRUNCATED: fewer than
+   * the 8 bytes of ports that tcp_pkt_to_tuple reads, INVALID). Leaves this.ip on the packet.
+   */
+  private tcpOffset(buf: Uint8Array, off: number, len: number): number {
+    if (ipv4Problem(buf, off, len) !== Ipv4Problem.NONE) return -Reason.BAD_IP;
+    const ip = this.ip.reset(buf, off);
+    if (ip.isFragment) return -Reason.FRAGMENT;
+    if (ip.protocol !== IpProtocol.TCP) return -Reason.NOT_TCP;
+    const hl = ip.headerLength;
+    if (ip.totalLength - hl < 8) return -Reason.TRUNCATED;
+    return off + hl;
+  }
+
+  /**
+   * A burst of packets through one host's conntrack and NAT, each exactly as if alone, in order:
+   * nf_conntrack_in() at `hook`, for a new entry `onNew` (the NAT binding the nat table decides,
+   * e.g. REDIRECT via bindNat), the DNAT and then the SNAT rewrite (nf_nat_manip_pkt for the
+   * first hook and the last), and the confirmation of a new entry (an insert clash drops the
+   * packet). What it adds over a loop of track() calls is memory-level parallelism: with
+   * millions of flows every packet's index line and entry state are cache misses, so the tuples
+   * of up to 16 packets are parsed and hashed first, their index lines requested together
+   * (touchHome), then their lookups done and their entries' state requested together, and only
+   * then is each packet tracked. A lookup result is used only while the index is unchanged since
+   * it was taken (an earlier packet of the burst may have inserted or deleted): otherwise the
+   * lookup is repeated, so results are identical to the one-by-one path. Results go to `out`;
+   * packets are rewritten in place. Allocates nothing (unless onNew or an event listener does).
+   */
+  trackBatch(batch: PacketBatch, now: number, hook: ConntrackHook, onNew: ((v: Verdict) => void) | null, out: BatchVerdicts): void {
+    if (out.capacity < batch.count) throw new RangeError(`BatchVerdicts holds ${out.capacity} packets, the batch has ${batch.count}`);
+    const buf = batch.buf;
+    const b = this.burst;
+    const table = this.table;
+    let sink = 0;
+    for (let first = 0; first < batch.count; first += BURST) {
+      const n = Math.min(BURST, batch.count - first);
+      // 1. Parse and hash (the packets are in cache; the index is not).
+      for (let j = 0; j < n; j++) {
+        const off = batch.off[first + j];
+        const tcpOff = this.tcpOffset(buf, off, batch.len[first + j]);
+        b.tcpOff[j] = tcpOff;
+        if (tcpOff < 0) continue;
+        const ip = this.ip;
+        const src = ip.srcI32;
+        const dst = ip.dstI32;
+        const tcpLen = ip.totalLength - (tcpOff - off);
+        const ports = this.seg.reset(buf, tcpOff, tcpLen).portsI32;
+        b.tcpLen[j] = tcpLen;
+        b.src[j] = src;
+        b.dst[j] = dst;
+        b.ports[j] = ports;
+        b.hash[j] = table.hash(src, dst, ports, PROTO_ZONE_TCP);
+      }
+      // 2. Request every home line at once (independent loads: their misses overlap).
+      for (let j = 0; j < n; j++) if (b.tcpOff[j] >= 0) sink ^= table.touchHome(b.hash[j]);
+      // 3. Look up, and request each found entry's state.
+      const version = table.version;
+      for (let j = 0; j < n; j++) {
+        if (b.tcpOff[j] < 0) continue;
+        const ref = table.lookupHashed(b.hash[j], b.src[j], b.dst[j], b.ports[j], PROTO_ZONE_TCP);
+        b.ref[j] = ref;
+        if (ref !== NO_REF) sink ^= this.touchEntry(ref);
+      }
+      // 4. Track, NAT and confirm each packet in turn.
+      for (let j = 0; j < n; j++) {
+        const i = first + j;
+        const off = batch.off[i];
+        const tcpOff = b.tcpOff[j];
+        let v: Verdict;
+        if (tcpOff < 0) {
+          v = this.track(buf, off, batch.len[i], now, hook);
+        } else {
+          v = this.verdict;
+          v.reset();
+          const h = b.hash[j];
+          const src = b.src[j];
+          const dst = b.dst[j];
+          const ports = b.ports[j];
+          const ref = table.version === version ? b.ref[j] : table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP);
+          v = this.trackTuple(buf, tcpOff, b.tcpLen[j], src, dst, ports, h, ref, now, hook);
+        }
+        let rewritten = false;
+        const e = v.entry;
+        if (e >= 0) {
+          const created = v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP;
+          if (created && onNew !== null) onNew(v);
+          rewritten = this.natManip(buf, off, e, v.dir, 'dst');
+          rewritten = this.natManip(buf, off, e, v.dir, 'src') || rewritten;
+          if (created && !this.confirm(e, now)) {
+            v.outcome = Outcome.DROP;
+            v.entry = -1;
+            v.created = false;
+            v.setReason(Reason.INSERT_CLASH);
+          }
+        }
+        out.outcome[i] = v.outcome;
+        out.ctinfo[i] = v.ctinfo;
+        out.entry[i] = v.entry;
+        out.dir[i] = v.dir;
+        out.state[i] = v.stateAfter;
+        out.reason[i] = v.reason.code;
+        out.rewritten[i] = rewritten ? 1 : 0;
+      }
+    }
+    this.burst.sink ^= sink;
+  }
+
+  /**
+   * Reads one word of each cache line the tracking of entry `ref >> 1` will use, so that a
+   * burst's misses overlap (see trackBatch). Returns them folded for the caller's sink.
+   */
+  private touchEntry(ref: number): number {
+    const e = ref >> 1;
+    const c = this.tcp;
+    const s = e * 2;
+    return (this.timeoutAt[e] > 0 ? 1 : 0) ^ this.status[e] ^ this.ids[e] ^ c.state[e] ^ c.retrans[e] ^ c.lastIndex[e] ^ c.lastDir[e] ^
+      c.lastSeq[e] ^ c.lastAck[e] ^ c.lastEnd[e] ^ c.lastWin[e] ^ c.tdEnd[s] ^ c.tdMaxend[s] ^ c.tdMaxwin[s] ^ c.tdMaxack[s] ^
+      c.tdScale[s] ^ c.tdFlags[s] ^ this.table.tuples[(ref ^ 1) * 4];
+  }
+
+  /**
+   * nf_conntrack_in() from the lookup on, for a packet whose IPv4 header passed the checks and
+   * whose tuple (hash h) was looked up already: `found` is the ref the table returned.
+   */
+  private trackTuple(buf: Uint8Array, tcpOff: number, tcpLen: number, src: number, dst: number, ports: number, h: number, found: number, now: number, hook: ConntrackHook, checksumTrusted = false): Verdict {
+    const v = this.verdict;
+    const seg = this.seg.reset(buf, tcpOff, tcpLen);
     for (let attempt = 0; attempt < 2; attempt++) {
-      let ref = this.table.lookup(src, dst, sport, dport, PROTO_ZONE_TCP);
+      let ref = attempt === 0 ? found : this.table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP);
       if (ref !== NO_REF && this.timeoutAt[ref >> 1] <= now) {
         this.destroy(ref >> 1, now, 'timeout');
         ref = NO_REF;
@@ -153,10 +299,10 @@ export class Conntrack {
         // tcp_error before anything is allocated (the kernel allocates first and frees on error:
         // the observable result is the same, INVALID and no entry).
         if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
-        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
+        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting' && !checksumTrusted, v)) return this.invalid(v, v.reason.code);
         e = this.table.allocate();
         if (e === NO_REF) {
-          if (!this.earlyDrop(src, dst, sport, dport, now)) {
+          if (!this.earlyDrop(src, dst, ports, now)) {
             this.stats.drop++;
             v.outcome = Outcome.DROP;
             v.setReason(Reason.TABLE_FULL);
@@ -168,8 +314,8 @@ export class Conntrack {
           this.table.release(e, false);
           return this.invalid(v, v.reason.code);
         }
-        this.table.setTuple(e, Dir.ORIGINAL, src, dst, sport, dport, PROTO_ZONE_TCP);
-        this.table.setTuple(e, Dir.REPLY, dst, src, dport, sport, PROTO_ZONE_TCP);
+        this.table.setTupleHashed(e, Dir.ORIGINAL, h, src, dst, ports, PROTO_ZONE_TCP);
+        this.table.setTuple(e, Dir.REPLY, dst, src, ports & 0xffff, ports >>> 16, PROTO_ZONE_TCP);
         this.status[e] = 0;
         this.ids[e] = this.nextId++;
         this.timeoutAt[e] = Infinity;
@@ -181,7 +327,7 @@ export class Conntrack {
         e = ref >> 1;
         dir = (ref & 1) as 0 | 1;
         if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
-        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting', v)) return this.invalid(v, v.reason.code);
+        if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting' && !checksumTrusted, v)) return this.invalid(v, v.reason.code);
         v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.status[e] & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
       }
       v.entry = e;
@@ -343,25 +489,29 @@ export class Conntrack {
   }
 
   /**
-   * early_drop(): when the table is full, evict entries that are not ASSURED near the new tuple's
-   * position (expired ones are reaped on the way). True when room was made.
+   * early_drop(): when the table is full, walk NF_CT_EVICTION_RANGE buckets from the new tuple's
+   * home bucket and, in the first one that has any, evict every entry that is not ASSURED
+   * (expired ones are reaped on the way). True when room was made.
    */
-  private earlyDrop(src: number, dst: number, sport: number, dport: number, now: number): boolean {
-    const n = this.table.refsNear(src, dst, sport, dport, PROTO_ZONE_TCP, EVICTION_RANGE, this.nearRefs);
-    let dropped = 0;
-    for (let i = 0; i < n; i++) {
-      const e = this.nearRefs[i] >> 1;
-      if (!this.table.live[e] || !(this.status[e] & Status.CONFIRMED)) continue;
-      if (this.timeoutAt[e] <= now) {
-        this.destroy(e, now, 'timeout');
-        dropped++;
-      } else if (!(this.status[e] & Status.ASSURED)) {
-        this.destroy(e, now, 'early-drop');
-        this.stats.earlyDrop++;
-        dropped++;
+  private earlyDrop(src: number, dst: number, ports: number, now: number): boolean {
+    for (let i = 0; i < EVICTION_RANGE; i++) {
+      const n = this.table.refsInBucket(src, dst, ports >>> 16, ports & 0xffff, PROTO_ZONE_TCP, i, this.nearRefs);
+      let dropped = 0;
+      for (let k = 0; k < n; k++) {
+        const e = this.nearRefs[k] >> 1;
+        if (!this.table.live[e] || !(this.status[e] & Status.CONFIRMED)) continue;
+        if (this.timeoutAt[e] <= now) {
+          this.destroy(e, now, 'timeout');
+          dropped++;
+        } else if (!(this.status[e] & Status.ASSURED)) {
+          this.destroy(e, now, 'early-drop');
+          this.stats.earlyDrop++;
+          dropped++;
+        }
       }
+      if (dropped > 0) return true;
     }
-    return dropped > 0;
+    return false;
   }
 
   /** Deletes an entry (confirmed or not) and emits DESTROY for confirmed ones. */

@@ -1,6 +1,7 @@
 // A kernel profile: which behaviour switches a given Linux release (mainline or stable point
 // release, or a named vendor kernel) has, derived from KERNEL_CHANGES. A series number alone is
 // not enough: fixes were backported to stable point releases, so "5.10.166" differs from "5.10".
+import { recogniseDistroRelease } from './distro-kernels.js';
 import { ConfigError } from './errors.js';
 import { KERNEL_CHANGES, logWordingFor, type KernelChange } from './kernel-changes.js';
 import type { LogWording } from './reasons.js';
@@ -136,16 +137,35 @@ export const KNOWN_RELEASES = [
   '5.17.5', '5.17.6', '5.18', '6.0', '6.1', '6.1.8', '6.1.9', '6.1.77', '6.2', '6.6', '6.6.16', '6.12', '6.18', '7.0.12',
 ];
 
-/** Resolves `--kernel` text: a vendor profile name, or x.y[.z] between 4.19 and 7.1. */
-export function resolveKernel(text: string | undefined): KernelProfile {
-  const raw = (text ?? NEWEST_NAME).trim().toLowerCase();
+/**
+ * Resolves `--kernel` text: a vendor profile name, x.y[.z] between 4.19 and 7.1, or a vendor's
+ * release string (uname -r of SLES, RHEL, Ubuntu, Debian, Amazon Linux, COS, Azure Linux; Debian's
+ * uname -v; Ubuntu's /proc/version_signature: see distro-kernels.ts), which maps to the profile
+ * with that vendor's backports or to the upstream stable release it ships, or is refused with the
+ * candidates. Any other suffix after x.y.z is refused, never dropped silently, unless
+ * `localSuffix` is 'strip' (the running kernel of a kernel-diff lab, an upstream build with a
+ * local version such as "-fc-v1098").
+ */
+export function resolveKernel(text: string | undefined, o: { localSuffix?: 'refuse' | 'strip' } = {}): KernelProfile {
+  const raw = (text ?? NEWEST_NAME).trim().toLowerCase().replace(/\s+/g, ' ');
   const vendor = VENDOR[raw];
   if (vendor) return vendor();
-  const v = parseKernelVersion(raw);
-  if (!v) throw new ConfigError(`unknown kernel ${JSON.stringify(text)}: give a release like 5.4, 5.15.90, 6.1.9, 6.18 or one of ${VENDOR_PROFILES.join(', ')}`);
+  const distro = recogniseDistroRelease(raw);
+  if (distro?.kind === 'refused') throw new ConfigError(`kernel ${JSON.stringify(text)}: ${distro.message}`);
+  if (distro?.kind === 'vendor') return { ...VENDOR[distro.profile](), name: raw, note: `${distro.note}: ${VENDOR[distro.profile]().note}` };
+  const v = parseKernelVersion(distro?.kind === 'upstream' ? distro.version : raw);
+  if (!v) throw new ConfigError(`unknown kernel ${JSON.stringify(text)}: give a release like 5.4, 5.15.90, 6.1.9, 6.18, one of ${VENDOR_PROFILES.join(', ')}, or a distribution's uname -r`);
+  if (!distro && !PLAIN_RE.test(raw) && o.localSuffix !== 'strip') {
+    throw new ConfigError(`kernel ${JSON.stringify(text)}: ctsim does not know whose kernel this is (the part after ${v.major}.${v.minor}${raw.match(/^v?\d+\.\d+(\.\d+)?/)?.[1] ?? ''} is no release string it recognises), and a vendor kernel can carry backports that upstream ${v.major}.${v.minor}.${v.patch} lacks. ` +
+      `If it is an upstream build, give --kernel ${v.major}.${v.minor}.${v.patch}; if it is a vendor's, the vendor profiles are ${VENDOR_PROFILES.join(', ')} (ctsim kernels lists what each carries).`);
+  }
   if (cmp(v, OLDEST) < 0 || v.major > 7 || (v.major === 7 && v.minor > 1)) {
     throw new ConfigError(`kernel ${raw} is outside the modelled range 4.19 .. 7.1: ctsim has not read that code, so it will not guess its behaviour`);
   }
-  const name = `${v.major}.${v.minor}${v.patch ? `.${v.patch}` : ''}`;
-  return build(name, v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)), `Linux ${name} (upstream)`);
+  const upstream = `${v.major}.${v.minor}${v.patch ? `.${v.patch}` : ''}`;
+  const name = distro ? raw : upstream;
+  return build(name, v, KERNEL_CHANGES.filter((c) => releaseHas(c, v)), distro ? `${distro.note}; modelled as Linux ${upstream}` : `Linux ${upstream} (upstream)`);
 }
+
+/** A plain release: x.y or x.y.z (a leading v allowed). */
+const PLAIN_RE = /^v?\d+\.\d+(?:\.\d+)?$/;

@@ -10,17 +10,21 @@ import { Outcome, type Verdict } from './verdict.js';
 /**
  * Tracks the IPv4 packet at buf[off, off+len) at `now` (ns) and confirms the entry it created.
  * `beforeConfirm` runs between the two for a created entry (e.g. the NAT binding the nat table
- * decides, nf_nat_setup_info()). A confirmation that fails (the reply tuple is taken: insert
+ * decides, nf_nat_setup_info()); when it returns false a rule between the hooks dropped the
+ * packet: the entry is never confirmed (freed without an event, nothing counted). A confirmation that fails (the reply tuple is taken: insert
  * clash) drops the packet, as __nf_conntrack_confirm() does: the verdict becomes DROP, its
  * entry destroyed. Returns the conntrack's shared Verdict.
  */
 export function trackAndConfirm(
   ct: Conntrack, buf: Uint8Array, off: number, len: number, now: number, hook: ConntrackHook = 'prerouting',
-  beforeConfirm?: (v: Verdict) => void,
+  beforeConfirm?: (v: Verdict) => void | boolean, checksumTrusted = false,
 ): Verdict {
-  const v = ct.track(buf, off, len, now, hook);
+  const v = ct.track(buf, off, len, now, hook, checksumTrusted);
   if (v.created && v.outcome !== Outcome.INVALID && v.outcome !== Outcome.DROP) {
-    beforeConfirm?.(v);
+    if (beforeConfirm?.(v) === false) {
+      ct.abort(v.entry);
+      return v;
+    }
     if (!ct.confirm(v.entry, now)) {
       // The entry is freed; the verdict still names it (its direction and states, as the skb's
       // unconfirmed ct did) and says it was destroyed.

@@ -40,7 +40,9 @@ export interface KernelDiffResult {
 
 /** The profile ctsim uses for the kernel it runs on. */
 export function runningKernelProfile(): KernelProfile {
-  return resolveKernel(release());
+  // The lab's own kernel: an upstream build whose local version suffix ("-fc-v1098") says nothing
+  // about backports; a distribution's kernel would be recognised (or refused) by its string.
+  return resolveKernel(release(), { localSuffix: 'strip' });
 }
 
 function merge(a: DiffReport | null, b: DiffReport, offset: number): DiffReport {

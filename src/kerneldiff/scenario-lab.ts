@@ -136,7 +136,12 @@ export class LabProcess {
   }
 }
 
+/** The NFLOG group the pod's INVALID packets are logged to (`tcpdump -i nflog:16`). */
+export const INVALID_NFLOG_GROUP = 16;
+
 export class ScenarioLab extends OwnedNamespaces {
+  /** create() set up the NFLOG logging of INVALID packets (false when the kernel lacks NFLOG). */
+  invalidLogged = false;
   readonly pod: string;
   readonly upstream: string;
   /** Scratch directory for captures (created with the namespaces, removed with them). */
@@ -153,7 +158,8 @@ export class ScenarioLab extends OwnedNamespaces {
    * ctsim's pod host gets them; `extraRules` (iptables-save text, e.g. an INVALID-drop placement)
    * are added to the pod's rules with iptables-restore --noflush.
    */
-  create(sysctls: readonly string[], extraRules: string | null = null): void {
+  create(sysctls: readonly string[], extraRules: string | null = null, o: { logInvalid?: boolean } = {}): void {
+    this.invalidLogged = false;
     checkScenarioPrerequisites();
     try {
       this.dir = this.scratchFolder('captures');
@@ -169,6 +175,19 @@ export class ScenarioLab extends OwnedNamespaces {
       // The same rules ctsim's pod evaluates (iptables-save text), loaded by the real iptables.
       this.ns(this.pod, 'iptables-restore', [], { input: readPreset(ISTIO_SIDECAR_RULES) });
       if (extraRules) this.ns(this.pod, 'iptables-restore', ['--noflush'], { input: extraRules });
+      // `logInvalid`: every packet conntrack marks INVALID goes to NFLOG group INVALID_NFLOG_GROUP,
+      // first in mangle PREROUTING and OUTPUT (the first hooks after conntrack), so a capture of
+      // nflog:16 is the kernel's own per-packet INVALID list (NFLOG neither drops nor changes it).
+      if (o.logInvalid) {
+        const rule = (op: string, chain: string) => ['-t', 'mangle', op, chain, ...(op === '-I' ? ['1'] : []), '-m', 'conntrack', '--ctstate', 'INVALID', '-j', 'NFLOG', '--nflog-group', String(INVALID_NFLOG_GROUP)];
+        try {
+          for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(this.pod, 'iptables', rule('-I', chain));
+          this.invalidLogged = true;
+        } catch {
+          // A kernel without xt_NFLOG (a small UML build): the run goes on without the list.
+          for (const chain of ['PREROUTING', 'OUTPUT']) this.ns(this.pod, 'iptables', rule('-D', chain), { allowFail: true });
+        }
+      }
       this.setSysctls(this.pod, sysctls);
     } catch (e) {
       this.destroy();

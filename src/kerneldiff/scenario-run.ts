@@ -20,7 +20,7 @@ import { LabError } from './netns-lab.js';
 import { invalidDropRules } from '../scenarios/invalid-drop.js';
 import type { CallErrorRun } from '../scenarios/socket-outcomes.js';
 import type { CallErrno } from '../stack/tcp/tcp-events.js';
-import { APP_UID, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
+import { APP_UID, INVALID_NFLOG_GROUP, ScenarioLab, labPython, type LabProcess } from './scenario-lab.js';
 import { findVariant, variantSysctls, type ScenarioTimings, type ScenarioVariant } from './scenario-variants.js';
 
 /** The python sidecar's upstream connect timeout: TcpProxy's default (Istio's cluster connect_timeout). */
@@ -207,7 +207,7 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
   const wall0 = performance.now();
   const lab = new ScenarioLab(name === 'half-close-leak' ? 'hcl' : 'pc');
   try {
-    lab.create(sysctls, variant.invalidDrop ? invalidDropRules(variant.invalidDrop) : null);
+    lab.create(sysctls, variant.invalidDrop ? invalidDropRules(variant.invalidDrop) : null, { logInvalid: true });
     const dir = lab.dir;
     const py = labPython();
     const scripts = lab.programs();
@@ -218,10 +218,23 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
     const upPcap = join(dir, 'upstream.pcap');
     // -i any: every interface of the namespace (SLL2, with the interface index and direction).
     const dumps = [
-      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', podPcap, 'tcp'], { limitMs }),
+      lab.start(lab.pod, 'tcpdump (pod)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '0', '-w', podPcap, 'tcp'], { limitMs }),
       lab.start(lab.upstream, 'tcpdump (upstream)', 'tcpdump', ['-i', 'any', '-U', '-n', '-s', '160', '-w', upPcap, 'tcp'], { limitMs }),
     ];
     for (const d of dumps) await d.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
+    // The kernel's own INVALID list, when the kernel can log it (NFLOG) and tcpdump can read it.
+    const invalidPcap = join(dir, 'invalid.pcap');
+    let invalidLogged = lab.invalidLogged;
+    if (invalidLogged) {
+      const nflog = lab.start(lab.pod, 'tcpdump (nflog)', 'tcpdump', ['-i', `nflog:${INVALID_NFLOG_GROUP}`, '-U', '-n', '-s', '0', '-w', invalidPcap], { limitMs });
+      try {
+        await nflog.waitFor((p) => /listening on/.test(p.stderr), 10_000, 'capture start');
+        dumps.push(nflog);
+      } catch {
+        invalidLogged = false;
+        await nflog.stop('SIGKILL', 1000);
+      }
+    }
     const events = lab.start(lab.pod, 'conntrack -E', 'conntrack', ['-E', '-o', 'timestamp', '-p', 'tcp'], { limitMs });
     await conntrackListening(events);
     const server = lab.start(lab.upstream, 'upstream.py', py, ['-B', join(scripts, 'upstream.py'), '--port', String(UPSTREAM_PORT), '--close-after', '0.010'], { limitMs });
@@ -255,7 +268,9 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
     // conntrack -L also reaps entries that expired but that no packet or GC pass has touched yet,
     // so their DESTROY events are reported before the run ends.
     snap(`end of the run (t=${t.windowSec} s)`);
-    await sleep(200);
+    // nfnetlink_log batches messages and sends them after up to 1 s (its flush timeout): wait
+    // for the last INVALID packets to reach the NFLOG capture.
+    await sleep(invalidLogged ? 1300 : 200);
     await events.stop('SIGINT');
     for (const d of dumps) await d.stop('SIGINT');
     for (const p of [app, proxy, server]) await p.stop('SIGTERM', 1000);
@@ -274,6 +289,10 @@ export async function runRealScenario(which: ScenarioName | ScenarioVariant, o: 
       ensureDirectory(o.keepDir);
       writeFileAtomic(join(o.keepDir, `${variant.id}-pod.pcap`), readFileSync(podPcap));
       writeFileAtomic(join(o.keepDir, `${variant.id}-upstream.pcap`), readFileSync(upPcap));
+      if (invalidLogged) writeFileAtomic(join(o.keepDir, `${variant.id}-invalid.pcap`), readFileSync(invalidPcap));
+      const end = snapshots.at(-1);
+      const atSec = end ? Number(BigInt(Math.round(end.epochMs * 1e6)) - t0) / 1e9 : t.windowSec;
+      writeFileAtomic(join(o.keepDir, `${variant.id}-conntrack.txt`), `# conntrack -L -p tcp in the pod at=${atSec.toFixed(3)} s after the app's first SYN (${end?.label ?? 'the end'}); conntrack -S invalid=${invalid}\n${(end?.conntrack ?? []).join('\n')}\n`);
       writeFileAtomic(join(o.keepDir, `${variant.id}-events.txt`), [...conntrackEvents.map((e) => `${(e.timeNs / 1e9).toFixed(6)} conntrack ${e.text}`), ...progs.map((e) => `${(e.timeNs / 1e9).toFixed(6)} ${e.prog} ${JSON.stringify(e.data)}`)].join('\n') + '\n');
       keptIn = o.keepDir;
     }

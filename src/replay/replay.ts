@@ -46,9 +46,25 @@ export interface ReplayOptions {
  * existing entry makes confirm fail: the packet is dropped (insert_failed), as in the kernel.
  */
 export interface ReplayNat {
-  bind(ct: Conntrack, v: Verdict): void;
+  /** Returns false when the packet is dropped before confirm (a rule between the hooks). */
+  bind(ct: Conntrack, v: Verdict): void | boolean;
   rewrite(ct: Conntrack, v: Verdict, data: Uint8Array, off: number): void;
 }
+
+/**
+ * What the kernel did with a TCP packet's checksum (nf_ip_checksum(), called by tcp_error() at
+ * PREROUTING only, and only for an skb whose ip_summed is CHECKSUM_NONE or _COMPLETE):
+ *   local     tracked at OUTPUT: a locally generated packet is never verified;
+ *   loopback  received on a loopback device: generated on this host (CHECKSUM_PARTIAL, or
+ *             UNNECESSARY), and already tracked when it was sent;
+ *   partial   the field holds only the pseudo-header sum (CHECKSUM_PARTIAL: sent by a namespace
+ *             on the same machine through a veth, or captured before the NIC's offload): the
+ *             receiving kernel trusts it;
+ *   off       nf_conntrack_checksum=0;
+ *   verified  summed, and right;
+ *   wrong     summed, and wrong: INVALID [bad checksum].
+ */
+export type ChecksumCheck = 'local' | 'loopback' | 'partial' | 'off' | 'verified' | 'wrong';
 
 /** Run the expiry GC when capture time has advanced this much (ns) since the last run. */
 const GC_INTERVAL_NS = 1e9;
@@ -91,6 +107,8 @@ export interface ReplayRow {
   duplicateOf: number | null;
   /** Tracked with a learnt NAT binding undone: the tuple as captured. */
   captured: string | null;
+  /** What the kernel did with the TCP checksum (null: not a whole TCP segment, or not tracked). */
+  checksum: ChecksumCheck | null;
 }
 
 export function rowJson(r: ReplayRow): Record<string, unknown> {
@@ -103,9 +121,13 @@ export function rowJson(r: ReplayRow): Record<string, unknown> {
   return o;
 }
 
-/** rowJson plus `explain` (the explanation's machine form, or null) for --explain. */
+/**
+ * rowJson plus, for --explain, `explain` (the explanation's machine form, or null) and `checksum`
+ * (what the kernel did with the TCP checksum; rowJson leaves it out so the fuzz corpus's recorded
+ * rows stay as they are).
+ */
 export function rowJsonExplained(r: ReplayRow): Record<string, unknown> {
-  return { ...rowJson(r), explain: r.why ? explanationJson(r.why) : null };
+  return { ...rowJson(r), checksum: r.checksum, explain: r.why ? explanationJson(r.why) : null };
 }
 
 /** An empty row for record `rec` at `time` seconds. */
@@ -113,7 +135,7 @@ function blankRow(n: number, timeNs: number): ReplayRow {
   return {
     n, time: timeNs / 1e9, timeNs, src: '', dst: '', sport: 0, dport: 0, flags: '', seqRel: null, ackRel: null, seqRaw: null, ackRaw: null, len: 0,
     dir: null, ctinfo: 'UNTRACKED', outcome: 'UNTRACKED', state: null, stateBefore: null, status: [], timeout: null, reason: '', entryId: null, reopened: false,
-    explain: null, why: null, duplicateOf: null, captured: null,
+    explain: null, why: null, duplicateOf: null, captured: null, checksum: null,
   };
 }
 
@@ -125,6 +147,8 @@ export interface Predecoded {
   linkError: WireError | null;
   /** The bytes to track (may be a NAT-undone copy of rec.data). */
   data: Uint8Array;
+  /** The hook to track at, overriding the options' (replay --host decides per packet). */
+  hook?: ConntrackHook;
 }
 
 export class Replayer {
@@ -138,6 +162,15 @@ export class Replayer {
   private readonly view = new PacketView();
   private lastNow = 0;
   private lastGc = 0;
+  /** The last tracked packet's verdict (the conntrack's shared one: read it before the next push), bytes and IPv4 offset. */
+  lastVerdict: Verdict | null = null;
+  lastData: Uint8Array = new Uint8Array(0);
+  lastOff = 0;
+
+  /** Capture time of the last packet, ns since the first. */
+  get nowNs(): number {
+    return this.lastNow;
+  }
 
   constructor(private readonly opts: ReplayOptions = {}) {
     this.ct = new Conntrack({ kernel: opts.kernel, sysctls: opts.sysctls, seed: opts.seed, onEvent: opts.onEvent });
@@ -166,6 +199,7 @@ export class Replayer {
       this.lastGc = nowNs;
     }
     const row = blankRow(rec.index + 1, nowNs);
+    this.lastVerdict = null;
     let link: LinkLayerInfo | null;
     let linkError: WireError | null;
     if (pre !== undefined) {
@@ -225,8 +259,10 @@ export class Replayer {
         row.ackRel = rbase < 0 ? seg.ack : seqSub(seg.ack, rbase);
       }
     }
-    const hookOpt = this.opts.hook ?? 'auto';
+    const hookOpt = pre?.hook ?? this.opts.hook ?? 'auto';
     const hook: ConntrackHook = hookOpt === 'auto' ? (rec.direction === 'outbound' || outgoing ? 'output' : 'prerouting') : hookOpt;
+    const checksum = view.tcpValid ? this.checksumCheck(hook, link.loopback === true) : null;
+    row.checksum = checksum;
     // For --explain: the state of the entry a SYN hits, in case the SYN re-opens it (the verdict
     // of a re-open describes the new entry only).
     let reopenedFrom = -1;
@@ -237,7 +273,11 @@ export class Replayer {
     // The nat hooks sit between conntrack and confirm: a binding that makes the reply tuple clash
     // with an existing entry makes the confirmation fail and the packet is dropped (insert_failed).
     const nat = this.opts.nat;
-    const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined);
+    const trusted = checksum === 'loopback' || checksum === 'partial';
+    this.lastData = data;
+    this.lastOff = off;
+    const v = trackAndConfirm(this.ct, data, off, ipv.totalLength, nowNs, hook, nat ? (created) => nat.bind(this.ct, created) : undefined, trusted);
+    this.lastVerdict = v;
     const f = describeVerdict(this.ct, v);
     row.ctinfo = f.ctinfo;
     row.outcome = f.outcome;
@@ -265,6 +305,18 @@ export class Replayer {
       });
     }
     return row;
+  }
+
+  /** The checksum case of the packet this.view holds (a whole TCP segment), tracked at `hook`. */
+  private checksumCheck(hook: ConntrackHook, loopback: boolean): ChecksumCheck {
+    if (hook === 'output') return 'local';
+    if (loopback) return 'loopback';
+    const ip = this.view.ip;
+    const off = this.ct.sysctls.nf_conntrack_checksum !== 1;
+    // A right checksum can equal the pseudo-header sum by chance (1 in 65536): right wins.
+    if (this.view.tcp.verifyChecksum(ip.src, ip.dst)) return off ? 'off' : 'verified';
+    if (this.view.tcp.hasPartialChecksum(ip.src, ip.dst)) return 'partial';
+    return off ? 'off' : 'wrong';
   }
 
   /**

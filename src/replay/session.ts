@@ -3,6 +3,7 @@
 // two (--compare: the same packets through kernel/sysctl profile A and B, verdicts side by side).
 import type { CaptureRecord } from '../pcap/index.js';
 import { Replayer, type ReplayOptions, type ReplayRow } from './replay.js';
+import type { ChecksumCounts } from './summary.js';
 import { PacketSelector, Selection, type SelectOptions } from './select.js';
 
 export interface SessionOptions {
@@ -44,13 +45,15 @@ export interface SessionCounts {
   firstDiffer: number | null;
   outcomesA: Record<string, number>;
   outcomesB: Record<string, number>;
+  /** What the kernel did with the TCP checksums of profile A's tracked packets. */
+  checksums: ChecksumCounts;
 }
 
 export class ReplaySession {
   readonly a: Replayer;
   readonly b: Replayer | null;
   readonly selector: PacketSelector<ReplayStep>;
-  readonly counts: SessionCounts = { packets: 0, tracked: 0, duplicates: 0, skipped: 0, differ: 0, firstDiffer: null, outcomesA: {}, outcomesB: {} };
+  readonly counts: SessionCounts = { packets: 0, tracked: 0, duplicates: 0, skipped: 0, differ: 0, firstDiffer: null, outcomesA: {}, outcomesB: {}, checksums: {} };
 
   constructor(opts: SessionOptions) {
     this.a = new Replayer(opts.a);
@@ -83,6 +86,7 @@ export class ReplaySession {
     const a = this.a.push(rec, pre);
     a.captured = sel.captured;
     c.outcomesA[a.outcome] = (c.outcomesA[a.outcome] ?? 0) + 1;
+    if (a.checksum !== null) c.checksums[a.checksum] = (c.checksums[a.checksum] ?? 0) + 1;
     let b: ReplayRow | null = null;
     let differs = false;
     if (this.b) {

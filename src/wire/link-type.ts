@@ -11,6 +11,8 @@ export const LinkType = {
   IPV4: 228,
   /** LINKTYPE_LINUX_SLL2: Linux cooked capture v2, carries the interface index. */
   LINUX_SLL2: 276,
+  /** LINKTYPE_NFLOG: netfilter log messages (`tcpdump -i nflog:GROUP`: what an NFLOG rule logged). */
+  NFLOG: 239,
 } as const;
 
 export type LinkType = (typeof LinkType)[keyof typeof LinkType];

@@ -24,6 +24,9 @@ export const SLL2_FIELD = { PROTO: at(SLL2_LAYOUT, 'protocol'), RESERVED: at(SLL
 /** sll_pkttype values (linux/if_packet.h PACKET_*). */
 export const SllPacketType = { HOST: 0, BROADCAST: 1, MULTICAST: 2, OTHERHOST: 3, OUTGOING: 4 } as const;
 
+/** ARPHRD_* device types (linux/if_arp.h) of the capturing interface, as SLL headers carry them. */
+export const Arphrd = { ETHER: 1, LOOPBACK: 772, NONE: 0xfffe } as const;
+
 export interface SllRepr {
   version: 1 | 2;
   packetType: number;

@@ -112,6 +112,8 @@ export class TcpSegment {
    */
   get seqI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SEQ); }
   get ackI32(): number { return readI32(this.buf, this.off + TCP_FIELD.ACK); }
+  /** Both ports in one signed word, source port in the high half: the conntrack table's key word. */
+  get portsI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SRC_PORT); }
   get dataOffset(): number { return this.buf[this.off + TCP_FIELD.OFFSET] >>> 4; }
   get headerLength(): number { return (this.buf[this.off + TCP_FIELD.OFFSET] >>> 4) << 2; }
   /** The three reserved bits between data offset and AE. */
@@ -161,6 +163,16 @@ export class TcpSegment {
 
   verifyChecksum(src: number, dst: number): boolean {
     return internetChecksum(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len)) === 0;
+  }
+
+  /**
+   * The checksum field holds only the folded pseudo-header sum: the sender left the rest to the
+   * NIC (CHECKSUM_PARTIAL, tcp_v4_send_check() writing ~tcp_v4_check(len, src, dst, 0)). A
+   * capture taken before the offload (on the sending host, or in a namespace a veth joins to
+   * it) shows this value; the receiving kernel does not verify such a packet.
+   */
+  hasPartialChecksum(src: number, dst: number): boolean {
+    return this.checksum === foldCarries(pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len));
   }
 
   fillChecksum(src: number, dst: number): void {

@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { PerformanceObserver } from 'node:perf_hooks';
-import { ConnTable, NO_REF } from '../../src/conntrack/conn-table.js';
+import { ConnTable, MAX_TABLE_ENTRIES, NO_REF } from '../../src/conntrack/conn-table.js';
+import { ConfigError } from '../../src/conntrack/errors.js';
 import { Conntrack } from '../../src/conntrack/conntrack.js';
 import { Outcome } from '../../src/conntrack/verdict.js';
 import { Ipv4Packet, TcpFlag, TcpSegment, encodeSegment, ip } from '../../src/wire/index.js';
@@ -58,7 +59,7 @@ describe('ConnTable under churn', () => {
       t.link(e);
       live.push(e);
     }
-    const fresh = t.maxProbeDistance();
+    const fresh = { max: t.maxProbeDistance(), mean: t.meanProbeDistance(), home: t.homeLineShare() };
     for (let c = 0; c < 1_000_000; c++) {
       const i = c % 2048;
       t.release(live[i], true);
@@ -69,7 +70,75 @@ describe('ConnTable under churn', () => {
       live[i] = e;
     }
     expect(t.count).toBe(2048);
-    expect(t.maxProbeDistance()).toBeLessThanOrEqual(fresh + 4);
+    expect(t.maxProbeDistance()).toBeLessThanOrEqual(fresh.max + 4);
+    expect(t.meanProbeDistance()).toBeLessThanOrEqual(fresh.mean + 0.1);
+    // Most keys are found in the one cache line their hash names, and churn does not change that.
+    expect(fresh.home).toBeGreaterThan(0.8);
+    expect(t.homeLineShare()).toBeGreaterThan(fresh.home - 0.03);
+  });
+
+  it('keys 30 and more slots from home (saturated distance field) are found, displaced and deleted correctly (model check)', () => {
+    fc.assert(fc.property(fc.integer(), fc.array(fc.tuple(fc.boolean(), fc.nat(79)), { minLength: 100, maxLength: 400 }), (seed, ops) => {
+      const t = new ConnTable({ maxEntries: 128, initialCapacity: 128, seed });
+      // 80 ORIGINAL tuples whose hashes all name the same home bucket: one long probe run.
+      const homeOf = (port: number) => Math.floor(((t.hash(1, 2, (port << 16) | 80, 6 << 16) >>> 0) * t.indexSlots) / 2 ** 32 / 4);
+      const target = homeOf(1);
+      const ports: number[] = [];
+      for (let p = 1; ports.length < 80; p++) if (homeOf(p) === target) ports.push(p);
+      const model = new Map<number, number>();
+      for (const [ins, k] of ops) {
+        const port = ports[k];
+        if (ins && !model.has(port)) {
+          const e = t.allocate();
+          t.setTuple(e, 0, 1, 2, port, 80, 6 << 16);
+          t.setTuple(e, 1, 2, 1, 80, port, 6 << 16);
+          expect(t.link(e)).toBe(true);
+          model.set(port, e);
+        } else if (!ins && model.has(port)) {
+          t.release(model.get(port)!, true);
+          model.delete(port);
+        }
+      }
+      for (const port of ports) {
+        const e = model.get(port);
+        expect(t.lookup(1, 2, port, 80, 6 << 16)).toBe(e === undefined ? NO_REF : e * 2);
+        expect(t.lookup(2, 1, 80, port, 6 << 16)).toBe(e === undefined ? NO_REF : e * 2 + 1);
+      }
+      if (model.size > 40) expect(t.maxProbeDistance()).toBeGreaterThanOrEqual(30);
+    }), { numRuns: 60 });
+  });
+
+  it('a table above 1 MiB of index (cache-line aligned) finds all of 100,000 entries from both directions', () => {
+    const n = 100_000;
+    const t = new ConnTable({ maxEntries: n, initialCapacity: 1024, seed: 9 });
+    for (let i = 0; i < n; i++) {
+      const e = t.allocate();
+      t.setTuple(e, 0, 0xc6120000 + (i & 1023), 0xc6130001, 1024 + (i >> 10), 443, 6 << 16);
+      t.setTuple(e, 1, 0x7f000001, 0xc6120000 + (i & 1023), 15001, 1024 + (i >> 10), 6 << 16);
+      expect(t.link(e)).toBe(true);
+    }
+    expect(t.memoryBytes().index).toBeGreaterThanOrEqual(1 << 20);
+    expect(t.memoryBytes().index / n).toBeLessThanOrEqual(64);
+    for (let i = 0; i < n; i += 7) {
+      expect(t.lookup(0xc6120000 + (i & 1023), 0xc6130001, 1024 + (i >> 10), 443, 6 << 16) >> 1).toBe(t.lookup(0x7f000001, 0xc6120000 + (i & 1023), 15001, 1024 + (i >> 10), 6 << 16) >> 1);
+    }
+    expect(t.lookup(0xc6120000, 0xc6130001, 1024, 444, 6 << 16)).toBe(NO_REF);
+  });
+});
+
+describe('table size limit', () => {
+  it('nf_conntrack_max up to 2^26 is accepted; above it is a ConfigError naming the limit (the kernel takes any u32)', () => {
+    expect(MAX_TABLE_ENTRIES).toBe(2 ** 26);
+    expect(new Conntrack({ kernel: '6.18', sysctls: [`nf_conntrack_max=${MAX_TABLE_ENTRIES}`] }).sysctls.nf_conntrack_max).toBe(MAX_TABLE_ENTRIES);
+    expect(new Conntrack({ kernel: '6.18', sysctls: ['nf_conntrack_max=8388609'] }).sysctls.nf_conntrack_max).toBe(8388609);
+    let err: unknown;
+    try {
+      new Conntrack({ kernel: '6.18', sysctls: [`nf_conntrack_max=${MAX_TABLE_ENTRIES + 1}`] });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String(err)).toMatch(/nf_conntrack_max=67108865: .*at most 67108864 entries/);
   });
 });
 

@@ -21,7 +21,10 @@ function cliReplay(pcap: string, c: { kernel: string; sysctls: readonly string[]
   const args = [CLI, 'replay', pcap, '--kernel', c.kernel, '--json', ...c.sysctls.flatMap((s) => ['--sysctl', s])];
   const r = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 30_000 });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.split('\n').filter((l) => l.length > 0);
+  // The rows, without the run's summary object (the last line).
+  const lines = r.stdout.split('\n').filter((l) => l.length > 0);
+  expect(Object.keys(JSON.parse(lines.at(-1)!) as object)).toEqual(['summary']);
+  return lines.slice(0, -1);
 }
 
 const configs: Array<[string, string[], 'structured' | 'blind']> = [

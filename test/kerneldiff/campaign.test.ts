@@ -89,6 +89,10 @@ describe('verification status', () => {
     expect(list.flatMap((s) => s.disagreedBy)).toEqual([]);
     const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' }).stdout;
     expect(help).toMatch(/Kernel profiles verified against real kernels: .*5\.4\.124 \(real 5\.4\.124\)/);
+    // Every profile, verified or modelled, says which kernel changes it carries.
+    const text = spawnSync(process.execPath, [MAIN, 'kernels'], { encoding: 'utf8' }).stdout;
+    expect(text).toMatch(/^6\.18\.44\s+VERIFIED .*\n\s+carries: .*challenge-ack-reuse/m);
+    expect(text).toMatch(/^sles-15-sp4\s+modelled\s+from source reading: .*reinit-syn-only/m);
   });
 });
 

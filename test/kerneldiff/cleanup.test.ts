@@ -107,7 +107,9 @@ describe('kernel-diff cleanup (root)', () => {
       expect(r.status, r.stderr).toBe(0);
       const note = r.stderr.split('\n').find((l) => l.startsWith('ctsim: removed what earlier runs that no longer exist left behind: '));
       for (const name of [`ctsim-${pid}-kd-e`, `ctsim-${pid}-kd-r`, `ctsim-${pid}-kd-batch-`]) expect(note).toContain(name);
-      expect(note).toMatch(/\(and killed \d+ process(es)? still running in those namespaces\)$/);
+      // The killed-process clause appears only when the dead run's tcpdump outlived it; on a loaded
+      // machine it may already have exited (the test above checks the killing itself).
+      expect(note).toMatch(/left behind: [^(]*( \(and killed \d+ process(es)? still running in those namespaces\))?$/);
     } finally {
       fs.rmSync(cases, { recursive: true, force: true });
     }

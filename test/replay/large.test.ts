@@ -115,7 +115,7 @@ describe('1,000,000 packets', () => {
     });
     child.stdout.resume();
     expect(await exited).toBe(0);
-    expect(lines).toBe(PACKETS + 3); // two header lines, a row per packet, the summary
+    expect(lines).toBe(PACKETS + 4); // two header lines, a row per packet, the conntrack -S counters, the summary
     expect(tail.trimEnd().split('\n').at(-1)).toBe(`# ${PACKETS} packets: ${PACKETS} accept`);
     expect(received).toBeGreaterThan(100_000_000);
   }, HANG_GUARD_MS);

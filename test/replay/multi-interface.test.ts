@@ -23,7 +23,8 @@ function cli(args: string[], input?: Buffer) {
 function jsonRows(args: string[], input?: Buffer): Array<Record<string, unknown>> {
   const r = cli(args, input);
   expect(r.code, r.err).toBe(0);
-  return r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The last line is the run's summary object (counters), not a packet.
+  return r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => !('summary' in o));
 }
 
 beforeAll(() => {

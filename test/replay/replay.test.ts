@@ -51,8 +51,11 @@ describe('ctsim replay', () => {
     for (const [k, extra] of [['ubuntu-20.04', []], ['sles-15-sp4', []], ['sles-15-sp4', ['--sysctl', 'net.netfilter.nf_conntrack_tcp_ignore_invalid_rst=1']], ['6.18', []]] as const) {
       const r = cli(['replay', reusePath, '--kernel', k, '--json', ...extra]);
       expect(r.code, r.err).toBe(0);
-      const rows = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      // Every packet's row, then one summary object with conntrack -S counters.
+      const rows = lines.slice(0, -1);
       expect(rows).toHaveLength(20);
+      expect(Object.keys(lines.at(-1)!)).toEqual(['summary']);
       rows.forEach(checkSchema);
       byKernel[`${k}${extra.length ? '+ignore_invalid_rst' : ''}`] = rows.filter((x) => x.flags === 'R').map((x) => `${x.ctinfo}/${x.state}`);
     }
@@ -76,7 +79,7 @@ describe('ctsim replay', () => {
   it('reads the capture from stdin', () => {
     const r = cli(['replay', '-', '--kernel', '6.1.8', '--json'], readFileSync(reusePath));
     expect(r.code, r.err).toBe(0);
-    expect(r.out.trim().split('\n')).toHaveLength(20);
+    expect(r.out.trim().split('\n')).toHaveLength(21); // 20 rows and the summary
   });
 
   it('non-TCP, fragments and broken packets get their own row, not a failure (classic pcap, SLL2)', () => {

@@ -21,6 +21,7 @@ export function formatStatuses(list: readonly ProfileStatus[], verbose: boolean)
     if (s.status === 'verified') {
       const kernels = [...new Set(s.verifiedBy.map((r) => r.kernel))];
       lines.push(`${head}  against real ${kernels.join(', ')}`);
+      lines.push(`${''.padEnd(25)}carries: ${s.changes.length ? s.changes.join(', ') : 'no change records (the 4.19 baseline)'}`);
       const shown = verbose ? s.verifiedBy : s.verifiedBy.slice(0, 3);
       for (const r of shown) lines.push(`${''.padEnd(25)}${describeRecord(r)}`);
       if (!verbose && s.verifiedBy.length > shown.length) lines.push(`${''.padEnd(25)}(+${s.verifiedBy.length - shown.length} more runs; --verbose)`);

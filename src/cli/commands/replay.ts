@@ -5,9 +5,11 @@ import { explainLines, formatPacketText, formatRowText, formatVerdictText, rowJs
 import { ReplaySession, type ReplayStep } from '../../replay/session.js';
 import { DEFAULT_DEDUP_WINDOW_NS } from '../../replay/select.js';
 import { formatProgress } from '../../replay/progress.js';
+import { checksumSummary, checksumWarning, conntrackCounters, formatCounters } from '../../replay/summary.js';
 import { UsageError } from '../errors.js';
 import { cleanUpOnInterrupt } from '../process-guard.js';
 import { TextOutput } from '../text-output.js';
+import { replayHostMode } from './replay-host.js';
 import { stdoutPaint } from '../colour.js';
 import { REPORT_MAX_PACKETS, ReplayReportBuilder, reportProfile } from '../../report/index.js';
 import { writeHtmlReport } from '../report-file.js';
@@ -31,6 +33,12 @@ interface ReplayArgs {
   dedupWindow?: number;
   progress?: boolean;
   html?: string;
+  host?: string;
+  hostName?: string;
+  rules?: string;
+  addr?: string[];
+  ifindex?: string[];
+  forwarding?: boolean;
 }
 
 const isStdin = (path: string) => path === '-' || path === '/dev/stdin';
@@ -84,6 +92,12 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('dedup', { type: 'boolean', default: true, describe: 'track a packet seen on several interfaces once (--no-dedup: every copy)' })
     .option('dedup-window', { type: 'number', default: DEFAULT_DEDUP_WINDOW_NS / 1e6, describe: 'ms within which a copy on another interface counts as the same packet' })
     .option('progress', { type: 'boolean', describe: 'progress line on stderr (default: when stderr is a terminal)' })
+    .option('host', { type: 'string', describe: 'host mode: the capture was taken on this scenario file\'s host (its rules, addresses, kernel, sysctls); each packet is tracked at the hook where the capture saw it, through the host\'s netfilter and NAT' })
+    .option('host-name', { type: 'string', describe: 'with --host: which of the file\'s hosts (default: the only one)' })
+    .option('rules', { type: 'string', describe: 'host mode: the host\'s iptables-save output (with --addr)' })
+    .option('addr', { type: 'string', array: true, describe: 'with --rules: an interface and its address, NAME=A.B.C.D/N (repeatable)' })
+    .option('ifindex', { type: 'string', array: true, describe: 'host mode: the SLL2 interface index of an interface, INDEX=NAME (tcpdump -i any; lo is recognised by its device type)' })
+    .option('forwarding', { type: 'boolean', describe: 'with --rules: the host forwards (net.ipv4.ip_forward=1)' })
     .option('html', { type: 'string', describe: `also write a self-contained HTML report (ladder, every verdict, click a packet for its explain story and bytes; first ${REPORT_MAX_PACKETS} packets)` })
     .epilog(SLL2_RULE)
     .example('$0 replay pcaps/challenge-ack-reuse.pcapng --kernel sles-15-sp4', 'one verdict per packet')
@@ -91,6 +105,13 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .example('$0 replay capture.pcapng --kernel 6.1.8 --html report.html', 'a self-contained report to attach to a ticket')
     .example('tcpdump -i any -w - | $0 replay - --json | jq -c \'select(.ctinfo=="INVALID")\'', 'live, JSON Lines') as never,
   handler: async (args) => {
+    if (args.host !== undefined || args.rules !== undefined) {
+      if (args.compare !== undefined || args.out !== undefined || args.iface !== undefined || args.html !== undefined) throw new UsageError('host mode (--host/--rules) does not take --compare, --out, --iface or --html (not yet)');
+      const out = new TextOutput(process.stdout);
+      await replayHostMode(args, (s) => out.write(s));
+      await out.flush();
+      return;
+    }
     if (args.seed !== undefined && !Number.isInteger(args.seed)) throw new UsageError(`--seed must be an integer, got ${args.seed}`);
     if (args.dedupWindow !== undefined && !(Number.isFinite(args.dedupWindow) && args.dedupWindow >= 0)) throw new UsageError(`--dedup-window must be a number of ms >= 0, got ${args.dedupWindow}`);
     const sysA = args.sysctl ?? [];
@@ -237,20 +258,29 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     if (c.skipped) extras.push(`${c.skipped} skipped (not on --iface ${args.iface})`);
     if (cut) extras.push('the capture is cut off in its last record (not replayed)');
     if (session.selector.natUndone) extras.push(`${session.selector.natUndone} tracked with a learnt NAT binding undone`);
+    const countersA = conntrackCounters(session.a.ct.stats, session.a.ct.count);
+    const csumNote = checksumSummary(c.checksums);
+    const csumWarning = checksumWarning(c.checksums);
     if (!session.b) {
       if (!args.json) {
         const parts = [count(c.outcomesA), ...extras].filter(Boolean).join(', ');
+        for (const l of [csumWarning, csumNote, formatCounters(countersA)]) if (l) out.write(`# ${l}\n`);
         out.write(`# ${c.packets} packets${parts ? `: ${parts}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
+      } else {
+        out.write(`${JSON.stringify({ summary: { packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, cutOff: cut ? { offset: cut.offset, message: cut.message } : null, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA, checksums: c.checksums, checksumWarning: csumWarning, conntrack: countersA } })}\n`);
       }
     } else if (args.json) {
       out.write(`${JSON.stringify({
         summary: {
           packets: c.packets, tracked: c.tracked, duplicates: c.duplicates, skipped: c.skipped, differ: c.differ, first: c.firstDiffer,
           cutOff: cut ? { offset: cut.offset, message: cut.message } : null,
-          a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA }, b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB },
+          checksums: c.checksums, checksumWarning: csumWarning,
+          a: { profile: labelA, kernel: nameA, sysctls: sysA, outcomes: c.outcomesA, conntrack: countersA },
+          b: { profile: labelB, kernel: session.b.ct.profile.name, sysctls: sysB, outcomes: c.outcomesB, conntrack: conntrackCounters(session.b.ct.stats, session.b.ct.count) },
         },
       })}\n`);
     } else {
+      for (const l of [csumWarning, csumNote, `${labelA}: ${formatCounters(countersA)}`, `${labelB}: ${formatCounters(conntrackCounters(session.b.ct.stats, session.b.ct.count))}`]) if (l) out.write(`# ${l}\n`);
       out.write(`# ${labelA}: ${count(c.outcomesA) || 'nothing tracked'} | ${labelB}: ${count(c.outcomesB) || 'nothing tracked'}${extras.length ? `; ${extras.join(', ')}` : ''}${args.out ? `; annotated capture written to ${args.out}` : ''}\n`);
       out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
     }
