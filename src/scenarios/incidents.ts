@@ -14,11 +14,12 @@ import { MemorySink } from '../pcap/index.js';
 import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
 import { TcpState } from '../stack/tcp/tcp-state.js';
-import { PacketView, seqAfter } from '../wire/index.js';
+import { PacketView, formatIpv4Address, seqAfter } from '../wire/index.js';
+import { tcpStateName, type ConntrackEvent } from '../conntrack/index.js';
 import type { ClientConnection } from './apps.js';
 import { buildIstioPod, UPSTREAM_PORT } from './istio-pod.js';
 import { ladderPacket } from './ladder-packet.js';
-import type { LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
+import type { EntryLife, LadderPacket, ScenarioName, ScenarioOptions, ScenarioResult, Snapshot } from './scenario-types.js';
 import { connectOutcome, failedCalls, finReached, summariseCallErrors, synsSent, tcpEvents } from './socket-outcomes.js';
 
 const APP_PORT = 44410;
@@ -46,9 +47,15 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
   for (const h of [pod, upstream]) {
     h.onTap = (t) => {
       tap(t);
-      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: sim.now, host: t.host, iface: t.iface, notes: t.notes }));
+      if (t.direction === 'outbound') packets.push(ladderPacket(view.decodeIpv4(t.bytes), { timeNs: sim.now, host: t.host, iface: t.iface, notes: t.notes, bytes: t.bytes.slice() }));
     };
   }
+  const entries = new Map<number, EntryLife>();
+  const podEvent = pod.conntrack.onEvent;
+  pod.conntrack.onEvent = (ev) => {
+    podEvent?.(ev);
+    recordEntry(entries, ev);
+  };
   const snapshots: Snapshot[] = [];
   const snapAt = (tNs: number, label: string) => sim.at(tNs, () => {
     snapshots.push({ label, timeNs: sim.now, ss: [...pod.ss().map((l) => `pod      ${l}`), ...upstream.ss().map((l) => `upstream ${l}`)], conntrack: pod.conntrackList() });
@@ -166,7 +173,26 @@ export function runIncident(name: ScenarioName, o: ScenarioOptions): ScenarioRes
     packets,
     endNs: sim.now,
     sidecarUpstreamPorts: sidecar.connections.map((x) => x.upstream?.localPort ?? 0).filter((p) => p > 0),
+    entries: [...entries.values()],
   };
+}
+
+/** Follows one entry through conntrack's typed events (NEW, state changes, DESTROY with its reason). */
+function recordEntry(entries: Map<number, EntryLife>, ev: ConntrackEvent): void {
+  let e = entries.get(ev.id);
+  if (!e) {
+    if (ev.type === 'DESTROY') return;
+    const t = ev.orig;
+    e = { id: ev.id, orig: `${formatIpv4Address(t.src)}:${t.sport} > ${formatIpv4Address(t.dst)}:${t.dport}`, states: [], openNs: ev.timeNs, closeNs: null, destroyReason: null };
+    entries.set(ev.id, e);
+  }
+  if (ev.type === 'DESTROY') {
+    e.closeNs = ev.timeNs;
+    e.destroyReason = ev.destroyReason ?? null;
+    return;
+  }
+  const state = tcpStateName(ev.state);
+  if (e.states.length === 0 || e.states[e.states.length - 1].state !== state) e.states.push({ timeNs: ev.timeNs, state });
 }
 
 function ctTimeout(h: Host, which: string): number {

@@ -1,4 +1,5 @@
 // The options and results every seed scenario shares.
+import type { DestroyReason } from '../conntrack/index.js';
 import type { HostEvent } from '../stack/host.js';
 import type { InvalidDropPlacement } from './invalid-drop.js';
 import type { CallErrorRun, ConnectResult } from './socket-outcomes.js';
@@ -102,6 +103,19 @@ export interface ScenarioResult {
   endNs: number;
   /** Local ports of the sidecar's upstream sockets (for the ladder's lanes). */
   sidecarUpstreamPorts: number[];
+  /** The pod's conntrack entries over time (from its typed events): the ladder's entry bars. */
+  entries: EntryLife[];
+}
+
+/** One conntrack entry's life: created, its TCP states, destroyed (and why) or still alive at the end. */
+export interface EntryLife {
+  id: number;
+  /** "198.18.1.10:44410 > 198.18.1.20:8080" (the original direction). */
+  orig: string;
+  states: { timeNs: number; state: string }[];
+  openNs: number;
+  closeNs: number | null;
+  destroyReason: DestroyReason | null;
 }
 
 /** A packet as the ladder diagram needs it (one per transmission). */
@@ -116,4 +130,6 @@ export interface LadderPacket {
   ack: number;
   len: number;
   notes: string[];
+  /** The IPv4 packet as sent (for reports' hex dumps). */
+  bytes: Uint8Array;
 }

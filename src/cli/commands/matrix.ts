@@ -18,7 +18,9 @@ export const matrixCommand: CommandModule<object, Args> = {
     .option('format', { type: 'string', choices: ['text', 'json', 'markdown'], default: 'text' })
     .option('kernels', { type: 'string', describe: `comma-separated releases (default: ${MATRIX_KERNELS.join(',')})` })
     .option('mitigations', { type: 'string', describe: `comma-separated subset of ${MITIGATIONS.map((m) => m.id).join(',')}` })
-    .option('out', { type: 'string', describe: 'also write the table to this file' }) as never,
+    .option('out', { type: 'string', describe: 'also write the table to this file' })
+    .example('$0 matrix --kernels 5.4,6.1.8,6.18 --format markdown', 'a Markdown table of three kernels')
+    .example('$0 matrix --mitigations none,be_liberal=1 --format json', 'JSON rows') as never,
   handler: (a) => {
     const kernels = a.kernels?.split(',').map((k) => k.trim()).filter(Boolean);
     kernels?.forEach((k) => resolveKernel(k));
