@@ -49,6 +49,11 @@ export async function main(argv: string[]): Promise<number> {
     .command(fuzzCommand)
     .command(conformanceCommand)
     .command(kernelsCommand)
+    // `ctsim completion >> ~/.bashrc` (or ~/.zshrc): commands, options and choices on <Tab>.
+    .completion('completion', 'Print a shell completion script for bash or zsh (ctsim completion >> ~/.bashrc)')
+    .example('$0 seed', 'what npm start runs: both incidents, pcaps + ladders, the matrix')
+    .example('$0 replay capture.pcapng --kernel 6.1 --compare 6.18 --html report.html', 'what would another kernel do with your capture')
+    .example('$0 scenario port-collision --kernel sles-15-sp4', 'one incident, packet by packet')
     .epilogue(helpEpilogue())
     .middleware((parsed): void => refuseRepeatedOptions(parsed as Record<string, unknown>, (y as unknown as { getOptions(): { array: string[] } }).getOptions().array))
     .demandCommand(1, 'Name a command (see --help).')

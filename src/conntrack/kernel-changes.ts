@@ -39,7 +39,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'keepalive-reply', commit: '4f25434bccc2', title: 'netfilter: conntrack: connection timeout after re-register', mainline: '5.10', stable: { '4.19': 153, '5.4': 73, '5.9': 2 },
     sets: ['keepaliveReplyBump'],
     effect: 'When conntrack learns a side from a keepalive probe (seq = snd_nxt - 1), the reply acking snd_nxt (sack == receiver td_end + 1) bumps td_end so check III passes; the entry then learns td_maxack, so a later RST below it is "invalid rst". The kernel\'s case is an entry whose windows were reset by a hook re-register (nf_ct_tcp_fixup, not modelled); in ctsim it shows on picked-up connections.',
-    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 (netfilter pull of 22 Oct 2020, [PATCH 2/7]); stable review mails of 27 Oct 2020: [PATCH 4.19 189/264] in 4.19.153-rc1, [PATCH 5.4 292/408] in 5.4.73-rc1, [PATCH 5.9 575/757] in 5.9.2-rc1; absent from the 5.4.33 source, present in 5.4.124; forced by kernel-diff against a real 5.4.124 (UML): a reply RST/ACK acking SYN + 1 after an ignored ACK, and a reply FIN acking the picked-up FIN, were window-checked with the bump',
+    evidence: 'commit id, author date 7 Oct 2020 and title from the patch mail (netdev, Fixes: f94e63801ab2) and blame of nf_conntrack_proto_tcp.c; mainline 5.10 (netfilter pull of 22 Oct 2020, [PATCH 2/7]); stable review mails of 27 Oct 2020: [PATCH 4.19 189/264] in 4.19.153-rc1, [PATCH 5.4 292/408] in 5.4.73-rc1, [PATCH 5.9 575/757] in 5.9.2-rc1; absent from the 5.4.33 source, present in 5.4.124, 5.10.89 and 5.10.198; forced by kernel-diff against a real 5.4.124 (UML): a reply RST/ACK acking SYN + 1 after an ignored ACK, and a reply FIN acking the picked-up FIN, were window-checked with the bump',
   },
   {
     id: 'ignore-invalid-rst', commit: '1da4cd82dd18', title: 'netfilter: conntrack: add new sysctl to disable RST check', mainline: '5.14', stable: {},
@@ -51,25 +51,25 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'rst-tuple-reuse', commit: 'c4edc3ccbc63', title: 'netfilter: conntrack: improve RST handling when tuple is re-used', mainline: '5.14', stable: {},
     sets: ['rstReuseChecks', 'rstClosingNoChecks'],
     effect: 'RST in FIN_WAIT/CLOSE_WAIT/LAST_ACK/TIME_WAIT/CLOSE skips every check; the max-ACK test is skipped after a SYN; seq 0 on a not-established entry goes to the window check.',
-    evidence: 'verified: patch mail 20 May 2021 with all hunks; no stable copy; absent from 4.19 <= .271 and 5.10 <= .165 by blob chain',
+    evidence: 'verified: patch mail 20 May 2021 with all hunks; no stable copy; absent from 4.19 <= .271 and 5.10 <= .165 by blob chain, and from the 5.10.89 and 5.10.198 sources (the RST branch of nf_conntrack_tcp_packet is unchanged between them)',
   },
   {
     id: 'syn-sent-no-renew', commit: 'e15d4cdf27cb', title: 'netfilter: conntrack: do not renew entry stuck in tcp SYN_SENT state', mainline: '5.14', stable: { '4.19': 272, '5.4': 231, '5.10': 166 },
     sets: ['synRetransNoRenew'],
     effect: 'A retransmitted SYN on an unreplied SYN_SENT entry no longer refreshes its timeout.',
-    evidence: 'verified: stable review mails and rc1 covers 4.19.272, 5.4.231, 5.10.166',
+    evidence: 'verified: stable review mails and rc1 covers 4.19.272, 5.4.231, 5.10.166; absent from the 5.10.89 source, present in 5.10.198 (the SYN_SENT early return in nf_conntrack_tcp_packet)',
   },
   {
     id: 'preserve-liberal', commit: 'f2dd495a8d58', title: 'netfilter: nf_conntrack_tcp: preserve liberal flag in tcp options', mainline: '5.18', stable: { '4.19': 238, '5.10': 110, '5.15': 67, '5.16': 19, '5.17': 2 },
     sets: ['preserveLiberalFlag'],
     effect: 'Re-parsing options no longer clears BE_LIBERAL; a resync keeps it.',
-    evidence: 'backport mails for 4.19/5.10/5.16/5.17 (points inferred from dates); 5.15 proven present by 5.15.67 (blob), earlier point not determined; 5.4.y not determined and modelled absent',
+    evidence: 'backport mails for 4.19/5.10/5.16/5.17 (points inferred from dates); 5.15 proven present by 5.15.67 (blob), earlier point not determined; 5.4.y not determined and modelled absent; absent from the 5.10.89 source (tcp_options zeroes flags), present in 5.10.198 (flags &= IP_CT_TCP_FLAG_BE_LIBERAL, nf_ct_tcp_state_reset)',
   },
   {
     id: 'repeat-not-invalid', commit: '830af2eba403', title: 'netfilter: conntrack: don\'t increment invalid counter on NF_REPEAT', mainline: '5.17', stable: { '4.19': 227, '5.4': 176, '5.10': 96, '5.15': 19, '5.16': 5 },
     sets: ['repeatNotCountedInvalid'],
     effect: 'A SYN that re-opens a TIME_WAIT/CLOSE entry (-NF_REPEAT) no longer increments the invalid counter of conntrack -S; the verdict and the new entry are unchanged.',
-    evidence: 'net pull of Jan 2022 (830af2eba403, v5.17-rc2); in the 5.4.176-rc1 and 5.10.96-rc1 review covers of 31 Jan 2022 (verified); 4.19.227, 5.15.19 and 5.16.5 are the same-day review cycle (backport hashes seen in their shortlogs, point numbers not re-checked); nf_conntrack_in of the 5.4.124 and 5.10.89 sources counts before the -NF_REPEAT test, 5.10.198 after it; forced by the port-collision scenario on a real 5.4.124 (UML): 6 invalid where ctsim counted 5',
+    evidence: 'net pull of Jan 2022 (830af2eba403, v5.17-rc2); in the 5.4.176-rc1 and 5.10.96-rc1 review covers of 31 Jan 2022 (verified); 4.19.227, 5.15.19 and 5.16.5 are the same-day review cycle (backport hashes seen in their shortlogs, point numbers not re-checked); nf_conntrack_in of the 5.4.124 and 5.10.89 sources counts before the -NF_REPEAT test, 5.10.198 after it; forced by the port-collision scenario on a real 5.4.124 (UML): 6 invalid where ctsim counted 5; the same scenario counts 6 on a real 5.10.89 and 5 on a real 5.10.198 (UML), as their profiles do',
   },
   {
     id: 'synack-reinit', commit: '82b72cb94666', title: 'netfilter: conntrack: re-init state for retransmitted syn-ack', mainline: '5.17', stable: {},
@@ -87,7 +87,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'overshoot', commit: 'cf97769c761a', title: 'netfilter: conntrack: work around exceeded receive window', mainline: '6.0', stable: { '5.15': 68 },
     sets: ['overWindowWorkaround'],
     effect: 'A segment failing only check I by at most the receiver\'s max window updates td_end ("N bytes more than expected"); still INVALID before 6.1, IGNORE from 6.1.',
-    evidence: 'verified: 5.15.68 review mail; absent from 4.19 <= .271 and 5.10 <= .165 (blob chains)',
+    evidence: 'verified: 5.15.68 review mail; absent from 4.19 <= .271 and 5.10 <= .165 (blob chains) and from the 5.10.198 source',
   },
   {
     id: 'ternary-window', commit: 'd9a6f0d0df18', title: 'netfilter: conntrack: prepare tcp_in_window for ternary return value (+ ignore overly delayed tcp packets, reduce timeout on out-of-window fin/rst)', mainline: '6.1', stable: {},

@@ -36,8 +36,9 @@ export interface KernelBatchResult {
   /** The injection rate used (packets per second): ctsim replays the run on the same clock. */
   pps: number;
   /**
-   * Packets the run lost outside conntrack: injected but never received by R's interfaces (a
-   * full veth backlog on a slow or loaded machine), or dropped by the capture. A lossy run says
+   * Packets the run lost outside conntrack (packetsLost): injected but never received by R's
+   * interfaces (a full veth backlog on a slow or loaded machine), dropped by the capture, or sent
+   * by R but missing from the capture (stopped before it was drained). A lossy run says
    * nothing about conntrack; the caller retries it slower.
    */
   lost: number;
@@ -61,6 +62,12 @@ function packetKey(view: PacketView): string {
 function receivedByR(lab: NetnsLab): number {
   const links = JSON.parse(lab.ns(lab.r, 'ip', ['-s', '-j', 'link', 'show'])) as Array<{ ifname: string; stats64?: { rx?: { packets?: number } } }>;
   return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.rx?.packets ?? 0), 0);
+}
+
+/** Packets R's two lab interfaces have sent so far (what the capture of R's outgoing packets must hold). */
+function sentByR(lab: NetnsLab): number {
+  const links = JSON.parse(lab.ns(lab.r, 'ip', ['-s', '-j', 'link', 'show'])) as Array<{ ifname: string; stats64?: { tx?: { packets?: number } } }>;
+  return links.filter((l) => l.ifname === lab.ra.dev || l.ifname === lab.rb.dev).reduce((n, l) => n + (l.stats64?.tx?.packets ?? 0), 0);
 }
 
 export interface KernelBatchOptions {
@@ -116,6 +123,7 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     });
     const t0 = performance.now();
     const rx0 = receivedByR(lab);
+    const tx0 = sentByR(lab);
     if (inject.length) {
       lab.ns(lab.e, 'tcpreplay', ['-q', `--pps=${pps}`, '-i', lab.ea.dev, '-I', lab.eb.dev, '-c', cache, pcap], { timeoutMs: Math.ceil(60_000 + ((inject.length * 1000) / pps) * 3) });
     }
@@ -124,20 +132,20 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
     // slow kernel (a UML guest) let the capture file stop growing first.
     await settled(cap);
     const entries = parseConntrackList(lab.ns(lab.r, 'conntrack', ['-L'], { allowFail: true }));
-    // (IPv6 neighbour discovery may add a few packets; only a shortfall means loss.)
-    const notReceived = Math.max(0, inject.length - (receivedByR(lab) - rx0));
+    const received = receivedByR(lab) - rx0;
+    const sent = sentByR(lab) - tx0;
     const wallSeconds = (performance.now() - t0) / 1000;
     await stopCapture(d0);
     dump = null;
-    const count = (what: string) => Number(new RegExp(`(\\d+) packets? ${what}`).exec(dumpErr)?.[1] ?? 0);
-    const captureDropped = count('dropped by kernel') + Math.max(0, count('received by filter') - count('captured'));
 
     // Match what left R to what went in, in order per identical packet.
     const seen = new Map<string, KernelCtState[]>();
     const view = new PacketView();
+    let capturedOutgoing = 0;
     for (const rec of readCaptureBytes(readFileSync(cap))) {
       view.decodeFrame(rec.iface.linkType, rec.data);
       if (view.linkError) throw view.linkError;
+      if (view.link.outgoing) capturedOutgoing++;
       if (view.link.etherType !== EtherType.IPV4 || !view.link.outgoing || !view.ipv4Header) continue;
       const dscp = view.ip.dscp;
       const st = DSCP.find(([c]) => c === dscp)?.[1] ?? 'UNTRACKED';
@@ -151,7 +159,8 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
       const q = seen.get(packetKey(view.decodeIpv4(p.bytes)));
       return q && q.length ? q.shift()! : 'dropped';
     });
-    return { states, entries, wallSeconds, pps, lost: notReceived + captureDropped };
+    const lost = packetsLost({ injected: inject.length, receivedByR: received, sentByR: sent, capturedOutgoing, tcpdumpLog: dumpErr });
+    return { states, entries, wallSeconds, pps, lost };
   } finally {
     if (dump) await stopCapture(dump); // never leave the capture running (it would keep us alive)
     if (opts.onKeptScratch) {
@@ -161,6 +170,34 @@ export async function runKernelBatch(lab: NetnsLab, packets: InjectedPacket[], p
       lab.removeScratch(dir);
     }
   }
+}
+
+/** What a run counted on its way: the inputs of its loss figure. */
+export interface RunCounts {
+  injected: number;
+  /** Packets R's two lab interfaces received during the run. */
+  receivedByR: number;
+  /** Packets R's two lab interfaces sent during the run. */
+  sentByR: number;
+  /** Outgoing packets (any interface, any protocol) in the capture of R. */
+  capturedOutgoing: number;
+  /** tcpdump's own messages (its closing statistics). */
+  tcpdumpLog: string;
+}
+
+/**
+ * Packets a run lost outside conntrack: injected but never received by R (a full veth backlog),
+ * dropped by the capture (tcpdump's statistics), or sent by R but missing from the capture (it
+ * was stopped before tcpdump read its socket's tail: a guest that stalled longer than the settling
+ * wait; those packets would otherwise read as 'dropped' verdicts). IPv6 neighbour discovery may
+ * add packets to the counters, so only a shortfall counts.
+ */
+export function packetsLost(c: RunCounts): number {
+  const count = (what: string) => Number(new RegExp(`(\\d+) packets? ${what}`).exec(c.tcpdumpLog)?.[1] ?? 0);
+  const notReceived = Math.max(0, c.injected - c.receivedByR);
+  const captureDropped = count('dropped by kernel') + Math.max(0, count('received by filter') - count('captured'));
+  const notCaptured = Math.max(0, c.sentByR - c.capturedOutgoing);
+  return notReceived + captureDropped + notCaptured;
 }
 
 /** Resolves when `file` has not grown for 1.5 s (at most 30 s): a loaded guest's tcpdump pauses. */

@@ -1,6 +1,7 @@
 // Classic pcap on-disk layout (draft-ietf-opsawg-pcap), defined once; everything else
 // derives offsets and sizes from these structures.
 import { struct, u16, u32 } from 'buffer-layout';
+import type { HeaderLayout } from '../wire/index.js';
 import { fieldOffset } from './layout-offset.js';
 
 /** §3 File Header: the magic decides byte order and timestamp fraction unit. */
@@ -12,7 +13,7 @@ export const PCAP_VERSION_MAJOR = 2;
 export const PCAP_VERSION_MINOR = 4;
 
 /** §4 File Header (24 bytes). Encoded little-endian by our writer; read in either order. */
-export const pcapFileHeader = struct([
+export const pcapFileHeader: HeaderLayout = struct([
   u32('magic'),
   u16('versionMajor'),
   u16('versionMinor'),
@@ -40,7 +41,7 @@ export const PCAP_FCS_PRESENT = 0x04000000;
 export const PCAP_FCS_SHIFT = 28;
 
 /** §5 Packet Record header (16 bytes), followed by capturedLength bytes of packet data. */
-export const pcapRecordHeader = struct([
+export const pcapRecordHeader: HeaderLayout = struct([
   u32('timestampSeconds'),
   u32('timestampFraction'), // µs or ns, by magic
   u32('capturedLength'),

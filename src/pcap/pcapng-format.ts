@@ -1,6 +1,7 @@
 // pcapng on-disk layout (draft-ietf-opsawg-pcapng), defined once. Each struct is a block's
 // fixed part including the §3.1 common header, so offsetOf() gives offsets from block start.
 import { blob, struct, u16, u32 } from 'buffer-layout';
+import type { HeaderLayout } from '../wire/index.js';
 import { fieldOffset } from './layout-offset.js';
 
 /** §10.1 Block type codes. SHB's code is a palindrome, readable before the byte order is known. */
@@ -19,9 +20,9 @@ export const PCAPNG_VERSION_MAJOR = 1;
 export const PCAPNG_VERSION_MINOR = 0;
 
 /** §3.1 General Block Structure: type and total length lead every block... */
-export const blockHeader = struct([u32('blockType'), u32('blockTotalLength')]);
+export const blockHeader: HeaderLayout = struct([u32('blockType'), u32('blockTotalLength')]);
 /** ...and the total length is repeated as the last 32-bit word, to allow walking backwards. */
-export const blockTrailer = struct([u32('blockTotalLength')]);
+export const blockTrailer: HeaderLayout = struct([u32('blockTotalLength')]);
 
 export const BLOCK = {
   HEADER_SIZE: blockHeader.span,
@@ -33,7 +34,7 @@ export const BLOCK = {
 } as const;
 
 /** §4.1 Section Header Block fixed part. Section Length -1 = "not specified" (we stream). */
-export const sectionHeaderBlock = struct([
+export const sectionHeaderBlock: HeaderLayout = struct([
   u32('blockType'),
   u32('blockTotalLength'),
   u32('byteOrderMagic'),
@@ -50,7 +51,7 @@ export const SHB = {
 } as const;
 
 /** §4.2 Interface Description Block fixed part. */
-export const interfaceDescriptionBlock = struct([
+export const interfaceDescriptionBlock: HeaderLayout = struct([
   u32('blockType'),
   u32('blockTotalLength'),
   u16('linkType'),
@@ -65,7 +66,7 @@ export const IDB = {
 } as const;
 
 /** §4.3 Enhanced Packet Block fixed part; packet data (padded to 32 bits) and options follow. */
-export const enhancedPacketBlock = struct([
+export const enhancedPacketBlock: HeaderLayout = struct([
   u32('blockType'),
   u32('blockTotalLength'),
   u32('interfaceId'),
@@ -85,7 +86,7 @@ export const EPB = {
 } as const;
 
 /** §4.4 Simple Packet Block fixed part: no interface id (always 0), no timestamp, no options. */
-export const simplePacketBlock = struct([u32('blockType'), u32('blockTotalLength'), u32('originalLength')]);
+export const simplePacketBlock: HeaderLayout = struct([u32('blockType'), u32('blockTotalLength'), u32('originalLength')]);
 
 export const SPB = {
   FIXED_SIZE: simplePacketBlock.span,
@@ -93,7 +94,7 @@ export const SPB = {
 } as const;
 
 /** Appendix A obsolete Packet Block fixed part: a 16-bit interface id and a drops counter. */
-export const packetBlock = struct([
+export const packetBlock: HeaderLayout = struct([
   u32('blockType'),
   u32('blockTotalLength'),
   u16('interfaceId'),
@@ -114,7 +115,7 @@ export const PB = {
 } as const;
 
 /** §3.5 Options: code and value length (excluding padding to 32 bits), then the value. */
-export const optionHeader = struct([u16('code'), u16('length')]);
+export const optionHeader: HeaderLayout = struct([u16('code'), u16('length')]);
 
 export const OPTION = {
   HEADER_SIZE: optionHeader.span,

@@ -83,6 +83,9 @@ export interface ReplayRow {
   /** Relative to the first SEQ seen in that direction of the flow (Wireshark's convention). */
   seqRel: number | null;
   ackRel: number | null;
+  /** The raw SEQ and ACK (ACK only with the ACK flag): equal numbers stay visibly equal across flows. */
+  seqRaw: number | null;
+  ackRaw: number | null;
   len: number;
   dir: 'original' | 'reply' | null;
   ctinfo: CtInfoName;
@@ -130,7 +133,7 @@ export function rowJsonExplained(r: ReplayRow): Record<string, unknown> {
 /** An empty row for record `rec` at `time` seconds. */
 function blankRow(n: number, timeNs: number): ReplayRow {
   return {
-    n, time: timeNs / 1e9, timeNs, src: '', dst: '', sport: 0, dport: 0, flags: '', seqRel: null, ackRel: null, len: 0,
+    n, time: timeNs / 1e9, timeNs, src: '', dst: '', sport: 0, dport: 0, flags: '', seqRel: null, ackRel: null, seqRaw: null, ackRaw: null, len: 0,
     dir: null, ctinfo: 'UNTRACKED', outcome: 'UNTRACKED', state: null, stateBefore: null, status: [], timeout: null, reason: '', entryId: null, reopened: false,
     explain: null, why: null, duplicateOf: null, captured: null, checksum: null,
   };
@@ -249,7 +252,9 @@ export class Replayer {
         base = seq;
       }
       row.seqRel = seqSub(seq, base);
+      row.seqRaw = seq;
       if (seg.ackFlag) {
+        row.ackRaw = seg.ack;
         const rbase = this.seqBase.get(dst, row.dport, src, row.sport);
         row.ackRel = rbase < 0 ? seg.ack : seqSub(seg.ack, rbase);
       }

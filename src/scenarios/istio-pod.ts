@@ -2,7 +2,7 @@
 // sidecar uid 1337 in one network namespace, Istio's iptables capture rules) and an upstream host
 // on the same link. Every interface is captured.
 import { parseIptablesSave } from '../stack/iptables/restore.js';
-import { loadIstioPreset } from '../stack/presets/istio.js';
+import { ISTIO_DEFAULTS, loadIstioPreset } from '../stack/presets/istio.js';
 import { invalidDropRules, type InvalidDropPlacement } from './invalid-drop.js';
 import type { Host } from '../stack/host.js';
 import { SEC } from '../stack/scheduler.js';
@@ -14,6 +14,9 @@ import { ClientApp, ServerApp } from './apps.js';
 export const POD_IP = '198.18.1.10';
 export const UPSTREAM_IP = '198.18.1.20';
 export const UPSTREAM_PORT = 8080;
+/** The sidecar's outbound capture port and owner (Istio's defaults). */
+export const SIDECAR_PORT = ISTIO_DEFAULTS.outboundCapturePort;
+export const SIDECAR_UID = ISTIO_DEFAULTS.proxyUid;
 
 export interface PodOptions {
   kernel: string;
@@ -49,7 +52,7 @@ export function buildIstioPod(o: PodOptions): PodTopology {
   pod.addInterface('eth0', `${POD_IP}/24`);
   upstream.addInterface('eth0', `${UPSTREAM_IP}/24`);
   net.connect(pod, 'eth0', upstream, 'eth0', { latencyNs: 100_000 });
-  const sidecar = new TcpProxy(pod, { listenPort: 15001, uid: 1337, idleTimeoutNs: o.idleTimeoutSec * SEC });
+  const sidecar = new TcpProxy(pod, { listenPort: SIDECAR_PORT, uid: SIDECAR_UID, idleTimeoutNs: o.idleTimeoutSec * SEC });
   const server = new ServerApp(upstream, { port: UPSTREAM_PORT, response: new Uint8Array(200).fill(0x42) });
   return { net, pod, upstream, sidecar, server, app: new ClientApp(pod, 1000), upstreamAddr: ip(UPSTREAM_IP) };
 }

@@ -73,7 +73,7 @@ export function runMatrix(o: { kernels?: string[]; mitigations?: string[]; onRow
     const out = r.outcome;
     const row: MatrixRow = {
       incident: j.incident, kernel: j.kernel, mitigation: j.m.id, invalidDrop: j.invalidDrop ?? '-', reconnectAt: j.reconnectAt, rstSeq: out.rstSeq,
-      result: j.incident === 'half-close-leak' ? (out.appFinReachedSidecar ? 'FIN reached sidecar' : 'FIN lost: sockets leaked') : reconnectCell(out),
+      result: j.incident === 'half-close-leak' ? halfCloseResult(out.appFinReachedSidecar, out.leakSeconds) : reconnectCell(out),
       connect: out.connect,
       seconds: j.incident === 'half-close-leak' ? null : out.connectSeconds,
       leakSeconds: Math.round(out.leakSeconds * 1000) / 1000,
@@ -84,6 +84,12 @@ export function runMatrix(o: { kernels?: string[]; mitigations?: string[]; onRow
     o.onRow?.(row, i + 1, jobs.length);
   });
   return rows;
+}
+
+/** The half-close leak's result: a lost FIN leaks the sidecar's sockets only while it holds them. */
+function halfCloseResult(finReached: boolean, leakSeconds: number): string {
+  if (finReached) return 'FIN reached sidecar';
+  return leakSeconds > 0 ? 'FIN lost: sockets leaked' : 'FIN lost, no leak (sidecar closed first)';
 }
 
 const HEAD = ['incident', 'kernel', 'mitigation', 'INVALID drop', 'reconnect at (s)', 'RST seq vs SYN', 'result', 'leak (s)', 'INVALID', 'dropped'];
@@ -105,8 +111,8 @@ export function matrixMarkdown(rows: MatrixRow[]): string {
   return [`| ${HEAD.join(' | ')} |`, `|${HEAD.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${cells(r).join(' | ')} |`)].join('\n');
 }
 
-/** The README's outcome table: one row per kernel, the columns that tell the story. */
-export function matrixSummaryMarkdown(rows: MatrixRow[]): string {
+/** The outcome table: one row per kernel, the columns that tell the story (`npm start` prints it, the README shows it). */
+export function matrixSummary(rows: readonly MatrixRow[]): { head: string[]; rows: string[][] } {
   const pick = (kernel: string, incident: ScenarioName, mitigation: string, drop: MatrixRow['invalidDrop'], at: number | null) =>
     rows.find((r) => r.kernel === kernel && r.incident === incident && r.mitigation === mitigation && r.invalidDrop === drop && r.reconnectAt === at);
   const cell = (r: MatrixRow | undefined) => (!r ? 'n/a' : r.incident === 'half-close-leak' ? (r.leakSeconds ? `leak ${r.leakSeconds.toFixed(0)} s` : 'no leak') : r.result);
@@ -126,9 +132,29 @@ export function matrixSummaryMarkdown(rows: MatrixRow[]): string {
     ['+ close_wait=3700', (k) => cell(pick(k, 'half-close-leak', 'close_wait=3700', '-', null))],
   ];
   const kernels = [...new Set(rows.map((r) => r.kernel))];
-  return [
-    `| kernel | ${cols.map((c) => c[0]).join(' | ')} |`,
-    `|---|${cols.map(() => '---').join('|')}|`,
-    ...kernels.map((k) => `| ${k} | ${cols.map((c) => c[1](k)).join(' | ')} |`),
-  ].join('\n');
+  return { head: ['kernel', ...cols.map((c) => c[0])], rows: kernels.map((k) => [k, ...cols.map((c) => c[1](k))]) };
+}
+
+export function matrixSummaryMarkdown(rows: MatrixRow[]): string {
+  const t = matrixSummary(rows);
+  return [`| ${t.head.join(' | ')} |`, `|${t.head.map(() => '---').join('|')}|`, ...t.rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** What the matrix shows beyond single cells, computed from its rows (never written by hand). */
+export interface MatrixFinding {
+  id: 'collision-timeout' | 'close-wait-time-wait-stall';
+  kernels: string[];
+  /** The reconnect's connect() time per kernel (s). */
+  seconds: number[];
+}
+
+export function matrixFindings(rows: readonly MatrixRow[]): MatrixFinding[] {
+  const out: MatrixFinding[] = [];
+  const collision = rows.filter((r) => r.incident === 'port-collision' && r.invalidDrop === '-');
+  const timeouts = collision.filter((r) => r.mitigation === 'none' && r.connect === 'ETIMEDOUT');
+  if (timeouts.length) out.push({ id: 'collision-timeout', kernels: [...new Set(timeouts.map((r) => r.kernel))], seconds: timeouts.map((r) => r.seconds ?? 0) });
+  // close_wait=3700 cures the leak, yet the reconnect meets the sidecar's TIME_WAIT socket.
+  const stalls = collision.filter((r) => r.mitigation === 'close_wait=3700' && r.connect === 'connected' && (r.seconds ?? 0) >= 10);
+  if (stalls.length) out.push({ id: 'close-wait-time-wait-stall', kernels: [...new Set(stalls.map((r) => r.kernel))], seconds: stalls.map((r) => r.seconds ?? 0) });
+  return out;
 }

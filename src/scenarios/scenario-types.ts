@@ -1,4 +1,5 @@
 // What the seed incidents' outcome (seed-outcome.ts) and the ladder share.
+import type { DestroyReason } from '../conntrack/index.js';
 import type { CallErrorRun, ConnectResult } from './socket-outcomes.js';
 
 export interface Snapshot {
@@ -39,6 +40,17 @@ export interface ScenarioOutcome {
   ephemeralConnects: number;
 }
 
+/** One conntrack entry's life: created, its TCP states, destroyed (and why) or still alive at the end. */
+export interface EntryLife {
+  id: number;
+  /** "198.18.1.10:44410 > 198.18.1.20:8080" (the original direction). */
+  orig: string;
+  states: { timeNs: number; state: string }[];
+  openNs: number;
+  closeNs: number | null;
+  destroyReason: DestroyReason | null;
+}
+
 /** A packet as the ladder diagram needs it (one per transmission). */
 export interface LadderPacket {
   timeNs: number;
@@ -53,4 +65,6 @@ export interface LadderPacket {
   notes: string[];
   /** Bytes of TCP options (a flood's SYNs carry none; a kernel's SYN always some). */
   optionLen?: number;
+  /** The IPv4 packet as sent (for reports' hex dumps). */
+  bytes?: Uint8Array;
 }

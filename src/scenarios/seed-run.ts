@@ -40,3 +40,16 @@ export function seedStem(name: SeedName, k: SeedKnobs, kernel: string): string {
   if (k.seed !== undefined && k.seed !== 1) parts.push(`seed-${k.seed}`);
   return parts.join('-').replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/** A seed run's title: the incident, the kernel and every knob that differs from the file's defaults. */
+export function seedTitle(r: Pick<SeedRun, 'name' | 'knobs' | 'kernel'>): string {
+  const k = r.knobs;
+  const parts: string[] = [];
+  for (const x of k.sysctls ?? []) parts.push(x.replace(/^(?:[A-Za-z][\w-]*:)?net\.(netfilter|ipv4)\./, '').replace(/^nf_conntrack_tcp_(timeout_)?/, ''));
+  if (k.invalidDrop) parts.push(`INVALID drop in ${k.invalidDrop}`);
+  if (k.idleTimeoutSec !== undefined && k.idleTimeoutSec !== 3600) parts.push(`idle_timeout ${k.idleTimeoutSec} s`);
+  if (k.appCloseAtSec !== undefined) parts.push(`app closes at ${k.appCloseAtSec} s`);
+  if (r.name === 'port-collision' && k.reconnectAtSec !== undefined && k.reconnectAtSec !== 120) parts.push(`reconnect at ${k.reconnectAtSec} s`);
+  if (k.seed !== undefined && k.seed !== 1) parts.push(`seed ${k.seed}`);
+  return `${r.name} on ${r.kernel}${parts.length ? ` (${parts.join(', ')})` : ''}`;
+}

@@ -1,10 +1,11 @@
 // Ethernet II framing (IEEE 802.3 with EtherType) and one IEEE 802.1Q VLAN tag, for reading
 // captures taken on real interfaces. ctsim's own captures use raw IPv4.
 import { struct, u16be, blob } from 'buffer-layout';
+import type { HeaderLayout } from './header-layout.js';
 import { readU16, writeU16 } from './bytes.js';
 import { WireError } from './wire-error.js';
 
-export const ETHERNET_LAYOUT = struct([blob(6, 'dst'), blob(6, 'src'), u16be('etherType')]);
+export const ETHERNET_LAYOUT: HeaderLayout = struct([blob(6, 'dst'), blob(6, 'src'), u16be('etherType')]);
 export const ETHERNET_HEADER_LEN = ETHERNET_LAYOUT.span; // 14
 /** Offset of the EtherType (or of an 802.1Q TPID) in the Ethernet header. */
 export const ETHERTYPE_OFFSET = ETHERNET_LAYOUT.offsetOf('etherType') ?? 12;

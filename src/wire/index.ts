@@ -15,3 +15,4 @@ export * from './link-layer.js';
 export * from './ipv4-endpoints.js';
 export * from './tuple-rewrite.js';
 export * from './packet-view.js';
+export * from './header-layout.js';

@@ -1,13 +1,14 @@
 // IPv4 header (RFC 791 §3.1): a zero-copy view for hot paths and a plain representation
 // with parse/emit that are exact inverses (smoltcp's Packet/Repr split).
 import { struct, u8, u16be, u32be } from 'buffer-layout';
+import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, sumWords } from './checksum.js';
 import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { formatIpv4Address } from './ipv4-address.js';
 import { WireError } from './wire-error.js';
 
 /** The fixed 20-byte header, declared once; every offset below is derived from it. */
-export const IPV4_LAYOUT = struct([
+export const IPV4_LAYOUT: HeaderLayout = struct([
   u8('versionIhl'),
   u8('dscpEcn'),
   u16be('totalLength'),

@@ -2,15 +2,16 @@
 // bytes) and SLL2 (LINKTYPE_LINUX_SLL2, 20 bytes, adds the interface index). Layouts follow
 // tcpdump.org's linktypes/LINKTYPE_LINUX_SLL.html and LINKTYPE_LINUX_SLL2.html.
 import { struct, u8, u16be, u32be, blob } from 'buffer-layout';
+import type { HeaderLayout } from './header-layout.js';
 import { readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { WireError } from './wire-error.js';
 
-export const SLL_LAYOUT = struct([u16be('packetType'), u16be('arphrdType'), u16be('addressLength'), blob(8, 'address'), u16be('protocol')]);
-export const SLL2_LAYOUT = struct([u16be('protocol'), u16be('reserved'), u32be('ifindex'), u16be('arphrdType'), u8('packetType'), u8('addressLength'), blob(8, 'address')]);
+export const SLL_LAYOUT: HeaderLayout = struct([u16be('packetType'), u16be('arphrdType'), u16be('addressLength'), blob(8, 'address'), u16be('protocol')]);
+export const SLL2_LAYOUT: HeaderLayout = struct([u16be('protocol'), u16be('reserved'), u32be('ifindex'), u16be('arphrdType'), u8('packetType'), u8('addressLength'), blob(8, 'address')]);
 export const SLL_HEADER_LEN = SLL_LAYOUT.span; // 16
 export const SLL2_HEADER_LEN = SLL2_LAYOUT.span; // 20
 
-function at(layout: typeof SLL_LAYOUT, field: string): number {
+function at(layout: HeaderLayout, field: string): number {
   const o = layout.offsetOf(field);
   if (o === undefined) throw new Error(`layout has no field ${field}`);
   return o;

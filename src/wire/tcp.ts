@@ -2,13 +2,14 @@
 // accurate-ECN: a zero-copy view for hot paths and a plain representation whose parse/emit are
 // exact inverses. The checksum covers the IPv4 pseudo-header (RFC 9293 §3.1, "Checksum").
 import { struct, u8, u16be, u32be } from 'buffer-layout';
+import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
 import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
 import { IpProtocol } from './ipv4.js';
 import { emitTcpOptions, formatTcpOption, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import { WireError } from './wire-error.js';
 
-export const TCP_LAYOUT = struct([
+export const TCP_LAYOUT: HeaderLayout = struct([
   u16be('srcPort'),
   u16be('dstPort'),
   u32be('seq'),

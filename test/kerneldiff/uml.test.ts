@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
-import { guestInitScript, runInGuest, GUEST_REQUIREMENTS } from '../../src/kerneldiff/uml/uml-guest.js';
+import { guestInitScript, runInGuest, GUEST_REQUIREMENTS, GUEST_HOST_TMP } from '../../src/kerneldiff/uml/uml-guest.js';
 // Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
 import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
 
@@ -50,6 +50,16 @@ describe('UML kernels: bad input gets a clear error', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('a ctsim checkout under the host\'s /tmp (a CI clone) stays reachable after the guest covers /tmp with a tmpfs', () => {
+    const text = guestInitScript({ hostOut: '/tmp/o', seedFile: '/tmp/s', modulesDir: null, node: '/usr/bin/node', ctsim: '/tmp/clone/dist/src/cli/main.js', argv: ['kernel-diff'] });
+    const hostTmp = text.indexOf(`mount -r -t hostfs -o /tmp hostfs ${GUEST_HOST_TMP}`);
+    expect(hostTmp).toBeGreaterThan(0);
+    expect(hostTmp).toBeLessThan(text.indexOf('mount -t tmpfs tmpfs /tmp'));
+    expect(text).toContain(`'/usr/bin/node' '${GUEST_HOST_TMP}/clone/dist/src/cli/main.js' 'kernel-diff'`);
+    const outside = guestInitScript({ hostOut: '/tmp/o', seedFile: '/tmp/s', modulesDir: null, node: '/usr/bin/node', ctsim: '/work/ctsim/dist/src/cli/main.js', argv: [] });
+    expect(outside).not.toContain(GUEST_HOST_TMP);
   });
 
   it('the guest init probes every facility the labs need and always powers off', () => {

@@ -142,7 +142,8 @@ const exportCmd: CommandModule<object, ExportArgs> = {
     .option('nat-every', { type: 'number', default: 10, describe: 'also add every k-th fuzz case as a NAT (REDIRECT) variant (0: none)' })
     .option('max-packets', { type: 'number', default: 64, describe: 'packets per fuzz case at most' })
     .option('seeds', { type: 'boolean', default: true, describe: 'include the seed incidents (--no-seeds to leave them out)' })
-    .option('regressions', { type: 'string', array: true, describe: 'folders of regression captures (default: the repository\'s test/kerneldiff/cases and test/corpus)' }) as never,
+    .option('regressions', { type: 'string', array: true, describe: 'folders of regression captures (default: the repository\'s test/kerneldiff/cases and test/corpus)' })
+    .example('$0 conformance export --kernel 6.18 --out suite-6.18 --fuzz-count 10000', 'a suite for another conntrack') as never,
   handler: (a) => {
     if (!a.out) throw new UsageError('--out DIR is required');
     const count = intIn('fuzz-count', a['fuzz-count'], 0, 1_000_000);
@@ -165,7 +166,8 @@ const checkCmd: CommandModule<object, CheckArgs> = {
     .option('suite', { type: 'string', describe: 'suite folder (ctsim conformance export)' })
     .option('verdicts', { type: 'string', describe: 'the implementation\'s verdict file (JSON Lines)' })
     .option('json', { type: 'boolean', describe: 'print the report as JSON' })
-    .option('findings', { type: 'string', describe: 'write each finding\'s shortest case (pcap + JSON) into this new folder' }) as never,
+    .option('findings', { type: 'string', describe: 'write each finding\'s shortest case (pcap + JSON) into this new folder' })
+    .example('$0 conformance check --suite suite-6.18 --verdicts mine.jsonl', 'compare your implementation\'s verdicts with Linux\'s') as never,
   handler: (a) => {
     const s = needSuite(a);
     if (!a.verdicts) throw new UsageError('--verdicts FILE is required');
@@ -197,7 +199,8 @@ const ovsCmd: CommandModule<object, OvsArgs> = {
     .option('json', { type: 'boolean', describe: 'print the report as JSON' })
     .option('findings', { type: 'string', describe: 'write each finding\'s shortest case (pcap + JSON) into this new folder' })
     .option('minimise', { type: 'number', default: 5, describe: 'minimise this many findings with OVS as the oracle (ddmin)' })
-    .option('minimise-runs', { type: 'number', default: 150, describe: 'OVS runs per minimised finding at most' }) as never,
+    .option('minimise-runs', { type: 'number', default: 150, describe: 'OVS runs per minimised finding at most' })
+    .example('$0 conformance ovs --suite suite-6.18 --out ovs.jsonl', 'run Open vSwitch\'s userspace conntrack over the suite') as never,
   handler: async (a) => {
     // Ctrl-C / SIGTERM: the OVS daemons stop and their folder goes (OvsLab registers its cleanup).
     cleanUpOnInterrupt();

@@ -27,7 +27,9 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   describe: 'Write two annotated example captures: a clean TCP conversation, and the port-collision challenge-ACK/RST sequence for `ctsim replay`',
   builder: (y) => y
     .option('out', { type: 'string', default: 'pcaps/demo.pcapng', describe: 'clean conversation (pcapng)' })
-    .option('reuse-out', { type: 'string', default: 'pcaps/challenge-ack-reuse.pcapng', describe: 'connection-reuse capture (pcapng)' }) as never,
+    .option('reuse-out', { type: 'string', default: 'pcaps/challenge-ack-reuse.pcapng', describe: 'connection-reuse capture (pcapng)' })
+    .example('$0 demo', 'pcaps/demo.pcapng and pcaps/challenge-ack-reuse.pcapng')
+    .example('$0 demo --reuse-out /tmp/reuse.pcapng', 'the reuse capture elsewhere') as never,
   handler: (args) => {
     write(args.out, 'ctsim demo', 'demo/eth0', 'client side of a demo TCP conversation', demoHandshake());
     write(args.reuseOut, 'ctsim demo', 'app/eth0', 'app host: port reuse meets a leaked FIN_WAIT2 socket', challengeAckReuseCapture());

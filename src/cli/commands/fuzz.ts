@@ -76,7 +76,9 @@ export const fuzzCommand: CommandModule<object, FuzzArgs> = {
     .option('shard', { type: 'string', describe: 'run shard I/N of the campaign (cases n with n % N == I-1); combine the --report files with `ctsim fuzz merge`' })
     .option('report', { type: 'string', describe: 'also write the JSON summary to this file' })
     .command(fuzzMergeCommand)
-    .option('inject-fault', { type: 'string', choices: FAULTS as unknown as string[], hidden: true, describe: 'break the engine on purpose (tests the fuzzer)' }) as never,
+    .option('inject-fault', { type: 'string', choices: FAULTS as unknown as string[], hidden: true, describe: 'break the engine on purpose (tests the fuzzer)' })
+    .example('$0 fuzz --kernel 6.18 --seed 1 --count 100000', '100,000 cases, invariants on every packet')
+    .example('$0 fuzz --mode blind --time-budget 60 --out /tmp/findings', 'a minute of blind mutation') as never,
   handler: async (a) => {
     const seed = intIn('seed', a.seed, 0, 0xffffffff);
     const jobs = intIn('jobs', a.jobs, 1, 64);
@@ -125,7 +127,8 @@ const fuzzMergeCommand: CommandModule<object, { summaries: string[]; json?: bool
   builder: (y) => y
     .positional('summaries', { type: 'string', array: true, describe: 'summary files' })
     .option('json', { type: 'boolean' })
-    .option('report', { type: 'string', describe: 'write the merged summary here' }) as never,
+    .option('report', { type: 'string', describe: 'write the merged summary here' })
+    .example('$0 fuzz merge s1.json s2.json', 'add up a sharded campaign') as never,
   handler: (a) => {
     const parsed = a.summaries.map((f) => {
       try {

@@ -49,7 +49,9 @@ export function helpEpilogue(): string {
 export const kernelsCommand: CommandModule<object, { json?: boolean; verbose?: boolean }> = {
   command: 'kernels',
   describe: 'List every kernel profile with its verification status: verified against which real kernels (from kernel-diff --record runs) or modelled from which kernel changes',
-  builder: (y) => y.option('json', { type: 'boolean' }).option('verbose', { type: 'boolean', alias: 'v', describe: 'every run and where each kernel came from' }) as never,
+  builder: (y) => y.option('json', { type: 'boolean' }).option('verbose', { type: 'boolean', alias: 'v', describe: 'every run and where each kernel came from' })
+    .example('$0 kernels', 'every profile and its verification status')
+    .example('$0 kernels --verbose --json', 'every run, as JSON') as never,
   handler: (a) => {
     const list = profileStatuses(loadRecords());
     process.stdout.write(a.json ? `${JSON.stringify(list, null, 2)}\n` : `${formatStatuses(list, a.verbose === true).join('\n')}\n`);

@@ -26,7 +26,10 @@ export const matrixCommand: CommandModule<object, Args> = {
     .option('json', { type: 'boolean', describe: 'same as --format json' })
     .option('kernels', { type: 'string', describe: `seed matrix: comma-separated releases (default: ${MATRIX_KERNELS.join(',')})` })
     .option('mitigations', { type: 'string', describe: `seed matrix: comma-separated subset of ${MITIGATIONS.map((m) => m.id).join(',')}` })
-    .option('out', { type: 'string', describe: 'also write the table to this file' })) as never,
+    .option('out', { type: 'string', describe: 'also write the table to this file' })
+    .example('$0 matrix --kernels 5.4,6.1.8,6.18 --format markdown', 'a Markdown table of three kernels')
+    .example('$0 matrix --mitigations none,be_liberal=1 --format json', 'JSON rows')
+    .example('$0 matrix scenarios/port-collision.yaml --vary kernel=5.4,6.18', 'any scenario file over a dimension')) as never,
   handler: (a) => {
     const format = a.json ? 'json' : a.format;
     const tty = process.stderr.isTTY;

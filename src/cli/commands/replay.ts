@@ -10,6 +10,11 @@ import { UsageError } from '../errors.js';
 import { cleanUpOnInterrupt } from '../process-guard.js';
 import { TextOutput } from '../text-output.js';
 import { replayHostMode } from './replay-host.js';
+import { stdoutPaint } from '../colour.js';
+import { REPORT_MAX_PACKETS, ReplayReportBuilder, reportProfile } from '../../report/index.js';
+import { writeHtmlReport } from '../report-file.js';
+import { commandLine } from '../command-line.js';
+import { packageVersion } from '../version.js';
 
 interface ReplayArgs {
   capture: string;
@@ -27,6 +32,7 @@ interface ReplayArgs {
   dedup?: boolean;
   dedupWindow?: number;
   progress?: boolean;
+  html?: string;
   host?: string;
   hostName?: string;
   rules?: string;
@@ -92,10 +98,15 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     .option('addr', { type: 'string', array: true, describe: 'with --rules: an interface and its address, NAME=A.B.C.D/N (repeatable)' })
     .option('ifindex', { type: 'string', array: true, describe: 'host mode: the SLL2 interface index of an interface, INDEX=NAME (tcpdump -i any; lo is recognised by its device type)' })
     .option('forwarding', { type: 'boolean', describe: 'with --rules: the host forwards (net.ipv4.ip_forward=1)' })
-    .epilog(SLL2_RULE) as never,
+    .option('html', { type: 'string', describe: `also write a self-contained HTML report (ladder, every verdict, click a packet for its explain story and bytes; first ${REPORT_MAX_PACKETS} packets)` })
+    .epilog(SLL2_RULE)
+    .example('$0 replay pcaps/challenge-ack-reuse.pcapng --kernel sles-15-sp4', 'one verdict per packet')
+    .example('$0 replay capture.pcapng --kernel 6.1 --compare 6.18 --explain', 'only the packets whose verdicts differ, and why')
+    .example('$0 replay capture.pcapng --kernel 6.1.8 --html report.html', 'a self-contained report to attach to a ticket')
+    .example('tcpdump -i any -w - | $0 replay - --json | jq -c \'select(.ctinfo=="INVALID")\'', 'live, JSON Lines') as never,
   handler: async (args) => {
     if (args.host !== undefined || args.rules !== undefined) {
-      if (args.compare !== undefined || args.out !== undefined || args.iface !== undefined) throw new UsageError('host mode (--host/--rules) does not take --compare, --out or --iface');
+      if (args.compare !== undefined || args.out !== undefined || args.iface !== undefined || args.html !== undefined) throw new UsageError('host mode (--host/--rules) does not take --compare, --out, --iface or --html (not yet)');
       const out = new TextOutput(process.stdout);
       await replayHostMode(args, (s) => out.write(s));
       await out.flush();
@@ -106,7 +117,8 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
     const sysA = args.sysctl ?? [];
     const sysB = args.compareSysctl ?? [];
     const comparing = args.compare !== undefined || args.compareSysctl !== undefined;
-    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true, ipRcv: args['ip-rcv'] === true };
+    // The report shows every packet's explain story, so --html explains (the text output does not change).
+    const common = { seed: args.seed, hook: args.hook as never, explain: args.explain === true || args.html !== undefined, ipRcv: args['ip-rcv'] === true };
     // Profiles first: a bad kernel or sysctl is reported before the capture is opened.
     const session = new ReplaySession({
       a: { ...common, kernel: args.kernel, sysctls: sysA },
@@ -121,6 +133,10 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       labelB += ' (B)';
     }
     const explain = args.explain === true;
+    // Colour on a terminal only (NO_COLOR honoured): the verdicts a reader looks for stand out.
+    const p = stdoutPaint();
+    const tone = (r: ReplayRow) => (r.outcome === 'INVALID' ? p.red : r.outcome === 'IGNORE' ? p.yellow : r.outcome === 'DROP' ? p.grey : (x: string) => x);
+    const report = args.html !== undefined ? new ReplayReportBuilder() : null;
 
     let totalBytes: number | null = null;
     if (!isStdin(args.capture)) {
@@ -173,13 +189,14 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
         header = false;
       }
       const step = session.push(rec);
+      report?.add(step);
       if (ifaceLabels.size < 64 && session.selector.ifaceLabel) ifaceLabels.add(session.selector.ifaceLabel);
       const { a, b } = step;
       if (a) {
         if (!b) {
           if (args.json) out.write(`${JSON.stringify(explain ? rowJsonExplained(a) : rowJson(a))}\n`);
           else {
-            out.write(`${formatRowText(a)}\n`);
+            out.write(`${tone(a)(formatRowText(a))}\n`);
             if (explain) for (const l of explainLines(a)) out.write(`${indent}${l}\n`);
           }
         } else if (step.differs && b) {
@@ -189,7 +206,7 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
           } else {
             out.write(`${formatPacketText(a).trimEnd()}\n`);
             for (const [label, r] of [[labelA, a], [labelB, b]] as const) {
-              out.write(`${indent}${label.padEnd(width)}  ${formatVerdictText(r)}\n`);
+              out.write(`${indent}${label.padEnd(width)}  ${tone(r)(formatVerdictText(r))}\n`);
               if (explain) for (const l of explainLines(r)) out.write(`${indent}${' '.repeat(width + 2)}${l}\n`);
             }
           }
@@ -268,6 +285,11 @@ export const replayCommand: CommandModule<object, ReplayArgs> = {
       out.write(`# ${c.packets} packets, ${c.differ} verdict${c.differ === 1 ? '' : 's'} differ${c.firstDiffer !== null ? `, first at #${c.firstDiffer}` : ''}\n`);
     }
     await out.flush();
+    if (report && args.html !== undefined) {
+      const profiles = [reportProfile(nameA, labelA)];
+      if (session.b) profiles.push(reportProfile(session.b.ct.profile.name, labelB));
+      writeHtmlReport(args.html, report.build({ command: commandLine(), version: packageVersion(), profiles, counts: c }), [args.capture]);
+    }
     if (args.iface !== undefined && c.tracked === 0 && c.packets > 0) {
       process.stderr.write(`ctsim: no packet on interface ${args.iface}${ifaceLabels.size ? ` (the capture has: ${[...ifaceLabels].join(', ')})` : ''}\n`);
     }

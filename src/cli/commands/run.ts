@@ -6,6 +6,8 @@ import { ExpectationFailed, executeScenario } from '../../scenarios/engine/execu
 import { outcomeLines, runJson, runStem, timelineText, writeRunFiles } from '../../scenarios/engine/report.js';
 import { loadScenarioFile } from '../../scenarios/file/load.js';
 import type { LoadOverrides } from '../../scenarios/file/overrides.js';
+import { runReport } from '../../report/index.js';
+import { reportMeta, writeHtmlReport } from '../report-file.js';
 
 export interface OverrideArgs {
   kernel?: string;
@@ -32,6 +34,7 @@ interface Args extends OverrideArgs {
   files: boolean;
   stem?: string;
   timeline?: boolean;
+  html?: string;
 }
 
 export const runCommand: CommandModule<object, Args> = {
@@ -43,12 +46,14 @@ export const runCommand: CommandModule<object, Args> = {
     .option('stem', { type: 'string', describe: 'file name stem of the outputs (default: the scenario name and the overrides)' })
     .option('files', { type: 'boolean', default: true, describe: 'write the files (--no-files to skip)' })
     .option('timeline', { type: 'boolean', default: false, describe: 'also print the timeline' })
-    .option('json', { type: 'boolean', describe: 'print one JSON document (outcome, expectations, program events, snapshots)' })) as never,
+    .option('json', { type: 'boolean', describe: 'print one JSON document (outcome, expectations, program events, snapshots)' })
+    .option('html', { type: 'string', describe: 'also write a self-contained HTML report (ladder, every packet and its verdict, outcome, timeline)' })) as never,
   handler: (a) => {
     const o = overridesOf(a);
     const spec = loadScenarioFile(a.file, o);
     const x = executeScenario(spec);
     const files = a.files ? writeRunFiles(x.run, a['out-dir'], a.stem ?? runStem(spec.name, o)) : null;
+    if (a.html !== undefined) writeHtmlReport(a.html, runReport(x, `${spec.name} on ${[...new Set(Object.values(x.run.kernels))].join(', ')}`, reportMeta(Object.values(x.run.kernels)[0] ?? '6.18')), [a.file]);
     if (a.json) process.stdout.write(`${JSON.stringify(runJson(x.run, x.outcome, x.results, files), null, 2)}\n`);
     else {
       const out: string[] = [`# ctsim run ${a.file}`];

@@ -10,7 +10,10 @@ import { loadScenarioFile } from '../../scenarios/file/load.js';
 import { scenarioPath, shippedScenarioNames } from '../../scenarios/file/shipped.js';
 import { reconnectText } from '../../scenarios/outcome-text.js';
 import { SEED_NAMES, type SeedName } from '../../scenarios/seed-knobs.js';
-import { runSeed, seedStem, type SeedRun } from '../../scenarios/seed-run.js';
+import { runSeed, seedStem, seedTitle, type SeedRun } from '../../scenarios/seed-run.js';
+import { runReport, seedReport } from '../../report/index.js';
+import { paint, stdoutPaint, type Paint } from '../colour.js';
+import { reportMeta, writeHtmlReport } from '../report-file.js';
 import { timelineJson } from '../../scenarios/timeline-json.js';
 import { formatSnapshot, formatTimeline } from '../../scenarios/timeline-text.js';
 import { UsageError } from '../errors.js';
@@ -22,31 +25,28 @@ interface Args extends OverrideArgs, SeedArgs {
   'out-dir': string;
   json?: boolean;
   files?: boolean;
+  html?: string;
 }
 
-/** "port-collision on sles-15-sp4 (net.netfilter.nf_conntrack_tcp_be_liberal=1) with INVALID drop in mangle-prerouting, reconnect at 200 s" */
-export function seedTitle(r: SeedRun): string {
-  const k = r.knobs;
-  return `${r.name} on ${r.kernel}${k.sysctls?.length ? ` (${k.sysctls.join(', ')})` : ''}${k.invalidDrop ? ` with INVALID drop in ${k.invalidDrop}` : ''}${r.name === 'port-collision' ? `, reconnect at ${k.reconnectAtSec ?? 120} s` : ''}`;
-}
+export { seedTitle };
 
-export function seedOutcomeLines(r: SeedRun): string[] {
+export function seedOutcomeLines(r: SeedRun, p: Paint = paint(false)): string[] {
   const o = r.outcome;
-  const k = r.knobs;
   const lines = [
-    `outcome (${r.name} on ${r.kernel}${k.sysctls?.length ? `, ${k.sysctls.join(' ')}` : ''}${k.invalidDrop ? `, INVALID drop in ${k.invalidDrop}` : ''}):`,
-    `  app FIN reached the sidecar: ${o.appFinReachedSidecar ? 'yes' : 'no'}`,
-    `  sidecar sockets leaked for: ${o.leakSeconds.toFixed(1)} s after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
+    `outcome (${seedTitle(r)}):`,
+    `  app FIN reached the sidecar: ${o.appFinReachedSidecar ? p.green('yes') : p.red('no')}`,
+    `  sidecar sockets leaked for: ${o.leakSeconds > 0 ? p.red(`${o.leakSeconds.toFixed(1)} s`) : '0 s (no leak)'} after the app closed${o.sidecarClosedAtSec !== null ? ` (sidecar closed them at ${o.sidecarClosedAtSec.toFixed(3)} s)` : ''}`,
   ];
   if (r.name === 'port-collision') {
     const isn = o.rstSeq ? `; the RST's seq lies ${o.rstSeq === 'after-syn' ? 'after' : 'before'} the new SYN's ISN${o.reconnectElapsedSec !== null ? ` (connect() ${o.reconnectElapsedSec.toFixed(3)} s after the first)` : ''}` : '';
-    lines.push(`  reconnect from port ${o.port}: ${reconnectText(o)}, ${o.synsSent} SYN(s) sent${isn}`);
+    const result = reconnectText(o);
+    lines.push(`  reconnect from port ${o.port}${o.ephemeralConnects > 1 ? ` (found after ${o.ephemeralConnects} connects)` : ''}: ${o.connect === 'connected' ? p.green(result) : p.red(result)}, ${o.synsSent} SYN(s) sent${isn}`);
   }
-  lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets}; packets dropped: ${o.droppedPackets}`);
+  lines.push(`  conntrack INVALID verdicts in the pod: ${o.invalidPackets ? p.red(String(o.invalidPackets)) : 0}; packets dropped: ${o.droppedPackets}`);
   const results = r.executed.results;
   if (results.length) {
     lines.push('expectations (the file\'s):');
-    for (const x of results) lines.push(`  ${x.pass === null ? 'n/a ' : x.pass ? 'ok  ' : 'FAIL'} ${x.text}: ${x.actual}`);
+    for (const x of results) lines.push(`  ${x.pass === null ? 'n/a ' : x.pass ? p.green('ok  ') : p.red('FAIL')} ${x.text}: ${x.actual}`);
   }
   return lines;
 }
@@ -58,7 +58,11 @@ export const scenarioCommand: CommandModule<object, Args> = {
     .positional('name', { type: 'string', demandOption: true, describe: `one of: ${shippedScenarioNames().join(', ')}` })
     .option('out-dir', { type: 'string', default: 'pcaps', describe: 'where the .pcapng, .svg and .timeline.txt go' })
     .option('json', { type: 'boolean', describe: 'print a JSON document instead of text' })
-    .option('files', { type: 'boolean', default: true, describe: 'write the files (--no-files to skip)' }))) as never,
+    .option('files', { type: 'boolean', default: true, describe: 'write the files (--no-files to skip)' })
+    .option('html', { type: 'string', describe: 'also write a self-contained HTML report (ladder, every packet and its verdict, outcome, timeline)' }))
+    .example('$0 scenario port-collision --kernel sles-15-sp4', 'ETIMEDOUT after 126.008 s')
+    .example('$0 scenario half-close-leak --sysctl net.netfilter.nf_conntrack_tcp_timeout_close_wait=3700', 'the mitigation')
+    .example('$0 scenario port-collision --kernel 6.1.8 --html report.html', 'ladder, packets and outcome in one HTML file')) as never,
   handler: (a) => {
     if (!shippedScenarioNames().includes(a.name)) throw new UsageError(`no shipped scenario "${a.name}" (shipped: ${shippedScenarioNames().join(', ')}); run your own file with ctsim run FILE`);
     if (!SEED_NAMES.includes(a.name as SeedName)) {
@@ -73,6 +77,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
     r.knobs = knobs;
     const run = r.executed.run;
     const files = a.files ? writeRunFiles(run, a['out-dir'], seedStem(r.name, r.knobs, r.kernel) + (o.set?.length ? `-${runStem('set', o).slice(4)}` : ''), seedTitle(r)) : null;
+    if (a.html !== undefined) writeHtmlReport(a.html, seedReport(r, reportMeta(r.kernel)));
     if (a.json) {
       process.stdout.write(`${JSON.stringify({
         name: r.name, file: run.spec.file, kernel: r.kernel, knobs: r.knobs, set: o.set, outcome: r.outcome, expectations: r.executed.results, files,
@@ -80,7 +85,7 @@ export const scenarioCommand: CommandModule<object, Args> = {
         snapshots: run.snapshots.map((s) => ({ label: s.label, time: s.timeNs / 1e9, ss: s.ss, conntrack: s.conntrack })),
       }, null, 2)}\n`);
     } else {
-      const out: string[] = [`# ctsim scenario ${r.name} --kernel ${r.kernel} (${run.spec.file})`, ...formatTimeline(run.timeline), '', ...run.snapshots.flatMap(formatSnapshot), '', ...seedOutcomeLines(r)];
+      const out: string[] = [`# ctsim scenario ${r.name} --kernel ${r.kernel} (${run.spec.file})`, ...formatTimeline(run.timeline), '', ...run.snapshots.flatMap(formatSnapshot), '', ...seedOutcomeLines(r, stdoutPaint())];
       if (files) out.push('', `wrote ${files.pcap}`, `wrote ${files.svg}`, `wrote ${files.timeline}`);
       process.stdout.write(`${out.join('\n')}\n`);
     }
@@ -95,6 +100,7 @@ function runShipped(a: Args): void {
   const spec = loadScenarioFile(scenarioPath(a.name), o);
   const x = executeScenario(spec, { application: `ctsim scenario ${a.name}` });
   const files = a.files ? writeRunFiles(x.run, a['out-dir'], runStem(spec.name, o)) : null;
+  if (a.html !== undefined) writeHtmlReport(a.html, runReport(x, `${spec.name} on ${[...new Set(Object.values(x.run.kernels))].join(', ')}`, reportMeta(Object.values(x.run.kernels)[0] ?? '6.18')));
   if (a.json) process.stdout.write(`${JSON.stringify(runJson(x.run, x.outcome, x.results, files), null, 2)}\n`);
   else {
     const out = [`# ctsim scenario ${a.name} (${spec.file})`, ...formatTimeline(x.run.timeline), '', ...x.run.snapshots.flatMap(formatSnapshot), '', ...runOutcomeLines(x.run, x.outcome, x.results)];
@@ -104,3 +110,4 @@ function runShipped(a: Args): void {
   const failed = x.results.filter((r) => r.pass === false);
   if (failed.length) throw new ExpectationFailed(`${failed.length} of ${x.results.length} expectations failed: ${failed.map((r) => `${r.text} (${r.actual})`).join('; ')}`);
 }
+

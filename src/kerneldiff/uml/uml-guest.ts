@@ -89,6 +89,15 @@ function killGroup(child: ChildProcess): void {
 
 const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/** Where the guest sees the host's /tmp: the init covers /tmp with a tmpfs, so a ctsim checkout or
+ * node under the host's /tmp (a CI clone, an unpacked tarball) is reached through this mount. */
+export const GUEST_HOST_TMP = '/run/ctsim-host-tmp';
+const underHostTmp = (p: string) => p === '/tmp' || p.startsWith('/tmp/');
+/** The path a host file has inside the guest. */
+export function guestPathOf(hostPath: string): string {
+  return underHostTmp(hostPath) ? GUEST_HOST_TMP + hostPath.slice('/tmp'.length) : hostPath;
+}
+
 /** The guest's init: mounts, modules, requirement probes, then ctsim; always powers off. */
 export function guestInitScript(o: { hostOut: string; seedFile: string; modulesDir: string | null; node: string; ctsim: string; argv: string[] }): string {
   const probes = GUEST_REQUIREMENTS.map((r) => `probe ${shq(r.config)} ${shq(r.what)} ${shq(r.probe)}`).join('\n');
@@ -106,6 +115,7 @@ grep -q ' /dev ' /proc/mounts || mount -t devtmpfs dev /dev 2>/dev/null
 entropy=ok
 python3 -c 'import fcntl, struct, sys; d = open(sys.argv[1], "rb").read(); fcntl.ioctl(open("/dev/random", "wb"), 0x40085203, struct.pack("ii", len(d) * 8, len(d)) + d)' ${shq(o.seedFile)} || entropy=failed
 mount -t tmpfs -o mode=755 tmpfs /run
+${underHostTmp(o.node) || underHostTmp(o.ctsim) ? `mkdir -p ${GUEST_HOST_TMP} && mount -r -t hostfs -o /tmp hostfs ${GUEST_HOST_TMP}` : '# ctsim and node live outside /tmp'}
 mount -t tmpfs tmpfs /tmp
 mkdir -p $OUT /run/ctsim-bin /run/netns
 if ! mount -t hostfs -o ${shq(o.hostOut)} hostfs $OUT; then echo 'ctsim-guest: cannot mount the host folder (CONFIG_HOSTFS)'; poweroff -f; fi
@@ -127,7 +137,7 @@ ${probes}
 ip netns del ctsim-probe 2>/dev/null
 if [ $missing = 0 ]; then
   status running
-  ${shq(o.node)} ${shq(o.ctsim)} ${o.argv.map(shq).join(' ')} > $OUT/stdout 2> $OUT/stderr
+  ${shq(guestPathOf(o.node))} ${shq(guestPathOf(o.ctsim))} ${o.argv.map(shq).join(' ')} > $OUT/stdout 2> $OUT/stderr
   echo $? > $OUT/rc
 fi
 sync

@@ -1,6 +1,6 @@
 // A run for people and for programs: the outcome as text lines and as a JSON document, and the
 // files a run leaves (pcapng with verdict comments, ladder SVG, timeline text), written atomically.
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { writeFileAtomic } from '../../output/index.js';
 import { formatTimeline } from '../timeline-text.js';
 import { runLadder } from './ladder.js';
@@ -49,7 +49,11 @@ export function runJson(run: ScenarioRun, o: ScenarioOutcome, results: Expectati
 
 /** The timeline file: every event, then the snapshots. */
 export function timelineText(run: ScenarioRun): string {
-  const out = [`# ctsim run ${run.spec.name} (${run.spec.file})`, ...formatTimeline(run.timeline), ''];
+  // The file as given, relative to the working folder when it lies inside it: the committed
+  // timelines must not depend on where the checkout is.
+  const rel = relative(process.cwd(), run.spec.file);
+  const file = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : run.spec.file;
+  const out = [`# ctsim run ${run.spec.name} (${file})`, ...formatTimeline(run.timeline), ''];
   for (const s of run.snapshots) {
     out.push(`--- ${s.label} (t=${(s.timeNs / 1e9).toFixed(3)} s)`, '    ss -tanoe:', ...s.ss.map((l) => `      ${l}`), '    conntrack -L:', ...(s.conntrack.length ? s.conntrack.map((l) => `      ${l}`) : ['      (no entries)']));
   }

@@ -67,7 +67,7 @@ function ladderPacket(t: TapEvent, timeNs: number): LadderPacket | null {
   const tcp = p.tcp;
   return {
     timeNs, host: t.host, iface: t.iface, src: `${formatIpv4Address(p.ip.src)}:${tcp.srcPort}`, dst: `${formatIpv4Address(p.ip.dst)}:${tcp.dstPort}`,
-    flags: tcpFlagsShort(tcp.flags), seq: tcp.seq, ack: tcp.ack, len: tcp.payload.length, notes: t.notes, optionLen: tcpHeaderLength(tcp) - 20,
+    flags: tcpFlagsShort(tcp.flags), seq: tcp.seq, ack: tcp.ack, len: tcp.payload.length, notes: t.notes, optionLen: tcpHeaderLength(tcp) - 20, bytes: t.bytes.slice(),
   };
 }
 
