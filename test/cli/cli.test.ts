@@ -254,9 +254,10 @@ describe('ctsim replay', () => {
 });
 
 describe('ctsim kernel-diff --scenario: variants by id', () => {
-  it('an unknown variant in the list: exit 2 naming it and the choices, before any lab is built', () => {
+  it('an unknown name in the list: exit 2 naming it and the choices, before any lab is built', () => {
+    // Each name of the comma-separated list is a seed variant, a shipped scenario or a file.
     const r = ctsim(['kernel-diff', '--scenario', 'port-collision,no-such-variant']);
-    expectCleanFailure(r, 2, /^ctsim: --scenario: unknown variant no-such-variant; choose from all, both, half-close-leak, port-collision, /);
+    expectCleanFailure(r, 2, /^ctsim: ConfigError \(config\): no shipped scenario "no-such-variant" \(shipped: .*half-close-leak.*port-collision/);
     expect(r.stdout).toBe('');
   });
 });
