@@ -7,15 +7,7 @@ import type { ChecksumCheck } from './replay.js';
 export type ChecksumCounts = Partial<Record<ChecksumCheck, number>>;
 
 /** The counters of `conntrack -S` (summed over CPUs) plus the entries left in the table. */
-export interface ConntrackCounters {
-  found: number;
-  invalid: number;
-  ignore: number;
-  insert: number;
-  insertFailed: number;
-  drop: number;
-  earlyDrop: number;
-  searchRestart: number;
+export interface ConntrackCounters extends ConntrackStats {
   /** Entries in the table after the last packet (`conntrack -C`). */
   entries: number;
 }
