@@ -27,7 +27,7 @@ import { ScenarioDisagreement, TOLERANCE, UML_TOLERANCE, runScenarioDiff, type S
 import { SCENARIO_VARIANTS, findVariant, variantSpec } from '../../kerneldiff/scenario-variants.js';
 import { loadScenarioFile } from '../../scenarios/file/load.js';
 import type { LoadOverrides } from '../../scenarios/file/overrides.js';
-import { scenarioPath, shippedScenarioNames } from '../../scenarios/file/shipped.js';
+import { scenarioPath } from '../../scenarios/file/shipped.js';
 import type { ScenarioSpec } from '../../scenarios/file/spec.js';
 import { SEED_NAMES } from '../../scenarios/seed-knobs.js';
 import { overrideOptions, overridesOf, type OverrideArgs } from './run.js';
@@ -359,10 +359,6 @@ function scenarioArgs(xs: string[]): string[] {
 function scenarioSpec(x: string, a: Args): ScenarioSpec {
   const v = findVariant(x);
   if (v) return variantSpec(v, overridesOf(a));
-  if (!/[/\\]|\.ya?ml$|\.json$/.test(x) && !shippedScenarioNames().includes(x)) {
-    const choices = [...new Set(['all', 'both', ...SCENARIO_VARIANTS.map((s) => s.id), ...shippedScenarioNames()])];
-    throw new UsageError(`--scenario: unknown variant ${x}; choose from ${choices.join(', ')}, or give a scenario file`);
-  }
   return realSpec(scenarioPath(x), overridesOf(a), a['real-set']);
 }
 
