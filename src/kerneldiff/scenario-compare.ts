@@ -513,27 +513,6 @@ function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutco
   return rows;
 }
 
-/**
- * The kernel's entry count is read (`conntrack -L`) after the run's end; in a slow (UML) guest
- * entries whose short timeouts ran out in between are gone by then. ctsim counts at the end, so
- * the kernel's count is taken back to that moment with its own events after it: each entry
- * destroyed after the end was still there, each created after the end was not.
- */
-export function entriesAtWindowEnd(k: ScenarioOutcome, events: readonly { host: string; timeNs: number; type: string }[], windowNs: number): ScenarioOutcome {
-  const counters: ScenarioOutcome['counters'] = { ...k.counters };
-  for (const [host, c] of Object.entries(k.counters)) {
-    if (!c) continue;
-    let entries = c.entries;
-    for (const e of events) {
-      if (e.host !== host || e.timeNs <= windowNs) continue;
-      if (e.type === 'DESTROY') entries++;
-      else if (e.type === 'NEW') entries--;
-    }
-    counters[host] = { ...c, entries };
-  }
-  return { ...k, counters };
-}
-
 // ------------------------------------------------------------ entry points
 
 /** ctsim's run of the spec on the running kernel's profile (every host). */
@@ -566,7 +545,7 @@ export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSecond
   // (a teardown's) may have counted: the row says when, so such a difference is read as what it is.
   const read = real.invalidReadNs;
   const invalidRead = read && read.to - windowNs > tol.absoluteMs * 1e6 ? ` (read at ${(read.from / 1e9).toFixed(2)}-${(read.to / 1e9).toFixed(2)} s, after the end)` : '';
-  const outcome = compareOutcome(spec, computeOutcome(simRecord), entriesAtWindowEnd(computeOutcome(realInWindow), realEvents, windowNs), real.tracking, simNames, realNames, invalidRead);
+  const outcome = compareOutcome(spec, computeOutcome(simRecord), computeOutcome(realInWindow), real.tracking, simNames, realNames, invalidRead);
   const count = <T extends { status: RowStatus }>(xs: T[]) => ({
     matched: xs.filter((x) => x.status === 'ok' || x.status === 'timing').length,
     timing: xs.filter((x) => x.status === 'timing').length,
