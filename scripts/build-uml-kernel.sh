@@ -99,6 +99,28 @@ while IFS=$'\t' read -r id file detect fix what; do
   deviations_json+="${deviations_json:+,}{\"id\":\"$(esc "$id")\",\"file\":\"$(esc "$file")\",\"what\":\"$(esc "$what")\",\"neutralised\":\"$(esc "$action")\"}"
 done < "$here/uml-deviations.tsv"
 
+# Host compatibility (a build matter, nothing under net/): UML kernels before the upstream rework of
+# the FP registers (6.13: "um: ... dynamically sized FP registers", host_fp_size) keep the host's
+# XSAVE area in a fixed 2,696-byte buffer (AVX-512's size), but the host's PTRACE_SETREGSET
+# NT_X86_XSTATE wants exactly the host's size: on a CPU with AMX (11,008 bytes) every guest program
+# dies at its first context switch ("ptrace set fp regs failed, errno = 14", init killed). The build
+# copy gets a 16 KiB buffer, the host's size probed at boot and used in both directions (the
+# i387 fallback when it does not fit), and 32 KiB kernel stacks (thread_info holds a copy).
+host_fixes_json=""
+stack_order=()
+regs="$tree/arch/x86/um/os-Linux/registers.c" offsets="$tree/arch/x86/um/user-offsets.c"
+if grep -q 'DEFINE_LONGS(HOST_FP_SIZE, 2696);' "$offsets" 2>/dev/null && grep -q 'iov.iov_len = FP_SIZE \* sizeof(unsigned long);' "$regs"; then
+  sed -i 's/DEFINE_LONGS(HOST_FP_SIZE, 2696);/DEFINE_LONGS(HOST_FP_SIZE, 16384);/' "$offsets"
+  perl -0pi -e '
+    s/^int have_xstate_support;\n/int have_xstate_support;\n\/* ctsim build: the host XSAVE size (PTRACE_SETREGSET NT_X86_XSTATE wants exactly it) *\/\nstatic unsigned long host_xstate_len;\n/m or die "no have_xstate_support\n";
+    (s/\t\tiov\.iov_len = FP_SIZE \* sizeof\(unsigned long\);\n(\t\tif \(ptrace\(PTRACE_(?:GET|SET)REGSET)/\t\tiov.iov_len = host_xstate_len;\n$1/g) == 2 or die "save\/restore not found\n";
+    s/if \(ptrace\(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov\) == 0\)\n\t\thave_xstate_support = 1;/if (ptrace(PTRACE_GETREGSET, pid, NT_X86_XSTATE, &iov) == 0 \&\& iov.iov_len < FP_SIZE * sizeof(unsigned long)) {\n\t\thave_xstate_support = 1;\n\t\thost_xstate_len = iov.iov_len;\n\t}/ or die "probe not found\n";
+  ' "$regs" || die "host-xstate: could not patch $regs"
+  stack_order=(--set-val KERNEL_STACK_ORDER 3)
+  echo "build-uml-kernel: host compatibility: the XSAVE area is probed at boot (16 KiB buffer, 32 KiB kernel stacks)" >&2
+  host_fixes_json='{"id":"host-xstate-size","files":["arch/x86/um/os-Linux/registers.c","arch/x86/um/user-offsets.c"],"what":"the host XSAVE size is probed at boot and used for PTRACE_GETREGSET/SETREGSET NT_X86_XSTATE (fixed 2,696-byte buffer before; hosts with AMX need 11,008 bytes); HOST_FP_SIZE 16 KiB, KERNEL_STACK_ORDER 3","why":"UML only: how the guest saves its programs FP registers on the host; nothing under net/ changes"}'
+fi
+
 cd "$tree"
 make ARCH=um defconfig >/dev/null
 # Built in (no modules in the guest): namespaces, veth, packet sockets for tcpdump, hostfs for the
@@ -118,7 +140,7 @@ for s in "${on[@]}"; do args+=(--enable "$s"); done
 # their network the lab's veths).
 off=(MODULES WLAN EXT4_FS REISERFS_FS QUOTA ISO9660_FS BLK_DEV_UBD UML_NET SOUND IPV6 BTRFS_FS TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
 for s in "${off[@]}"; do args+=(--disable "$s"); done
-scripts/config "${args[@]}"
+scripts/config "${args[@]}" ${stack_order[@]+"${stack_order[@]}"}
 make ARCH=um olddefconfig >/dev/null
 missing=()
 for s in NET_NS VETH HOSTFS PACKET NF_CONNTRACK NF_CT_NETLINK NF_CONNTRACK_EVENTS IP_NF_IPTABLES IP_NF_MANGLE IP_NF_NAT NETFILTER_XT_MATCH_CONNTRACK NETFILTER_XT_TARGET_DSCP NETFILTER_XT_MATCH_OWNER; do
@@ -149,7 +171,8 @@ cat > "$dest.tmp/build.json" <<EOF
   "buildSeconds": $((t1 - t0)),
   "jobs": $jobs,
   "compiler": "$(gcc --version | head -1 | sed 's/"/\\"/g')",
-  "deviations": [${deviations_json}]
+  "deviations": [${deviations_json}],
+  "hostFixes": [${host_fixes_json}]
 }
 EOF
 rm -rf "$dest"

@@ -467,7 +467,24 @@ function compareProgram(sim: ProgramEvent[], real: ProgramEvent[], simNames: End
   return out.sort(byTime);
 }
 
-function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutcome, tracking: Record<string, boolean>, simNames: EndpointNames, realNames: EndpointNames, invalidRead = ''): ComparedOutcome[] {
+/** ctsim's entry counts at the moment the real run read `conntrack -C` (and a GC lag before), when that was after the end. */
+interface EntriesAtRead {
+  label: string;
+  at: Record<string, number>;
+  lagBefore: Record<string, number>;
+}
+
+function entriesAtRead(real: RealRun, sim: ScenarioRun, tol: Readonly<Tolerance>): EntriesAtRead | null {
+  const times = entriesReadTimes(real, tol);
+  const counts = sim.entriesAfterEnd ?? [];
+  const at = counts.find((c) => c.timeNs === times.at(-1));
+  if (!at) return null;
+  const before = counts.find((c) => c.timeNs === times[0]) ?? at;
+  const late = real.entriesReadNs - real.spec.durationNs > tol.absoluteMs * 1e6;
+  return { label: late ? ` (read at ${(real.entriesReadNs / 1e9).toFixed(2)} s, after the end)` : '', at: at.entries, lagBefore: before.entries };
+}
+
+function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutcome, tracking: Record<string, boolean>, simNames: EndpointNames, realNames: EndpointNames, invalidRead = '', entriesRead: EntriesAtRead | null = null): ComparedOutcome[] {
   const rows: ComparedOutcome[] = [];
   const ep = (names: EndpointNames, x: string | null) => {
     if (!x) return '-';
@@ -508,7 +525,14 @@ function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutco
     // How many entries early_drop() frees depends on the kernel's random hash seed (every
     // unassured entry of one bucket): with early drops on both sides the counts are reported only.
     const seeded = (a?.early_drop ?? 0) > 0 && (b?.early_drop ?? 0) > 0;
-    for (const c of ['invalid', 'drop', 'early_drop', 'insert_failed', 'entries'] as const) row(`${h.name}: conntrack ${c}${c === 'invalid' ? invalidRead : ''}`, String(a?.[c] ?? '-'), String(b?.[c] ?? '-'), seeded && (c === 'early_drop' || c === 'entries'));
+    for (const c of ['invalid', 'drop', 'early_drop', 'insert_failed'] as const) row(`${h.name}: conntrack ${c}${c === 'invalid' ? invalidRead : ''}`, String(a?.[c] ?? '-'), String(b?.[c] ?? '-'), seeded && c === 'early_drop');
+    // A late `conntrack -C` is compared with ctsim's count at the same moment; a kernel count
+    // between that and the count a GC lag earlier is an expired entry not yet freed (timing).
+    const atRead = entriesRead?.at[h.name];
+    const mine = atRead ?? a?.entries;
+    const theirs = b?.entries;
+    const reapLag = atRead !== undefined && theirs !== undefined && theirs > atRead && theirs <= (entriesRead?.lagBefore[h.name] ?? atRead);
+    row(`${h.name}: conntrack entries${entriesRead?.label ?? ''}`, String(mine ?? '-'), String(theirs ?? '-'), seeded || reapLag);
   }
   return rows;
 }
@@ -516,8 +540,19 @@ function compareOutcome(spec: ScenarioSpec, s: ScenarioOutcome, k: ScenarioOutco
 // ------------------------------------------------------------ entry points
 
 /** ctsim's run of the spec on the running kernel's profile (every host). */
-export function simulateForKernel(spec: ScenarioSpec, profile: string = runningKernelProfile().name): ScenarioRun {
-  return runScenario({ ...spec, hosts: spec.hosts.map((h) => ({ ...h, kernel: profile })) });
+export function simulateForKernel(spec: ScenarioSpec, profile: string = runningKernelProfile().name, countEntriesAtNs: readonly number[] = []): ScenarioRun {
+  return runScenario({ ...spec, hosts: spec.hosts.map((h) => ({ ...h, kernel: profile })) }, { countEntriesAtNs });
+}
+
+/**
+ * The real run reads `conntrack -C` after the end (seconds after on a slow UML guest): ctsim's
+ * count is taken at that moment and `tol.absoluteMs` earlier (the kernel frees an expired entry
+ * when its GC worker or a lookup next reaches it, so one that expired just before may still count).
+ */
+export function entriesReadTimes(real: Pick<RealRun, 'entriesReadNs' | 'spec'>, tol: Readonly<Tolerance>): number[] {
+  const end = real.spec.durationNs;
+  if (real.entriesReadNs <= end) return [];
+  return [...new Set([Math.max(end + 1, real.entriesReadNs - tol.absoluteMs * 1e6), real.entriesReadNs])];
 }
 
 export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSeconds = 0, profile: string = runningKernelProfile().name, tol: Readonly<Tolerance> = TOLERANCE): ScenarioComparison {
@@ -545,7 +580,7 @@ export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSecond
   // (a teardown's) may have counted: the row says when, so such a difference is read as what it is.
   const read = real.invalidReadNs;
   const invalidRead = read && read.to - windowNs > tol.absoluteMs * 1e6 ? ` (read at ${(read.from / 1e9).toFixed(2)}-${(read.to / 1e9).toFixed(2)} s, after the end)` : '';
-  const outcome = compareOutcome(spec, computeOutcome(simRecord), computeOutcome(realInWindow), real.tracking, simNames, realNames, invalidRead);
+  const outcome = compareOutcome(spec, computeOutcome(simRecord), computeOutcome(realInWindow), real.tracking, simNames, realNames, invalidRead, entriesAtRead(real, sim, tol));
   const count = <T extends { status: RowStatus }>(xs: T[]) => ({
     matched: xs.filter((x) => x.status === 'ok' || x.status === 'timing').length,
     timing: xs.filter((x) => x.status === 'timing').length,
@@ -582,7 +617,8 @@ export async function runScenarioDiff(spec: ScenarioSpec, o: RealRunOptions & { 
   const real = await runRealScenario(spec, { ...o, captureStem: o.captureStem ?? o.variant });
   const profile = o.profile ?? runningKernelProfile().name;
   const t0 = performance.now();
-  const sim = simulateForKernel(spec, profile);
-  const c = compareScenario(real, sim, (performance.now() - t0) / 1000, profile, o.tolerance ?? TOLERANCE);
+  const tol = o.tolerance ?? TOLERANCE;
+  const sim = simulateForKernel(spec, profile, entriesReadTimes(real, tol));
+  const c = compareScenario(real, sim, (performance.now() - t0) / 1000, profile, tol);
   return o.variant ? { ...c, variant: o.variant } : c;
 }

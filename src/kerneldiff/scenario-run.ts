@@ -49,6 +49,11 @@ export interface RealRun extends RunRecord {
    * the run, before the snapshot; a slow (UML) guest reads it late, and later packets count.
    */
   invalidReadNs: { from: number; to: number };
+  /**
+   * When `conntrack -C` (the entry count) was read (ns since time 0): after the end-of-run
+   * snapshot; on a slow (UML) guest seconds after the end, when entries may have expired.
+   */
+  entriesReadNs: number;
   keptIn?: string;
 }
 
@@ -326,10 +331,12 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     }
     const statsToMs = Date.now();
     snap('end of the run');
+    const entriesFromMs = Date.now();
     for (const h of spec.hosts) {
       if (!tracking[h.name]) continue;
       counters[h.name].entries = Number(lab.ns(lab.namespaceOf(h.name), 'conntrack', ['-C'], { allowFail: true }).trim()) || 0;
     }
+    const entriesToMs = Date.now();
     for (const { spec: ps, p } of procs) if (ps.kind === 'app') await p.stop('SIGTERM', 2000);
     // nfnetlink_log batches messages and sends them after up to 1 s (its flush timeout): wait for
     // the last INVALID packets to reach the NFLOG capture.
@@ -370,6 +377,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
       snapshots: snapshots.map(({ epochMs, ...s }) => ({ ...s, timeNs: rel(BigInt(Math.round(epochMs * 1e6))) })),
       t0EpochNs: t0Ns, endNs: spec.durationNs, wallSeconds: (performance.now() - wall0) / 1000, late, keptIn,
       invalidReadNs: { from: rel(BigInt(statsFromMs) * 1_000_000n), to: rel(BigInt(statsToMs) * 1_000_000n) },
+      entriesReadNs: rel(BigInt(Math.round((entriesFromMs + entriesToMs) / 2)) * 1_000_000n),
     };
   } finally {
     lab.destroy();

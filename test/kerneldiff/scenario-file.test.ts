@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { realSpec } from '../../src/cli/commands/kernel-diff.js';
 import { listOurNamespaces } from '../../src/kerneldiff/netns-lab.js';
-import { compareScenario, runScenarioDiff, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
+import { compareScenario, entriesReadTimes, runScenarioDiff, simulateForKernel, TOLERANCE, type ComparedEvent, type ComparedPacket, type ScenarioComparison } from '../../src/kerneldiff/scenario-compare.js';
 import { checkScenarioPrerequisites } from '../../src/kerneldiff/scenario-lab.js';
 import type { RealRun } from '../../src/kerneldiff/scenario-run.js';
 import { SCENARIO_VARIANTS, variantSpec } from '../../src/kerneldiff/scenario-variants.js';
@@ -28,7 +28,7 @@ function asReal(sim: ScenarioRun, editPackets: (p: ScenarioRun['packets']) => Sc
     spec: sim.spec, program: sim.program, packets: editPackets(sim.packets.map((p) => ({ ...p }))), counters: sim.counters, endNs: sim.endNs,
     kernel: 'ctsim', tracking: Object.fromEntries(Object.entries(sim.counters).map(([h, c]) => [h, c.tracking])),
     conntrackEvents: sim.timeline.filter((e) => e.ct && !flooders.has(e.ct.orig.src >>> 0)).map((e) => ({ host: e.host, timeNs: e.timeNs, text: e.text.slice('conntrack '.length).replace(/\s\([a-z-]+\)$/, '') })),
-    snapshots: [], t0EpochNs: 0n, wallSeconds: 0, late: [], invalidReadNs: { from: sim.endNs, to: sim.endNs },
+    snapshots: [], t0EpochNs: 0n, wallSeconds: 0, late: [], invalidReadNs: { from: sim.endNs, to: sim.endNs }, entriesReadNs: sim.endNs,
   };
 }
 
@@ -81,6 +81,36 @@ describe('scenario comparator (no root)', () => {
     const c = compareScenario(late, sim);
     expect(invalidRow(c).field).toBe(`pod: conntrack invalid (read at ${((end + 1.8e9) / 1e9).toFixed(2)}-${((end + 2.4e9) / 1e9).toFixed(2)} s, after the end)`);
     expect(invalidRow(c).agree).toBe(false);
+  });
+
+  it('conntrack -C read late (a slow guest): compared with ctsim\'s count at that moment; a GC lag is timing, a stale count a difference', () => {
+    // port-collision ends with the leaked connection's CLOSE_WAIT entries still alive; on a slow
+    // UML 5.4 guest `conntrack -C` ran seconds later, when they had expired (real count 0).
+    const spec = variantSpec(SCENARIO_VARIANTS.find((v) => v.id === 'port-collision')!);
+    const plain = simulateForKernel(spec, '5.4');
+    const entriesRow = (c: ScenarioComparison) => c.outcome.find((o) => o.field.startsWith('pod: conntrack entries'))!;
+    expect(plain.counters.pod.entries).toBe(2);
+    // When ctsim's entries expire: the first 10 ms step after the end that counts none.
+    const steps = Array.from({ length: 300 }, (_, i) => plain.endNs + (i + 1) * 10e6);
+    const probe = simulateForKernel(spec, '5.4', steps).entriesAfterEnd!;
+    const expiredAt = probe.find((c) => c.entries.pod === 0)!.timeNs;
+    expect(probe.find((c) => c.timeNs === expiredAt - 10e6)?.entries.pod).toBe(2);
+    const readNs = expiredAt + 2e9;
+    const real = { ...asReal(plain), entriesReadNs: readNs };
+    real.counters = { ...real.counters, pod: { ...real.counters.pod, entries: 0 } };
+    const sim = simulateForKernel(spec, '5.4', entriesReadTimes(real, TOLERANCE));
+    expect(sim.entriesAfterEnd?.map((e) => e.timeNs)).toEqual([readNs - TOLERANCE.absoluteMs * 1e6, readNs]);
+    expect(sim.packets).toEqual(plain.packets);
+    const late = compareScenario(real, sim, 0, '5.4');
+    expect(entriesRow(late)).toMatchObject({ field: `pod: conntrack entries (read at ${(readNs / 1e9).toFixed(2)} s, after the end)`, ctsim: '0', kernel: '0', agree: true });
+    expect(late.summary.outcomeAgree).toBe(true);
+    // The same late read still counting the end's entries: ctsim says they had expired by then.
+    const stale = { ...real, counters: { ...real.counters, pod: { ...real.counters.pod, entries: 2 } } };
+    expect(entriesRow(compareScenario(stale, sim, 0, '5.4'))).toMatchObject({ ctsim: '0', kernel: '2', agree: false });
+    // Read just after they expired: the kernel may not have freed them yet (timing, not a difference).
+    const justAfter = { ...stale, entriesReadNs: expiredAt };
+    const lagSim = simulateForKernel(spec, '5.4', entriesReadTimes(justAfter, TOLERANCE));
+    expect(entriesRow(compareScenario(justAfter, lagSim, 0, '5.4'))).toMatchObject({ ctsim: '0', kernel: '2', agree: true, timing: true });
   });
 
   it('an outcome that differs is a disagreement, named by its field', () => {

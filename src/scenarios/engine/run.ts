@@ -55,6 +55,8 @@ export interface ScenarioRun {
   /** The capture points' pcapng. */
   pcap: Uint8Array;
   endNs: number;
+  /** The counts RunOptions.countEntriesAtNs asked for, in time order. */
+  entriesAfterEnd?: EntryCountAt[];
 }
 
 function ladderPacket(t: TapEvent, timeNs: number): LadderPacket | null {
@@ -93,6 +95,17 @@ export function buildNetwork(spec: ScenarioSpec): Network {
 export interface RunOptions {
   /** The capture's application name (pcapng shb_userappl); default "ctsim run NAME". */
   application?: string;
+  /**
+   * Also count each host's live entries at these times after the end (the network runs on, the
+   * capture has ended): what `conntrack -C` shows when a real run reads it late.
+   */
+  countEntriesAtNs?: readonly number[];
+}
+
+/** Each tracking host's live entry count at a time after the end of the run. */
+export interface EntryCountAt {
+  timeNs: number;
+  entries: Record<string, number>;
 }
 
 /** Runs the scenario to its end. */
@@ -158,17 +171,32 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
     kernels[h.name] = h.profile.name;
   }
   const tcp = net.timeline.filter((e): e is HostEvent & { tcp: TcpEvent } => e.tcp !== undefined).map((e) => ({ host: e.host, timeNs: e.timeNs, event: e.tcp }));
-  return {
+  const record: ScenarioRun = {
     spec, kernels, program: ctx.events, tcp, conntrack, packets, floodSyns, timeline: net.timeline, snapshots, counters, sockets: ctx.sockets,
     pcap: sink.bytes(), endNs: net.sim.now,
   };
+  if (!o.countEntriesAtNs?.length) return record;
+  // The record describes the run, not what comes after: its growing arrays are copied first.
+  const frozen: ScenarioRun = { ...record, program: [...ctx.events], conntrack: [...conntrack], packets: [...packets], timeline: [...net.timeline], sockets: [...ctx.sockets] };
+  const endNs = record.endNs;
+  const entriesAfterEnd: EntryCountAt[] = [];
+  for (const t of [...o.countEntriesAtNs].filter((x) => x > endNs).sort((a, b) => a - b)) {
+    net.runUntil(t);
+    const entries: Record<string, number> = {};
+    for (const h of net.hosts.values()) if (h.tracking) entries[h.name] = liveEntries(h);
+    entriesAfterEnd.push({ timeNs: t, entries });
+  }
+  return { ...frozen, entriesAfterEnd };
+}
+
+/** conntrack -C: live entries (an entry expiring at this very instant is not one). */
+function liveEntries(h: Host): number {
+  return h.conntrack.nextExpiry() > h.sched.now ? h.conntrack.count : h.conntrackList().length;
 }
 
 function countersOf(h: Host): HostCounters {
   const s = h.conntrack.stats;
-  // conntrack -C counts live entries (an entry expiring at this very instant is not one).
-  const entries = h.conntrack.nextExpiry() > h.sched.now ? h.conntrack.count : h.conntrackList().length;
-  return { tracking: h.tracking, invalid: s.invalid, drop: s.drop, early_drop: s.earlyDrop, insert_failed: s.insertFailed, entries, dropped: Object.fromEntries(h.drops) };
+  return { tracking: h.tracking, invalid: s.invalid, drop: s.drop, early_drop: s.earlyDrop, insert_failed: s.insertFailed, entries: liveEntries(h), dropped: Object.fromEntries(h.drops) };
 }
 
 /** Entries listed per host in a snapshot (a storm fills the table with hundreds of thousands). */
