@@ -138,7 +138,7 @@ args=()
 for s in "${on[@]}"; do args+=(--enable "$s"); done
 # Off: what the guests never use and only lengthens the build (their root is the host's hostfs,
 # their network the lab's veths).
-off=(MODULES WLAN EXT4_FS REISERFS_FS QUOTA ISO9660_FS BLK_DEV_UBD UML_NET SOUND IPV6 BTRFS_FS TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
+off=(MODULES WLAN NETFILTER_XT_TARGET_IDLETIMER EXT4_FS REISERFS_FS QUOTA ISO9660_FS BLK_DEV_UBD UML_NET SOUND IPV6 BTRFS_FS TP_IMAGE DEBUG_INFO DEBUG_INFO_DWARF4 DEBUG_INFO_DWARF5 DEBUG_INFO_BTF ${config_off[@]+"${config_off[@]}"})
 for s in "${off[@]}"; do args+=(--disable "$s"); done
 scripts/config "${args[@]}" ${stack_order[@]+"${stack_order[@]}"}
 make ARCH=um olddefconfig >/dev/null

@@ -183,6 +183,7 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
     const c = child;
     let partial = '';
     let panic = '';
+    let hostFpSize = false;
     const onData = (d: Buffer) => {
       const text = d.toString('utf8').replace(/\r/g, '');
       consoleText += text;
@@ -192,6 +193,8 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
       while ((i = partial.indexOf('\n')) >= 0) {
         const line = partial.slice(0, i);
         partial = partial.slice(i + 1);
+        // UML's own report that the host refused the guest program's FP registers (see UmlFailure).
+        if (line.includes('ptrace set fp regs failed, errno = 14')) hostFpSize = true;
         if (/Kernel panic|Oops:|BUG:/.test(line)) {
           panic ||= line.trim();
           killGroup(c);
@@ -221,6 +224,9 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
     const tail = () => consoleText.trim().split('\n').slice(-15).join('\n');
     const read = (f: string) => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8') : '');
     const status = read('status').split('\n').filter(Boolean);
+    if (hostFpSize) {
+      throw new UmlError(`the guest kernel (${o.kernel.provenance}) cannot run programs on this CPU: it keeps the host's FP/XSAVE registers in a fixed buffer smaller than this CPU's (AMX), so the host refuses them (\"ptrace set fp regs failed, errno = 14\") and every guest program dies; build a kernel whose build probes the size with scripts/build-uml-kernel.sh 6.1 (or 6.12, or your source folder) and pass --uml PATH`, 'host-fp-size');
+    }
     if (panic) throw new UmlError(`the guest kernel (${o.kernel.provenance}) panicked: ${panic}; console:\n${tail()}`);
     if (exit.timedOut) throw new UmlError(`the guest (${o.kernel.provenance}) did not finish within ${Math.round(o.timeoutMs / 1000)} s and was killed (last step: ${status.at(-1) ?? 'not booted'}); console:\n${tail()}`);
     if (!status.includes('booted')) throw new UmlError(`the guest (${o.kernel.provenance}) stopped before its init ran (exit ${exit.code ?? exit.signal}); is it a UML kernel with hostfs (CONFIG_HOSTFS)? console:\n${tail()}`);

@@ -6,9 +6,19 @@
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
+/**
+ * Why a guest could not run, when it is a known incompatibility rather than a broken kernel:
+ * `host-fp-size`: the kernel keeps the host's XSAVE registers in a fixed buffer smaller than this
+ * CPU's (UML before 6.13 on AMX hosts: PTRACE_SETREGSET fails, every guest program dies).
+ */
+export type UmlFailure = 'host-fp-size';
+
 export class UmlError extends Error {
   override readonly name = 'UmlError';
   readonly kind = 'uml';
+  constructor(message: string, readonly failure?: UmlFailure) {
+    super(message);
+  }
 }
 
 export const PACKAGED_UML = '/usr/bin/linux.uml';
