@@ -27,7 +27,9 @@ cache="${CTSIM_UML_CACHE:-/var/cache/ctsim-uml}"
 for d in "$cache"/uml-6.1.*/ "$cache"/uml-6.1-*/; do [ -x "$d/linux" ] && exit 0; done
 probe="$(mktemp -d "${TMPDIR:-/tmp}/ctsim-$$-uml-probe-XXXXXX")"
 trap 'rm -rf "$probe"' EXIT
-if timeout 60 /usr/bin/linux.uml mem=128M rootfstype=hostfs rootflags=/ ro init=/bin/true con=null con0=fd:0,fd:1 "umid=ctsim-$$-probe" "uml_dir=$probe" </dev/null 2>&1 | grep -q 'ptrace set fp regs failed, errno = 14'; then
+# (The probe's init exits at once, so the guest always panics: its console says why.)
+{ timeout 60 /usr/bin/linux.uml mem=128M rootfstype=hostfs rootflags=/ ro init=/bin/true con=null con0=fd:0,fd:1 "umid=ctsim-$$-probe" "uml_dir=$probe" </dev/null > "$probe/console" 2>&1; } 2>/dev/null
+if grep -q 'ptrace set fp regs failed, errno = 14' "$probe/console"; then
   echo "ctsim: Debian's packaged UML kernel cannot run programs on this CPU (AMX XSAVE size): building a 6.1 kernel from linux-source-6.1 into $cache (a few minutes, once)" >&2
   for t in flex:flex bison:bison bc:bc; do command -v "${t%%:*}" >/dev/null 2>&1 || apt-get install -y -qq "${t##*:}" >/dev/null 2>&1; done
   if ! "$(dirname "$0")/build-uml-kernel.sh" 6.1 --cache "$cache" > "$probe/build.log" 2>&1; then
