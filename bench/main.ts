@@ -61,7 +61,9 @@ function parseArgs(argv: string[]) {
     sizes,
     seconds,
     mapLimit: values.has('--map-limit') ? num(values.get('--map-limit')![0]) : 1_000_000,
-    json: values.get('--json')?.[0] ?? 'bench/results.json',
+    // bench/results.json holds the last full run (committed, the README's source): a partial run
+    // (--quick, --only, --sizes, --seconds) goes to bench/results-partial.json unless told otherwise.
+    json: values.get('--json')?.[0] ?? (quick || values.has('--only') || values.has('--sizes') || values.has('--seconds') ? 'bench/results-partial.json' : 'bench/results.json'),
     readme: values.get('--readme')?.[0],
     compare: values.get('--compare'),
   };
