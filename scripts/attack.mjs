@@ -240,7 +240,8 @@ function badArgumentSets(dir, sample) {
     ['fuzz', '--max-packets', '0'], ['fuzz', '--max-payload', '100000'], ['fuzz', '--time-budget', '0'], ['fuzz', '--time-budget', 'x'], ['fuzz', '--count', '2', '--corpus', '/proc/ctsim-attack/c'],
     ['fuzz', '--count', '2', '--out', ''], ['fuzz', '--kernel', 'nope'], ['fuzz', '--sysctl', 'nope=1'],
     ['kernel-diff', '--captures', dir], ['kernel-diff', '--scenario', 'nope'], ['kernel-diff', '--scenario', 'both', '--cases', dir], ['kernel-diff', '--fuzz-count', '0'],
-    ['kernel-diff', '--fuzz-count', '100000'], ['kernel-diff', '--cases', path.join(dir, 'a-folder')], ['kernel-diff', '--cases', path.join(dir, 'missing')], ['kernel-diff', '--mode', 'x'],
+    // (`kernel-diff --fuzz-count 100000` alone is a valid hour-long campaign, not a bad argument set.)
+    ['kernel-diff', '--fuzz-count', '100000', '--jobs', '0'], ['kernel-diff', '--fuzz-count', '1.5'], ['kernel-diff', '--cases', path.join(dir, 'a-folder')], ['kernel-diff', '--cases', path.join(dir, 'missing')], ['kernel-diff', '--mode', 'x'],
     ['--version', '--version'], ['--help', 'replay'], ['replay', '--help'],
   ];
   return sets;
