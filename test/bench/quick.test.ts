@@ -6,9 +6,9 @@
 // `npm run bench`, on a quiet machine.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { testTempDir } from '../support/temp-dir.js';
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 const MAIN = path.join(ROOT, 'dist/bench/main.js');
@@ -26,7 +26,7 @@ function bench(args: string[]) {
 }
 
 describe('benchmarks, quick mode', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ctsim-bench-'));
+  const dir = testTempDir('ctsim-bench-');
   const json = path.join(dir, 'bench.json');
   const readme = path.join(dir, 'README.md');
   const readmeBefore = '# title\n\ntext before\n\n<!-- bench:start -->\nold numbers\n<!-- bench:end -->\n\ntext after\n';

@@ -5,13 +5,13 @@
 // loudly when most verified packets fail.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCaptureBytes } from '../../src/pcap/index.js';
 import { replayRecords } from '../../src/replay/replay.js';
 import { TcpFlag, TcpSegment, encodeSegment, foldCarries, ip, pseudoHeaderSum, IpProtocol, type SegmentSpec } from '../../src/wire/index.js';
 import { T0, sll2Capture } from './captures.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const { SYN, ACK } = TcpFlag;
@@ -80,7 +80,7 @@ describe('TCP checksums as the kernel checks them', () => {
   });
 
   it('when most verified packets fail, the default output warns (not only --explain)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctsim-csum-'));
+    const dir = testTempDir('ctsim-csum-');
     const path = join(dir, 'offloaded.pcap');
     writeFileSync(path, capture([
       { ifindex: 2, outgoing: false, pkt: wrong(syn) },

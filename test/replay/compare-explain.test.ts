@@ -3,14 +3,14 @@
 // checks and of state-table outcomes, in text, JSON and pcapng comments; stdin input.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCaptureFile } from '../../src/pcap/index.js';
 import { replaySession } from '../../src/replay/session.js';
 import { formatProgress } from '../../src/replay/progress.js';
 import { tsharkFields } from '../support/tshark.js';
 import { windowChecksCapture, writeRawPcapng } from './captures.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const REUSE = join(process.cwd(), 'pcaps/challenge-ack-reuse.pcapng');
@@ -43,7 +43,7 @@ function blocks(out: string): Map<number, string[]> {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ctsim-compare-'));
+  dir = testTempDir('ctsim-compare-');
   windowPath = join(dir, 'window-checks.pcapng');
   writeRawPcapng(windowPath, windowChecksCapture());
 });

@@ -3,13 +3,13 @@
 // the NAT binding learnt from a forwarded packet's two copies, --iface, --no-dedup, stdin.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileSink, MemorySink, PcapngWriter, readCaptureBytes } from '../../src/pcap/index.js';
 import { replaySession } from '../../src/replay/session.js';
 import { LinkType, TcpFlag, encodeSegment, ip } from '../../src/wire/index.js';
 import { T0, routerFrames, sll2Capture } from './captures.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 let dir: string;
@@ -28,7 +28,7 @@ function jsonRows(args: string[], input?: Buffer): Array<Record<string, unknown>
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ctsim-sll2-'));
+  dir = testTempDir('ctsim-sll2-');
   sllPath = join(dir, 'router-any.pcap');
   writeFileSync(sllPath, sll2Capture());
 });

@@ -2,14 +2,14 @@
 // the JSON schema, annotated output read back by tshark, non-TCP and broken packets reported.
 import { describe, expect, it, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileSink, MemorySink, PcapWriter, PcapngWriter, readCaptureBytes } from '../../src/pcap/index.js';
 import { challengeAckReuseCapture } from '../../src/scenarios/reuse-capture.js';
 import { replayRecords, type ReplayRow } from '../../src/replay/replay.js';
 import { LinkType, emitSll, encodeSegment, ip, TcpFlag } from '../../src/wire/index.js';
 import { tsharkFields } from '../support/tshark.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 let dir: string;
@@ -40,7 +40,7 @@ function checkSchema(o: Record<string, unknown>): void {
 }
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'ctsim-replay-'));
+  dir = testTempDir('ctsim-replay-');
   reusePath = join(dir, 'reuse.pcapng');
   writeReuse(reusePath);
 });

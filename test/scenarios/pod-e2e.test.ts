@@ -2,13 +2,13 @@
 // sidecar, which finds the original destination with SO_ORIGINAL_DST and proxies to the upstream.
 // Its capture is clean in Wireshark: no malformed packet, no checksum error, no TCP analysis flag.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { MemorySink } from '../../src/pcap/index.js';
 import { buildIstioPod, UPSTREAM_PORT } from '../../src/scenarios/istio-pod.js';
 import { tsharkProblems } from '../support/tshark.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const SEC = 1e9;
 
@@ -46,7 +46,7 @@ describe('Istio pod end to end', () => {
   });
 
   it('the capture is clean: 0 malformed, 0 checksum errors, no TCP analysis flags per capture point', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctsim-e2e-'));
+    const dir = testTempDir('ctsim-e2e-');
     const f = join(dir, 'pod.pcapng');
     writeFileSync(f, r.sink.bytes());
     const p = tsharkProblems(f);

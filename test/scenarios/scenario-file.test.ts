@@ -1,11 +1,11 @@
 // The scenario file loader: the shipped seed incidents load into the expected spec, and every
 // kind of bad input is a ScenarioFileError with the right kind, file and line.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScenarioFileError } from '../../src/scenarios/file/errors.js';
 import { loadScenarioFile, loadScenarioText } from '../../src/scenarios/file/load.js';
+import { testTempDir } from '../support/temp-dir.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -108,7 +108,7 @@ describe('every error kind names the file and line', () => {
   });
 
   it('unsupported-rule: in a rules file, with the rules file and its line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ctsim-scn-'));
+    const dir = testTempDir('ctsim-scn-');
     writeFileSync(join(dir, 'bad.rules'), '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m recent --set -j DROP\nCOMMIT\n');
     const e = err(edit('  b:\n', '    rules: bad.rules\n  b:\n'), join(dir, 'case.yaml'));
     expect(e).toMatchObject({ kind: 'unsupported-rule', file: join(dir, 'bad.rules'), line: 3 });
