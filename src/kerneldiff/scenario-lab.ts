@@ -255,7 +255,14 @@ export class ScenarioLab extends OwnedNamespaces {
         linked.add(`${l.a.host}/${l.a.iface}`);
         linked.add(`${l.b.host}/${l.b.iface}`);
         if (l.delayNs >= 1_000_000) {
-          for (const [h, i] of [[a, l.a.iface], [b, l.b.iface]]) this.ns(h, 'tc', ['qdisc', 'add', 'dev', i, 'root', 'netem', 'delay', `${Math.round(l.delayNs / 1000)}us`]);
+          for (const [h, i] of [[a, l.a.iface], [b, l.b.iface]]) {
+            try {
+              this.ns(h, 'tc', ['qdisc', 'add', 'dev', i, 'root', 'netem', 'delay', `${Math.round(l.delayNs / 1000)}us`]);
+            } catch (e) {
+              if (!/qdisc kind is unknown/.test((e as Error).message)) throw e;
+              throw new LabError(`the link ${l.a.host}/${l.a.iface} - ${l.b.host}/${l.b.iface} has a ${l.delayNs / 1e6} ms delay, which needs the netem qdisc, and this kernel has none (modprobe sch_netem, or CONFIG_NET_SCH_NETEM); delays under 1 ms are not emulated in a real run`);
+            }
+          }
         }
       });
       for (const h of spec.hosts) {

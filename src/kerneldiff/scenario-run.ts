@@ -163,7 +163,7 @@ function programArgs(p: ProcessSpec, scripts: string, t0: number): string[] {
     case 'listener':
       return [...script('listener.py'), '--port', String(p.port), '--respond', String(p.respondBytes), ...(p.then ? ['--then', p.then.action, '--after', String(p.then.afterNs / 1e9)] : [])];
     case 'proxy':
-      return [...script('proxy.py'), '--port', String(p.listenPort), '--idle', String(p.idleTimeoutNs / 1e9), '--half-close', p.halfClose,
+      return [...script('proxy.py'), '--port', String(p.listenPort), '--idle', String(p.idleTimeoutNs / 1e9), '--connect-timeout', String(p.connectTimeoutNs / 1e9), '--half-close', p.halfClose,
         ...(p.upstream !== 'original-destination' ? ['--upstream', `${formatIpv4Address(p.upstream.addr)}:${p.upstream.port}`] : []),
         ...(p.source ? ['--source', formatIpv4Address(p.source)] : [])];
     case 'app':

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { executeScenario } from '../../src/scenarios/engine/execute.js';
 import { parseDimension, runMatrix, splitValues } from '../../src/scenarios/engine/matrix.js';
 import { ScenarioFileError } from '../../src/scenarios/file/errors.js';
-import { loadScenarioFile } from '../../src/scenarios/file/load.js';
+import { loadScenarioFile, loadScenarioText } from '../../src/scenarios/file/load.js';
 import { scenarioPath, shippedScenarioNames } from '../../src/scenarios/file/shipped.js';
 
 const SHIPPED = ['conntrack-storm', 'docker-masquerade-leak', 'half-close-leak', 'istio-inbound-reset', 'kube-proxy-reset', 'port-collision', 'time-wait-reuse-nat'];
@@ -145,3 +145,51 @@ describe('the fixes the shipped examples document (each file names them in its h
     }
   });
 });
+
+describe('proxy connect_timeout (the upstream cluster\'s)', () => {
+  // The upstream drops every SYN to port 81: the proxy's upstream connect never completes.
+  const text = (timeout: string) => `ctsim: 1
+name: connect-timeout
+duration: 15s
+hosts:
+  a:
+    interfaces:
+      eth0: {address: 198.18.1.10/24}
+  b:
+    interfaces:
+      eth0: {address: 198.18.1.20/24}
+    rules:
+      - inline: |
+          *filter
+          -A INPUT -p tcp --dport 81 -j DROP
+          COMMIT
+links:
+  - {between: [a/eth0, b/eth0], delay: 1ms}
+processes:
+  proxy: {kind: proxy, host: a, uid: 1337, listen: 15001, upstream: 198.18.1.20:81${timeout}}
+  app:
+    kind: app
+    host: a
+    uid: 1000
+    timeline:
+      - connect: {socket: s, to: 127.0.0.1:15001}
+      - send: {socket: s, bytes: 10}
+`;
+  const closed = (timeout: string) => executeScenario(loadScenarioText(text(timeout), 'connect-timeout.yaml')).run.program.filter((e) => e.ev === 'close' && e.process === 'proxy');
+
+  it('a file\'s connect_timeout closes both sides when the upstream connect is not done by then (2 s)', () => {
+    const c = closed(', connect_timeout: 2s');
+    expect(c).toHaveLength(1);
+    expect(c[0].t).toBeGreaterThanOrEqual(2e9);
+    expect(c[0].t).toBeLessThan(2.1e9);
+  });
+
+  it('without it the proxy waits Istio\'s 10 s; 0s never gives up (the run ends first)', () => {
+    const d = closed('');
+    expect(d).toHaveLength(1);
+    expect(d[0].t).toBeGreaterThanOrEqual(10e9);
+    expect(d[0].t).toBeLessThan(10.1e9);
+    expect(closed(', connect_timeout: 0s')).toHaveLength(0);
+  });
+});
+

@@ -16,7 +16,7 @@ export class ProxyProcess {
     /** When each connection was accepted (its upstream socket is as old). */
     const opened = new Map<number, number>();
     this.proxy = new TcpProxy(host, {
-      listenPort: spec.listenPort, uid: spec.uid, gid: spec.gid, idleTimeoutNs: spec.idleTimeoutNs,
+      listenPort: spec.listenPort, uid: spec.uid, gid: spec.gid, idleTimeoutNs: spec.idleTimeoutNs, connectTimeoutNs: spec.connectTimeoutNs,
       upstream: spec.upstream === 'original-destination' ? undefined : spec.upstream, halfClose: spec.halfClose, source: spec.source || undefined,
       onEvent: (e) => {
         ctx.events.push({ ...e, t: ctx.now, process: spec.name });

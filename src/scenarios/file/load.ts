@@ -261,7 +261,7 @@ class Checker {
         return {
           kind: 'proxy', name, host: p.host, uid, gid, listenPort: p.listen,
           upstream: p.upstream === 'original-destination' ? p.upstream : { addr: p.upstream.addr, port: p.upstream.port },
-          idleTimeoutNs: p.idle_timeout ?? 3600e9, halfClose: p.half_close ?? 'shutdown-wr', source: p.source ?? 0,
+          idleTimeoutNs: p.idle_timeout ?? 3600e9, connectTimeoutNs: p.connect_timeout ?? 10e9, halfClose: p.half_close ?? 'shutdown-wr', source: p.source ?? 0,
         };
       case 'app':
         return { kind: 'app', name, host: p.host, uid, gid, timeline: p.timeline };

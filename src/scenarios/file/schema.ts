@@ -204,6 +204,8 @@ export const processSchema = z.discriminatedUnion('kind', [
     /** original-destination (SO_ORIGINAL_DST, Envoy's ORIGINAL_DST cluster) or a fixed a.b.c.d:port. */
     upstream: z.union([z.literal('original-destination'), endpoint]),
     idle_timeout: duration.optional(),
+    /** The upstream cluster's connect_timeout (Istio: 10 s; 0 disables): an upstream connect not done by then closes both sides. */
+    connect_timeout: duration.optional(),
     /** What a read EOF on one side does to the other: shutdown-wr (Envoy tcp_proxy) or close. */
     half_close: z.enum(['shutdown-wr', 'close']).optional(),
     /** Local address the upstream connections are bound to (Istio's inbound passthrough uses 127.0.0.6). */

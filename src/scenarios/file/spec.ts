@@ -48,6 +48,8 @@ export type ProcessSpec =
   | {
       kind: 'proxy'; name: string; host: string; uid: number; gid: number; listenPort: number;
       upstream: 'original-destination' | { addr: number; port: number }; idleTimeoutNs: number; halfClose: 'shutdown-wr' | 'close';
+      /** The upstream cluster's connect_timeout (0 = none). */
+      connectTimeoutNs: number;
       /** Local address of the upstream connections (0 = chosen by the route). */
       source: number;
     }
