@@ -31,7 +31,8 @@ trap 'rm -rf "$probe"' EXIT
 { timeout 60 /usr/bin/linux.uml mem=128M rootfstype=hostfs rootflags=/ ro init=/bin/true con=null con0=fd:0,fd:1 "umid=ctsim-$$-probe" "uml_dir=$probe" </dev/null > "$probe/console" 2>&1; } 2>/dev/null
 if grep -q 'ptrace set fp regs failed, errno = 14' "$probe/console"; then
   echo "ctsim: Debian's packaged UML kernel cannot run programs on this CPU (AMX XSAVE size): building a 6.1 kernel from linux-source-6.1 into $cache (a few minutes, once)" >&2
-  for t in flex:flex bison:bison bc:bc; do command -v "${t%%:*}" >/dev/null 2>&1 || apt-get install -y -qq "${t##*:}" >/dev/null 2>&1; done
+  for t in flex:flex bison:bison bc:bc gcc:gcc make:make xz:xz-utils perl:perl; do command -v "${t%%:*}" >/dev/null 2>&1 || apt-get install -y -qq "${t##*:}" >/dev/null 2>&1; done
+  [ -f /usr/include/libelf.h ] || apt-get install -y -qq libelf-dev >/dev/null 2>&1
   if ! "$(dirname "$0")/build-uml-kernel.sh" 6.1 --cache "$cache" > "$probe/build.log" 2>&1; then
     tail -5 "$probe/build.log" >&2
     echo "ctsim: building the 6.1 UML kernel failed; the kernel-diff --uml tests will skip" >&2
