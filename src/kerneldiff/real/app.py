@@ -110,6 +110,10 @@ class App:
         if c.get("reuseaddr"):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         start = self.clock.now()
+        # The call's report carries t = start + duration (when connect() returned), not the time
+        # of the log line: a loaded machine may preempt us in between, and the SYNs are counted
+        # from t - duration on.
+        start_wall = time.time()
         if c.get("from_port") is not None and s.getsockname()[1] == 0:
             try:
                 s.bind(("0.0.0.0", c["from_port"]))
@@ -129,9 +133,9 @@ class App:
             err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
         seconds = self.clock.now() - start
         if err:
-            log("call", call="connect", socket=name, result=errno_name(err), local=local, seconds=seconds)
+            log("call", call="connect", socket=name, result=errno_name(err), local=local, seconds=seconds, t=start_wall + seconds)
             return None
-        log("call", call="connect", socket=name, result="ok", local=local, seconds=seconds)
+        log("call", call="connect", socket=name, result="ok", local=local, seconds=seconds, t=start_wall + seconds)
         st["connected"] = True
         st["reading"] = True
         self.sel.register(s, selectors.EVENT_READ, ("read", name))
