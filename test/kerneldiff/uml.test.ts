@@ -6,7 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
+import { HOST_FP_REFUSED, UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
 import { guestInitScript, runInGuest, GUEST_REQUIREMENTS, GUEST_HOST_TMP } from '../../src/kerneldiff/uml/uml-guest.js';
 // Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
 import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
@@ -27,15 +27,18 @@ function packagedRunsHere(): boolean {
   const dir = mkdtempSync(path.join(tmpdir(), `ctsim-${process.pid}-uml-probe-`));
   try {
     const r = spawnSync(PACKAGED_UML, ['mem=128M', 'rootfstype=hostfs', 'rootflags=/', 'ro', 'init=/bin/true', 'con=null', 'con0=fd:0,fd:1', `umid=ctsim-${process.pid}-probe`, `uml_dir=${dir}`], { encoding: 'utf8', input: '', timeout: 60_000 });
-    return !`${r.stdout}${r.stderr}`.includes('ptrace set fp regs failed, errno = 14');
+    return !`${r.stdout}${r.stderr}`.includes(HOST_FP_REFUSED);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+/** Where scripts/build-uml-kernel.sh (and ensure-uml.sh) put kernels. */
+const UML_CACHE = process.env.CTSIM_UML_CACHE ?? '/var/cache/ctsim-uml';
+
 /** A 6.1 kernel scripts/ensure-uml.sh built (with the host XSAVE size probed) when the packaged one cannot run here. */
 function builtKernel61(): string | null {
-  const cache = process.env.CTSIM_UML_CACHE ?? '/var/cache/ctsim-uml';
+  const cache = UML_CACHE;
   if (!existsSync(cache)) return null;
   const dir = readdirSync(cache).filter((d) => /^uml-6\.1[.-]/.test(d) && existsSync(path.join(cache, d, 'linux'))).sort().at(-1);
   return dir ? path.join(cache, dir) : null;
@@ -44,7 +47,7 @@ function builtKernel61(): string | null {
 const packagedOk = baseSkip === null ? packagedRunsHere() : true;
 /** The 6.1 guest kernel the runs below use: Debian's package (`--uml`), or the built one (`--uml=PATH`). */
 const guestKernel = packagedOk ? null : builtKernel61();
-const skipReason = baseSkip ?? (!packagedOk && !guestKernel ? `Debian's packaged UML kernel cannot run programs on this CPU (its XSAVE buffer is smaller than the host's: AMX) and no 6.1 kernel built by scripts/build-uml-kernel.sh 6.1 is in ${process.env.CTSIM_UML_CACHE ?? '/var/cache/ctsim-uml'} (scripts/ensure-uml.sh builds one as root with apt)` : null);
+const skipReason = baseSkip ?? (!packagedOk && !guestKernel ? `Debian's packaged UML kernel cannot run programs on this CPU (its XSAVE buffer is smaller than the host's: AMX) and no 6.1 kernel built by scripts/build-uml-kernel.sh 6.1 is in ${UML_CACHE} (scripts/ensure-uml.sh builds one as root with apt)` : null);
 if (skipReason) process.stderr.write(`test/kerneldiff/uml.test.ts: skipping the UML guest runs: ${skipReason}\n`);
 else if (guestKernel) process.stderr.write(`test/kerneldiff/uml.test.ts: Debian's packaged UML kernel cannot run programs on this CPU (AMX XSAVE size); the guest runs use ${guestKernel}\n`);
 const umlArg = guestKernel ? `--uml=${guestKernel}` : '--uml';

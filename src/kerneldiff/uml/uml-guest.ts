@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onInterrupt } from '../../lifecycle/cleanup.js';
 import { ownPrefix } from '../../lifecycle/owner-pid.js';
-import { UmlError, type UmlKernel } from './uml-kernel.js';
+import { HOST_FP_REFUSED, UmlError, type UmlKernel } from './uml-kernel.js';
 import { packageRoot } from '../verification.js';
 
 /** Modules the labs need from a packaged (modular) kernel; modprobe pulls their dependencies. */
@@ -194,7 +194,7 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
         const line = partial.slice(0, i);
         partial = partial.slice(i + 1);
         // UML's own report that the host refused the guest program's FP registers (see UmlFailure).
-        if (line.includes('ptrace set fp regs failed, errno = 14')) hostFpSize = true;
+        if (line.includes(HOST_FP_REFUSED)) hostFpSize = true;
         if (/Kernel panic|Oops:|BUG:/.test(line)) {
           panic ||= line.trim();
           killGroup(c);
@@ -225,7 +225,7 @@ export async function runInGuest(o: GuestRunOptions): Promise<GuestRun> {
     const read = (f: string) => (existsSync(join(out, f)) ? readFileSync(join(out, f), 'utf8') : '');
     const status = read('status').split('\n').filter(Boolean);
     if (hostFpSize) {
-      throw new UmlError(`the guest kernel (${o.kernel.provenance}) cannot run programs on this CPU: it keeps the host's FP/XSAVE registers in a fixed buffer smaller than this CPU's (AMX), so the host refuses them (\"ptrace set fp regs failed, errno = 14\") and every guest program dies; build a kernel whose build probes the size with scripts/build-uml-kernel.sh 6.1 (or 6.12, or your source folder) and pass --uml PATH`, 'host-fp-size');
+      throw new UmlError(`the guest kernel (${o.kernel.provenance}) cannot run programs on this CPU: it keeps the host's FP/XSAVE registers in a fixed buffer smaller than this CPU's (AMX), so the host refuses them (\"${HOST_FP_REFUSED}\") and every guest program dies; build a kernel whose build probes the size with scripts/build-uml-kernel.sh 6.1 (or 6.12, or your source folder) and pass --uml PATH`, 'host-fp-size');
     }
     if (panic) throw new UmlError(`the guest kernel (${o.kernel.provenance}) panicked: ${panic}; console:\n${tail()}`);
     if (exit.timedOut) throw new UmlError(`the guest (${o.kernel.provenance}) did not finish within ${Math.round(o.timeoutMs / 1000)} s and was killed (last step: ${status.at(-1) ?? 'not booted'}); console:\n${tail()}`);

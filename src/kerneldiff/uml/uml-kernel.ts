@@ -13,6 +13,9 @@ import { dirname, join, resolve } from 'node:path';
  */
 export type UmlFailure = 'host-fp-size';
 
+/** The console line with which UML reports that the host refused a guest program's FP registers (host-fp-size). */
+export const HOST_FP_REFUSED = 'ptrace set fp regs failed, errno = 14';
+
 export class UmlError extends Error {
   override readonly name = 'UmlError';
   readonly kind = 'uml';
