@@ -8,7 +8,7 @@
 // Two generations are modelled: the boolean one (<= 6.0: any failure INVALID, one combined log)
 // and the ternary one (>= 6.1: I/III INVALID, II/IV IGNORE, checked in order I, III, II, IV).
 // In both, be_liberal turns a failure into ACCEPT *without* the state update that follows.
-import { TcpFlag, TcpOptionScan, scanTcpOptions, seqAfter, seqLt, type TcpSegment } from '../wire/index.js';
+import { TcpFlag, TcpOptionScan, isAlignedTimestampOnly, scanTcpOptions, seqAfter, seqLt, type TcpSegment } from '../wire/index.js';
 import { Reason } from './reasons.js';
 import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
 import type { TcpBehaviour } from './tcp-behaviour.js';
@@ -61,7 +61,9 @@ function initSender(ctx: WindowContext, sender: number, receiver: number, seg: T
 
 /** The highest acknowledged sequence number counting SACK blocks, when the receiver allowed SACK (tcp_sack()). */
 function sackOf(ctx: WindowContext, seg: TcpSegment, ack: number): number {
-  if (seg.optionsLength === 0) return ack;
+  const len = seg.optionsLength;
+  // tcp_sack() returns at once for no options and for the timestamp-only layout.
+  if (len === 0 || isAlignedTimestampOnly(seg.buf, seg.optionsOffset, len)) return ack;
   return scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan).sackFrom(ack);
 }
 

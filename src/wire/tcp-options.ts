@@ -176,6 +176,19 @@ export class TcpOptionScan {
   }
 }
 
+/** TCPOLEN_TSTAMP_ALIGNED: NOP, NOP, then the 10-byte timestamp option. */
+const TSTAMP_ALIGNED_LEN = 12;
+/** The first word of that layout (NOP NOP TIMESTAMP 10), big-endian. */
+const TSTAMP_ALIGNED_WORD = 0x0101080a;
+
+/**
+ * True when the option area is exactly the aligned timestamp layout Linux puts on every segment
+ * of a connection with timestamps (tcp_sack()'s fast path: such an area holds no SACK block).
+ */
+export function isAlignedTimestampOnly(buf: Uint8Array, off: number, len: number): boolean {
+  return len === TSTAMP_ALIGNED_LEN && readI32(buf, off) === TSTAMP_ALIGNED_WORD;
+}
+
 /**
  * Tolerant, allocation-free option scan: stops at EOL, at a length below 2 ("silly options") or
  * at an option running past the area ("don't parse partial options"), as the kernel does.

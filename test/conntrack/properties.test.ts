@@ -72,8 +72,9 @@ describe('ConnTable under churn', () => {
     expect(t.count).toBe(2048);
     expect(t.maxProbeDistance()).toBeLessThanOrEqual(fresh.max + 4);
     expect(t.meanProbeDistance()).toBeLessThanOrEqual(fresh.mean + 0.1);
-    // Most keys are found in the one cache line their hash names, and churn does not change that.
-    expect(fresh.home).toBeGreaterThan(0.8);
+    // Most keys (about 4 in 5 at load 0.6) are found in the one cache line their hash names, and
+    // churn does not change that.
+    expect(fresh.home).toBeGreaterThan(0.75);
     expect(t.homeLineShare()).toBeGreaterThan(fresh.home - 0.03);
   });
 

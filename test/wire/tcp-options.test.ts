@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TcpOptionScan, emitTcpOptions, parseTcpOptions, scanTcpOptions, tcpOptionsLength, type TcpOption } from '../../src/wire/index.js';
+import { TcpOptionScan, emitTcpOptions, isAlignedTimestampOnly, parseTcpOptions, scanTcpOptions, tcpOptionsLength, type TcpOption } from '../../src/wire/index.js';
 
 describe('TCP options', () => {
   it('round-trips every kind, SACK blocks, EOL with trailing bytes and unknown kinds untouched', () => {
@@ -26,6 +26,26 @@ describe('TCP options', () => {
     const s = scanTcpOptions(b, 0, b.length, new TcpOptionScan());
     expect(s).toMatchObject({ mss: 1460, sackPermitted: true, hasTimestamp: true, tsval: 7, tsecr: 9, wscale: 14, sackBlocks: 2 });
     expect(s.sackFrom(0xfffffff0) >>> 0).toBe(0x10);
+  });
+
+  it('recognises only the aligned timestamp layout as tcp_sack()\'s fast path (no SACK block can hide in it)', () => {
+    const area = (opts: TcpOption[]) => {
+      const b = new Uint8Array(tcpOptionsLength(opts));
+      emitTcpOptions(opts, b, 0);
+      return b;
+    };
+    const ts = area([{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamp', tsval: 1, tsecr: 2 }]);
+    expect(isAlignedTimestampOnly(ts, 0, ts.length)).toBe(true);
+    // Same length, one SACK block: must be scanned (and its edge counts).
+    const sack = area([{ kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [[10, 20]] }]);
+    expect(sack.length).toBe(ts.length);
+    expect(isAlignedTimestampOnly(sack, 0, sack.length)).toBe(false);
+    expect(scanTcpOptions(sack, 0, sack.length, new TcpOptionScan()).sackFrom(5)).toBe(20);
+    // Timestamp plus SACK (longer area), and the timestamp unaligned at the front: scanned.
+    const tsSack = area([{ kind: 'nop' }, { kind: 'nop' }, { kind: 'timestamp', tsval: 1, tsecr: 2 }, { kind: 'nop' }, { kind: 'nop' }, { kind: 'sack', blocks: [[10, 20]] }]);
+    expect(isAlignedTimestampOnly(tsSack, 0, tsSack.length)).toBe(false);
+    const unaligned = area([{ kind: 'timestamp', tsval: 1, tsecr: 2 }, { kind: 'nop' }, { kind: 'nop' }]);
+    expect(isAlignedTimestampOnly(unaligned, 0, unaligned.length)).toBe(false);
   });
 
   it('sackFrom() folds right edges over the ack in packet order, like tcp_sack() (found by kernel-diff)', () => {
