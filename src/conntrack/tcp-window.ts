@@ -61,10 +61,11 @@ function initSender(ctx: WindowContext, sender: number, receiver: number, seg: T
 
 /** The highest acknowledged sequence number counting SACK blocks, when the receiver allowed SACK (tcp_sack()). */
 function sackOf(ctx: WindowContext, seg: TcpSegment, ack: number): number {
+  const off = seg.optionsOffset;
   const len = seg.optionsLength;
   // tcp_sack() returns at once for no options and for the timestamp-only layout.
-  if (len === 0 || isAlignedTimestampOnly(seg.buf, seg.optionsOffset, len)) return ack;
-  return scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan).sackFrom(ack);
+  if (len === 0 || isAlignedTimestampOnly(seg.buf, off, len)) return ack;
+  return scanTcpOptions(seg.buf, off, len, ctx.scan).sackFrom(ack);
 }
 
 function fillExplain(v: Verdict, ctx: WindowContext, check: Verdict['explain']['check'], seq: number, end: number, ack: number, sack: number, win: number, sender: number, receiver: number): void {
