@@ -19,7 +19,7 @@ export function memoryInUse(): number {
 /** The engine's bytes per entry, by construction. */
 export function countedBytes(ct: Conntrack): { index: number; total: number } {
   const mem = ct.table.memoryBytes();
-  const cols = ct.tcp.bytesPerEntry() * ct.table.capacity + ct.status.byteLength + ct.timeoutAt.byteLength + ct.ids.byteLength;
+  const cols = ct.records.memoryBytes() + ct.ids.byteLength;
   return { index: mem.index, total: mem.index + mem.tuples + cols };
 }
 

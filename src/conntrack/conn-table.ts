@@ -26,6 +26,7 @@
 // Lookup, insert and remove allocate nothing (growth allocates, rarely and amortised).
 // Length: one class over one index layout (slots, buckets, probe distances, the batch touches);
 // split, its parts would share the slot encoding and the typed arrays on the hot path.
+import { alignedBuffer } from './aligned-buffer.js';
 import { hashTuple } from './tuple-hash.js';
 
 /** A reference names one direction of one entry: ref = entry * 2 + dir. */
@@ -43,9 +44,6 @@ const DIST_SAT = 30;
 /** A probe this long means a broken hash or an attack: rebuild with twice the buckets. */
 const REHASH_DIST = 1024;
 const MAX_LOAD = 0.6; // keys per slot: mean probe distance 0.75; 53 bytes per entry
-/** Below this the index lives in an ordinary Int32Array (it is in the L2 cache anyway). */
-const ALIGNED_MIN_BYTES = 1 << 20;
-const WASM_PAGE = 1 << 16;
 /** The protocol/zone word of TCP in zone 0: the only one the engine inserts (the fast path). */
 export const PZ_TCP = 6 << 16;
 /**
@@ -437,16 +435,7 @@ function bucketCount(entries: number): number {
   return Math.max(4, Math.ceil((entries * 2) / (MAX_LOAD * BUCKET_SLOTS)));
 }
 
-/**
- * An index of `words` int32 words, all EMPTY. From 1 MiB on it is carved from a
- * WebAssembly.Memory: its buffer starts on a page boundary, so every 64-byte bucket is one cache
- * line (an ArrayBuffer from malloc starts 16 bytes past a boundary, and every bucket would
- * straddle two lines). Only JavaScript reads it; no WebAssembly code runs.
- */
+/** An index of `words` int32 words, all EMPTY, cache-line aligned (every 64-byte bucket is one line). */
 function allocateIndex(words: number): Int32Array {
-  const bytes = words * 4;
-  if (bytes < ALIGNED_MIN_BYTES) return new Int32Array(words).fill(EMPTY);
-  const memory = new WebAssembly.Memory({ initial: Math.ceil(bytes / WASM_PAGE) });
-  return new Int32Array(memory.buffer, 0, words).fill(EMPTY);
+  return new Int32Array(alignedBuffer(words * 4), 0, words).fill(EMPTY);
 }
-

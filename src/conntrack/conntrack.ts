@@ -4,7 +4,7 @@
 // and the `conntrack -L` dump. It knows no clock, socket or file: time comes in as a number (ns).
 // The per-packet path (track -> natManip -> confirm) allocates nothing unless an event listener
 // is attached.
-// Length: one class over the entry columns (status, timeouts, ids, the table's tuples); split
+// Length: one class over the entry records, ids and the table's tuples; split
 // into files, each part would reach into the others' typed arrays on the hot path.
 import { IpProtocol, Ipv4Packet, Ipv4Problem, TcpProblem, TcpSegment, ipv4Problem, rewriteEndpoint, tcpProblem } from '../wire/index.js';
 import { ConnTable, MAX_TABLE_ENTRIES, NO_REF } from './conn-table.js';
@@ -15,7 +15,7 @@ import { resolveKernel, type KernelProfile } from './kernel-profile.js';
 import { Reason, formatReason } from './reasons.js';
 import { Status } from './status.js';
 import { applySysctls, defaultSysctls, timeoutTableNs, type SysctlValues } from './sysctls.js';
-import { TcpColumns } from './tcp-columns.js';
+import { EntryRecords } from './entry-records.js';
 import { Dir, TcpCtState } from './tcp-states.js';
 import { PacketResult, TcpTracker } from './tcp-tracker.js';
 import type { Tuple } from './tuple.js';
@@ -71,10 +71,9 @@ export class Conntrack {
   readonly profile: KernelProfile;
   readonly sysctls: SysctlValues;
   readonly table: ConnTable;
-  readonly tcp: TcpColumns;
+  /** Per-entry status, timeout and TCP state: one cache line per entry. */
+  readonly records: EntryRecords;
   readonly tracker: TcpTracker;
-  status: Uint16Array;
-  timeoutAt: Float64Array;
   ids: Uint32Array;
   readonly stats: ConntrackStats = { found: 0, invalid: 0, ignore: 0, insert: 0, insertFailed: 0, drop: 0, earlyDrop: 0, searchRestart: 0 };
   onEvent?: (ev: ConntrackEvent) => void;
@@ -95,12 +94,10 @@ export class Conntrack {
       throw new ConfigError(`net.netfilter.nf_conntrack_max=${max}: ctsim's conntrack table holds at most ${MAX_TABLE_ENTRIES} entries`);
     }
     const initial = Math.min(max, opts.initialCapacity ?? 1024);
-    this.tcp = new TcpColumns(initial);
-    this.status = new Uint16Array(initial);
-    this.timeoutAt = new Float64Array(initial);
+    this.records = new EntryRecords(initial);
     this.ids = new Uint32Array(initial);
     this.table = new ConnTable({ maxEntries: max, initialCapacity: initial, seed: opts.seed, onGrow: (n) => this.grow(n) });
-    this.tracker = new TcpTracker(this.tcp, b, {
+    this.tracker = new TcpTracker(this.records, b, {
       loose: this.sysctls.nf_conntrack_tcp_loose === 1,
       beLiberal: this.sysctls.nf_conntrack_tcp_be_liberal === 1,
       maxRetrans: this.sysctls.nf_conntrack_tcp_max_retrans,
@@ -112,13 +109,7 @@ export class Conntrack {
   }
 
   private grow(n: number): void {
-    this.tcp.resize(n);
-    const st = new Uint16Array(n);
-    st.set(this.status);
-    this.status = st;
-    const to = new Float64Array(n);
-    to.set(this.timeoutAt);
-    this.timeoutAt = to;
+    this.records.resize(n);
     const ids = new Uint32Array(n);
     ids.set(this.ids);
     this.ids = ids;
@@ -268,16 +259,13 @@ export class Conntrack {
   }
 
   /**
-   * Reads one word of each cache line the tracking of entry `ref >> 1` will use, so that a
-   * burst's misses overlap (see trackBatch). Returns them folded for the caller's sink.
+   * Reads one word of each cache line the tracking of entry `ref >> 1` will use (its record, its
+   * id, the other direction's tuple that NAT reads), so that a burst's misses overlap (see
+   * trackBatch). Returns them folded for the caller's sink.
    */
   private touchEntry(ref: number): number {
     const e = ref >> 1;
-    const c = this.tcp;
-    const s = e * 2;
-    return (this.timeoutAt[e] > 0 ? 1 : 0) ^ this.status[e] ^ this.ids[e] ^ c.state[e] ^ c.retrans[e] ^ c.lastIndex[e] ^ c.lastDir[e] ^
-      c.lastSeq[e] ^ c.lastAck[e] ^ c.lastEnd[e] ^ c.lastWin[e] ^ c.tdEnd[s] ^ c.tdMaxend[s] ^ c.tdMaxwin[s] ^ c.tdMaxack[s] ^
-      c.tdScale[s] ^ c.tdFlags[s] ^ this.table.tuples[(ref ^ 1) * 4];
+    return this.records.touch(e) ^ this.ids[e] ^ this.table.tuples[(ref ^ 1) * 4];
   }
 
   /**
@@ -289,7 +277,7 @@ export class Conntrack {
     const seg = this.seg.reset(buf, tcpOff, tcpLen);
     for (let attempt = 0; attempt < 2; attempt++) {
       let ref = attempt === 0 ? found : this.table.lookupHashed(h, src, dst, ports, PROTO_ZONE_TCP);
-      if (ref !== NO_REF && this.timeoutAt[ref >> 1] <= now) {
+      if (ref !== NO_REF && this.records.timeoutAt(ref >> 1) <= now) {
         this.destroy(ref >> 1, now, 'timeout');
         ref = NO_REF;
       }
@@ -316,9 +304,9 @@ export class Conntrack {
         }
         this.table.setTupleHashed(e, Dir.ORIGINAL, h, src, dst, ports, PROTO_ZONE_TCP);
         this.table.setTuple(e, Dir.REPLY, dst, src, ports & 0xffff, ports >>> 16, PROTO_ZONE_TCP);
-        this.status[e] = 0;
+        this.records.setStatus(e, 0);
         this.ids[e] = this.nextId++;
-        this.timeoutAt[e] = Infinity;
+        this.records.setTimeoutAt(e, Infinity);
         v.created = true;
         dir = Dir.ORIGINAL;
         v.ctinfo = CtInfo.NEW;
@@ -328,14 +316,14 @@ export class Conntrack {
         dir = (ref & 1) as 0 | 1;
         if (tcpProblem(buf, tcpOff, tcpLen) !== TcpProblem.NONE) return this.invalid(v, Reason.TRUNCATED);
         if (this.tracker.tcpError(seg, src, dst, hook === 'prerouting' && !checksumTrusted, v)) return this.invalid(v, v.reason.code);
-        v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.status[e] & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
+        v.ctinfo = dir === Dir.REPLY ? CtInfo.ESTABLISHED_REPLY : this.records.status(e) & Status.SEEN_REPLY ? CtInfo.ESTABLISHED : CtInfo.NEW;
       }
       v.entry = e;
       v.entryId = this.ids[e];
       v.dir = dir;
-      const stateBefore = this.tcp.state[e];
-      const statusBefore = this.status[e];
-      const res = this.tracker.tcpPacket(e, dir, seg, this.status, v);
+      const stateBefore = this.records.state(e);
+      const statusBefore = this.records.status(e);
+      const res = this.tracker.tcpPacket(e, dir, seg, v);
       if (res === PacketResult.REPEAT) {
         // Re-open: kill the old entry and look the packet up again (-NF_REPEAT). Before
         // 830af2eba403 nf_conntrack_in counted it as invalid first.
@@ -347,8 +335,8 @@ export class Conntrack {
         continue;
       }
       if (res === PacketResult.INVALID) {
-        if (v.lowerTimeoutTo >= 0 && this.timeoutAt[e] - now >= 120e9 && this.timeoutAt[e] - now > v.lowerTimeoutTo) {
-          this.timeoutAt[e] = now + v.lowerTimeoutTo;
+        if (v.lowerTimeoutTo >= 0 && this.records.timeoutAt(e) - now >= 120e9 && this.records.timeoutAt(e) - now > v.lowerTimeoutTo) {
+          this.records.setTimeoutAt(e, now + v.lowerTimeoutTo);
         }
         if (v.created) this.table.release(e, false);
         const code = v.reason.code;
@@ -361,18 +349,18 @@ export class Conntrack {
         v.outcome = Outcome.ACCEPT;
         // An RST on an entry that never saw a reply is killed before the refresh and before
         // nf_conntrack_in marks SEEN_REPLY: its DESTROY event still says [UNREPLIED].
-        if (!v.destroyed && v.timeoutNs >= 0 && !(this.status[e] & Status.FIXED_TIMEOUT)) this.timeoutAt[e] = now + v.timeoutNs;
+        if (!v.destroyed && v.timeoutNs >= 0 && !(this.records.status(e) & Status.FIXED_TIMEOUT)) this.records.setTimeoutAt(e, now + v.timeoutNs);
       }
       if (v.destroyed) {
-        v.stateAfter = this.tcp.state[e];
-        v.status = this.status[e];
+        v.stateAfter = this.records.state(e);
+        v.status = this.records.status(e);
         this.destroy(e, now, 'rst-unreplied');
         return v;
       }
       // nf_conntrack_in: any accepted reply (ignored ones too) marks the entry SEEN_REPLY.
-      if (dir === Dir.REPLY) this.status[e] |= Status.SEEN_REPLY;
-      v.stateAfter = this.tcp.state[e];
-      v.status = this.status[e];
+      if (dir === Dir.REPLY) this.records.setStatus(e, this.records.status(e) | Status.SEEN_REPLY);
+      v.stateAfter = this.records.state(e);
+      v.status = this.records.status(e);
       if (!v.created && this.onEvent && (v.stateAfter !== stateBefore || v.status !== statusBefore)) {
         this.emit('UPDATE', e, now, undefined, v.stateAfter !== stateBefore);
       }
@@ -395,27 +383,27 @@ export class Conntrack {
    * INPUT). Returns false (packet must be dropped, insert_failed) when the tuple is taken.
    */
   confirm(e: number, now: number): boolean {
-    if (this.status[e] & Status.CONFIRMED) return true;
+    if (this.records.status(e) & Status.CONFIRMED) return true;
     if (!this.table.live[e]) return false;
     if (!this.table.link(e)) {
       this.stats.insertFailed++;
       this.table.release(e, false);
       return false;
     }
-    this.status[e] |= Status.CONFIRMED;
+    this.records.setStatus(e, this.records.status(e) | Status.CONFIRMED);
     this.stats.insert++;
-    if (this.timeoutAt[e] === Infinity) this.timeoutAt[e] = now + this.tracker.settings.timeouts[this.tcp.state[e]];
+    if (this.records.timeoutAt(e) === Infinity) this.records.setTimeoutAt(e, now + this.tracker.settings.timeouts[this.records.state(e)]);
     if (this.onEvent) this.emit('NEW', e, now);
     return true;
   }
 
   /** Drops an unconfirmed entry (its packet was dropped before the last hook): no event. */
   abort(e: number): void {
-    if (this.table.live[e] && !(this.status[e] & Status.CONFIRMED)) this.table.release(e, false);
+    if (this.table.live[e] && !(this.records.status(e) & Status.CONFIRMED)) this.table.release(e, false);
   }
 
   isConfirmed(e: number): boolean {
-    return (this.status[e] & Status.CONFIRMED) !== 0;
+    return (this.records.status(e) & Status.CONFIRMED) !== 0;
   }
 
   /**
@@ -424,7 +412,7 @@ export class Conntrack {
    * A reply tuple already in use makes confirm() fail, as for REDIRECT/DNAT to a fixed port.
    */
   bindNat(e: number, kind: 'dnat' | 'snat', addr: number, port: number): void {
-    if (this.status[e] & Status.CONFIRMED) throw new ConfigError('NAT is decided on the first packet only: the entry is already confirmed');
+    if (this.records.status(e) & Status.CONFIRMED) throw new ConfigError('NAT is decided on the first packet only: the entry is already confirmed');
     const t = this.table.tuples;
     const w = (e * 2 + Dir.REPLY) * 4;
     // nf_nat_setup_info: IPS_SRC_NAT/IPS_DST_NAT only when the tuple actually changes.
@@ -432,11 +420,11 @@ export class Conntrack {
       // reply src/sport = the new destination
       const changed = t[w] !== (addr | 0) || t[w + 2] >>> 16 !== port;
       this.table.setTuple(e, Dir.REPLY, addr, t[w + 1], port, t[w + 2] & 0xffff, t[w + 3]);
-      this.status[e] |= (changed ? Status.DST_NAT : 0) | Status.DST_NAT_DONE;
+      this.records.setStatus(e, this.records.status(e) | (changed ? Status.DST_NAT : 0) | Status.DST_NAT_DONE);
     } else {
       const changed = t[w + 1] !== (addr | 0) || (t[w + 2] & 0xffff) !== port;
       this.table.setTuple(e, Dir.REPLY, t[w], addr, t[w + 2] >>> 16, port, t[w + 3]);
-      this.status[e] |= (changed ? Status.SRC_NAT : 0) | Status.SRC_NAT_DONE;
+      this.records.setStatus(e, this.records.status(e) | (changed ? Status.SRC_NAT : 0) | Status.SRC_NAT_DONE);
     }
   }
 
@@ -445,11 +433,11 @@ export class Conntrack {
    * confirmed entry goes to CLOSE with the CLOSE timeout (unless already CLOSE or fixed timeout).
    */
   setClosing(e: number, now: number): void {
-    if (!(this.status[e] & Status.CONFIRMED) || !this.table.live[e]) return;
-    const old = this.tcp.state[e];
-    this.tcp.state[e] = TcpCtState.CLOSE;
-    if (old === TcpCtState.CLOSE || this.status[e] & Status.FIXED_TIMEOUT) return;
-    this.timeoutAt[e] = now + this.tracker.settings.timeouts[TcpCtState.CLOSE];
+    if (!(this.records.status(e) & Status.CONFIRMED) || !this.table.live[e]) return;
+    const old = this.records.state(e);
+    this.records.setState(e, TcpCtState.CLOSE);
+    if (old === TcpCtState.CLOSE || this.records.status(e) & Status.FIXED_TIMEOUT) return;
+    this.records.setTimeoutAt(e, now + this.tracker.settings.timeouts[TcpCtState.CLOSE]);
     if (this.onEvent) this.emit('UPDATE', e, now, undefined, true);
   }
 
@@ -459,7 +447,7 @@ export class Conntrack {
    * incrementally (RFC 1624). Returns true when something was rewritten. Allocation-free.
    */
   natManip(buf: Uint8Array, off: number, e: number, dir: 0 | 1, manip: 'src' | 'dst'): boolean {
-    const st = this.status[e];
+    const st = this.records.status(e);
     // The status bit that applies flips for the reply direction (IPS_NAT_MASK xor in nf_nat_packet).
     const bit = (manip === 'dst') === (dir === Dir.ORIGINAL) ? Status.DST_NAT : Status.SRC_NAT;
     if (!(st & bit)) return false;
@@ -476,7 +464,7 @@ export class Conntrack {
   /** getsockopt(SO_ORIGINAL_DST): the pre-NAT destination for a socket's (local -> remote) tuple. */
   originalDst(local: number, localPort: number, remote: number, remotePort: number, now: number): { addr: number; port: number } | null {
     const ref = this.table.lookup(local, remote, localPort, remotePort, PROTO_ZONE_TCP);
-    if (ref === NO_REF || this.timeoutAt[ref >> 1] <= now) return null;
+    if (ref === NO_REF || this.records.timeoutAt(ref >> 1) <= now) return null;
     const w = (ref & ~1) * 4;
     return { addr: this.table.tuples[w + 1] >>> 0, port: this.table.tuples[w + 2] & 0xffff };
   }
@@ -484,7 +472,7 @@ export class Conntrack {
   /** Finds the live entry and direction for a tuple (expired entries are not found). */
   find(t: Tuple, now: number): { entry: number; dir: 0 | 1 } | null {
     const ref = this.table.lookup(t.src, t.dst, t.sport, t.dport, PROTO_ZONE_TCP);
-    if (ref === NO_REF || this.timeoutAt[ref >> 1] <= now) return null;
+    if (ref === NO_REF || this.records.timeoutAt(ref >> 1) <= now) return null;
     return { entry: ref >> 1, dir: (ref & 1) as 0 | 1 };
   }
 
@@ -499,11 +487,11 @@ export class Conntrack {
       let dropped = 0;
       for (let k = 0; k < n; k++) {
         const e = this.nearRefs[k] >> 1;
-        if (!this.table.live[e] || !(this.status[e] & Status.CONFIRMED)) continue;
-        if (this.timeoutAt[e] <= now) {
+        if (!this.table.live[e] || !(this.records.status(e) & Status.CONFIRMED)) continue;
+        if (this.records.timeoutAt(e) <= now) {
           this.destroy(e, now, 'timeout');
           dropped++;
-        } else if (!(this.status[e] & Status.ASSURED)) {
+        } else if (!(this.records.status(e) & Status.ASSURED)) {
           this.destroy(e, now, 'early-drop');
           this.stats.earlyDrop++;
           dropped++;
@@ -517,7 +505,7 @@ export class Conntrack {
   /** Deletes an entry (confirmed or not) and emits DESTROY for confirmed ones. */
   destroy(e: number, now: number, reason: DestroyReason): void {
     if (!this.table.live[e]) return;
-    const confirmed = (this.status[e] & Status.CONFIRMED) !== 0;
+    const confirmed = (this.records.status(e) & Status.CONFIRMED) !== 0;
     if (confirmed && this.onEvent) this.emit('DESTROY', e, now, reason);
     // The status bits stay until the slot is reused: a packet still holding the entry (an RST
     // that deleted it, say) is NATed by them, as the kernel's reference keeps the ct alive.
@@ -529,7 +517,7 @@ export class Conntrack {
     let n = 0;
     const live = this.table.live;
     for (let e = 0; e < this.table.capacity; e++) {
-      if (live[e] && (this.status[e] & Status.CONFIRMED) && this.timeoutAt[e] <= now) {
+      if (live[e] && (this.records.status(e) & Status.CONFIRMED) && this.records.timeoutAt(e) <= now) {
         this.destroy(e, now, 'timeout');
         n++;
       }
@@ -542,7 +530,7 @@ export class Conntrack {
     let min = Infinity;
     const live = this.table.live;
     for (let e = 0; e < this.table.capacity; e++) {
-      if (live[e] && (this.status[e] & Status.CONFIRMED) && this.timeoutAt[e] < min) min = this.timeoutAt[e];
+      if (live[e] && (this.records.status(e) & Status.CONFIRMED) && this.records.timeoutAt(e) < min) min = this.records.timeoutAt(e);
     }
     return min;
   }
@@ -558,19 +546,19 @@ export class Conntrack {
   }
 
   timeoutSecs(e: number, now: number): number {
-    return Math.max(0, Math.floor((this.timeoutAt[e] - now) / 1e9));
+    return Math.max(0, Math.floor((this.records.timeoutAt(e) - now) / 1e9));
   }
 
   /** A snapshot of one entry for events, dumps and tests. */
   snapshot(e: number, now: number): { id: number; state: number; status: number; orig: Tuple; reply: Tuple; timeoutSecs: number } {
-    return { id: this.ids[e], state: this.tcp.state[e], status: this.status[e], orig: this.tuple(e, 0), reply: this.tuple(e, 1), timeoutSecs: this.timeoutSecs(e, now) };
+    return { id: this.ids[e], state: this.records.state(e), status: this.records.status(e), orig: this.tuple(e, 0), reply: this.tuple(e, 1), timeoutSecs: this.timeoutSecs(e, now) };
   }
 
   /** Confirmed, unexpired entries in `conntrack -L` format, oldest id first. */
   dump(now: number): string[] {
     const out: Array<[number, string]> = [];
     for (let e = 0; e < this.table.capacity; e++) {
-      if (this.table.live[e] && (this.status[e] & Status.CONFIRMED) && this.timeoutAt[e] > now) out.push([this.ids[e], formatEntryLine(this.snapshot(e, now))]);
+      if (this.table.live[e] && (this.records.status(e) & Status.CONFIRMED) && this.records.timeoutAt(e) > now) out.push([this.ids[e], formatEntryLine(this.snapshot(e, now))]);
     }
     return out.sort((a, b) => a[0] - b[0]).map(([, l]) => l);
   }

@@ -120,7 +120,7 @@ function holder(ct: Conntrack, e: number, addr: number, port: number, dst: numbe
   if (ref === NO_REF) return NO_REF;
   const other = ref >> 1;
   if (other === e) return NO_REF;
-  if (ct.timeoutAt[other] <= now) {
+  if (ct.records.timeoutAt(other) <= now) {
     ct.destroy(other, now, 'timeout'); // nf_ct_gc_expired
     return NO_REF;
   }
@@ -140,14 +140,14 @@ function holder(ct: Conntrack, e: number, addr: number, port: number, dst: numbe
 function takenHarder(ct: Conntrack, e: number, addr: number, port: number, dst: number, dport: number, left: number, now: number, evicted: number[]): boolean {
   const ref = holder(ct, e, addr, port, dst, dport, now);
   if (ref === NO_REF) return false;
-  if (left > HARDER_THRESH || ct.tcp.state[e] !== TcpCtState.SYN_SENT) return true;
+  if (left > HARDER_THRESH || ct.records.state(e) !== TcpCtState.SYN_SENT) return true;
   if ((ref & 1) === 0) return true; // found by its ORIGINAL tuple
   const other = ref >> 1;
-  const st = ct.status[other];
-  if (ct.tcp.state[other] < TcpCtState.TIME_WAIT) return true;
+  const st = ct.records.status(other);
+  if (ct.records.state(other) < TcpCtState.TIME_WAIT) return true;
   if (st & (Status.FIXED_TIMEOUT | Status.DYING)) return true;
   if (!(st & Status.SRC_NAT)) return true;
-  if (((ct.tcp.tdEnd[e * 2] - ct.tcp.tdEnd[other * 2]) | 0) <= 0) return true; // nf_seq_has_advanced
+  if (((ct.records.tdEnd(e * 2) - ct.records.tdEnd(other * 2)) | 0) <= 0) return true; // nf_seq_has_advanced
   evicted.push(ct.ids[other]);
   ct.destroy(other, now, 'nat-evict');
   return false;
@@ -165,7 +165,7 @@ function appropriateSource(
   const t = ct.table.tuples;
   const found: number[] = [];
   for (let o = 0; o < ct.table.capacity; o++) {
-    if (o === e || !ct.table.live[o] || !(ct.status[o] & Status.SRC_NAT_DONE)) continue;
+    if (o === e || !ct.table.live[o] || !(ct.records.status(o) & Status.SRC_NAT_DONE)) continue;
     const w = o * 8;
     if (t[w] >>> 0 === src && t[w + 2] >>> 16 === sport && t[w + 3] >>> 16 === 6) found.push(o);
   }

@@ -10,7 +10,7 @@
 // In both, be_liberal turns a failure into ACCEPT *without* the state update that follows.
 import { TcpFlag, TcpOptionScan, isAlignedTimestampOnly, scanTcpOptions, seqAfter, seqLt, type TcpSegment } from '../wire/index.js';
 import { Reason } from './reasons.js';
-import { TcpColumns, TcpSeenFlag } from './tcp-columns.js';
+import { EntryRecords, TcpSeenFlag } from './entry-records.js';
 import type { TcpBehaviour } from './tcp-behaviour.js';
 import { Dir, TcpCtState, TcpPacketClass } from './tcp-states.js';
 import type { Verdict } from './verdict.js';
@@ -22,7 +22,7 @@ const MAXACKWINCONST = 66000;
 const TCP_MAX_WSCALE = 14;
 
 export interface WindowContext {
-  cols: TcpColumns;
+  records: EntryRecords;
   behaviour: TcpBehaviour;
   beLiberal: boolean;
   scan: TcpOptionScan;
@@ -30,32 +30,32 @@ export interface WindowContext {
 
 /** tcp_options(): window scale (capped at 14) and SACK_PERM into a sender's flags. */
 export function parseSenderOptions(ctx: WindowContext, side: number, seg: TcpSegment): void {
-  const c = ctx.cols;
+  const c = ctx.records;
   const s = scanTcpOptions(seg.buf, seg.optionsOffset, seg.optionsLength, ctx.scan);
   if (seg.optionsLength === 0) return; // the kernel returns before clearing when there are no options
-  c.tdScale[side] = 0;
+  c.setTdScale(side, 0);
   // "preserve liberal flag in tcp options" (f2dd495a8d58): keep BE_LIBERAL, clear the rest.
-  c.tdFlags[side] = ctx.behaviour.preserveLiberalFlag ? c.tdFlags[side] & TcpSeenFlag.BE_LIBERAL : 0;
-  if (s.sackPermitted) c.tdFlags[side] |= TcpSeenFlag.SACK_PERM;
+  c.setTdFlags(side, ctx.behaviour.preserveLiberalFlag ? c.tdFlags(side) & TcpSeenFlag.BE_LIBERAL : 0);
+  if (s.sackPermitted) c.setTdFlags(side, c.tdFlags(side) | TcpSeenFlag.SACK_PERM);
   if (s.wscale >= 0) {
-    c.tdScale[side] = Math.min(s.wscale, TCP_MAX_WSCALE);
-    c.tdFlags[side] |= TcpSeenFlag.WINDOW_SCALE;
+    c.setTdScale(side, Math.min(s.wscale, TCP_MAX_WSCALE));
+    c.setTdFlags(side, c.tdFlags(side) | TcpSeenFlag.WINDOW_SCALE);
   }
 }
 
 /** tcp_init_sender(): a SYN/SYN-ACK (re)initialises its sender's window state. */
 function initSender(ctx: WindowContext, sender: number, receiver: number, seg: TcpSegment, end: number, win: number, dir: number): void {
-  const c = ctx.cols;
-  c.tdEnd[sender] = end;
-  c.tdMaxend[sender] = end;
-  c.tdMaxwin[sender] = win === 0 ? 1 : win;
+  const c = ctx.records;
+  c.setTdEnd(sender, end);
+  c.setTdMaxend(sender, end);
+  c.setTdMaxwin(sender, win === 0 ? 1 : win);
   parseSenderOptions(ctx, sender, seg);
   // RFC 7323 §2.2: scaling needs the option from both sides. Before "correct window scaling with
   // retransmitted SYN" (fb366fc7541a) the reset ran for either direction.
-  const bothScale = (c.tdFlags[sender] & TcpSeenFlag.WINDOW_SCALE) !== 0 && (c.tdFlags[receiver] & TcpSeenFlag.WINDOW_SCALE) !== 0;
+  const bothScale = (c.tdFlags(sender) & TcpSeenFlag.WINDOW_SCALE) !== 0 && (c.tdFlags(receiver) & TcpSeenFlag.WINDOW_SCALE) !== 0;
   if (!bothScale && (!ctx.behaviour.scaleResetReplyOnly || dir === Dir.REPLY)) {
-    c.tdScale[sender] = 0;
-    c.tdScale[receiver] = 0;
+    c.setTdScale(sender, 0);
+    c.setTdScale(receiver, 0);
   }
 }
 
@@ -69,13 +69,13 @@ function sackOf(ctx: WindowContext, seg: TcpSegment, ack: number): number {
 }
 
 function fillExplain(v: Verdict, ctx: WindowContext, check: Verdict['explain']['check'], seq: number, end: number, ack: number, sack: number, win: number, sender: number, receiver: number): void {
-  const c = ctx.cols;
+  const c = ctx.records;
   const x = v.explain;
   v.hasExplain = true;
   x.check = check;
   x.seq = seq >>> 0; x.end = end >>> 0; x.ack = ack >>> 0; x.sack = sack >>> 0; x.win = win;
-  x.senderEnd = c.tdEnd[sender] >>> 0; x.senderMaxend = c.tdMaxend[sender] >>> 0; x.senderMaxwin = c.tdMaxwin[sender]; x.senderScale = c.tdScale[sender];
-  x.receiverEnd = c.tdEnd[receiver] >>> 0; x.receiverMaxend = c.tdMaxend[receiver] >>> 0; x.receiverMaxwin = c.tdMaxwin[receiver]; x.receiverScale = c.tdScale[receiver];
+  x.senderEnd = c.tdEnd(sender) >>> 0; x.senderMaxend = c.tdMaxend(sender) >>> 0; x.senderMaxwin = c.tdMaxwin(sender); x.senderScale = c.tdScale(sender);
+  x.receiverEnd = c.tdEnd(receiver) >>> 0; x.receiverMaxend = c.tdMaxend(receiver) >>> 0; x.receiverMaxwin = c.tdMaxwin(receiver); x.receiverScale = c.tdScale(receiver);
 }
 
 /**
@@ -83,7 +83,7 @@ function fillExplain(v: Verdict, ctx: WindowContext, check: Verdict['explain']['
  * `index`; updates the per-direction state on acceptance. Writes the reason into `v` on failure.
  */
 export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: number, seg: TcpSegment, v: Verdict): number {
-  const c = ctx.cols;
+  const c = ctx.records;
   const b = ctx.behaviour;
   const sender = e * 2 + dir;
   const receiver = e * 2 + (dir ^ 1);
@@ -91,48 +91,48 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   const syn = (flags & TcpFlag.SYN) !== 0;
   const hasAck = (flags & TcpFlag.ACK) !== 0;
   const rst = (flags & TcpFlag.RST) !== 0;
-  const state = c.state[e];
+  const state = c.state(e);
 
-  // Sequence values are int32 throughout (see TcpColumns): same mod-2^32 results, no boxing.
+  // Sequence values are int32 throughout (see EntryRecords): same mod-2^32 results, no boxing.
   let seq = seg.seqI32;
   let ack = seg.ackI32;
   const winRaw = seg.window;
   let win = winRaw;
   let end = (seq + seg.payloadLength + (syn ? 1 : 0) + (flags & TcpFlag.FIN ? 1 : 0)) | 0;
-  let sack = c.tdFlags[receiver] & TcpSeenFlag.SACK_PERM ? sackOf(ctx, seg, ack) : ack;
+  let sack = c.tdFlags(receiver) & TcpSeenFlag.SACK_PERM ? sackOf(ctx, seg, ack) : ack;
   // (The NAT sequence adjustment of helpers such as FTP is zero here: ctsim has no ALGs.)
 
-  if (c.tdMaxwin[sender] === 0) {
+  if (c.tdMaxwin(sender) === 0) {
     // First packet seen from this side.
     if (syn) {
       initSender(ctx, sender, receiver, seg, end, win, dir);
       if (!hasAck) return WindowResult.ACCEPT; // simultaneous open
     } else {
       // A picked-up connection: its history is lost, trust this packet.
-      c.tdEnd[sender] = end;
-      const swin = (win << c.tdScale[sender]) >>> 0;
-      c.tdMaxwin[sender] = swin === 0 ? 1 : swin;
-      c.tdMaxend[sender] = (end + c.tdMaxwin[sender]) | 0;
-      if (c.tdMaxwin[receiver] === 0) {
-        c.tdEnd[receiver] = sack;
-        c.tdMaxend[receiver] = sack;
-      } else if (b.keepaliveReplyBump && sack === ((c.tdEnd[receiver] + 1) | 0)) {
-        c.tdEnd[receiver] = (c.tdEnd[receiver] + 1) | 0; // likely a keepalive reply: needed for III
+      c.setTdEnd(sender, end);
+      const swin = (win << c.tdScale(sender)) >>> 0;
+      c.setTdMaxwin(sender, swin === 0 ? 1 : swin);
+      c.setTdMaxend(sender, (end + c.tdMaxwin(sender)) | 0);
+      if (c.tdMaxwin(receiver) === 0) {
+        c.setTdEnd(receiver, sack);
+        c.setTdMaxend(receiver, sack);
+      } else if (b.keepaliveReplyBump && sack === ((c.tdEnd(receiver) + 1) | 0)) {
+        c.setTdEnd(receiver, (c.tdEnd(receiver) + 1) | 0); // likely a keepalive reply: needed for III
       }
     }
   } else if (b.reinitSynOnly) {
     // "re-init for syn packets only" (c7aab4f17021, v5.18): only a newer SYN or SYN-ACK re-seeds.
-    if (syn && seqAfter(end, c.tdEnd[sender]) && (state === TcpCtState.SYN_SENT || state === TcpCtState.SYN_RECV)) {
+    if (syn && seqAfter(end, c.tdEnd(sender)) && (state === TcpCtState.SYN_SENT || state === TcpCtState.SYN_RECV)) {
       initSender(ctx, sender, receiver, seg, end, win, dir);
       if (dir === Dir.REPLY && !hasAck) return WindowResult.ACCEPT;
     }
-  } else if (((state === TcpCtState.SYN_SENT && dir === Dir.ORIGINAL) || (state === TcpCtState.SYN_RECV && dir === Dir.REPLY)) && seqAfter(end, c.tdEnd[sender])) {
+  } else if (((state === TcpCtState.SYN_SENT && dir === Dir.ORIGINAL) || (state === TcpCtState.SYN_RECV && dir === Dir.REPLY)) && seqAfter(end, c.tdEnd(sender))) {
     // RFC 793: a reinitialised TCP "must only be sure to use sequence numbers larger than those
     // recently used". Before v5.18 this applied to ANY packet class: the RST answering a challenge
     // ACK re-seeded the window here and so passed whenever its seq was "after" the SYN's.
-    c.tdEnd[sender] = end;
-    c.tdMaxend[sender] = end;
-    c.tdMaxwin[sender] = win === 0 ? 1 : win;
+    c.setTdEnd(sender, end);
+    c.setTdMaxend(sender, end);
+    c.setTdMaxwin(sender, win === 0 ? 1 : win);
     parseSenderOptions(ctx, sender, seg);
   } else if (b.synackReinit && syn && dir === Dir.REPLY && state === TcpCtState.SYN_SENT) {
     // "re-init state for retransmitted syn-ack" (82b72cb94666, v5.17): a SYN/ACK seen while the
@@ -143,25 +143,25 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   }
 
   if (!hasAck) {
-    ack = sack = c.tdEnd[receiver]; // no ACK: pretend it was set and fine
+    ack = sack = c.tdEnd(receiver); // no ACK: pretend it was set and fine
   } else if (rst && ack === 0) {
-    ack = sack = c.tdEnd[receiver]; // broken stacks send RST+ACK with ack 0
+    ack = sack = c.tdEnd(receiver); // broken stacks send RST+ACK with ack 0
   }
 
   if (rst && seq === 0 && state === TcpCtState.SYN_SENT) {
-    seq = end = c.tdEnd[sender]; // RST answering a SYN
+    seq = end = c.tdEnd(sender); // RST answering a SYN
   }
 
-  const sEnd = c.tdEnd[sender];
-  const sMaxend = c.tdMaxend[sender];
-  const rEnd = c.tdEnd[receiver];
-  const rMaxwin = c.tdMaxwin[receiver];
-  const maxAckWindow = c.tdMaxwin[sender] > MAXACKWINCONST ? c.tdMaxwin[sender] : MAXACKWINCONST;
+  const sEnd = c.tdEnd(sender);
+  const sMaxend = c.tdMaxend(sender);
+  const rEnd = c.tdEnd(receiver);
+  const rMaxwin = c.tdMaxwin(receiver);
+  const maxAckWindow = c.tdMaxwin(sender) > MAXACKWINCONST ? c.tdMaxwin(sender) : MAXACKWINCONST;
   const okI = seqLt(seq, sMaxend + 1);
   const okII = rMaxwin === 0 || seqAfter(end, sEnd - rMaxwin - 1);
   const okIII = seqLt(sack, rEnd + 1);
   const okIV = seqAfter(sack, rEnd - maxAckWindow - 1);
-  const liberal = ctx.beLiberal || (c.tdFlags[sender] & TcpSeenFlag.BE_LIBERAL) !== 0;
+  const liberal = ctx.beLiberal || (c.tdFlags(sender) & TcpSeenFlag.BE_LIBERAL) !== 0;
 
   if (!(okI && okII && okIII && okIV)) {
     // "work around exceeded receive window" (cf97769c761a): only I fails and the overshoot fits
@@ -172,8 +172,8 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
       const inRecvWin = rMaxwin !== 0 && okII;
       if (inRecvWin && okIV && overshot <= rMaxwin && okIII) {
         fillExplain(v, ctx, 'OVERSHOOT', seq, end, ack, sack, win, sender, receiver);
-        c.tdEnd[sender] = end;
-        c.tdFlags[sender] |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
+        c.setTdEnd(sender, end);
+        c.setTdFlags(sender, c.tdFlags(sender) | TcpSeenFlag.DATA_UNACKNOWLEDGED);
         if (liberal) return WindowResult.ACCEPT;
         v.setReason(Reason.OVERSHOT, overshot);
         return b.ternaryWindow ? WindowResult.IGNORE : WindowResult.INVALID;
@@ -194,41 +194,41 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
   }
 
   // In window: update sender and receiver (RFC 7323 scaling applies to non-SYN segments).
-  if (!syn) win = win << c.tdScale[sender]; // <= 65535 << 14: below 2^31
+  if (!syn) win = win << c.tdScale(sender); // <= 65535 << 14: below 2^31
   const swin = (win + ((sack - ack) | 0)) >>> 0;
-  if (c.tdMaxwin[sender] < swin) c.tdMaxwin[sender] = swin;
-  if (seqAfter(end, c.tdEnd[sender])) {
-    c.tdEnd[sender] = end;
-    c.tdFlags[sender] |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
+  if (c.tdMaxwin(sender) < swin) c.setTdMaxwin(sender, swin);
+  if (seqAfter(end, c.tdEnd(sender))) {
+    c.setTdEnd(sender, end);
+    c.setTdFlags(sender, c.tdFlags(sender) | TcpSeenFlag.DATA_UNACKNOWLEDGED);
   }
   if (hasAck) {
-    if (!(c.tdFlags[sender] & TcpSeenFlag.MAXACK_SET)) {
-      c.tdMaxack[sender] = ack;
-      c.tdFlags[sender] |= TcpSeenFlag.MAXACK_SET;
-    } else if (seqAfter(ack, c.tdMaxack[sender])) {
-      c.tdMaxack[sender] = ack;
+    if (!(c.tdFlags(sender) & TcpSeenFlag.MAXACK_SET)) {
+      c.setTdMaxack(sender, ack);
+      c.setTdFlags(sender, c.tdFlags(sender) | TcpSeenFlag.MAXACK_SET);
+    } else if (seqAfter(ack, c.tdMaxack(sender))) {
+      c.setTdMaxack(sender, ack);
     }
   }
-  if (c.tdMaxwin[receiver] !== 0 && seqAfter(end, c.tdMaxend[sender])) {
-    c.tdMaxwin[receiver] = (c.tdMaxwin[receiver] + ((end - c.tdMaxend[sender]) | 0)) >>> 0;
+  if (c.tdMaxwin(receiver) !== 0 && seqAfter(end, c.tdMaxend(sender))) {
+    c.setTdMaxwin(receiver, (c.tdMaxwin(receiver) + ((end - c.tdMaxend(sender)) | 0)) >>> 0);
   }
-  if (seqAfter(sack + win, c.tdMaxend[receiver] - 1)) {
-    c.tdMaxend[receiver] = (sack + win) | 0;
-    if (win === 0) c.tdMaxend[receiver] = (c.tdMaxend[receiver] + 1) | 0;
+  if (seqAfter(sack + win, c.tdMaxend(receiver) - 1)) {
+    c.setTdMaxend(receiver, (sack + win) | 0);
+    if (win === 0) c.setTdMaxend(receiver, (c.tdMaxend(receiver) + 1) | 0);
   }
-  if (ack === c.tdEnd[receiver]) c.tdFlags[receiver] &= ~TcpSeenFlag.DATA_UNACKNOWLEDGED;
+  if (ack === c.tdEnd(receiver)) c.setTdFlags(receiver, c.tdFlags(receiver) & ~TcpSeenFlag.DATA_UNACKNOWLEDGED);
 
   // Retransmission counting (class ACK only): the same segment again from the same side.
   if (index === TcpPacketClass.ACK) {
-    if (c.lastDir[e] === dir && c.lastSeq[e] === seq && c.lastAck[e] === ack && c.lastEnd[e] === end && c.lastWin[e] === winRaw) {
-      if (c.retrans[e] < 255) c.retrans[e]++;
+    if (c.lastDir(e) === dir && c.lastSeq(e) === seq && c.lastAck(e) === ack && c.lastEnd(e) === end && c.lastWin(e) === winRaw) {
+      if (c.retrans(e) < 255) c.setRetrans(e, c.retrans(e) + 1);
     } else {
-      c.lastDir[e] = dir;
-      c.lastSeq[e] = seq;
-      c.lastAck[e] = ack;
-      c.lastEnd[e] = end;
-      c.lastWin[e] = winRaw;
-      c.retrans[e] = 0;
+      c.setLastDir(e, dir);
+      c.setLastSeq(e, seq);
+      c.setLastAck(e, ack);
+      c.setLastEnd(e, end);
+      c.setLastWin(e, winRaw);
+      c.setRetrans(e, 0);
     }
   }
   return WindowResult.ACCEPT;

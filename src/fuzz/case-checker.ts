@@ -123,7 +123,7 @@ export class CaseChecker {
         const id = ct.ids[e];
         const entry = this.model.get(id);
         if (!entry) this.fail('index', `the packet's tuple finds entry slot ${e} (id ${id}) that is not a confirmed live entry`);
-        pre = { e, dir: (ref & 1) as 0 | 1, id, state: ct.tcp.state[e], status: ct.status[e], expired: entry.expiry <= now, entry };
+        pre = { e, dir: (ref & 1) as 0 | 1, id, state: ct.records.state(e), status: ct.records.status(e), expired: entry.expiry <= now, entry };
       }
     }
     const countBefore = ct.count;
@@ -192,7 +192,7 @@ export class CaseChecker {
       if (created) this.fail('index', `outcome ${row.outcome} but entry ${created.id} was confirmed`);
       if (live) {
         if (!this.model.has(pre.id) || ct.ids[pre.e] !== pre.id || !ct.table.live[pre.e]) this.fail('transition', `outcome ${row.outcome} deleted entry ${pre.id}`);
-        if (ct.tcp.state[pre.e] !== pre.state) this.fail('transition', `outcome ${row.outcome} changed entry ${pre.id} from ${tcpStateName(pre.state)} to ${tcpStateName(ct.tcp.state[pre.e])}`);
+        if (ct.records.state(pre.e) !== pre.state) this.fail('transition', `outcome ${row.outcome} changed entry ${pre.id} from ${tcpStateName(pre.state)} to ${tcpStateName(ct.records.state(pre.e))}`);
       }
       return;
     }
@@ -237,7 +237,7 @@ export class CaseChecker {
     if (m) {
       const ref = this.lookupRef(m.orig);
       const e = ref >> 1;
-      if (ref !== NO_REF && ct.tcp.state[e] !== after) this.fail('transition', `verdict says ${row.state}, entry ${m.id} is in ${tcpStateName(ct.tcp.state[e])}`);
+      if (ref !== NO_REF && ct.records.state(e) !== after) this.fail('transition', `verdict says ${row.state}, entry ${m.id} is in ${tcpStateName(ct.records.state(e))}`);
     } else if (!destroyed.has(row.entryId!)) {
       this.fail('index', `verdict names entry ${row.entryId}, which is neither live nor destroyed by this packet`);
     }
@@ -251,7 +251,7 @@ export class CaseChecker {
   private checkStatus(pre: Pre | null, row: ReplayRow): void {
     if (!pre || pre.expired || row.reopened || !this.model.has(pre.id)) return;
     const ct = this.ct;
-    const now = ct.status[pre.e];
+    const now = ct.records.status(pre.e);
     const lost = pre.status & ~now & (Status.SEEN_REPLY | Status.ASSURED | Status.CONFIRMED);
     if (lost) this.fail('status', `entry ${pre.id} lost status bits 0x${lost.toString(16)} (${pre.status.toString(16)} -> ${now.toString(16)})`);
     const gained = now & ~pre.status;
@@ -283,7 +283,7 @@ export class CaseChecker {
     if (!m) return;
     const ref = this.lookupRef(m.orig);
     if (ref === NO_REF) return; // reported by the index check
-    const actual = this.ct.timeoutAt[ref >> 1];
+    const actual = this.ct.records.timeoutAt(ref >> 1);
     if (actual === m.expiry) return;
     // v6.1+ nf_tcp_handle_invalid: an out-of-window FIN/RST answering one from the other side
     // shortens an ASSURED entry's remaining time (>= 120 s) to the unacknowledged timeout.
@@ -331,11 +331,11 @@ export class CaseChecker {
     if (ct.count > this.max) this.fail('capacity', `${ct.count} entries, nf_conntrack_max is ${this.max}`);
     if (cap > this.max) this.fail('capacity', `table capacity ${cap} above nf_conntrack_max ${this.max}`);
     const mem = ct.table.memoryBytes();
-    const cols = ct.tcp.bytesPerEntry() * cap + ct.status.byteLength + ct.timeoutAt.byteLength + ct.ids.byteLength;
+    const cols = ct.records.memoryBytes() + ct.ids.byteLength;
     const total = mem.index + mem.tuples + cols;
     if (total > MAX_BYTES_PER_ENTRY * cap + 4096) this.fail('capacity', `${total} bytes for ${cap} entry slots (bound ${MAX_BYTES_PER_ENTRY} B per slot)`);
-    if (ct.status.length !== cap || ct.timeoutAt.length !== cap || ct.ids.length !== cap || ct.tcp.state.length !== cap) {
-      this.fail('capacity', `per-entry columns (${ct.status.length}, ${ct.tcp.state.length}) do not follow the table capacity ${cap}`);
+    if (ct.records.capacity !== cap || ct.ids.length !== cap) {
+      this.fail('capacity', `per-entry records (${ct.records.capacity}) and ids (${ct.ids.length}) do not follow the table capacity ${cap}`);
     }
   }
 

@@ -32,7 +32,7 @@ export function makeFault(name: FaultName): Fault {
         name, afterPush(ct, row, run) {
           if (run !== 'main' || row.outcome !== 'ACCEPT' || !row.flags.includes('F')) return;
           const e = entryOf(ct, row.entryId);
-          if (e >= 0) ct.tcp.state[e] = 9;
+          if (e >= 0) ct.records.setState(e, 9);
         },
       };
     case 'index':
@@ -50,7 +50,7 @@ export function makeFault(name: FaultName): Fault {
         name, afterPush(ct, row, run) {
           if (run !== 'main' || row.outcome !== 'ACCEPT' || !row.flags.includes('F')) return;
           const e = entryOf(ct, row.entryId);
-          if (e >= 0) ct.timeoutAt[e] += 1e9;
+          if (e >= 0) ct.records.setTimeoutAt(e, ct.records.timeoutAt(e) + 1e9);
         },
       };
     case 'exception':
@@ -72,7 +72,7 @@ export function makeFault(name: FaultName): Fault {
         name, afterPush(ct, row, run) {
           if (run !== 'determinism' || !row.flags.includes('S')) return;
           const e = entryOf(ct, row.entryId);
-          if (e >= 0) ct.timeoutAt[e] = row.timeNs + 1;
+          if (e >= 0) ct.records.setTimeoutAt(e, row.timeNs + 1);
         },
       };
   }

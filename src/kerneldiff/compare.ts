@@ -71,15 +71,15 @@ export function ctsimStates(packets: InjectedPacket[], profile: KernelProfile, s
 
 /** An entry as `conntrack -L` shows its state and flags: "ESTABLISHED [ASSURED]". */
 export function entryStateText(ct: Conntrack, e: number): string {
-  const st = ct.status[e];
-  return `${tcpStateName(ct.tcp.state[e])}${st & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${st & Status.ASSURED ? ' [ASSURED]' : ''}`;
+  const st = ct.records.status(e);
+  return `${tcpStateName(ct.records.state(e))}${st & Status.SEEN_REPLY ? '' : ' [UNREPLIED]'}${st & Status.ASSURED ? ' [ASSURED]' : ''}`;
 }
 
 /** Live, confirmed entries at `now` (what `conntrack -L` would list). */
 export function liveEntries(ct: Conntrack, now: number): number[] {
   const out: number[] = [];
   for (let e = 0; e < ct.table.capacity; e++) {
-    if (ct.table.live[e] && ct.status[e] & Status.CONFIRMED && ct.timeoutAt[e] > now) out.push(e);
+    if (ct.table.live[e] && ct.records.status(e) & Status.CONFIRMED && ct.records.timeoutAt(e) > now) out.push(e);
   }
   return out;
 }
@@ -124,7 +124,7 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
     const k = key(o.src, o.dst, o.sport, o.dport);
     seen.add(k);
     const ke = kernelEntries.get(k);
-    const st = sim.ct.status[e];
+    const st = sim.ct.records.status(e);
     const ctsimText = `${entryStateText(sim.ct, e)} ~${sim.ct.timeoutSecs(e, now)}s`;
     const secs = sim.ct.timeoutSecs(e, now);
     // `conntrack -L` runs `listingLag` seconds after ctsim's end of the batch (a slow guest, the
@@ -134,7 +134,7 @@ export function compareBatch(cases: DiffCase[], packets: InjectedPacket[], kerne
       continue;
     }
     entryChecks++;
-    const sameState = !!ke && ke.state === tcpStateName(sim.ct.tcp.state[e]) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED);
+    const sameState = !!ke && ke.state === tcpStateName(sim.ct.records.state(e)) && ke.unreplied === !(st & Status.SEEN_REPLY) && ke.assured === !!(st & Status.ASSURED);
     const sameTimeout = !!ke && ke.timeoutSecs <= secs + 1 && ke.timeoutSecs >= secs - slack;
     if (sameState) {
       timeoutChecks++;

@@ -215,7 +215,7 @@ export class HostReplayer {
       // An original-direction packet that re-opens the entry (a SYN after CLOSE) creates a new
       // one, which the same nat OUTPUT rule binds the same way: keep the binding at hand.
       const reply = ct.tuple(hit.entry, 1);
-      const dnat = hit.dir === 1 && (ct.status[hit.entry] & Status.DST_NAT) !== 0 ? { addr: reply.src, port: reply.sport } : null;
+      const dnat = hit.dir === 1 && (ct.records.status(hit.entry) & Status.DST_NAT) !== 0 ? { addr: reply.src, port: reply.sport } : null;
       if (t.src === src && t.dst === dst && t.sport === sport && t.dport === dport) return { tuple: null, dnat, assumed: null };
       return { tuple: { src: t.src, dst: t.dst, sport: t.sport, dport: t.dport }, dnat, assumed: null };
     }
@@ -292,7 +292,7 @@ export class HostReplayer {
     const natBits = (st: number) => (st & Status.SRC_NAT ? CT_NAT_SRC : 0) | (st & Status.DST_NAT ? CT_NAT_DST : 0);
     const pkt: RulePacket = {
       src: view.ip.src, dst: view.ip.dst, proto: view.ip.protocol, sport: view.tcp.srcPort, dport: view.tcp.dstPort, length: view.ip.totalLength,
-      inIface: this.inboundIface, ctstate: ctstate as CtState, mark: 0, ctNat: e >= 0 && ctstate !== 'INVALID' ? natBits(ct.status[e]) : 0,
+      inIface: this.inboundIface, ctstate: ctstate as CtState, mark: 0, ctNat: e >= 0 && ctstate !== 'INVALID' ? natBits(ct.records.status(e)) : 0,
       addrType: (a) => (this.isLocal(a) ? 2 : 1),
     };
     const run = (table: Table, hook: Hook): string | null => {
@@ -318,7 +318,7 @@ export class HostReplayer {
         pkt.dport = res.nat.portMin ?? pkt.dport;
       }
     }
-    const forLocal = this.isLocal(pkt.dst) || (e >= 0 && ctstate !== 'INVALID' && (ct.status[e] & Status.DST_NAT) !== 0);
+    const forLocal = this.isLocal(pkt.dst) || (e >= 0 && ctstate !== 'INVALID' && (ct.records.status(e) & Status.DST_NAT) !== 0);
     if (forLocal) {
       drop = run('mangle', 'INPUT') ?? run('filter', 'INPUT');
     } else if (this.host.forwarding) {

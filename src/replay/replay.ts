@@ -268,7 +268,7 @@ export class Replayer {
     let reopenedFrom = -1;
     if (this.opts.explain && syn) {
       const hit = this.ct.find({ src: ipv.src, dst: ipv.dst, sport: row.sport, dport: row.dport, proto: IpProtocol.TCP }, nowNs);
-      if (hit) reopenedFrom = this.ct.tcp.state[hit.entry];
+      if (hit) reopenedFrom = this.ct.records.state(hit.entry);
     }
     // The nat hooks sit between conntrack and confirm: a binding that makes the reply tuple clash
     // with an existing entry makes the confirmation fail and the packet is dropped (insert_failed).

@@ -241,7 +241,7 @@ export class Host implements TcpHostPort {
    * a worker woken too early finds nothing, scans once and sleeps again.
    */
   private scheduleGc(entry = -1): void {
-    const t = entry >= 0 ? this.conntrack.timeoutAt[entry] : this.conntrack.nextExpiry();
+    const t = entry >= 0 ? this.conntrack.records.timeoutAt(entry) : this.conntrack.nextExpiry();
     if (t === Infinity) return;
     if (this.gcTimer?.active && this.gcTimer.at <= t) return;
     this.gcTimer?.cancel();
@@ -278,7 +278,7 @@ export class Host implements TcpHostPort {
 
   private ctNatBits(skb: Skb): number {
     if (skb.ct < 0) return 0;
-    const st = this.conntrack.status[skb.ct];
+    const st = this.conntrack.records.status(skb.ct);
     return (st & Status.SRC_NAT ? CT_NAT_SRC : 0) | (st & Status.DST_NAT ? CT_NAT_DST : 0);
   }
 
@@ -341,7 +341,7 @@ export class Host implements TcpHostPort {
     if (e < 0) return true;
     const ct = this.conntrack;
     const doneBit = manip === 'dst' ? Status.DST_NAT_DONE : Status.SRC_NAT_DONE;
-    if (skb.ctstate === 'NEW' && !(ct.status[e] & doneBit) && !ct.isConfirmed(e)) {
+    if (skb.ctstate === 'NEW' && !(ct.records.status(e) & doneBit) && !ct.isConfirmed(e)) {
       let bound = false;
       if (this.rules) {
         const pkt = this.rulePacket(skb);
@@ -383,7 +383,7 @@ export class Host implements TcpHostPort {
       // nf_nat_alloc_null_binding: a source manip without a rule still keeps the tuple unique,
       // so a clash with an existing mapping gets a new source port (a destination one never changes).
       if (!bound && manip === 'src') this.nullSourceBinding(skb, e);
-      ct.status[e] |= doneBit;
+      ct.records.setStatus(e, ct.records.status(e) | doneBit);
     }
     ct.natManip(skb.bytes, 0, e, skb.ctDir, manip);
     return true;

@@ -28,7 +28,7 @@ describe('conntrack engine: a clean connection', () => {
       expect(step(c2s({ seq: ci + 101, ack: si + 1002, flags: FIN | ACK }), 2)).toMatchObject({ state: 'LAST_ACK' });
       expect(step(s2c({ seq: si + 1002, ack: ci + 102, flags: ACK }), 2.1)).toMatchObject({ state: 'TIME_WAIT' });
       expect(ct.dump(2.1 * SEC)[0]).toMatch(/^tcp {6}6 120 TIME_WAIT/);
-      expect(ct.tcp.state[0]).toBe(TcpCtState.TIME_WAIT);
+      expect(ct.records.state(0)).toBe(TcpCtState.TIME_WAIT);
       // expires exactly at 120 s after the last ACK
       expect(ct.dump((2.1 + 119.9) * SEC)).toHaveLength(1);
       expect(ct.expire((2.1 + 120) * SEC)).toBe(1);

@@ -2,7 +2,7 @@
 // an entry whose sequence numbers wrap past 2^32 and whose windows are scaled (wscale 7). The
 // bounds are read from the tracked state, then each probe runs on a fresh copy of the entry.
 import { describe, expect, it } from 'vitest';
-import { TcpSeenFlag } from '../../src/conntrack/tcp-columns.js';
+import { TcpSeenFlag } from '../../src/conntrack/entry-records.js';
 import { ACK, PSH, c2s } from '../support/segments.js';
 import { CI, Driver, SI, handshake } from '../support/ct-driver.js';
 
@@ -13,10 +13,10 @@ function fresh(kernel: string, sysctls: string[] = []): Driver {
 }
 
 function bounds(d: Driver) {
-  const c = d.ct.tcp;
+  const c = d.ct.records;
   // sender = client (side 0), receiver = server (side 1)
   // columns hold sequence numbers as int32: read them back unsigned
-  return { sEnd: c.tdEnd[0] >>> 0, sMaxend: c.tdMaxend[0] >>> 0, sMaxwin: c.tdMaxwin[0], rEnd: c.tdEnd[1] >>> 0, rMaxwin: c.tdMaxwin[1] };
+  return { sEnd: c.tdEnd(0) >>> 0, sMaxend: c.tdMaxend(0) >>> 0, sMaxwin: c.tdMaxwin(0), rEnd: c.tdEnd(1) >>> 0, rMaxwin: c.tdMaxwin(1) };
 }
 
 const u = (n: number) => n >>> 0;
@@ -24,12 +24,12 @@ const u = (n: number) => n >>> 0;
 describe('tcp_in_window after a scaled handshake across the 2^32 wrap', () => {
   it('tracks the handshake as the kernel does (scale 7 both ways, max window from the scaled ACK)', () => {
     const d = fresh('6.18');
-    const c = d.ct.tcp;
+    const c = d.ct.records;
     expect(bounds(d)).toEqual({ sEnd: u(CI + 1), sMaxend: u(CI + 1 + 65160), sMaxwin: 502 << 7, rEnd: u(SI + 1), rMaxwin: 65160 });
-    expect(c.tdScale[0]).toBe(7);
-    expect(c.tdScale[1]).toBe(7);
-    expect(c.tdFlags[0] & TcpSeenFlag.WINDOW_SCALE).toBeTruthy();
-    expect(c.tdMaxend[1] >>> 0).toBe(u(SI + 1 + (502 << 7)));
+    expect(c.tdScale(0)).toBe(7);
+    expect(c.tdScale(1)).toBe(7);
+    expect(c.tdFlags(0) & TcpSeenFlag.WINDOW_SCALE).toBeTruthy();
+    expect(c.tdMaxend(1) >>> 0).toBe(u(SI + 1 + (502 << 7)));
   });
 
   const probe = (kernel: string, mk: (b: ReturnType<typeof bounds>) => Uint8Array, sysctls: string[] = []) => {
@@ -83,7 +83,7 @@ describe('tcp_in_window after a scaled handshake across the 2^32 wrap', () => {
         const d = fresh(kernel, ['nf_conntrack_tcp_be_liberal=1']);
         const b = bounds(d);
         expect(d.send(c2s({ seq: b.sMaxend + 70000, ack: b.rEnd, flags: ACK | PSH, len: 10 })).outcome).toBe('ACCEPT');
-        expect(d.ct.tcp.tdEnd[0] >>> 0).toBe(b.sEnd); // not advanced
+        expect(d.ct.records.tdEnd(0) >>> 0).toBe(b.sEnd); // not advanced
       });
     });
   }
@@ -92,7 +92,7 @@ describe('tcp_in_window after a scaled handshake across the 2^32 wrap', () => {
     const d = fresh('5.15.68');
     const b = bounds(d);
     expect(d.send(c2s({ seq: b.sMaxend + 1, ack: b.rEnd, flags: ACK }))).toMatchObject({ outcome: 'INVALID', reason: '2 bytes more than expected' });
-    expect(d.ct.tcp.tdEnd[0] >>> 0).toBe(u(b.sMaxend + 1));
+    expect(d.ct.records.tdEnd(0) >>> 0).toBe(u(b.sMaxend + 1));
     expect(probe('5.15.67', (x) => c2s({ seq: x.sMaxend + 1, ack: x.rEnd, flags: ACK })).reason).toBe('SEQ is over the upper bound (over the window of the receiver)');
   });
 
@@ -100,7 +100,7 @@ describe('tcp_in_window after a scaled handshake across the 2^32 wrap', () => {
     const d = fresh('6.18');
     const s = d.send(c2s({ seq: CI + 1, ack: SI + 1, flags: ACK | PSH, len: 1000 }));
     expect(s.timeout).toBe(300);
-    expect(d.ct.tcp.tdEnd[0] >>> 0).toBe(u(CI + 1001));
-    expect(d.ct.tcp.tdFlags[0] & TcpSeenFlag.DATA_UNACKNOWLEDGED).toBeTruthy();
+    expect(d.ct.records.tdEnd(0) >>> 0).toBe(u(CI + 1001));
+    expect(d.ct.records.tdFlags(0) & TcpSeenFlag.DATA_UNACKNOWLEDGED).toBeTruthy();
   });
 });

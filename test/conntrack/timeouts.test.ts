@@ -43,7 +43,7 @@ describe('timeouts per state', () => {
     expect(secsLeft(d)).toBe(432000);
     const ackOnly = s2c({ seq: SI + 1, ack: CI + 11, flags: ACK });
     for (let i = 0; i < 3; i++) d.send(ackOnly); // three identical retransmissions
-    expect(d.ct.tcp.retrans[0]).toBe(3);
+    expect(d.ct.records.retrans(0)).toBe(3);
     expect(secsLeft(d)).toBe(300);
   });
 

@@ -50,12 +50,12 @@ describe('TCP transition table', () => {
         for (let state = 1; state < 10; state++) {
           const d = new Driver({ kernel: '6.18', sysctls: ['nf_conntrack_tcp_be_liberal=1'] });
           handshake(d);
-          d.ct.tcp.state[0] = state;
+          d.ct.records.setState(0, state);
           // A neutral history: no FIN (CLOSE_INIT) and no RST recorded, reply seen.
-          d.ct.tcp.tdFlags[0] &= ~0x04;
-          d.ct.tcp.tdFlags[1] &= ~0x04;
-          d.ct.tcp.lastIndex[0] = 5;
-          d.ct.status[0] |= Status.SEEN_REPLY;
+          d.ct.records.setTdFlags(0, d.ct.records.tdFlags(0) & ~0x04);
+          d.ct.records.setTdFlags(1, d.ct.records.tdFlags(1) & ~0x04);
+          d.ct.records.setLastIndex(0, 5);
+          d.ct.records.setStatus(0, d.ct.records.status(0) | Status.SEEN_REPLY);
           const args = { seq: dir === 0 ? 0xfffffff1 : 0x7ffffff1, ack: dir === 0 ? 0x7ffffff1 : 0xfffffff1, flags: FLAGS[cls] };
           const step = d.send(dir === 0 ? c2s(args) : s2c(args));
           const cell = cells[state];
@@ -65,10 +65,10 @@ describe('TCP transition table', () => {
           } else if (cell === 'sIG' || (cell === 'sSS' && state >= TcpCtState.TIME_WAIT)) {
             // sSS from TIME_WAIT/CLOSE without FIN or own RST history is handled as ignored
             expect(step.outcome, where).toBe('IGNORE');
-            expect(d.ct.tcp.state[0], where).toBe(state);
+            expect(d.ct.records.state(0), where).toBe(state);
           } else {
             expect(step.outcome, where).toBe('ACCEPT');
-            expect(tcpStateName(d.ct.tcp.state[0]), where).toBe(tcpStateName(CODE[cell]));
+            expect(tcpStateName(d.ct.records.state(0)), where).toBe(tcpStateName(CODE[cell]));
           }
         }
       });
