@@ -47,8 +47,8 @@ const MAX_LOAD = 0.6; // keys per slot: mean probe distance 0.75; 53 bytes per e
 /** The protocol/zone word of TCP in zone 0: the only one the engine inserts (the fast path). */
 export const PZ_TCP = 6 << 16;
 /**
- * Refs use 27 bits of the meta word: 2^26 entries (67,108,864; about 10 GiB with the tracking
- * columns). nf_conntrack_max above it is refused when the sysctls are read.
+ * Refs use 27 bits of the meta word: 2^26 entries (67,108,864; about 10 GiB with the entry
+ * records). nf_conntrack_max above it is refused when the sysctls are read.
  */
 export const MAX_TABLE_ENTRIES = 1 << (REF_BITS - 1);
 
