@@ -6,9 +6,9 @@
 //   port reuse app SYN (TIME_WAIT is re-opened: nf_conntrack_tcp_packet kills the old entry and
 //              returns NF_REPEAT, the SYN creates a new entry, REDIRECTed again), sidecar SYN-ACK,
 //              app ACK, a 64-byte data segment, the sidecar's ACK     -> ESTABLISHED
-// The table stays at n live entries. Connections are interleaved 16 at a time, step by step
-// (16 FINs, then 16 ACKs, ...), so a burst of trackBatch holds 16 different flows, as a busy
-// node's ring does; the flows are chosen uniformly at random from all live flows.
+// The table stays at n live entries. Connections are interleaved 64 at a time, step by step
+// (64 FINs, then 64 ACKs, ...), so a burst of trackBatch (64 packets) holds 64 different flows,
+// as a busy node's ring does; the flows are chosen uniformly at random from all live flows.
 // Contenders: trackBatch, trackAndConfirm() one packet at a time (+ REDIRECT binding, NAT), and the
 // naive pipeline (parse to objects, Map<string>: a SYN of a known tuple replaces the entry, emit
 // with full checksums; it tracks no state or window).
@@ -24,9 +24,11 @@ import { timeInterleaved, type Contender, type TimingOptions } from './harness.j
 import type { BenchRecord, WorkloadDefinition } from './record.js';
 import { Rng, SIDECAR, SIDECAR_PORT, SegmentWriter } from './traffic.js';
 
-const GROUP = 16; // connections interleaved step by step
+const GROUP = 64; // connections interleaved step by step (trackBatch's burst)
+/** The workload picks GROUP distinct live flows at a time: smaller tables cannot run it. */
+export const LIFECYCLE_MIN_FLOWS = GROUP;
 const STEPS = 9; // packets per connection cycle
-const GROUPS = 32; // per ring: 512 connections, 4,608 packets
+const GROUPS = 8; // per ring: 512 connections, 4,608 packets
 const SLOT = 128;
 const DATA = 64;
 const ISN_STEP = 0x10000; // the next connection's ISN: past the old one's sequence space
@@ -34,7 +36,7 @@ const ISN_STEP = 0x10000; // the next connection's ISN: past the old one's seque
 export const LIFECYCLE_DEFINITION: WorkloadDefinition = {
   operation: 'one connection closed and its source port reused: app FIN, sidecar ACK, sidecar FIN, app ACK (TIME_WAIT); app SYN (the TIME_WAIT entry is re-opened: killed, NF_REPEAT, a new entry REDIRECTed), SYN-ACK, ACK, 64-byte data, ACK (ESTABLISHED): 9 packets, every one parsed, looked up, window-checked, state-updated and NATed',
   keys: 'parsed from packet bytes by the engine',
-  flows: `uniform over all live flows, ${GROUP} connections interleaved step by step (a burst of 16 packets is 16 flows)`,
+  flows: `uniform over all live flows, ${GROUP} connections interleaved step by step (a trackBatch burst of ${GROUP} packets is ${GROUP} flows)`,
   harness: `packets written into a ring of ${GROUPS * GROUP} connections (${GROUPS * GROUP * STEPS} packets) before each timed run (generator not timed); rewritten in place by the timed loop`,
 };
 

@@ -11,7 +11,7 @@ import { CLOCK } from './clock.js';
 import { benchExpiry } from './expiry.bench.js';
 import { benchFullPath, setupFullPath } from './full-path.bench.js';
 import type { TimingOptions } from './harness.js';
-import { benchLifecycle } from './lifecycle.bench.js';
+import { LIFECYCLE_MIN_FLOWS, benchLifecycle } from './lifecycle.bench.js';
 import { memoryInUse, memoryRecord } from './memory.bench.js';
 import { benchOvs } from './ovs.bench.js';
 import { cleanUpOnInterrupt } from '../src/cli/process-guard.js';
@@ -131,7 +131,10 @@ async function main(): Promise<void> {
       const s = setupFullPath(flows);
       const measured = memoryInUse() - before;
       if (on('full-path')) for (const choice of ['uniform', 'zipf'] as const) records.push(benchFullPath(s, choice, { timing, mapLimit: o.mapLimit }));
-      if (on('lifecycle')) records.push(benchLifecycle(s, timing, n <= o.mapLimit));
+      if (on('lifecycle')) {
+        if (n >= LIFECYCLE_MIN_FLOWS) records.push(benchLifecycle(s, timing, n <= o.mapLimit));
+        else process.stderr.write(`  lifecycle @ ${n}: skipped (it interleaves ${LIFECYCLE_MIN_FLOWS} distinct live flows)\n`);
+      }
       if (on('memory')) records.push(memoryRecord(s.ct, flows, measured, n <= o.mapLimit));
     }
   }
