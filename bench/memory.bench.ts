@@ -19,8 +19,8 @@ export function memoryInUse(): number {
 /** The engine's bytes per entry, by construction. */
 export function countedBytes(ct: Conntrack): { index: number; total: number } {
   const mem = ct.table.memoryBytes();
-  const cols = ct.records.memoryBytes() + ct.ids.byteLength;
-  return { index: mem.index, total: mem.index + mem.tuples + cols };
+  const entryBytes = ct.records.memoryBytes() + ct.ids.byteLength;
+  return { index: mem.index, total: mem.index + mem.tuples + entryBytes };
 }
 
 export const MEMORY_DEFINITION = {

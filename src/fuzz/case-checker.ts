@@ -331,8 +331,8 @@ export class CaseChecker {
     if (ct.count > this.max) this.fail('capacity', `${ct.count} entries, nf_conntrack_max is ${this.max}`);
     if (cap > this.max) this.fail('capacity', `table capacity ${cap} above nf_conntrack_max ${this.max}`);
     const mem = ct.table.memoryBytes();
-    const cols = ct.records.memoryBytes() + ct.ids.byteLength;
-    const total = mem.index + mem.tuples + cols;
+    const entryBytes = ct.records.memoryBytes() + ct.ids.byteLength;
+    const total = mem.index + mem.tuples + entryBytes;
     if (total > MAX_BYTES_PER_ENTRY * cap + 4096) this.fail('capacity', `${total} bytes for ${cap} entry slots (bound ${MAX_BYTES_PER_ENTRY} B per slot)`);
     if (ct.records.capacity !== cap || ct.ids.length !== cap) {
       this.fail('capacity', `per-entry records (${ct.records.capacity}) and ids (${ct.ids.length}) do not follow the table capacity ${cap}`);
