@@ -81,6 +81,14 @@ export interface HostOptions {
 }
 
 const LOOPBACK = parseIpv4Address('127.0.0.1');
+/**
+ * How long a packet takes from loopback_xmit() to its processing in the backlog softirq. Never 0
+ * on a real machine (the 6.18.44 lab shows 19-28 us per lo hop with tcpdump attached), and that
+ * matters: with a zero hop a loopback connection's first RTT sample is 0 us, srtt_us is clamped
+ * to 1 and __tcp_set_rto() gives usecs_to_jiffies(200000) = 50 jiffies at HZ=250, where the
+ * kernel, whose sample is at least 1 us, gets 51: every RTO and loss probe came one jiffy early.
+ */
+export const LOOPBACK_HOP_NS = 10_000;
 
 export class Host implements TcpHostPort {
   readonly name: string;
@@ -526,9 +534,10 @@ export class Host implements TcpHostPort {
     const out = this.interfaces.get(skb.outIface!)!;
     this.onTap?.({ host: this.name, iface: out.name, direction: 'outbound', bytes: skb.bytes, notes: skb.notes });
     if (out.loopback) {
-      // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept.
+      // loopback_xmit -> netif_rx: received again on lo, with the conntrack attachment kept, in
+      // the backlog's softirq a little later (see LOOPBACK_HOP_NS).
       const again: Skb = { ...skb, inIface: 'lo', outIface: undefined };
-      this.sched.after(0, () => this.receiveSkb(again));
+      this.sched.after(LOOPBACK_HOP_NS, () => this.receiveSkb(again));
       return true;
     }
     if (!out.transmit) {

@@ -45,8 +45,8 @@ describe('half-close-leak', () => {
   });
 
   it('the two sidecar sockets leak until the idle timeout (1 h), then the orphaned FIN_WAIT2 lives 60 s more', () => {
-    // Envoy's idle timer is re-armed by bytes, not by the FINs: it fires 1 h after the last data (0.0004 s).
-    expect(r.outcome).toMatchObject({ appFinReachedSidecar: false, sidecarClosedAtSec: 3600.0004, leakSeconds: 3510.0004 });
+    // Envoy's idle timer is re-armed by bytes, not by the FINs: it fires 1 h after the last data (0.00043 s).
+    expect(r.outcome).toMatchObject({ appFinReachedSidecar: false, sidecarClosedAtSec: 3600.00043, leakSeconds: 3510.00043 });
     const after = r.snapshots.find((x) => /t=95 s/.test(x.label))!;
     expect(after.ss.filter((l) => /uid:1337/.test(l) && !/LISTEN/.test(l))).toHaveLength(2);
     // tcp_fin_timeout (60 s = 15000 jiffies) on the timer wheel's level 3: 60-62.05 s after the close.

@@ -159,3 +159,22 @@ describe('secure_tcp_seq_and_ts_off()', () => {
     expect((s2.iss - s1.iss) >>> 0).toBe(Math.round(1 * SEC / 64));
   });
 });
+
+describe('a connection over loopback', () => {
+  it('measures a non-zero RTT, so its RTO is 51 jiffies (204 ms, as ss -i shows rto:204 on 6.18.44), not the 50 a zero RTT gives', () => {
+    const net = new Network(1);
+    const h = net.addHost({ name: 'pod', kernel: '6.18' });
+    const l = h.tcp.socket();
+    l.bind(0, 15001);
+    l.listen();
+    const c = h.tcp.socket();
+    let connected = false;
+    c.onConnect = () => { connected = true; };
+    c.connect(ip('127.0.0.1'), 15001);
+    net.runUntil(1 * SEC);
+    expect(connected).toBe(true);
+    // Two loopback hops (SYN, SYN-ACK): the sample is 20 us, srtt_us = 8 x 20.
+    expect(c.rtt.srttUs).toBe(160);
+    expect(c.rtt.rtoJiffies(250)).toBe(51);
+  });
+});
