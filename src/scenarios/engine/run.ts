@@ -123,11 +123,13 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
   let floodSyns = 0;
   const flows = new Map<string, FlowWatch>();
   const conntrack: ScenarioRun['conntrack'] = [];
+  // The capture ends with the run; the network may go on (countEntriesAtNs) and send more.
+  let capturing = true;
   for (const h of net.hosts.values()) {
     const watch = new FlowWatch();
     flows.set(h.name, watch);
     h.onTap = (t) => {
-      if (captured(t.host, t.iface)) recorder.tap(t);
+      if (capturing && captured(t.host, t.iface)) recorder.tap(t);
       if (t.direction !== 'outbound') return;
       watch.observe(t.bytes, net.sim.now);
       const p = ladderPacket(t, net.sim.now);
@@ -163,6 +165,7 @@ export function runScenario(spec: ScenarioSpec, o: RunOptions = {}): ScenarioRun
   for (const a of apps) a.report();
   snapshots.push(snapshot(net, 'end of the run'));
   recorder.close();
+  capturing = false;
 
   const counters: Record<string, HostCounters> = {};
   const kernels: Record<string, string> = {};
