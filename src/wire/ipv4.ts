@@ -3,7 +3,7 @@
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, sumWords } from './checksum.js';
-import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { bigEndianView, readU16, writeU16, writeU32 } from './bytes.js';
 import { formatIpv4Address } from './ipv4-address.js';
 import { WireError } from './wire-error.js';
 
@@ -55,10 +55,22 @@ const FRAG_OFFSET_MASK = 0x1fff;
  * after that no accessor can read out of bounds. `reset` re-points a view without allocating.
  */
 export class Ipv4Packet {
+  private bytes: Uint8Array;
+  /** The same bytes, for the 16- and 32-bit fields (bigEndianView says why). */
+  private dv: DataView;
+
   constructor(
-    public buf: Uint8Array,
+    buf: Uint8Array,
     public off = 0,
-  ) {}
+  ) {
+    this.bytes = buf;
+    this.dv = bigEndianView(buf);
+  }
+
+  /** The bytes the view reads (`reset` re-points it and keeps the DataView in step). */
+  get buf(): Uint8Array {
+    return this.bytes;
+  }
 
   /** Validates version, IHL and total length against the `len` bytes available at off. */
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): Ipv4Packet {
@@ -68,69 +80,72 @@ export class Ipv4Packet {
   }
 
   reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.dv = bigEndianView(buf);
+    }
     this.off = off;
     return this;
   }
 
-  get version(): number { return this.buf[this.off] >>> 4; }
-  get ihl(): number { return this.buf[this.off] & 0x0f; }
-  get headerLength(): number { return (this.buf[this.off] & 0x0f) << 2; }
-  get dscp(): number { return this.buf[this.off + IPV4_FIELD.DSCP_ECN] >>> 2; }
-  get ecn(): number { return this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0x3; }
-  get totalLength(): number { return readU16(this.buf, this.off + IPV4_FIELD.TOTAL_LENGTH); }
-  get identification(): number { return readU16(this.buf, this.off + IPV4_FIELD.IDENTIFICATION); }
-  get flagsFragment(): number { return readU16(this.buf, this.off + IPV4_FIELD.FLAGS_FRAGMENT); }
+  get version(): number { return this.bytes[this.off] >>> 4; }
+  get ihl(): number { return this.bytes[this.off] & 0x0f; }
+  get headerLength(): number { return (this.bytes[this.off] & 0x0f) << 2; }
+  get dscp(): number { return this.bytes[this.off + IPV4_FIELD.DSCP_ECN] >>> 2; }
+  get ecn(): number { return this.bytes[this.off + IPV4_FIELD.DSCP_ECN] & 0x3; }
+  get totalLength(): number { return this.dv.getUint16(this.off + IPV4_FIELD.TOTAL_LENGTH); }
+  get identification(): number { return this.dv.getUint16(this.off + IPV4_FIELD.IDENTIFICATION); }
+  get flagsFragment(): number { return this.dv.getUint16(this.off + IPV4_FIELD.FLAGS_FRAGMENT); }
   get dontFragment(): boolean { return (this.flagsFragment & FLAG_DF) !== 0; }
   get moreFragments(): boolean { return (this.flagsFragment & FLAG_MF) !== 0; }
   /** Fragment offset in 8-byte units. */
   get fragmentOffset(): number { return this.flagsFragment & FRAG_OFFSET_MASK; }
   /** Any fragment, first or not (conntrack sees only reassembled packets; we report, not reassemble). */
   get isFragment(): boolean { return (this.flagsFragment & (FLAG_MF | FRAG_OFFSET_MASK)) !== 0; }
-  get ttl(): number { return this.buf[this.off + IPV4_FIELD.TTL]; }
-  get protocol(): number { return this.buf[this.off + IPV4_FIELD.PROTOCOL]; }
-  get checksum(): number { return readU16(this.buf, this.off + IPV4_FIELD.CHECKSUM); }
-  get src(): number { return readU32(this.buf, this.off + IPV4_FIELD.SRC); }
-  get dst(): number { return readU32(this.buf, this.off + IPV4_FIELD.DST); }
+  get ttl(): number { return this.bytes[this.off + IPV4_FIELD.TTL]; }
+  get protocol(): number { return this.bytes[this.off + IPV4_FIELD.PROTOCOL]; }
+  get checksum(): number { return this.dv.getUint16(this.off + IPV4_FIELD.CHECKSUM); }
+  get src(): number { return this.dv.getUint32(this.off + IPV4_FIELD.SRC); }
+  get dst(): number { return this.dv.getUint32(this.off + IPV4_FIELD.DST); }
   /** The source address as a signed 32-bit number: a small integer in V8 (no heap number), for hot paths and int32 tables. */
-  get srcI32(): number { return readI32(this.buf, this.off + IPV4_FIELD.SRC); }
-  get dstI32(): number { return readI32(this.buf, this.off + IPV4_FIELD.DST); }
+  get srcI32(): number { return this.dv.getInt32(this.off + IPV4_FIELD.SRC); }
+  get dstI32(): number { return this.dv.getInt32(this.off + IPV4_FIELD.DST); }
   get payloadOffset(): number { return this.off + this.headerLength; }
   get payloadLength(): number { return this.totalLength - this.headerLength; }
 
   // Setters write the field as given, checksum untouched (fillChecksum() or the incremental
   // rewrites in tuple-rewrite.ts fix it): deliberately wrong packets are built with them too.
-  set version(v: number) { this.buf[this.off] = ((v & 0x0f) << 4) | (this.buf[this.off] & 0x0f); }
-  set ihl(v: number) { this.buf[this.off] = (this.buf[this.off] & 0xf0) | (v & 0x0f); }
+  set version(v: number) { this.bytes[this.off] = ((v & 0x0f) << 4) | (this.bytes[this.off] & 0x0f); }
+  set ihl(v: number) { this.bytes[this.off] = (this.bytes[this.off] & 0xf0) | (v & 0x0f); }
   /** In bytes (a multiple of 4): sets IHL to v / 4. */
   set headerLength(v: number) { this.ihl = v >>> 2; }
-  set dscp(v: number) { this.buf[this.off + IPV4_FIELD.DSCP_ECN] = ((v & 0x3f) << 2) | (this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0x3); }
-  set ecn(v: number) { this.buf[this.off + IPV4_FIELD.DSCP_ECN] = (this.buf[this.off + IPV4_FIELD.DSCP_ECN] & 0xfc) | (v & 0x3); }
-  set totalLength(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.TOTAL_LENGTH, v); }
-  set identification(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.IDENTIFICATION, v); }
+  set dscp(v: number) { this.bytes[this.off + IPV4_FIELD.DSCP_ECN] = ((v & 0x3f) << 2) | (this.bytes[this.off + IPV4_FIELD.DSCP_ECN] & 0x3); }
+  set ecn(v: number) { this.bytes[this.off + IPV4_FIELD.DSCP_ECN] = (this.bytes[this.off + IPV4_FIELD.DSCP_ECN] & 0xfc) | (v & 0x3); }
+  set totalLength(v: number) { this.dv.setUint16(this.off + IPV4_FIELD.TOTAL_LENGTH, v); }
+  set identification(v: number) { this.dv.setUint16(this.off + IPV4_FIELD.IDENTIFICATION, v); }
   /** The 16-bit word of flags (reserved, DF, MF) and fragment offset. */
-  set flagsFragment(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.FLAGS_FRAGMENT, v); }
-  set protocol(v: number) { this.buf[this.off + IPV4_FIELD.PROTOCOL] = v; }
-  set src(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.SRC, v); }
-  set dst(v: number) { writeU32(this.buf, this.off + IPV4_FIELD.DST, v); }
-  set checksum(v: number) { writeU16(this.buf, this.off + IPV4_FIELD.CHECKSUM, v); }
-  set ttl(v: number) { this.buf[this.off + IPV4_FIELD.TTL] = v; }
+  set flagsFragment(v: number) { this.dv.setUint16(this.off + IPV4_FIELD.FLAGS_FRAGMENT, v); }
+  set protocol(v: number) { this.bytes[this.off + IPV4_FIELD.PROTOCOL] = v; }
+  set src(v: number) { this.dv.setUint32(this.off + IPV4_FIELD.SRC, v); }
+  set dst(v: number) { this.dv.setUint32(this.off + IPV4_FIELD.DST, v); }
+  set checksum(v: number) { this.dv.setUint16(this.off + IPV4_FIELD.CHECKSUM, v); }
+  set ttl(v: number) { this.bytes[this.off + IPV4_FIELD.TTL] = v; }
 
   /** The checksum this header should carry: the sum of every word but the checksum field. */
   computeChecksum(): number {
     const o = this.off;
     const after = IPV4_FIELD.CHECKSUM + 2;
-    const s = sumWords(this.buf, o, IPV4_FIELD.CHECKSUM, sumWords(this.buf, o + after, this.headerLength - after));
+    const s = sumWords(this.bytes, o, IPV4_FIELD.CHECKSUM, sumWords(this.bytes, o + after, this.headerLength - after));
     return ~foldCarries(s) & 0xffff;
   }
 
   verifyChecksum(): boolean {
-    return internetChecksum(this.buf, this.off, this.headerLength) === 0;
+    return internetChecksum(this.bytes, this.off, this.headerLength) === 0;
   }
 
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = internetChecksum(this.buf, this.off, this.headerLength);
+    this.checksum = internetChecksum(this.bytes, this.off, this.headerLength);
   }
 
   toString(): string {

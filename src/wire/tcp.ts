@@ -4,7 +4,7 @@
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
-import { readI32, readU16, readU32, writeU16, writeU32 } from './bytes.js';
+import { bigEndianView, writeU16, writeU32 } from './bytes.js';
 import { IpProtocol } from './ipv4.js';
 import { emitTcpOptions, formatTcpOption, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import { WireError } from './wire-error.js';
@@ -82,11 +82,23 @@ export function tcpFlagsLong(flags: number): string {
 
 /** Zero-copy view of a TCP segment of `len` bytes at buf[off]. */
 export class TcpSegment {
+  private bytes: Uint8Array;
+  /** The same bytes, for the 16- and 32-bit fields (bigEndianView says why). */
+  private dv: DataView;
+
   constructor(
-    public buf: Uint8Array,
+    buf: Uint8Array,
     public off = 0,
     public len = buf.length - off,
-  ) {}
+  ) {
+    this.bytes = buf;
+    this.dv = bigEndianView(buf);
+  }
+
+  /** The bytes the view reads (`reset` re-points it and keeps the DataView in step). */
+  get buf(): Uint8Array {
+    return this.bytes;
+  }
 
   /** Validates the data offset against the segment length; after this no accessor can fail. */
   static checked(buf: Uint8Array, off = 0, len = buf.length - off): TcpSegment {
@@ -96,73 +108,76 @@ export class TcpSegment {
   }
 
   reset(buf: Uint8Array, off: number, len: number): this {
-    this.buf = buf;
+    if (buf !== this.bytes) {
+      this.bytes = buf;
+      this.dv = bigEndianView(buf);
+    }
     this.off = off;
     this.len = len;
     return this;
   }
 
-  get srcPort(): number { return readU16(this.buf, this.off + TCP_FIELD.SRC_PORT); }
-  get dstPort(): number { return readU16(this.buf, this.off + TCP_FIELD.DST_PORT); }
-  get seq(): number { return readU32(this.buf, this.off + TCP_FIELD.SEQ); }
-  get ack(): number { return readU32(this.buf, this.off + TCP_FIELD.ACK); }
+  get srcPort(): number { return this.dv.getUint16(this.off + TCP_FIELD.SRC_PORT); }
+  get dstPort(): number { return this.dv.getUint16(this.off + TCP_FIELD.DST_PORT); }
+  get seq(): number { return this.dv.getUint32(this.off + TCP_FIELD.SEQ); }
+  get ack(): number { return this.dv.getUint32(this.off + TCP_FIELD.ACK); }
   /**
    * SEQ as a signed 32-bit number, as the kernel's u32 arithmetic sees it through before()/after():
    * a small integer in V8 (no heap number), for the conntrack hot path. Compare with wire/seq.ts.
    */
-  get seqI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SEQ); }
-  get ackI32(): number { return readI32(this.buf, this.off + TCP_FIELD.ACK); }
+  get seqI32(): number { return this.dv.getInt32(this.off + TCP_FIELD.SEQ); }
+  get ackI32(): number { return this.dv.getInt32(this.off + TCP_FIELD.ACK); }
   /** Both ports in one signed word, source port in the high half: the conntrack table's key word. */
-  get portsI32(): number { return readI32(this.buf, this.off + TCP_FIELD.SRC_PORT); }
-  get dataOffset(): number { return this.buf[this.off + TCP_FIELD.OFFSET] >>> 4; }
-  get headerLength(): number { return (this.buf[this.off + TCP_FIELD.OFFSET] >>> 4) << 2; }
+  get portsI32(): number { return this.dv.getInt32(this.off + TCP_FIELD.SRC_PORT); }
+  get dataOffset(): number { return this.bytes[this.off + TCP_FIELD.OFFSET] >>> 4; }
+  get headerLength(): number { return (this.bytes[this.off + TCP_FIELD.OFFSET] >>> 4) << 2; }
   /** The three reserved bits between data offset and AE. */
-  get reserved(): number { return (this.buf[this.off + TCP_FIELD.OFFSET] >>> 1) & 0x7; }
-  get flags(): number { return this.buf[this.off + TCP_FIELD.FLAGS] | ((this.buf[this.off + TCP_FIELD.OFFSET] & 1) << 8); }
-  get window(): number { return readU16(this.buf, this.off + TCP_FIELD.WINDOW); }
-  get checksum(): number { return readU16(this.buf, this.off + TCP_FIELD.CHECKSUM); }
-  get urgentPointer(): number { return readU16(this.buf, this.off + TCP_FIELD.URGENT); }
+  get reserved(): number { return (this.bytes[this.off + TCP_FIELD.OFFSET] >>> 1) & 0x7; }
+  get flags(): number { return this.bytes[this.off + TCP_FIELD.FLAGS] | ((this.bytes[this.off + TCP_FIELD.OFFSET] & 1) << 8); }
+  get window(): number { return this.dv.getUint16(this.off + TCP_FIELD.WINDOW); }
+  get checksum(): number { return this.dv.getUint16(this.off + TCP_FIELD.CHECKSUM); }
+  get urgentPointer(): number { return this.dv.getUint16(this.off + TCP_FIELD.URGENT); }
   get optionsOffset(): number { return this.off + TCP_MIN_HEADER_LEN; }
   get optionsLength(): number { return this.headerLength - TCP_MIN_HEADER_LEN; }
   get payloadOffset(): number { return this.off + this.headerLength; }
   get payloadLength(): number { return this.len - this.headerLength; }
 
-  get fin(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.FIN) !== 0; }
-  get syn(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.SYN) !== 0; }
-  get rst(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.RST) !== 0; }
-  get ackFlag(): boolean { return (this.buf[this.off + TCP_FIELD.FLAGS] & TcpFlag.ACK) !== 0; }
+  get fin(): boolean { return (this.bytes[this.off + TCP_FIELD.FLAGS] & TcpFlag.FIN) !== 0; }
+  get syn(): boolean { return (this.bytes[this.off + TCP_FIELD.FLAGS] & TcpFlag.SYN) !== 0; }
+  get rst(): boolean { return (this.bytes[this.off + TCP_FIELD.FLAGS] & TcpFlag.RST) !== 0; }
+  get ackFlag(): boolean { return (this.bytes[this.off + TCP_FIELD.FLAGS] & TcpFlag.ACK) !== 0; }
 
   // Setters write the field as given, checksum untouched (fillChecksum() fixes it): deliberately
   // wrong segments (fuzzing) are built with them too.
-  set srcPort(v: number) { writeU16(this.buf, this.off + TCP_FIELD.SRC_PORT, v); }
-  set dstPort(v: number) { writeU16(this.buf, this.off + TCP_FIELD.DST_PORT, v); }
-  set seq(v: number) { writeU32(this.buf, this.off + TCP_FIELD.SEQ, v); }
-  set ack(v: number) { writeU32(this.buf, this.off + TCP_FIELD.ACK, v); }
+  set srcPort(v: number) { this.dv.setUint16(this.off + TCP_FIELD.SRC_PORT, v); }
+  set dstPort(v: number) { this.dv.setUint16(this.off + TCP_FIELD.DST_PORT, v); }
+  set seq(v: number) { this.dv.setUint32(this.off + TCP_FIELD.SEQ, v); }
+  set ack(v: number) { this.dv.setUint32(this.off + TCP_FIELD.ACK, v); }
   /** The data offset in 32-bit words (the high nibble of byte 12; reserved bits and AE kept). */
-  set dataOffset(v: number) { this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0x0f) | ((v & 0x0f) << 4); }
+  set dataOffset(v: number) { this.bytes[this.off + TCP_FIELD.OFFSET] = (this.bytes[this.off + TCP_FIELD.OFFSET] & 0x0f) | ((v & 0x0f) << 4); }
   /** The three reserved bits (data offset and AE kept). */
-  set reserved(v: number) { this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0xf1) | ((v & 0x7) << 1); }
+  set reserved(v: number) { this.bytes[this.off + TCP_FIELD.OFFSET] = (this.bytes[this.off + TCP_FIELD.OFFSET] & 0xf1) | ((v & 0x7) << 1); }
   /** The nine flag bits (TcpFlag): byte 13 and AE in byte 12. */
   set flags(v: number) {
-    this.buf[this.off + TCP_FIELD.FLAGS] = v & 0xff;
-    this.buf[this.off + TCP_FIELD.OFFSET] = (this.buf[this.off + TCP_FIELD.OFFSET] & 0xfe) | ((v >>> 8) & 1);
+    this.bytes[this.off + TCP_FIELD.FLAGS] = v & 0xff;
+    this.bytes[this.off + TCP_FIELD.OFFSET] = (this.bytes[this.off + TCP_FIELD.OFFSET] & 0xfe) | ((v >>> 8) & 1);
   }
-  set window(v: number) { writeU16(this.buf, this.off + TCP_FIELD.WINDOW, v); }
-  set checksum(v: number) { writeU16(this.buf, this.off + TCP_FIELD.CHECKSUM, v); }
-  set urgentPointer(v: number) { writeU16(this.buf, this.off + TCP_FIELD.URGENT, v); }
+  set window(v: number) { this.dv.setUint16(this.off + TCP_FIELD.WINDOW, v); }
+  set checksum(v: number) { this.dv.setUint16(this.off + TCP_FIELD.CHECKSUM, v); }
+  set urgentPointer(v: number) { this.dv.setUint16(this.off + TCP_FIELD.URGENT, v); }
 
   /** Checksum the segment should carry for these pseudo-header addresses. */
   computeChecksum(src: number, dst: number): number {
     const o = this.off;
     const after = TCP_FIELD.CHECKSUM + 2;
     let s = pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len);
-    s = sumWords(this.buf, o, TCP_FIELD.CHECKSUM, s);
-    s = sumWords(this.buf, o + after, this.len - after, s);
+    s = sumWords(this.bytes, o, TCP_FIELD.CHECKSUM, s);
+    s = sumWords(this.bytes, o + after, this.len - after, s);
     return ~foldCarries(s) & 0xffff;
   }
 
   verifyChecksum(src: number, dst: number): boolean {
-    return internetChecksum(this.buf, this.off, this.len, pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len)) === 0;
+    return internetChecksum(this.bytes, this.off, this.len, pseudoHeaderSum(src, dst, IpProtocol.TCP, this.len)) === 0;
   }
 
   /**

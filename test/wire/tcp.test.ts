@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  TCP_FIELD, TcpFlag, TcpSegment, WireError, emitIpv4Tcp, emitTcp, formatTcp, ip, parseIpv4Tcp, parseTcp,
+  Ipv4Packet, TCP_FIELD, TcpFlag, TcpSegment, readU32, writeU16, writeU32, WireError, emitIpv4Tcp, emitTcp, formatTcp, ip, parseIpv4Tcp, parseTcp,
   tcpFlagsLong, tcpFlagsShort, type TcpRepr,
 } from '../../src/wire/index.js';
 import { DATA, SYN } from './golden.js';
@@ -57,6 +57,29 @@ describe('TCP golden bytes', () => {
     s.dstPort = 7777;
     s.fillChecksum(A, B);
     expect(Array.from(b)).toEqual(Array.from(SYN));
+  });
+
+  it('re-pointed views read and write the buffer they were last given (at any byteOffset), never the one before', () => {
+    // The views read 16- and 32-bit fields through a DataView kept with the buffer: it must follow
+    // reset() to another buffer, and a subarray's fields sit at its own offset 0.
+    const ring = new Uint8Array(8 + SYN.length * 2);
+    ring.set(SYN, 8 + SYN.length);
+    const other = ring.subarray(8 + SYN.length); // byteOffset 68
+    const seg = new TcpSegment(SYN, 20, 40);
+    const ipv = new Ipv4Packet(SYN, 0);
+    expect([seg.srcPort, seg.seq, ipv.src, ipv.totalLength]).toEqual([44410, 0x12345678, A >>> 0, 60]);
+    writeU32(other, 24, 0x0a0b0c0d); // seq
+    writeU16(other, 20, 1024); // source port
+    writeU32(other, 12, B); // source address
+    seg.reset(other, 20, 40);
+    ipv.reset(other, 0);
+    expect([seg.srcPort, seg.dstPort, seg.seq, seg.window, seg.portsI32, ipv.src, ipv.dstI32, ipv.totalLength]).toEqual([1024, 7777, 0x0a0b0c0d, 64240, (1024 << 16) | 7777, B >>> 0, B | 0, 60]);
+    seg.seq = 0xfffffffe;
+    ipv.dst = A;
+    expect([readU32(other, 24), readU32(other, 16), readU32(SYN, 24)]).toEqual([0xfffffffe, A >>> 0, 0x12345678]);
+    expect(seg.buf).toBe(other);
+    seg.reset(SYN, 20, 40);
+    expect(seg.seq).toBe(0x12345678);
   });
 
   it('parse: bytes -> repr', () => {
