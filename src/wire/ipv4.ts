@@ -3,7 +3,8 @@
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, sumWords } from './checksum.js';
-import { bigEndianView, readU16, writeU16, writeU32 } from './bytes.js';
+import { ByteView } from './byte-view.js';
+import { readU16, writeU16, writeU32 } from './bytes.js';
 import { formatIpv4Address } from './ipv4-address.js';
 import { WireError } from './wire-error.js';
 
@@ -60,27 +61,12 @@ const FRAG_OFFSET_MASK = 0x1fff;
  * after that no accessor can read out of bounds. `reset` re-points a view (allocating only when
  * it moves to another buffer: bigEndianView).
  */
-export class Ipv4Packet {
-  private bytes: Uint8Array;
-  /** The same bytes, for the 16- and 32-bit fields (bigEndianView says why). */
-  private dv: DataView;
-
+export class Ipv4Packet extends ByteView {
   constructor(
     buf: Uint8Array,
     public off = 0,
   ) {
-    this.bytes = buf;
-    this.dv = bigEndianView(buf);
-  }
-
-  /** The bytes the view reads (`reset` re-points it and keeps the DataView in step). */
-  get buf(): Uint8Array {
-    return this.bytes;
-  }
-
-  private repoint(buf: Uint8Array): void {
-    this.bytes = buf;
-    this.dv = bigEndianView(buf);
+    super(buf);
   }
 
   /** Validates version, IHL and total length against the `len` bytes available at off. */
@@ -156,7 +142,7 @@ export class Ipv4Packet {
     this.checksum = internetChecksum(this.bytes, this.off, this.headerLength);
   }
 
-  toString(): string {
+  override toString(): string {
     return `IPv4 src=${formatIpv4Address(this.src)} dst=${formatIpv4Address(this.dst)} proto=${this.protocol} len=${this.totalLength} id=${this.identification} ttl=${this.ttl}`;
   }
 }

@@ -4,7 +4,8 @@
 import { struct, u8, u16be, u32be } from 'buffer-layout';
 import type { HeaderLayout } from './header-layout.js';
 import { foldCarries, internetChecksum, pseudoHeaderSum, sumWords } from './checksum.js';
-import { bigEndianView, writeU16, writeU32 } from './bytes.js';
+import { ByteView } from './byte-view.js';
+import { writeU16, writeU32 } from './bytes.js';
 import { IpProtocol } from './ipv4.js';
 import { emitTcpOptions, formatTcpOption, parseTcpOptions, tcpOptionsLength, type TcpOption } from './tcp-options.js';
 import { WireError } from './wire-error.js';
@@ -86,28 +87,13 @@ export function tcpFlagsLong(flags: number): string {
 // was spent (a quarter of the samples of a batch of lookups). reset() keeps its rare re-point
 // out of line to stay short.
 /** Zero-copy view of a TCP segment of `len` bytes at buf[off]. */
-export class TcpSegment {
-  private bytes: Uint8Array;
-  /** The same bytes, for the 16- and 32-bit fields (bigEndianView says why). */
-  private dv: DataView;
-
+export class TcpSegment extends ByteView {
   constructor(
     buf: Uint8Array,
     public off = 0,
     public len = buf.length - off,
   ) {
-    this.bytes = buf;
-    this.dv = bigEndianView(buf);
-  }
-
-  /** The bytes the view reads (`reset` re-points it and keeps the DataView in step). */
-  get buf(): Uint8Array {
-    return this.bytes;
-  }
-
-  private repoint(buf: Uint8Array): void {
-    this.bytes = buf;
-    this.dv = bigEndianView(buf);
+    super(buf);
   }
 
   /** Validates the data offset against the segment length; after this no accessor can fail. */
@@ -201,7 +187,7 @@ export class TcpSegment {
     this.checksum = this.computeChecksum(src, dst);
   }
 
-  toString(): string {
+  override toString(): string {
     return `TCP src=${this.srcPort} dst=${this.dstPort} seq=${this.seq} ack=${this.ack} win=${this.window} len=${this.payloadLength} flags=${tcpFlagsShort(this.flags)}`;
   }
 }
