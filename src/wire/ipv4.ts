@@ -51,17 +51,13 @@ const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const FRAG_OFFSET_MASK = 0x1fff;
 
-// The accessors use literal offsets (those of IPV4_FIELD; a test checks every accessor against it):
-// V8 inlines a function of up to 27 bytes of bytecode wherever it is called, and a module
-// constant adds ten, which left the hot getters as real calls once the caller's inlining budget
-// was spent (a quarter of the samples of a batch of lookups). reset() keeps its rare re-point
-// out of line to stay short.
 /**
  * Zero-copy view of an IPv4 header at buf[off]. `Ipv4Packet.checked` validates lengths once;
  * after that no accessor can read out of bounds. `reset` re-points a view (allocating only when
- * it moves to another buffer: bigEndianView).
+ * it moves to another buffer: ByteView).
  */
 export class Ipv4Packet extends ByteView {
+  // Accessors at literal offsets, those of IPV4_FIELD (ByteView says why).
   constructor(
     buf: Uint8Array,
     public off = 0,

@@ -81,13 +81,9 @@ export function tcpFlagsLong(flags: number): string {
   return names.length ? names.join(',') : 'none';
 }
 
-// The accessors use literal offsets (those of TCP_FIELD; a test checks every accessor against it):
-// V8 inlines a function of up to 27 bytes of bytecode wherever it is called, and a module
-// constant adds ten, which left the hot getters as real calls once the caller's inlining budget
-// was spent (a quarter of the samples of a batch of lookups). reset() keeps its rare re-point
-// out of line to stay short.
 /** Zero-copy view of a TCP segment of `len` bytes at buf[off]. */
 export class TcpSegment extends ByteView {
+  // Accessors at literal offsets, those of TCP_FIELD (ByteView says why).
   constructor(
     buf: Uint8Array,
     public off = 0,

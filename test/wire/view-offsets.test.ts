@@ -1,5 +1,5 @@
 // The views' accessors index the bytes with literal offsets (V8 inlines them only while they are
-// that small: ipv4.ts says why); the one place the offsets are defined is the buffer-layout
+// that small: byte-view.ts says why); the one place the offsets are defined is the buffer-layout
 // structs behind IPV4_FIELD and TCP_FIELD. Every accessor is checked against them here, on bytes
 // that differ everywhere, so a literal that drifts from the layout fails.
 import { describe, expect, it } from 'vitest';
