@@ -3,7 +3,7 @@
 // the kernel's order (raw -300, conntrack -200, mangle -150, nat dst -100 at PREROUTING/OUTPUT;
 // filter 0; nat src 100 and conntrack confirm last at POSTROUTING/INPUT). NAT is decided on the
 // first packet of a connection only; a packet conntrack marks INVALID has no entry attached and
-// is neither NATed nor matched by nat rules.
+// is neither NATed nor matched by nat rules, and on loopback PREROUTING tracks it again.
 // Length: the hooks are one path through one namespace, kept in one file in the order a packet
 // meets them (the kernel's ip_rcv -> ip_local_deliver / ip_forward -> ip_output), with the NAT
 // bindings and REJECT answers the rules decide on the way.
@@ -309,11 +309,12 @@ export class Host implements TcpHostPort {
 
   /** nf_conntrack_in(): attaches an entry (or marks INVALID); false when conntrack drops it. */
   private conntrackIn(skb: Skb, hook: 'prerouting' | 'output'): boolean {
-    if (skb.tracked) return true; // loopback: already seen at OUTPUT ("Previously seen? Ignore.")
-    skb.tracked = true;
+    if (skb.attached) return true; // loopback: attached at OUTPUT ("Previously seen? Ignore.")
     if (!this.tracking) return true; // no conntrack hooks in this namespace: no entry, no verdict
     const now = this.sched.now;
-    const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook);
+    // A packet looping back from OUTPUT keeps the local stack's CHECKSUM_PARTIAL: nf_ip_checksum()
+    // does not sum it at lo's PREROUTING.
+    const v = this.conntrack.track(skb.bytes, 0, skb.bytes.length, now, hook, skb.inIface === 'lo');
     const reason = this.conntrack.reasonText(v);
     const ctstate = verdictCtState(v);
     if (ctstate === null) {
@@ -321,6 +322,7 @@ export class Host implements TcpHostPort {
       return false;
     }
     skb.ctstate = ctstate;
+    skb.attached = ctstate !== 'INVALID';
     if (ctstate === 'UNTRACKED' || ctstate === 'INVALID') {
       skb.ct = -1;
       if (ctstate === 'INVALID') {
@@ -469,9 +471,11 @@ export class Host implements TcpHostPort {
       out.ct = skb.ct;
       out.ctDir = (skb.ctDir ^ 1) as 0 | 1;
       out.ctstate = 'RELATED';
+      out.attached = true;
       this.conntrack.setClosing(skb.ct, this.sched.now);
     }
-    out.tracked = true;
+    // Without an entry to attach (the packet was INVALID) the reset is tracked at OUTPUT like any
+    // locally generated packet.
     out.notes.push(`REJECT --reject-with tcp-reset answering a packet at ${hook}`);
     this.event(`REJECT tcp-reset ${packetSummary(rst)}`, 'rule');
     this.localOutSkb(out);
