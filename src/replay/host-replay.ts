@@ -13,9 +13,11 @@
 //     REDIRECT: 127.0.0.1:15001) gets its original destination from the first packet the
 //     capture shows coming back to it from elsewhere (the sidecar's SYN-ACK, de-NATed), if the
 //     host's nat OUTPUT rules would indeed redirect it there; every such inference is stated;
+//   - before conntrack, the raw table (OUTPUT for a sent packet, PREROUTING for a received one):
+//     its DROP stops the packet untracked, CT --notrack leaves it untracked (no entry, no NAT);
 //   - a lo packet is tracked once, at OUTPUT; only when conntrack marked it INVALID there (no
 //     entry attached: nf_conntrack_in() resets skb->_nfct) is it tracked again when lo delivers
-//     it, at PREROUTING (checksum trusted), where mangle PREROUTING may drop it;
+//     it, at PREROUTING (checksum trusted, after raw PREROUTING), where mangle PREROUTING may drop it;
 //   - the same packet seen twice (lo out and in, a forwarded packet on both interfaces) is
 //     tracked once (PacketSelector).
 // Memory: the capture is held in memory (the look-ahead for original destinations).
@@ -170,12 +172,15 @@ export class HostReplayer {
     }
     const hook: ConntrackHook = local ? 'output' : 'prerouting';
     this.currentHook = hook;
-    const row = this.replayer.push(rec, { link, linkError: sel.linkError, data, hook });
+    const raw = this.rawTable(local ? 'OUTPUT' : 'PREROUTING', data, off, iface);
+    const row = this.replayer.push(rec, { link, linkError: sel.linkError, data, hook, notTracked: raw?.reason });
     if (captured) row.captured = captured;
     const v = this.replayer.lastVerdict;
     let dropped: string | null = null;
     let again: ReplayRow | null = null;
-    if (!local && v && row.outcome !== 'UNTRACKED') {
+    if (raw) {
+      dropped = raw.dropped;
+    } else if (!local && v && row.outcome !== 'UNTRACKED') {
       // A created entry's rules ran before confirm (the nat callback); every other packet's now.
       dropped = v.created ? this.inboundDrop : this.inboundRules(v, false);
     } else if (loopback && row.outcome === 'INVALID') {
@@ -183,10 +188,12 @@ export class HostReplayer {
       this.pendingDnat = null;
       this.currentHook = 'prerouting';
       this.inboundIface = 'lo';
-      again = this.replayer.push(rec, { link, linkError: sel.linkError, data: sel.data, hook: 'prerouting' });
+      const raw2 = this.rawTable('PREROUTING', sel.data, off, 'lo');
+      again = this.replayer.push(rec, { link, linkError: sel.linkError, data: sel.data, hook: 'prerouting', notTracked: raw2?.reason });
       this.countOutcome(again.outcome);
       const v2 = this.replayer.lastVerdict;
-      if (v2) dropped = v2.created ? this.inboundDrop : this.inboundRules(v2, false);
+      if (raw2) dropped = raw2.dropped;
+      else if (v2) dropped = v2.created ? this.inboundDrop : this.inboundRules(v2, false);
     }
     const hr: HostRow = { ...row, hook, iface, dropped, assumed, again };
     this.countOutcome(row.outcome);
@@ -198,6 +205,36 @@ export class HostReplayer {
 
   private countOutcome(o: string): void {
     this.counts.outcomes[o] = (this.counts.outcomes[o] ?? 0) + 1;
+  }
+
+  /**
+   * The raw table at `hook` for a packet with no conntrack attachment yet (raw runs before
+   * conntrack): its DROP stops the packet there, and CT --notrack gives it the untracked mark,
+   * so conntrack never sees it. Returns what the row should say, or null when neither happened.
+   */
+  private rawTable(hook: 'OUTPUT' | 'PREROUTING', data: Uint8Array, off: number, iface: string): { dropped: string | null; reason: string } | null {
+    const rules = this.host.rules;
+    if (!rules) return null;
+    const v = this.view;
+    v.decodeIpv4(data, off);
+    if (!v.hasPorts) return null;
+    const out = hook === 'OUTPUT';
+    const pkt: RulePacket = {
+      src: v.ip.src, dst: v.ip.dst, proto: v.ip.protocol, sport: v.tcp.srcPort, dport: v.tcp.dstPort, length: v.ip.totalLength,
+      // At raw OUTPUT the route is the one of the destination before NAT (the capture shows it after).
+      inIface: out ? undefined : iface, outIface: out ? (this.isLocal(v.ip.dst) ? 'lo' : this.routeIface(v.ip.dst)) : undefined,
+      // As for nat OUTPUT: the capture cannot say which socket sent it (an application's is assumed).
+      uid: out ? 0 : undefined, gid: out ? 0 : undefined,
+      ctstate: 'INVALID', mark: 0, ctNat: 0, addrType: (a) => (this.isLocal(a) ? 2 : 1),
+    };
+    const res = rules.evaluate('raw', hook, pkt);
+    if (res.verdict === 'DROP') {
+      const last = res.hits.at(-1);
+      const where = `raw ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'}`;
+      return { dropped: where, reason: `dropped by ${where} before conntrack` };
+    }
+    if (pkt.ctstate === 'UNTRACKED') return { dropped: null, reason: `CT --notrack in raw ${hook}: conntrack ignores it` };
+    return null;
   }
 
   /**

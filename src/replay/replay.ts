@@ -149,6 +149,8 @@ export interface Predecoded {
   data: Uint8Array;
   /** The hook to track at, overriding the options' (replay --host decides per packet). */
   hook?: ConntrackHook;
+  /** Why conntrack never sees this packet (replay --host: the raw table dropped or untracked it): the row says so, UNTRACKED. */
+  notTracked?: string;
 }
 
 export class Replayer {
@@ -258,6 +260,10 @@ export class Replayer {
         const rbase = this.seqBase.get(dst, row.dport, src, row.sport);
         row.ackRel = rbase < 0 ? seg.ack : seqSub(seg.ack, rbase);
       }
+    }
+    if (pre?.notTracked !== undefined) {
+      row.reason = pre.notTracked;
+      return row;
     }
     const hookOpt = pre?.hook ?? this.opts.hook ?? 'auto';
     const hook: ConntrackHook = hookOpt === 'auto' ? (rec.direction === 'outbound' || outgoing ? 'output' : 'prerouting') : hookOpt;

@@ -296,6 +296,11 @@ export class Host implements TcpHostPort {
     const pkt = this.rulePacket(skb);
     const r = this.rules.evaluate(table, hook, pkt, this.random);
     skb.mark = pkt.mark ?? skb.mark;
+    if (pkt.ctstate === 'UNTRACKED' && !skb.attached) {
+      // CT --notrack (raw table): the untracked mark; conntrack and NAT leave the packet alone.
+      skb.ctstate = 'UNTRACKED';
+      skb.attached = true;
+    }
     for (const h of r.hits) skb.notes.push(`rule ${h.table} ${h.chain}#${h.index} ${h.target}`);
     for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
     if (r.reject) this.sendReject(skb, r.reject, hook);

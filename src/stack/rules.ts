@@ -17,6 +17,7 @@ export interface RulePacket {
   outIface?: string;
   uid?: number;
   gid?: number;
+  /** The attached entry's state; INVALID also for a packet conntrack has not seen. CT --notrack changes INVALID to UNTRACKED in place (the host reads it back, as the mark). */
   ctstate: CtState;
   /**
    * skb->mark. A MARK target changes it in place: the host reads it back after evaluate() and

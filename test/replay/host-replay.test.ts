@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { readCaptureBytes, type CaptureRecord } from '../../src/pcap/index.js';
 import { HostReplayer, type HostRow } from '../../src/replay/host-replay.js';
 import { replayRecords } from '../../src/replay/replay.js';
+import { parseIptablesSave } from '../../src/stack/iptables/restore.js';
 import { loadIstioPreset } from '../../src/stack/presets/istio.js';
 import { LinkType, PacketView, formatIpv4Address, ip, tcpFlagsShort } from '../../src/wire/index.js';
 
@@ -115,6 +116,28 @@ describe('replay --host: the real kernel\'s INVALID packets and final table (6.1
       const { h } = replayHost(name, name.includes('invalid-drop'));
       expect(h.replayer.ct.stats.invalid, name).toBe(kernelEnd(name).invalid);
     }
+  });
+});
+
+describe('replay --host: the raw table (6.18.44, CT --notrack)', () => {
+  // notrack-client-*: 198.18.0.1 on a veth in a namespace, raw OUTPUT --dport 5555 -j NOTRACK (the
+  // client's packets untracked), a client on port 40000 sending "hi" to a server on 5555 that
+  // answers and closes; `tcpdump -i any` (every lo packet once), the rules as iptables-save gave
+  // them, and conntrack -S / -L after the run.
+  it('untracked packets are never tracked; the server\'s packets are, and leave the kernel\'s entry and invalid count', () => {
+    const recs = records('notrack-client-pod.pcap');
+    const rules = parseIptablesSave(readFileSync(join(FIX, 'notrack-client.rules'), 'utf8'));
+    const h = new HostReplayer({ name: 'pod', interfaces: [{ name: 'eth0', addr: ip('198.18.0.1'), prefixLen: 24 }], rules }, { kernel: '6.18' });
+    const rows = [...h.replay(recs)];
+    const [head, ...lines] = readFileSync(join(FIX, 'notrack-client-conntrack.txt'), 'utf8').split('\n');
+    const client = rows.filter((r) => r.sport === 40000);
+    expect(client).toHaveLength(5);
+    for (const r of client) expect(r).toMatchObject({ outcome: 'UNTRACKED', entryId: null, again: null, reason: 'CT --notrack in raw OUTPUT: conntrack ignores it' });
+    // The server's SYN-ACK has no entry: INVALID at OUTPUT, and again when lo delivers it.
+    expect(rows[1]).toMatchObject({ sport: 5555, outcome: 'INVALID', again: { outcome: 'INVALID' } });
+    expect(h.replayer.ct.stats.invalid).toBe(Number(/invalid=(\d+)/.exec(head)![1]));
+    expect(h.entries().map(normalise)).toEqual(lines.filter((l) => l.startsWith('tcp')).map(normalise));
+    expect(rules.rule('raw', 'OUTPUT', 1)!.counters.packets).toBe(5);
   });
 });
 

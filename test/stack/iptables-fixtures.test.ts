@@ -219,7 +219,7 @@ describe('what ctsim cannot model is refused with the line', () => {
   };
   it('CT on a TCP rule, CONNMARK, -m recent, SNAT ranges in the wrong table', () => {
     expect(fail('*raw\n-A OUTPUT -p tcp -j CT --zone 1\nCOMMIT\n')).toMatchObject({ reason: 'unsupported-target', line: 2, token: '-j CT' });
-    expect(fail('*raw\n-A OUTPUT -j CT --notrack\nCOMMIT\n')).toMatchObject({ reason: 'unsupported-target', line: 2 });
+    expect(fail('*raw\n-A OUTPUT -p tcp -j CT\nCOMMIT\n')).toMatchObject({ reason: 'unsupported-target', line: 2, token: '-j CT' });
     expect(fail('*mangle\n-A PREROUTING -j CONNMARK --restore-mark\nCOMMIT\n')).toMatchObject({ reason: 'unsupported-target', line: 2 });
     expect(fail('*filter\n\n-A INPUT -p tcp -m recent --set\nCOMMIT\n')).toMatchObject({ reason: 'unsupported-match', line: 3, token: '-m recent' });
     expect(fail('*filter\n-A INPUT -j MASQUERADE\nCOMMIT\n')).toMatchObject({ reason: 'wrong-table', line: 2 });

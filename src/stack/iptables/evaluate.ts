@@ -43,6 +43,7 @@ const T_LOG = 7;
 const T_MARK = 8;
 const T_REJECT = 9;
 const T_INERT = 10;
+const T_NOTRACK = 11;
 
 const M_PORTS = 0;
 const M_OWNER = 1;
@@ -185,6 +186,7 @@ const TARGET_CODES: Readonly<Record<Rule['target']['kind'], number>> = {
   log: T_LOG,
   mark: T_MARK,
   reject: T_REJECT,
+  notrack: T_NOTRACK,
   inert: T_INERT,
 };
 
@@ -394,6 +396,14 @@ export function evaluateTable(ct: CompiledTable, hook: Hook, p: RulePacket, rnd:
           continue;
         case T_REJECT:
           return { verdict: 'DROP', reject: r.reject, hits, logs };
+        case T_NOTRACK:
+          // xt_ct_target: only a packet with no attachment yet (INVALID here means none) becomes
+          // untracked, in place like MARK's skb->mark; the rules after this one see it so.
+          if (p.ctstate === 'INVALID') {
+            p.ctstate = 'UNTRACKED';
+            ctbit = ctStateBit('UNTRACKED');
+          }
+          continue;
         case T_INERT:
           // Only reachable by a non-TCP packet: ctsim carries TCP only, so this is a modelling gap, never a silent pass.
           throw new RuleEvalError(`target "-j ${r.hit.target}" (line ${r.rule.line}) is not modelled; it was accepted only because its rule can never match a TCP packet`);

@@ -106,6 +106,8 @@ function targetText(r: Rule): string {
     }
     case 'reject':
       return ` reject-with ${t.with}`;
+    case 'notrack':
+      return t.alias ? ' NOTRACK' : ' CT notrack'; // libxt_CT's notrack_ct0_tg_print / ct_print
     case 'inert':
       return t.args.length ? ` ${t.args.join(' ')}` : '';
     default:

@@ -78,7 +78,7 @@ const MATCH_OPTIONS: Readonly<Record<string, Match['kind'][]>> = {
 };
 
 /** Options that take no value (flags). */
-const FLAG_OPTIONS = new Set(['--limit-iface-in', '--limit-iface-out', '--random', '--random-fully', '--persistent']);
+const FLAG_OPTIONS = new Set(['--limit-iface-in', '--limit-iface-out', '--random', '--random-fully', '--persistent', '--notrack']);
 
 /** Match options that may carry "!" (xtables_check_inverse is called for them). */
 const INVERTIBLE = new Set(['--sport', '--dport', '--uid-owner', '--gid-owner', '--ctstate', '--state', '--mark', '--sports', '--dports', '--ports', '--probability', '--every', '--src-type', '--dst-type']);
@@ -98,10 +98,11 @@ const TARGET_OPTIONS: Readonly<Record<string, Target['kind'][]>> = {
   '--random-fully': ['masquerade', 'snat'],
   '--persistent': ['snat'],
   '--reject-with': ['reject'],
+  '--notrack': ['notrack'],
 };
 
 const TARGET_OPTION_OWNER: Readonly<Record<string, string>> = {
-  redirect: 'REDIRECT', dnat: 'DNAT', log: 'LOG', mark: 'MARK', masquerade: 'MASQUERADE', snat: 'SNAT', reject: 'REJECT',
+  redirect: 'REDIRECT', dnat: 'DNAT', log: 'LOG', mark: 'MARK', masquerade: 'MASQUERADE', snat: 'SNAT', reject: 'REJECT', notrack: 'CT',
 };
 
 /** The --*-mark options of MARK are one option group: only one of them per rule. */
@@ -111,6 +112,9 @@ const MARK_OPTIONS = ['--set-xmark', '--set-mark', '--and-mark', '--or-mark', '-
 const MAX_MULTIPORTS = 15;
 /** NFACCT_NAME_MAX - 1. */
 const MAX_NFACCT_NAME = 31;
+
+/** libxt_CT's options other than --notrack (the templates CT attaches, which ctsim does not model). */
+const CT_TEMPLATE_OPTIONS = new Set(['--zone', '--zone-orig', '--zone-reply', '--helper', '--ctevents', '--expevents', '--timeout']);
 
 /** Targets that exist in iptables but not here: a clear "unsupported" instead of "unknown chain". */
 const KNOWN_TARGETS = new Set([
@@ -251,6 +255,9 @@ export function parseRuleSpec(args: readonly string[], ctx: RuleContext): Rule {
       }
       default: {
         if (!opt.startsWith('-') || opt === '-') throw fail('syntax', raw, `unexpected argument "${raw}"`);
+        if (rule.target.kind === 'notrack' && !rule.target.alias && CT_TEMPLATE_OPTIONS.has(opt)) {
+          throw fail('unsupported-target', '-j CT', `target "-j CT ${opt}" is not modelled (only "-j CT --notrack"): conntrack zones, helpers, timeouts and event masks are not`);
+        }
         const targetKinds = TARGET_OPTIONS[opt];
         if (targetKinds !== undefined) {
           if (!targetKinds.includes(rule.target.kind)) {
@@ -443,6 +450,13 @@ function parseTarget(opt: string, name: string, ctx: RuleContext): Target {
       return { kind: 'reject', with: 'icmp-port-unreachable' };
     case 'MARK':
       return { kind: 'mark', value: 0, mask: 0, given: false };
+    case 'NOTRACK':
+    case 'CT':
+      // xt_CT registers its targets with .table = "raw" (the kernel refuses them elsewhere: EINVAL).
+      if (ctx.table !== 'raw') {
+        throw new RuleParseError('wrong-table', line, `-j ${name}`, `target "-j ${name}" is only valid in the raw table, not ${ctx.table}`);
+      }
+      return { kind: 'notrack', alias: name === 'NOTRACK', given: name === 'NOTRACK' };
     default:
       if (KNOWN_TARGETS.has(name)) {
         throw new RuleParseError('unsupported-target', line, `-j ${name}`, `unsupported target "-j ${name}"`);
@@ -459,6 +473,12 @@ const REJECT_ALIASES: Readonly<Record<string, RejectWith>> = {
 };
 
 function applyTargetOption(t: Target, opt: string, v: string, line: number): void {
+  if (t.kind === 'notrack') {
+    // libxt_NOTRACK takes no options; --notrack belongs to -j CT.
+    if (t.alias) throw new RuleParseError('syntax', line, opt, `option "${opt}" needs "-j CT" before it (-j NOTRACK takes no options)`);
+    t.given = true;
+    return;
+  }
   if (t.kind === 'redirect') {
     Object.assign(t, parseNatPorts(v, opt, line));
   } else if (t.kind === 'dnat') {
@@ -540,6 +560,9 @@ function checkRule(rule: Rule, ctx: RuleContext, matchSeen: readonly Set<string>
     }
   }
   const t = rule.target;
+  if (t.kind === 'notrack' && !t.given) {
+    throw new RuleParseError('unsupported-target', line, '-j CT', 'target "-j CT" is modelled only with --notrack (zones, helpers, timeouts and event masks are not)');
+  }
   if (t.kind === 'mark' && !t.given) throw new RuleParseError('missing-argument', line, '-j MARK', 'target "-j MARK" needs --set-xmark, --set-mark, --and-mark, --or-mark or --xor-mark');
   if (t.kind === 'snat' && t.addrMin < 0) throw new RuleParseError('missing-argument', line, '-j SNAT', 'target "-j SNAT" needs "--to-source"');
   // ipt_REJECT's checkentry: "TCP_RESET invalid for non-tcp".

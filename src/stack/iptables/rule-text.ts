@@ -134,6 +134,8 @@ export function targetSaveText(t: Target): string {
     }
     case 'reject':
       return ` -j REJECT --reject-with ${t.with}`;
+    case 'notrack':
+      return t.alias ? ' -j NOTRACK' : ' -j CT --notrack';
     case 'inert':
       return ` -j ${t.name}${t.args.map((a) => ` ${quoteArg(a)}`).join('')}`;
   }

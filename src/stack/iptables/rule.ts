@@ -119,6 +119,13 @@ export type Target =
   /** REJECT --reject-with TYPE (ipt_REJECT); tcp-reset builds an RST as nf_send_reset does. */
   | { kind: 'reject'; with: RejectWith }
   /**
+   * CT --notrack (xt_CT, raw table only): a packet with no conntrack attachment yet gets the
+   * untracked mark, so conntrack ignores it and NAT never sees it; the chain continues.
+   * `alias`: written `-j NOTRACK` (libxt_NOTRACK's name for the same target); `given`: for -j CT,
+   * whether --notrack came (CT's other uses, templates with zones, helpers or timeouts, are refused).
+   */
+  | { kind: 'notrack'; alias: boolean; given: boolean }
+  /**
    * A target ctsim does not model (CT, ...) on a rule that can never match a TCP packet (its
    * protocol is UDP or ICMP): kept as written, printed back as it was read.
    */
@@ -180,6 +187,8 @@ export function targetName(t: Target): string {
       return 'SNAT';
     case 'reject':
       return 'REJECT';
+    case 'notrack':
+      return 'CT'; // iptables -L lists both forms as CT
     case 'inert':
       return t.name;
   }
