@@ -178,3 +178,60 @@ describe('a connection over loopback', () => {
     expect(c.rtt.rtoJiffies(250)).toBe(51);
   });
 });
+
+describe('a FIN queued during loss recovery (after an RTO)', () => {
+  // tcp_enter_loss() leaves cwnd at 1 with the retransmitted head in flight: tcp_cwnd_test() keeps
+  // the FIN close() queues in the write queue. 6.18.44 (kernel-diff --scenario
+  // notrack-sidecar-bypass): the app's data is never acknowledged, its close() at 3 s sends no
+  // FIN, `ss` shows FIN-WAIT-1 with 101 bytes queued (100 of data and the FIN). And in two
+  // namespaces with this test's timeline (the server's OUTPUT dropping its answers from just before
+  // the data to 1.5 s, close() at 1 s): no FIN until the fifth data retransmission's ACK, then the
+  // FIN 22 us after it.
+  function heldFin() {
+    const net = new Network(1);
+    const a = net.addHost({ name: 'client', kernel: '6.18' });
+    const b = net.addHost({ name: 'server', kernel: '6.18' });
+    a.addInterface('eth0', '198.18.0.1/24');
+    b.addInterface('eth0', '198.18.0.2/24');
+    net.connect(a, 'eth0', b, 'eth0', { latencyNs: 30_000 });
+    const l = b.tcp.socket();
+    l.bind(0, 8080);
+    l.listen();
+    let eofAt = 0;
+    l.onAccept = (s) => {
+      s.onData = () => undefined;
+      s.onEof = () => (eofAt = net.sim.now);
+    };
+    const c = a.tcp.socket();
+    c.connect(ip('198.18.0.2'), 8080);
+    // The server's answers are lost from 10 ms to 1.5 s: the client's 100 bytes go unacknowledged.
+    net.sim.after(10 * MS, () => {
+      b.rules = parseIptablesSave('*filter\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p tcp --sport 8080 -j DROP\nCOMMIT\n');
+      c.send(new Uint8Array(100));
+    });
+    net.sim.after(1 * SEC, () => c.close());
+    net.sim.after(1.5 * SEC, () => (b.rules = undefined));
+    const fins: number[] = [];
+    a.onTap = (t) => {
+      if (t.direction === 'outbound' && t.bytes[33] & TcpFlag.FIN) fins.push(net.sim.now);
+    };
+    const acks: number[] = [];
+    b.onTap = (t) => {
+      if (t.direction === 'outbound' && net.sim.now > 1.5 * SEC) acks.push(net.sim.now);
+    };
+    net.runUntil(1.2 * SEC);
+    const stateAt1200ms = c.state;
+    net.runUntil(10 * SEC);
+    return { fins, acks, stateAt1200ms, eofAt };
+  }
+
+  it('waits behind the retransmitted data and leaves with the ACK that ends the episode', () => {
+    const r = heldFin();
+    expect(r.stateAt1200ms).toBe(TcpState.FIN_WAIT1); // the state moves when the FIN is queued (tcp_close_state)
+    expect(r.acks.length).toBeGreaterThan(0);
+    // The first answer after 1.5 s is the ACK of a data retransmission; the FIN goes out as it arrives (30 us later).
+    expect(r.fins).toHaveLength(1);
+    expect(r.fins[0]).toBe(r.acks[0] + 30_000);
+    expect(r.eofAt).toBe(r.fins[0] + 30_000);
+  });
+});

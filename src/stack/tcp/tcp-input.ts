@@ -263,8 +263,12 @@ export abstract class TcpInputSock extends TcpOutputSock {
    */
   private onAcked(ack: number, tsecr: number | null): boolean {
     this.retransmits = 0; // FLAG_SND_UNA_ADVANCED
+    const wasInLoss = this.inLoss;
     const acked = this.cleanRtxQueue(ack, tsecr);
     this.sndUna = ack;
+    // tcp_data_snd_check(): the loss episode is over and cwnd has room for what waited in the
+    // write queue (new data, or the FIN close() queued meanwhile).
+    if (wasInLoss && !this.inLoss && (this.sendQueue.length > 0 || (this.shutWr && this.finSeq < 0))) this.pushData();
     // tcp_process_tlp_ack(): an ACK at or past the probe's snd_nxt ends the episode.
     if (this.tlpHighSeq !== null && !seqLt(ack, this.tlpHighSeq)) this.tlpHighSeq = null;
     if (acked) this.setXmitTimer();

@@ -13,7 +13,8 @@
 //    an orphan: about 102 s from rto_min);
 //  - the delayed ACK after ato (tcp_send_delayed_ack, TCP_ATO_MIN = HZ/25 at first; the engine's
 //    state, quick ACKs and pingpong mode, is in tcp-sock.ts).
-// No congestion control: windows are large enough for the scenarios' transfers.
+// No congestion control: windows are large enough for the scenarios' transfers; only loss recovery's
+// cwnd of 1 is kept (after an RTO, new data and the FIN wait for the outstanding data's ACK).
 import { TcpFlag, seqAdd } from '../../wire/index.js';
 import { Cause } from './tcp-events.js';
 import { tcpModelTimeoutMs, tcpTimeouts } from './tcp-rtt.js';
@@ -107,7 +108,12 @@ export abstract class TcpOutputSock extends TcpSock {
   protected pushData(): void {
     let sent = 0;
     let blocked = false;
-    while (this.sendQueue.length > 0) {
+    // TCP_CA_Loss: tcp_enter_loss() left cwnd at 1 with the retransmitted head in flight, so
+    // tcp_cwnd_test() holds new data and the FIN in the write queue until an ACK makes room. ctsim
+    // retransmits only the head after an RTO, and holds them until everything outstanding is
+    // acknowledged (the same as Linux when one segment is outstanding; see onAcked).
+    const cwndFull = this.inLoss && this.rtxQueue.length > 0;
+    while (!cwndFull && this.sendQueue.length > 0) {
       const chunk = this.sendQueue[0];
       const n = Math.min(chunk.length, this.mss);
       const data = chunk.subarray(0, n);
@@ -130,7 +136,9 @@ export abstract class TcpOutputSock extends TcpSock {
       if (this.state === TcpState.ESTABLISHED) this.setState(TcpState.FIN_WAIT1, cause);
       else if (this.state === TcpState.CLOSE_WAIT) this.setState(TcpState.LAST_ACK, cause);
       const flags = TcpFlag.FIN | TcpFlag.ACK;
-      if (this.transmit({ seq: this.sndNxt, ack: this.rcvNxt, flags, window: this.advertisedWindow(), options: tsOptions(this.tsOpt()) })) {
+      if (cwndFull) {
+        // Queued, not sent: it goes out once the ACK that ends the loss episode arrives.
+      } else if (this.transmit({ seq: this.sndNxt, ack: this.rcvNxt, flags, window: this.advertisedWindow(), options: tsOptions(this.tsOpt()) })) {
         this.finSeq = this.sndNxt;
         this.newDataSent({ seq: this.sndNxt, end: seqAdd(this.sndNxt, 1), flags, data: EMPTY, sentAt: this.now, retrans: false });
         sent++;
