@@ -10,7 +10,7 @@ import { ScenarioFileError } from '../../src/scenarios/file/errors.js';
 import { loadScenarioFile, loadScenarioText } from '../../src/scenarios/file/load.js';
 import { scenarioPath, shippedScenarioNames } from '../../src/scenarios/file/shipped.js';
 
-const SHIPPED = ['conntrack-storm', 'docker-masquerade-leak', 'half-close-leak', 'istio-inbound-reset', 'kube-proxy-reset', 'port-collision', 'time-wait-reuse-nat'];
+const SHIPPED = ['conntrack-storm', 'docker-masquerade-leak', 'half-close-leak', 'istio-inbound-reset', 'kube-proxy-reset', 'notrack-sidecar-bypass', 'port-collision', 'time-wait-reuse-nat'];
 
 /** conntrack-storm fills a 262,144-entry table; the test runs the same storm against a smaller table. */
 const SMALL_STORM = ['hosts.node.sysctls[net.netfilter.nf_conntrack_max]=2048', 'processes.syn-storm.count=2048', 'expect[5]={node: conntrack entries >= 2040}'];
@@ -20,7 +20,7 @@ function load(name: string, set: string[] = [], kernel?: string) {
 }
 
 describe('shipped scenarios', () => {
-  it('ships the seed incidents and the five examples from the field', () => {
+  it('ships the seed incidents and the six examples from the field', () => {
     expect(shippedScenarioNames()).toEqual(SHIPPED);
   });
 
@@ -150,6 +150,14 @@ describe('the fixes the shipped examples document (each file names them in its h
     const leaked = fixed.run.packets.filter((p) => p.host === 'dockerhost' && p.iface === 'eth0' && p.src.startsWith('198.18.96.'));
     expect(leaked).toEqual([]);
     expect(fixed.outcome.apps[0].fins.at(-1)?.reached).toBeNull();
+  });
+
+  it('notrack-sidecar-bypass: untracking the answers too lets the app talk to the upstream (no entry, its FIN arrives)', () => {
+    // The same fix run for real on 6.18.44: 10 of 10 packets, 9 of 9 program facts, the outcome agrees.
+    const x = run('notrack-sidecar-bypass', ['hosts.pod.rules=[{preset: istio-sidecar}, rules/notrack-both-8080.rules]']);
+    expect(x.outcome.apps[0].received).toBe(200);
+    expect(x.outcome.apps[0].fins.at(-1)?.reached).toBe('server');
+    expect(x.run.counters.pod).toMatchObject({ invalid: 0, entries: 0 });
   });
 
   it("istio-inbound-reset: Istio's INVALID_DROP dump or be_liberal keeps the client's connection", () => {
