@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Network } from '../../src/sim/network.js';
+import type { Network } from '../../src/sim/network.js';
+import { twoHosts } from '../support/two-hosts.js';
 import { ip } from '../../src/wire/index.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
 
@@ -7,13 +8,7 @@ const MS = 1e6;
 const SEC = 1e9;
 
 function pair(kernel = '6.18', seed = 1) {
-  const net = new Network(seed);
-  const a = net.addHost({ name: 'client', kernel });
-  const b = net.addHost({ name: 'server', kernel });
-  a.addInterface('eth0', '198.18.0.1/24');
-  b.addInterface('eth0', '198.18.0.2/24');
-  net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
-  return { net, a, b };
+  return twoHosts({ kernel, seed });
 }
 
 const TICK = 4 * MS; // HZ=250

@@ -1,6 +1,7 @@
 // Linux endpoint behaviours the seed incidents rest on, between two emulated hosts.
 import { describe, expect, it } from 'vitest';
-import { Network } from '../../src/sim/network.js';
+import type { Network } from '../../src/sim/network.js';
+import { twoHosts } from '../support/two-hosts.js';
 import { MemorySink } from '../../src/pcap/index.js';
 import { ip } from '../../src/wire/index.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
@@ -12,12 +13,7 @@ const SEC = 1e9;
 const SRV = ip('198.18.0.2');
 
 function pair(kernel = '6.18', seed = 1) {
-  const net = new Network(seed);
-  const a = net.addHost({ name: 'client', kernel });
-  const b = net.addHost({ name: 'server', kernel });
-  a.addInterface('eth0', '198.18.0.1/24');
-  b.addInterface('eth0', '198.18.0.2/24');
-  net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+  const { net, a, b } = twoHosts({ kernel, seed });
   const accepted: TcpSocket[] = [];
   const l = b.tcp.socket();
   l.bind(0, 8080);

@@ -18,7 +18,7 @@
 //     ephemeral connect()                                                    EADDRNOTAVAIL
 //     connect() from the bound port                                          ok (taken over)
 import { describe, expect, it } from 'vitest';
-import { Network } from '../../src/sim/network.js';
+import { twoHosts } from '../support/two-hosts.js';
 import type { CallResult } from '../../src/stack/tcp/tcp-events.js';
 import { TcpState } from '../../src/stack/tcp/tcp-state.js';
 import type { TcpSocket } from '../../src/stack/tcp/tcp-socket.js';
@@ -29,12 +29,7 @@ const MS = 1e6;
 const SRV = ip('198.18.0.2');
 
 function pair(o: { sysctls?: string[] } = {}) {
-  const net = new Network(1);
-  const a = net.addHost({ name: 'client', kernel: '6.18', sysctls: o.sysctls });
-  const b = net.addHost({ name: 'server', kernel: '6.18' });
-  a.addInterface('eth0', '198.18.0.1/24');
-  b.addInterface('eth0', '198.18.0.2/24');
-  net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+  const { net, a, b } = twoHosts({ clientSysctls: o.sysctls });
   const l = b.tcp.socket();
   l.reuseAddr = true;
   l.bind(0, 8080);
@@ -183,12 +178,7 @@ describe('kernel facts of port reuse, per release', () => {
     expect([resolveKernel('6.12').twReuseDelay, resolveKernel('6.13').twReuseDelay, resolveKernel('6.18').twReuseDelay]).toEqual([false, true, true]);
     // on 6.12 a TIME_WAIT stamped late in a second is reusable as soon as the next one begins
     const reusedAfter = (kernel: string) => {
-      const net = new Network(1);
-      const a = net.addHost({ name: 'client', kernel, sysctls: ['net.ipv4.ip_local_port_range=40000 40000', 'net.ipv4.tcp_tw_reuse=1'] });
-      const b = net.addHost({ name: 'server', kernel });
-      a.addInterface('eth0', '198.18.0.1/24');
-      b.addInterface('eth0', '198.18.0.2/24');
-      net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+      const { net, a, b } = twoHosts({ kernel, clientSysctls: ['net.ipv4.ip_local_port_range=40000 40000', 'net.ipv4.tcp_tw_reuse=1'] });
       const l = b.tcp.socket();
       l.bind(0, 8080);
       l.listen();
@@ -216,12 +206,7 @@ describe('kernel facts of port reuse, per release', () => {
 
   it('tcp_twsk_unique() refuses an orphaned FIN_WAIT2 minisocket to an ephemeral connect() on 6.12+ (source of 6.12.117), takes it over before', () => {
     const run = (kernel: string) => {
-      const net = new Network(1);
-      const a = net.addHost({ name: 'client', kernel, sysctls: ['net.ipv4.ip_local_port_range=40000 40000', 'net.ipv4.tcp_tw_reuse=1'] });
-      const b = net.addHost({ name: 'server', kernel });
-      a.addInterface('eth0', '198.18.0.1/24');
-      b.addInterface('eth0', '198.18.0.2/24');
-      net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+      const { net, a, b } = twoHosts({ kernel, clientSysctls: ['net.ipv4.ip_local_port_range=40000 40000', 'net.ipv4.tcp_tw_reuse=1'] });
       const l = b.tcp.socket();
       l.bind(0, 8080);
       l.listen(); // the server never closes: our close() leaves an orphaned FIN_WAIT2

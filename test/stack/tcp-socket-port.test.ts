@@ -4,7 +4,7 @@
 // minisocket, and timelines carry the typed events behind their text.
 import { describe, expect, it } from 'vitest';
 import { resolveKernel } from '../../src/conntrack/kernel-profile.js';
-import { Network } from '../../src/sim/network.js';
+import { twoHosts } from '../support/two-hosts.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { ChallengeAckBudget } from '../../src/stack/tcp/tcp-challenge-ack.js';
 import { CALL_OK, type CallResult, type TcpEvent } from '../../src/stack/tcp/tcp-events.js';
@@ -127,12 +127,7 @@ describe('a socket answers the segments it is offered', () => {
 
 describe('a socket inside a host', () => {
   function pair() {
-    const net = new Network(3);
-    const a = net.addHost({ name: 'client', kernel: '6.18' });
-    const b = net.addHost({ name: 'server', kernel: '6.18' });
-    a.addInterface('eth0', '198.18.0.1/24');
-    b.addInterface('eth0', '198.18.0.2/24');
-    net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+    const { net, a, b } = twoHosts({ seed: 3 });
     const l = b.tcp.socket();
     l.bind(0, 8080);
     l.listen();

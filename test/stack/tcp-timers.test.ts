@@ -8,6 +8,7 @@
 //  - secure_tcp_seq(): the same 4-tuple's ISN advances one per 64 ns of wall clock.
 import { describe, expect, it } from 'vitest';
 import { Network } from '../../src/sim/network.js';
+import { twoHosts } from '../support/two-hosts.js';
 import { Simulator } from '../../src/sim/simulator.js';
 import { KernelClock } from '../../src/stack/kernel-clock.js';
 import { parseIptablesSave } from '../../src/stack/iptables/restore.js';
@@ -22,12 +23,7 @@ const TICK = 4 * MS;
 
 /** A client whose peer half-closes, then drops everything; the client closes: LAST_ACK with no answer. */
 function lastAckBlackhole(sysctls: string[] = []) {
-  const net = new Network(1);
-  const a = net.addHost({ name: 'client', kernel: '6.18', sysctls });
-  const b = net.addHost({ name: 'server', kernel: '6.18' });
-  a.addInterface('eth0', '198.18.0.1/24');
-  b.addInterface('eth0', '198.18.0.2/24');
-  net.connect(a, 'eth0', b, 'eth0', { latencyNs: 30_000 });
+  const { net, a, b } = twoHosts({ latencyNs: 30_000, clientSysctls: sysctls });
   const l = b.tcp.socket();
   l.bind(0, 8080);
   l.listen();
@@ -143,12 +139,7 @@ describe('secure_tcp_seq_and_ts_off()', () => {
   });
 
   it('a reconnect of the same 4-tuple from a host: ISN advanced by elapsed/64 ns', () => {
-    const net = new Network(3);
-    const a = net.addHost({ name: 'client', kernel: '6.18' });
-    const b = net.addHost({ name: 'server', kernel: '6.18' });
-    a.addInterface('eth0', '198.18.0.1/24');
-    b.addInterface('eth0', '198.18.0.2/24');
-    net.connect(a, 'eth0', b, 'eth0', { latencyNs: 100_000 });
+    const { net, a } = twoHosts({ seed: 3 });
     const s1 = a.tcp.socket();
     s1.bind(0, 40000);
     s1.connect(ip('198.18.0.2'), 9);
@@ -188,12 +179,7 @@ describe('a FIN queued during loss recovery (after an RTO)', () => {
   // the data to 1.5 s, close() at 1 s): no FIN until the fifth data retransmission's ACK, then the
   // FIN 22 us after it.
   function heldFin() {
-    const net = new Network(1);
-    const a = net.addHost({ name: 'client', kernel: '6.18' });
-    const b = net.addHost({ name: 'server', kernel: '6.18' });
-    a.addInterface('eth0', '198.18.0.1/24');
-    b.addInterface('eth0', '198.18.0.2/24');
-    net.connect(a, 'eth0', b, 'eth0', { latencyNs: 30_000 });
+    const { net, a, b } = twoHosts({ latencyNs: 30_000 });
     const l = b.tcp.socket();
     l.bind(0, 8080);
     l.listen();
