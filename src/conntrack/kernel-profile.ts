@@ -54,6 +54,15 @@ export interface KernelProfile {
    * the real 6.18.44 has the sysctl, Debian's 6.12.117 source does not; v6.13 is assumed).
    */
   twReuseDelay: boolean;
+  /**
+   * tcp_cwnd_test() lets a lone final FIN out whatever the congestion window ("Don't be strict
+   * about the congestion window for the final FIN"): so after an RTO, close() still sends its FIN
+   * at once. In Debian's 6.1.192 source, and seen in a 6.1.192 UML guest (kernel-diff --scenario
+   * notrack-sidecar-bypass); gone from Debian's 6.12.118 source and from the real 6.18.44, which
+   * holds the FIN behind the unacknowledged data. The removing commit is not identified and
+   * 6.2-6.11 were not read: they are assumed to keep it (releases before 6.12).
+   */
+  finCwndExempt: boolean;
   note: string;
 }
 
@@ -107,6 +116,7 @@ function build(name: string, v: KernelVersion, changes: KernelChange[], note: st
     tsOffsetPerTuple: atLeast(7, 0) || (v.major === 6 && v.minor === 18 && v.patch >= TS_OFF_PORTS_STABLE['6.18']) || (v.major === 6 && v.minor === 12 && v.patch >= TS_OFF_PORTS_STABLE['6.12']),
     twFinWait2NoReuse: atLeast(6, 12),
     twReuseDelay: atLeast(6, 13),
+    finCwndExempt: !atLeast(6, 12),
     note,
   };
 }

@@ -29,6 +29,7 @@ class TestPort implements TcpSocketPort {
   readonly sysctls = defaultTcpSysctls(resolveKernel('6.18'));
   readonly earlySynResend = true;
   readonly pingpongThresh = 1;
+  readonly finCwndExempt = false;
   readonly challengeAcks = new ChallengeAckBudget(0x7fffffff);
   readonly sent: SegmentOut[] = [];
   readonly events: TcpEvent[] = [];

@@ -178,8 +178,8 @@ describe('a FIN queued during loss recovery (after an RTO)', () => {
   // namespaces with this test's timeline (the server's OUTPUT dropping its answers from just before
   // the data to 1.5 s, close() at 1 s): no FIN until the fifth data retransmission's ACK, then the
   // FIN 22 us after it.
-  function heldFin() {
-    const { net, a, b } = twoHosts({ latencyNs: 30_000 });
+  function heldFin(kernel = '6.18', clientSysctls: string[] = []) {
+    const { net, a, b } = twoHosts({ latencyNs: 30_000, kernel, clientSysctls });
     const l = b.tcp.socket();
     l.bind(0, 8080);
     l.listen();
@@ -198,8 +198,11 @@ describe('a FIN queued during loss recovery (after an RTO)', () => {
     net.sim.after(1 * SEC, () => c.close());
     net.sim.after(1.5 * SEC, () => (b.rules = undefined));
     const fins: number[] = [];
+    const sent: Array<{ at: number; flags: number; len: number }> = [];
     a.onTap = (t) => {
-      if (t.direction === 'outbound' && t.bytes[33] & TcpFlag.FIN) fins.push(net.sim.now);
+      if (t.direction !== 'outbound') return;
+      if (t.bytes[33] & TcpFlag.FIN) fins.push(net.sim.now);
+      sent.push({ at: net.sim.now, flags: t.bytes[33], len: t.bytes.length - 52 }); // 20 + 32 (timestamps)
     };
     const acks: number[] = [];
     b.onTap = (t) => {
@@ -208,7 +211,7 @@ describe('a FIN queued during loss recovery (after an RTO)', () => {
     net.runUntil(1.2 * SEC);
     const stateAt1200ms = c.state;
     net.runUntil(10 * SEC);
-    return { fins, acks, stateAt1200ms, eofAt };
+    return { fins, acks, sent, stateAt1200ms, eofAt };
   }
 
   it('waits behind the retransmitted data and leaves with the ACK that ends the episode', () => {
@@ -219,5 +222,23 @@ describe('a FIN queued during loss recovery (after an RTO)', () => {
     expect(r.fins).toHaveLength(1);
     expect(r.fins[0]).toBe(r.acks[0] + 30_000);
     expect(r.eofAt).toBe(r.fins[0] + 30_000);
+  });
+
+  it('before 6.12 the lone final FIN is exempt from cwnd and leaves at close() (6.1.192 source and guest)', () => {
+    // kernel-diff --scenario notrack-sidecar-bypass in a 6.1.192 UML guest: the app's close() at
+    // 3 s sent its FIN at once, with its data still unacknowledged.
+    const r = heldFin('6.1');
+    expect(r.fins[0]).toBe(1 * SEC);
+    expect(r.stateAt1200ms).toBe(TcpState.FIN_WAIT1);
+    // tcp_retrans_try_collapse(): the next RTO resends the data and the FIN as one segment ("FP.",
+    // 100 bytes), as the 6.1.192 guest did.
+    const next = r.sent.find((p) => p.at > 1 * SEC)!;
+    expect(next).toMatchObject({ flags: TcpFlag.FIN | TcpFlag.PSH | TcpFlag.ACK, len: 100 });
+  });
+
+  it('tcp_retrans_collapse=0 resends the data alone, the FIN after it', () => {
+    const after = heldFin('6.1', ['net.ipv4.tcp_retrans_collapse=0']).sent.filter((p) => p.at >= 1 * SEC);
+    expect(after[0].flags).toBe(TcpFlag.FIN | TcpFlag.ACK); // close(): the exempt FIN
+    expect(after[1]).toMatchObject({ flags: TcpFlag.PSH | TcpFlag.ACK, len: 100 }); // the next RTO: the data alone
   });
 });

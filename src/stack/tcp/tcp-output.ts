@@ -13,10 +13,11 @@
 //    an orphan: about 102 s from rto_min);
 //  - the delayed ACK after ato (tcp_send_delayed_ack, TCP_ATO_MIN = HZ/25 at first; the engine's
 //    state, quick ACKs and pingpong mode, is in tcp-sock.ts).
-// No congestion control: windows are large enough for the scenarios' transfers; only loss recovery's
-// cwnd of 1 is kept (after an RTO, new data and the FIN wait for the outstanding data's ACK).
+// No congestion control (windows are large enough for the scenarios' transfers) but loss recovery's
+// cwnd of 1; a retransmission collapses the small segments after it (tcp-retrans-collapse.ts).
 import { TcpFlag, seqAdd } from '../../wire/index.js';
 import { Cause } from './tcp-events.js';
+import { collapseRetransmit } from './tcp-retrans-collapse.js';
 import { tcpModelTimeoutMs, tcpTimeouts } from './tcp-rtt.js';
 import { synOptions, tsOptions } from './tcp-segment-out.js';
 import { OUR_WSCALE, TcpSock, type RtxSegment } from './tcp-sock.js';
@@ -108,10 +109,8 @@ export abstract class TcpOutputSock extends TcpSock {
   protected pushData(): void {
     let sent = 0;
     let blocked = false;
-    // TCP_CA_Loss: tcp_enter_loss() left cwnd at 1 with the retransmitted head in flight, so
-    // tcp_cwnd_test() holds new data and the FIN in the write queue until an ACK makes room. ctsim
-    // retransmits only the head after an RTO, and holds them until everything outstanding is
-    // acknowledged (the same as Linux when one segment is outstanding; see onAcked).
+    // TCP_CA_Loss: cwnd 1 with the retransmitted head in flight (tcp_enter_loss, tcp_cwnd_test). ctsim
+    // holds new data and the FIN until all is acknowledged (Linux's result with one segment out).
     const cwndFull = this.inLoss && this.rtxQueue.length > 0;
     while (!cwndFull && this.sendQueue.length > 0) {
       const chunk = this.sendQueue[0];
@@ -136,8 +135,8 @@ export abstract class TcpOutputSock extends TcpSock {
       if (this.state === TcpState.ESTABLISHED) this.setState(TcpState.FIN_WAIT1, cause);
       else if (this.state === TcpState.CLOSE_WAIT) this.setState(TcpState.LAST_ACK, cause);
       const flags = TcpFlag.FIN | TcpFlag.ACK;
-      if (cwndFull) {
-        // Queued, not sent: it goes out once the ACK that ends the loss episode arrives.
+      if (cwndFull && !this.port.finCwndExempt) {
+        // Queued: it leaves with the ACK that ends the episode (before 6.12 a lone FIN was exempt).
       } else if (this.transmit({ seq: this.sndNxt, ack: this.rcvNxt, flags, window: this.advertisedWindow(), options: tsOptions(this.tsOpt()) })) {
         this.finSeq = this.sndNxt;
         this.newDataSent({ seq: this.sndNxt, end: seqAdd(this.sndNxt, 1), flags, data: EMPTY, sentAt: this.now, retrans: false });
@@ -295,6 +294,7 @@ export abstract class TcpOutputSock extends TcpSock {
   private retransmitSegment(seg: RtxSegment): boolean {
     seg.sentAt = this.now;
     if (seg.flags & TcpFlag.SYN) return seg.flags & TcpFlag.ACK ? this.sendSynAck() : this.sendSyn();
+    if (this.port.sysctls.tcp_retrans_collapse) collapseRetransmit(this.rtxQueue, seg, this.mss, seqAdd(this.sndUna, this.sndWnd));
     return this.transmit({ seq: seg.seq, ack: this.rcvNxt, flags: seg.flags, window: this.advertisedWindow(), options: tsOptions(this.tsOpt()), payload: seg.data.length ? seg.data : undefined });
   }
 

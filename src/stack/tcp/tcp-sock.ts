@@ -45,6 +45,8 @@ export interface TcpSocketPort extends TimeWaitPort {
   readonly earlySynResend: boolean;
   /** TCP_PINGPONG_THRESH of this kernel (a kernel-profile fact). */
   readonly pingpongThresh: number;
+  /** tcp_cwnd_test() exempts a lone final FIN from the congestion window (before 6.12; a kernel-profile fact). */
+  readonly finCwndExempt: boolean;
   /** The netns-wide RFC 5961 budget. */
   readonly challengeAcks: ChallengeAckBudget;
   /** inet_csk_get_port(): bind() conflicts; assigns the local address and port. */

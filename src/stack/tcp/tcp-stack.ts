@@ -55,6 +55,7 @@ export class TcpStack implements TcpSocketPort {
   readonly challengeAcks: ChallengeAckBudget;
   readonly earlySynResend: boolean;
   readonly pingpongThresh: number;
+  readonly finCwndExempt: boolean;
   /** secure_tcp_seq_and_ts_off() with this kernel's boot keys. */
   readonly secureSeq: SecureSeq;
 
@@ -70,6 +71,7 @@ export class TcpStack implements TcpSocketPort {
     this.challengeAcks = new ChallengeAckBudget(sysctls.tcp_challenge_ack_limit);
     this.earlySynResend = profile.earlySynResend;
     this.pingpongThresh = profile.pingpongThresh;
+    this.finCwndExempt = profile.finCwndExempt;
     this.secureSeq = new SecureSeq(secrets, profile.tsOffsetPerTuple);
   }
 

@@ -25,6 +25,8 @@ export interface TcpSysctls {
   tcp_tw_reuse: number;
   /** ms a TIME_WAIT's last timestamp must be old before tcp_tw_reuse takes it (v6.13+, default 1000). */
   tcp_tw_reuse_delay: number;
+  /** A retransmission takes the small segments queued after it into the same segment, up to the MSS (tcp_retrans_try_collapse; default 1). */
+  tcp_retrans_collapse: number;
   /** Kernel timer frequency: TCP_TIMEOUT_MIN is 2 jiffies (CONFIG_HZ=250 in Debian, Ubuntu and SUSE configs). */
   hz: number;
 }
@@ -45,6 +47,7 @@ export function defaultTcpSysctls(p: KernelProfile): TcpSysctls {
     tcp_window_scaling: 1,
     tcp_tw_reuse: 2,
     tcp_tw_reuse_delay: 1000,
+    tcp_retrans_collapse: 1,
     hz: 250,
   };
 }
