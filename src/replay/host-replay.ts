@@ -25,7 +25,7 @@ import type { CaptureRecord } from '../pcap/index.js';
 import type { ConntrackHook } from '../conntrack/conntrack.js';
 import { Status } from '../conntrack/status.js';
 import { verdictCtState, type CtState, type Verdict } from '../conntrack/verdict.js';
-import type { Hook, RuleEvaluator, RulePacket, Table } from '../stack/rules.js';
+import type { Hook, RuleEvaluator, RulePacket, RuleResult, Table } from '../stack/rules.js';
 import { CT_NAT_DST, CT_NAT_SRC } from '../stack/rules.js';
 import { IpProtocol, PacketView, formatIpv4Address, inPrefix, parseIpv4Address, rewriteTuple } from '../wire/index.js';
 import { Replayer, type ReplayOptions, type ReplayRow } from './replay.js';
@@ -227,12 +227,8 @@ export class HostReplayer {
       uid: out ? 0 : undefined, gid: out ? 0 : undefined,
       ctstate: 'INVALID', mark: 0, ctNat: 0, addrType: (a) => (this.isLocal(a) ? 2 : 1),
     };
-    const res = rules.evaluate('raw', hook, pkt);
-    if (res.verdict === 'DROP') {
-      const last = res.hits.at(-1);
-      const where = `raw ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'}`;
-      return { dropped: where, reason: `dropped by ${where} before conntrack` };
-    }
+    const where = dropWhere('raw', hook, rules.evaluate('raw', hook, pkt));
+    if (where !== null) return { dropped: where, reason: `dropped by ${where} before conntrack` };
     if (pkt.ctstate === 'UNTRACKED') return { dropped: null, reason: `CT --notrack in raw ${hook}: conntrack ignores it` };
     return null;
   }
@@ -332,12 +328,7 @@ export class HostReplayer {
       inIface: this.inboundIface, ctstate: ctstate as CtState, mark: 0, ctNat: e >= 0 && ctstate !== 'INVALID' ? natBits(ct.records.status(e)) : 0,
       addrType: (a) => (this.isLocal(a) ? 2 : 1),
     };
-    const run = (table: Table, hook: Hook): string | null => {
-      const res = rules.evaluate(table, hook, pkt);
-      if (res.verdict !== 'DROP') return null;
-      const last = res.hits.at(-1);
-      return `${table} ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'}`;
-    };
+    const run = (table: Table, hook: Hook): string | null => dropWhere(table, hook, rules.evaluate(table, hook, pkt));
     let drop = run('mangle', 'PREROUTING');
     if (drop) return drop;
     if (created && e >= 0) {
@@ -366,4 +357,11 @@ export class HostReplayer {
     }
     return drop;
   }
+}
+
+/** The rule (or policy) that dropped a packet, "mangle PREROUTING ISTIO_DROP#1"; null when the table let it pass. */
+function dropWhere(table: Table, hook: Hook, res: RuleResult): string | null {
+  if (res.verdict !== 'DROP') return null;
+  const last = res.hits.at(-1);
+  return `${table} ${hook} ${last ? `${last.chain}#${last.index}` : 'policy'}`;
 }

@@ -22,7 +22,7 @@ import { chooseSourceNat } from '../conntrack/source-nat.js';
 import { RuleEvalError } from './iptables/errors.js';
 import { TcpFlag, encodeSegment, parseIpv4Tcp } from '../wire/index.js';
 import type { Scheduler, Timer } from './scheduler.js';
-import { newSkb, type Skb } from './skb.js';
+import { hasConntrackAttachment, newSkb, type Skb } from './skb.js';
 import { formatTcpEvent, type TcpEvent } from './tcp/tcp-events.js';
 import { TcpStack, type TcpHostPort } from './tcp/tcp-stack.js';
 import { applyTcpSysctls, defaultTcpSysctls, splitSysctls } from './tcp/tcp-sysctls.js';
@@ -296,11 +296,7 @@ export class Host implements TcpHostPort {
     const pkt = this.rulePacket(skb);
     const r = this.rules.evaluate(table, hook, pkt, this.random);
     skb.mark = pkt.mark ?? skb.mark;
-    if (pkt.ctstate === 'UNTRACKED' && !skb.attached) {
-      // CT --notrack (raw table): the untracked mark; conntrack and NAT leave the packet alone.
-      skb.ctstate = 'UNTRACKED';
-      skb.attached = true;
-    }
+    skb.ctstate = pkt.ctstate; // CT --notrack (raw table) may have given it the untracked mark
     for (const h of r.hits) skb.notes.push(`rule ${h.table} ${h.chain}#${h.index} ${h.target}`);
     for (const l of r.logs) this.event(`LOG ${l}`, 'rule');
     if (r.reject) this.sendReject(skb, r.reject, hook);
@@ -314,7 +310,7 @@ export class Host implements TcpHostPort {
 
   /** nf_conntrack_in(): attaches an entry (or marks INVALID); false when conntrack drops it. */
   private conntrackIn(skb: Skb, hook: 'prerouting' | 'output'): boolean {
-    if (skb.attached) return true; // loopback: attached at OUTPUT ("Previously seen? Ignore.")
+    if (hasConntrackAttachment(skb)) return true; // loopback: attached at OUTPUT ("Previously seen? Ignore.")
     if (!this.tracking) return true; // no conntrack hooks in this namespace: no entry, no verdict
     const now = this.sched.now;
     // A packet looping back from OUTPUT keeps the local stack's CHECKSUM_PARTIAL: nf_ip_checksum()
@@ -327,7 +323,6 @@ export class Host implements TcpHostPort {
       return false;
     }
     skb.ctstate = ctstate;
-    skb.attached = ctstate !== 'INVALID';
     if (ctstate === 'UNTRACKED' || ctstate === 'INVALID') {
       skb.ct = -1;
       if (ctstate === 'INVALID') {
@@ -476,7 +471,6 @@ export class Host implements TcpHostPort {
       out.ct = skb.ct;
       out.ctDir = (skb.ctDir ^ 1) as 0 | 1;
       out.ctstate = 'RELATED';
-      out.attached = true;
       this.conntrack.setClosing(skb.ct, this.sched.now);
     }
     // Without an entry to attach (the packet was INVALID) the reset is tracked at OUTPUT like any

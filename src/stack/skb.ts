@@ -12,12 +12,6 @@ export interface Skb {
   ct: number;
   ctDir: 0 | 1;
   ctstate: CtState;
-  /**
-   * skb->_nfct is set: an entry (ct >= 0) or the untracked mark. nf_conntrack_in() ignores such a
-   * packet when it meets it again (a loopback packet at PREROUTING: "Previously seen?"); an INVALID
-   * packet has none (nf_conntrack_in sets _nfct = 0), so lo's PREROUTING tracks it again.
-   */
-  attached: boolean;
   /** skb->mark (-m mark, MARK). */
   mark: number;
   /** Socket owner of a locally generated packet (for -m owner). */
@@ -30,5 +24,14 @@ export interface Skb {
 export function newSkb(bytes: Uint8Array, owner?: { uid: number; gid: number }): Skb {
   // Before conntrack has seen it the packet has no entry and no untracked template: xt_conntrack
   // (in the raw table, say) calls that INVALID.
-  return { bytes, ct: -1, ctDir: 0, ctstate: 'INVALID', attached: false, mark: 0, uid: owner?.uid, gid: owner?.gid, notes: [] };
+  return { bytes, ct: -1, ctDir: 0, ctstate: 'INVALID', mark: 0, uid: owner?.uid, gid: owner?.gid, notes: [] };
+}
+
+/**
+ * skb->_nfct is set: an entry (ct >= 0) or the untracked mark. nf_conntrack_in() ignores such a
+ * packet when it meets it again (a loopback packet at PREROUTING: "Previously seen?"); an INVALID
+ * packet has none (nf_conntrack_in sets _nfct = 0), so lo's PREROUTING tracks it again.
+ */
+export function hasConntrackAttachment(skb: Skb): boolean {
+  return skb.ct >= 0 || skb.ctstate === 'UNTRACKED';
 }
