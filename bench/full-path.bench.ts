@@ -16,7 +16,9 @@ import { timeInterleaved, type Contender, type Timing, type TimingOptions } from
 import type { BenchRecord, WorkloadDefinition } from './record.js';
 import { Rng, SIDECAR, SIDECAR_PORT, SegmentWriter, ZIPF_EXPONENT, flowChooser, type FlowChoice, type FlowChooser, type FlowSet } from './traffic.js';
 
-const RING = 4096;
+/** Packets per ring (one round of the full path). */
+export const FULL_PATH_RING = 4096;
+const RING = FULL_PATH_RING;
 const SLOT = 128; // bytes per packet in the ring: 52-byte headers + 64 bytes of data
 const DATA = 64;
 const SETUP_CHUNK = 4096;

@@ -193,30 +193,29 @@ export function tcpInWindow(ctx: WindowContext, e: number, dir: 0 | 1, index: nu
     return fail(v, ctx, liberal, 'IV', Reason.ACK_UNDER, rEnd - maxAckWindow - 1, WindowResult.INVALID, seq, end, ack, sack, win, sender, receiver);
   }
 
-  // In window: update sender and receiver (RFC 7323 scaling applies to non-SYN segments).
+  // In window: update sender and receiver (RFC 7323 scaling applies to non-SYN segments). The
+  // bounds read above still hold (nothing wrote them since); the sender's flags are written once.
   if (!syn) win = win << c.tdScale(sender); // <= 65535 << 14: below 2^31
   const swin = (win + ((sack - ack) | 0)) >>> 0;
   if (c.tdMaxwin(sender) < swin) c.setTdMaxwin(sender, swin);
-  if (seqAfter(end, c.tdEnd(sender))) {
+  let senderFlags = c.tdFlags(sender);
+  if (seqAfter(end, sEnd)) {
     c.setTdEnd(sender, end);
-    c.setTdFlags(sender, c.tdFlags(sender) | TcpSeenFlag.DATA_UNACKNOWLEDGED);
+    senderFlags |= TcpSeenFlag.DATA_UNACKNOWLEDGED;
   }
   if (hasAck) {
-    if (!(c.tdFlags(sender) & TcpSeenFlag.MAXACK_SET)) {
+    if (!(senderFlags & TcpSeenFlag.MAXACK_SET)) {
       c.setTdMaxack(sender, ack);
-      c.setTdFlags(sender, c.tdFlags(sender) | TcpSeenFlag.MAXACK_SET);
+      senderFlags |= TcpSeenFlag.MAXACK_SET;
     } else if (seqAfter(ack, c.tdMaxack(sender))) {
       c.setTdMaxack(sender, ack);
     }
   }
-  if (c.tdMaxwin(receiver) !== 0 && seqAfter(end, c.tdMaxend(sender))) {
-    c.setTdMaxwin(receiver, (c.tdMaxwin(receiver) + ((end - c.tdMaxend(sender)) | 0)) >>> 0);
-  }
-  if (seqAfter(sack + win, c.tdMaxend(receiver) - 1)) {
-    c.setTdMaxend(receiver, (sack + win) | 0);
-    if (win === 0) c.setTdMaxend(receiver, (c.tdMaxend(receiver) + 1) | 0);
-  }
-  if (ack === c.tdEnd(receiver)) c.setTdFlags(receiver, c.tdFlags(receiver) & ~TcpSeenFlag.DATA_UNACKNOWLEDGED);
+  c.setTdFlags(sender, senderFlags);
+  if (rMaxwin !== 0 && seqAfter(end, sMaxend)) c.setTdMaxwin(receiver, (rMaxwin + ((end - sMaxend) | 0)) >>> 0);
+  // A zero window still leaves room for one byte (a window probe).
+  if (seqAfter(sack + win, c.tdMaxend(receiver) - 1)) c.setTdMaxend(receiver, (sack + win + (win === 0 ? 1 : 0)) | 0);
+  if (ack === rEnd) c.setTdFlags(receiver, c.tdFlags(receiver) & ~TcpSeenFlag.DATA_UNACKNOWLEDGED);
 
   // Retransmission counting (class ACK only): the same segment again from the same side.
   if (index === TcpPacketClass.ACK) {

@@ -19,18 +19,20 @@ export type Endpoint = 'src' | 'dst';
  * the port. Allocation-free (the conntrack hot path).
  */
 export function rewriteEndpoint(buf: Uint8Array, ipOff: number, which: Endpoint, addr: number, port: number): boolean {
+  // Literal offsets (IPV4_FIELD.SRC/DST/CHECKSUM, TCP_FIELD.SRC_PORT/DST_PORT/CHECKSUM;
+  // tuple-rewrite.test.ts compares both sides' rewrites with a full re-emit): an imported
+  // constant costs a cell load and a hole check at every use, and this runs for every NATed packet.
+  const dst = which === 'dst';
   const tcp = ipOff + ((buf[ipOff] & 0x0f) << 2);
-  const addrAt = ipOff + (which === 'dst' ? IPV4_FIELD.DST : IPV4_FIELD.SRC);
-  const portAt = tcp + (which === 'dst' ? TCP_FIELD.DST_PORT : TCP_FIELD.SRC_PORT);
+  const addrAt = ipOff + (dst ? 16 : 12);
+  const portAt = tcp + (dst ? 2 : 0);
   const oldAddr = readI32(buf, addrAt);
   const oldPort = readU16(buf, portAt);
   if (oldAddr === (addr | 0) && oldPort === port) return false;
-  const ipSumAt = ipOff + IPV4_FIELD.CHECKSUM;
-  const tcpSumAt = tcp + TCP_FIELD.CHECKSUM;
+  const ipSumAt = ipOff + 10;
+  const tcpSumAt = tcp + 16;
   writeU16(buf, ipSumAt, checksumUpdate32(readU16(buf, ipSumAt), oldAddr, addr));
-  let ts = checksumUpdate32(readU16(buf, tcpSumAt), oldAddr, addr);
-  ts = checksumUpdate16(ts, oldPort, port);
-  writeU16(buf, tcpSumAt, ts);
+  writeU16(buf, tcpSumAt, checksumUpdate16(checksumUpdate32(readU16(buf, tcpSumAt), oldAddr, addr), oldPort, port));
   writeU32(buf, addrAt, addr);
   writeU16(buf, portAt, port);
   return true;

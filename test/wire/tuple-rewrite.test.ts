@@ -29,6 +29,17 @@ describe('rewriteEndpoint (nf_nat_manip_pkt for one side)', () => {
     expect(b).toEqual(recomputed(SYN, (r) => { r.ip.dst = LO; r.tcp.dstPort = 15001; }));
   });
 
+  it('the source side (a reply un-REDIRECTed) equals a full recomputation, for a packet with IP options too', () => {
+    const b = DATA.slice();
+    expect(rewriteEndpoint(b, 0, 'src', ip('10.96.0.10'), 8080)).toBe(true);
+    expect(b).toEqual(recomputed(DATA, (r) => { r.ip.src = ip('10.96.0.10'); r.tcp.srcPort = 8080; }));
+    // IHL 6: the TCP header (ports, checksum) starts 24 bytes in.
+    const withOptions = recomputed(DATA, (r) => { r.ip.options = Uint8Array.from([1, 1, 1, 0]); });
+    const c = withOptions.slice();
+    expect(rewriteEndpoint(c, 0, 'dst', LO, 15001)).toBe(true);
+    expect(c).toEqual(recomputed(withOptions, (r) => { r.ip.dst = LO; r.tcp.dstPort = 15001; }));
+  });
+
   it('touches nothing when address and port already are the target', () => {
     const b = DATA.slice();
     expect(rewriteEndpoint(b, 0, 'src', ip('198.18.0.2'), 7777)).toBe(false);
