@@ -11,10 +11,11 @@
 //  - Mispredicts come from cachegrind's simple predictor model: a hint, not the CPU's number.
 // Needs valgrind (Debian: apt-get install valgrind); each run takes a minute or two.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/output/atomic-file.js';
 import { parseCachegrindOut, perPacket, type CachegrindCounts } from './cachegrind.js';
 import { FULL_PATH_RING } from './full-path.bench.js';
 
@@ -118,10 +119,7 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (opts.json) {
-    // Written whole under a temporary name first: a reader never sees half a file.
-    const tmp = `${opts.json}.tmp-${process.pid}`;
-    writeFileSync(tmp, JSON.stringify({ node: process.version, nodeFlags: NODE_FLAGS, records }, null, 2) + '\n');
-    renameSync(tmp, opts.json);
+    writeFileAtomic(opts.json, JSON.stringify({ node: process.version, nodeFlags: NODE_FLAGS, records }, null, 2) + '\n');
   }
 }
 

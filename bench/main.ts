@@ -4,7 +4,7 @@
 // workload, variant and size (each with its definition), and optionally the README's section
 // regenerated. `npm run bench -- --compare old.json new.json` prints new/old ratios and runs
 // nothing.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { arch, cpus, loadavg, platform } from 'node:os';
 import { allocationCheck, churnCheck } from './checks.bench.js';
 import { CLOCK } from './clock.js';
@@ -15,6 +15,7 @@ import { LIFECYCLE_MIN_FLOWS, benchLifecycle } from './lifecycle.bench.js';
 import { memoryInUse, memoryRecord } from './memory.bench.js';
 import { benchOvs } from './ovs.bench.js';
 import { cleanUpOnInterrupt } from '../src/cli/process-guard.js';
+import { writeFileAtomic } from '../src/output/atomic-file.js';
 import type { BenchFile, BenchMeta, BenchRecord, Workload } from './record.js';
 import { README_MARKERS, hasReadmeSection, printComparison, printReport, writeReadmeSection } from './report.js';
 import { benchSim } from './sim.bench.js';
@@ -88,13 +89,6 @@ function readBench(path: string): BenchFile {
   return f;
 }
 
-/** Writes beside the target and renames, so a file is never left half-written under its name. */
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
-
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   if (o.compare) {
@@ -146,8 +140,8 @@ async function main(): Promise<void> {
   meta.loadAverageEnd = loadavg();
   const file: BenchFile = { meta, records };
   printReport(file);
-  if (o.json) writeAtomically(o.json, `${JSON.stringify(file, null, 2)}\n`);
-  if (o.readme) writeAtomically(o.readme, writeReadmeSection(readFileSync(o.readme, 'utf8'), file));
+  if (o.json) writeFileAtomic(o.json, `${JSON.stringify(file, null, 2)}\n`);
+  if (o.readme) writeFileAtomic(o.readme, writeReadmeSection(readFileSync(o.readme, 'utf8'), file));
 }
 
 main().catch((e) => {

@@ -52,7 +52,7 @@ export function checksumUpdate32(checksum: number, oldValue: number, newValue: n
 /**
  * foldCarries() for a sum of at most 16 words (below 2^20), as NAT's updates are: two
  * end-around folds always suffice, and bit operations keep it in integer registers (the general
- * fold divides in floating point, a third of a NAT rewrite's instructions).
+ * fold, exact for sums beyond 2^32, divides in floating point).
  */
 function foldSmallSum(sum: number): number {
   const once = (sum & 0xffff) + (sum >>> 16);
