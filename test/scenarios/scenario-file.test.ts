@@ -107,6 +107,18 @@ describe('every error kind names the file and line', () => {
     expect(err(edit('port: 80', 'port: 70000'))).toMatchObject({ kind: 'bad-value', line: 17, field: 'processes.srv.port' });
   });
 
+  it('a value of the wrong type is a bad value, not a missing field', () => {
+    expect(err(edit('name: t', 'name: 5'))).toMatchObject({ kind: 'bad-value', line: 2, field: 'name' });
+    expect(err(edit('    port: 80', '    port: "eighty"'))).toMatchObject({ kind: 'bad-value', line: 17, field: 'processes.srv.port' });
+  });
+
+  it('the format version: missing, or one this ctsim does not read', () => {
+    expect(err(edit('ctsim: 1\n', ''))).toMatchObject({ kind: 'missing-field', field: 'ctsim' });
+    const e = err(edit('ctsim: 1', 'ctsim: 2'));
+    expect(e).toMatchObject({ kind: 'bad-value', line: 1, field: 'ctsim' });
+    expect(e.message).toContain('this ctsim reads version 1');
+  });
+
   it('unsupported-rule: in a rules file, with the rules file and its line', () => {
     const dir = testTempDir('ctsim-scn-');
     writeFileSync(join(dir, 'bad.rules'), '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m recent --set -j DROP\nCOMMIT\n');

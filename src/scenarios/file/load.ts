@@ -48,7 +48,7 @@ export function loadScenarioText(text: string, file: string, overrides: LoadOver
   const changed = applyOverrides(doc, overrides);
   const at = new Locator(doc, lines);
   try {
-    const parsed = scenarioSchema.safeParse(doc.toJS());
+    const parsed = scenarioSchema.safeParse(doc.toJS(), { reportInput: true });
     if (!parsed.success) throw schemaError(parsed.error.issues[0], file, at);
     return new Checker(parsed.data, file, at).run();
   } catch (e) {
@@ -95,7 +95,8 @@ function schemaError(first: Issue, file: string, at: Locator): ScenarioFileError
     const key = issue.keys[0];
     return new ScenarioFileError('unknown-field', file, at.keyLine(path, key), pathText([...path, key]), `unknown field "${key}"`);
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
+  // An absent key fails as a wrong type, or as a wrong value for a literal (the format version).
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined) {
     return new ScenarioFileError('missing-field', file, at.line(path), pathText(path), `missing required field "${String(path.at(-1))}"`);
   }
   return new ScenarioFileError('bad-value', file, at.line(path), pathText(path), issue.message);

@@ -244,7 +244,7 @@ export const captureSchema = z.union([z.literal('all'), z.string().regex(/^[A-Za
 
 export const scenarioSchema = z.strictObject({
   /** Format version. */
-  ctsim: z.literal(1),
+  ctsim: z.literal(1, { error: (i) => (i.input === undefined ? undefined : `format version ${JSON.stringify(i.input)}: this ctsim reads version 1 (ctsim: 1)`) }),
   name: name,
   description: z.string().optional(),
   seed: z.number().int().min(0).max(0xffffffff).optional(),
