@@ -112,6 +112,23 @@ describe('every error kind names the file and line', () => {
     expect(err(edit('    port: 80', '    port: "eighty"'))).toMatchObject({ kind: 'bad-value', line: 17, field: 'processes.srv.port' });
   });
 
+  it('an error in a value an override put there names the override', () => {
+    const withSet = (set: string): ScenarioFileError => {
+      try {
+        loadScenarioText(BASE, 'case.yaml', { set: [set] });
+      } catch (e) {
+        if (e instanceof ScenarioFileError) return e;
+        throw e;
+      }
+      throw new Error('loaded without error');
+    };
+    expect(withSet('duration=-5s')).toMatchObject({ kind: 'bad-value', field: 'duration' });
+    expect(withSet('duration=-5s').message).toContain('(value from --set duration=-5s)');
+    // The unknown key is the first new segment of a longer path.
+    expect(withSet('colour.shade=red')).toMatchObject({ kind: 'unknown-field', field: 'colour' });
+    expect(withSet('colour.shade=red').message).toContain('(value from --set colour.shade=red)');
+  });
+
   it('the format version: missing, or one this ctsim does not read', () => {
     expect(err(edit('ctsim: 1\n', ''))).toMatchObject({ kind: 'missing-field', field: 'ctsim' });
     const e = err(edit('ctsim: 1', 'ctsim: 2'));

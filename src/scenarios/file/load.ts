@@ -53,7 +53,9 @@ export function loadScenarioText(text: string, file: string, overrides: LoadOver
     return new Checker(parsed.data, file, at).run();
   } catch (e) {
     // A value an override put there: say so (its line is the field's place in the file).
-    const by = e instanceof ScenarioFileError ? changed.filter((c) => e.field === c.field || e.field.startsWith(`${c.field}.`) || e.field.startsWith(`${c.field}[`)).at(-1) : undefined;
+    // An unknown field may be the first new key of a longer override path (--set nosuch.x=1).
+    const under = (inner: string, outer: string) => inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
+    const by = e instanceof ScenarioFileError ? changed.filter((c) => under(e.field, c.field) || (e.kind === 'unknown-field' && under(c.field, e.field))).at(-1) : undefined;
     if (by && e instanceof ScenarioFileError) throw new ScenarioFileError(e.kind, e.file, e.line, e.field, `${e.detail} (value from ${by.arg})`);
     throw e;
   }
