@@ -2,7 +2,7 @@
 // campaign add up (and reports of different ones are refused), fuzz shards and jobs give the same
 // figures as one run, and a profile's verification status comes from the records alone.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +110,12 @@ describe('fuzz shards and jobs', () => {
       const overlap = spawnSync(process.execPath, [MAIN, 'fuzz', 'merge', path.join(dir, 's1.json'), path.join(dir, 's1.json')], { encoding: 'utf8' });
       expect(overlap.status).toBe(1);
       expect(overlap.stderr).toMatch(/overlap/);
+      // A missing summary cannot be read; a file that is there but not JSON says so.
+      const missing = spawnSync(process.execPath, [MAIN, 'fuzz', 'merge', path.join(dir, 'absent.json')], { encoding: 'utf8' });
+      expect({ status: missing.status, cannotRead: /absent\.json: cannot read/.test(missing.stderr) }).toEqual({ status: 1, cannotRead: true });
+      writeFileSync(path.join(dir, 'torn.json'), '{"kernel": "6.1');
+      const torn = spawnSync(process.execPath, [MAIN, 'fuzz', 'merge', path.join(dir, 'torn.json')], { encoding: 'utf8' });
+      expect({ status: torn.status, notJson: /torn\.json: not JSON/.test(torn.stderr) }).toEqual({ status: 1, notJson: true });
       expect(JSON.parse(readFileSync(path.join(dir, 's2.json'), 'utf8')).shards).toEqual([{ index: 2, count: 3 }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -131,8 +131,14 @@ const fuzzMergeCommand: CommandModule<object, { summaries: string[]; json?: bool
     .example('$0 fuzz merge s1.json s2.json', 'add up a sharded campaign') as never,
   handler: (a) => {
     const parsed = a.summaries.map((f) => {
+      let text: string;
       try {
-        return JSON.parse(readFileSync(f, 'utf8')) as FuzzSummary;
+        text = readFileSync(f, 'utf8');
+      } catch (e) {
+        throw new FuzzMergeError(`${f}: cannot read (${(e as Error).message})`);
+      }
+      try {
+        return JSON.parse(text) as FuzzSummary;
       } catch (e) {
         throw new FuzzMergeError(`${f}: not JSON (${(e as Error).message})`);
       }
