@@ -260,6 +260,11 @@ describe('ctsim kernel-diff --scenario: variants by id', () => {
     expectCleanFailure(r, 2, /^ctsim: ConfigError \(config\): no shipped scenario "no-such-variant" \(shipped: .*half-close-leak.*port-collision/);
     expect(r.stdout).toBe('');
   });
+
+  it('--cases names a folder that is not there: exit 2 naming it, before any lab is built', () => {
+    const r = ctsim(['kernel-diff', '--cases', '/nonexistent-ctsim-cases']);
+    expectCleanFailure(r, 2, /^ctsim: --cases \/nonexistent-ctsim-cases: not a readable folder \(ENOENT/);
+  });
 });
 
 describe('ctsim scenario --json', () => {

@@ -72,7 +72,13 @@ function casesFromDir(dir: string): DiffCase[] {
 
 function caseSource(a: Args): CaseSource {
   if (a.cases) {
-    const count = readdirSync(a.cases).filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).length;
+    let names: string[];
+    try {
+      names = readdirSync(a.cases);
+    } catch (e) {
+      throw new UsageError(`--cases ${a.cases}: not a readable folder (${(e as Error).message})`);
+    }
+    const count = names.filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).length;
     if (count === 0) throw new UsageError(`--cases ${a.cases}: no .pcap or .pcapng files`);
     return { kind: 'files', dir: resolve(a.cases), count };
   }
