@@ -12,7 +12,11 @@
 //     reply looks like). A first packet seen only after NAT (the application's SYN after
 //     REDIRECT: 127.0.0.1:15001) gets its original destination from the first packet the
 //     capture shows coming back to it from elsewhere (the sidecar's SYN-ACK, de-NATed), if the
-//     host's nat OUTPUT rules would indeed redirect it there; every such inference is stated;
+//     host's nat OUTPUT rules would indeed redirect it there; every such inference is stated.
+//     The capture does not show which socket sent a packet, so nat OUTPUT is asked as root and
+//     as each uid and gid its owner matches name (Istio's proxy 1337). A new connection's SYN
+//     seen leaving as addressed although the rules would rewrite it for every such owner is
+//     stated too: the rules and the capture disagree (other host, other time);
 //   - before conntrack, the raw table (OUTPUT for a sent packet, PREROUTING for a received one):
 //     its DROP stops the packet untracked, CT --notrack leaves it untracked (no entry, no NAT);
 //   - a lo packet is tracked once, at OUTPUT; only when conntrack marked it INVALID there (no
@@ -27,9 +31,10 @@ import { Status } from '../conntrack/status.js';
 import { verdictCtState, type CtState, type Verdict } from '../conntrack/verdict.js';
 import type { Hook, RuleEvaluator, RulePacket, RuleResult, Table } from '../stack/rules.js';
 import { CT_NAT_DST, CT_NAT_SRC } from '../stack/rules.js';
-import { IpProtocol, PacketView, formatIpv4Address, inPrefix, parseIpv4Address, rewriteTuple } from '../wire/index.js';
+import { IpProtocol, PacketView, TcpFlag, formatIpv4Address, inPrefix, parseIpv4Address, rewriteTuple } from '../wire/index.js';
 import { Replayer, type ReplayOptions, type ReplayRow } from './replay.js';
 import { PacketSelector, Selection, formatTuple } from './select.js';
+import { socketOwners, socketOwnersText, type SocketOwner } from './socket-owners.js';
 
 export interface ReplayHostInterface {
   name: string;
@@ -81,6 +86,8 @@ export class HostReplayer {
   private readonly selector = new PacketSelector<HostRow>({ dedup: true });
   private readonly view = new PacketView();
   private readonly ahead = new PacketView();
+  /** The socket owners a locally generated packet is tried as (natOwners), once computed. */
+  private owners: SocketOwner[] | null = null;
   /** The binding inferred for the packet being tracked (used by the nat callback). */
   private pendingDnat: { addr: number; port: number } | null = null;
   /** The inbound path's verdict for a created entry (set in the nat callback). */
@@ -161,7 +168,7 @@ export class HostReplayer {
     if (local && view.hasPorts) {
       const ip = view.ip;
       const tcp = view.tcp;
-      const pre = this.beforeNat(ip.src, tcp.srcPort, ip.dst, tcp.dstPort, records, index);
+      const pre = this.beforeNat(ip.src, tcp.srcPort, ip.dst, tcp.dstPort, (tcp.flags & (TcpFlag.SYN | TcpFlag.ACK)) === TcpFlag.SYN, records, index);
       if (pre.tuple) {
         captured = formatTuple(ip.src, tcp.srcPort, ip.dst, tcp.dstPort);
         data = rec.data.slice();
@@ -223,7 +230,7 @@ export class HostReplayer {
       src: v.ip.src, dst: v.ip.dst, proto: v.ip.protocol, sport: v.tcp.srcPort, dport: v.tcp.dstPort, length: v.ip.totalLength,
       // At raw OUTPUT the route is the one of the destination before NAT (the capture shows it after).
       inIface: out ? undefined : iface, outIface: out ? (this.isLocal(v.ip.dst) ? 'lo' : this.routeIface(v.ip.dst)) : undefined,
-      // As for nat OUTPUT: the capture cannot say which socket sent it (an application's is assumed).
+      // The capture cannot say which socket sent it: root's is assumed (raw rules rarely match owners).
       uid: out ? 0 : undefined, gid: out ? 0 : undefined,
       ctstate: 'INVALID', mark: 0, ctNat: 0, addrType: (a) => (this.isLocal(a) ? 2 : 1),
     };
@@ -237,7 +244,7 @@ export class HostReplayer {
    * The tuple conntrack saw at OUTPUT for a locally generated packet captured after NAT as
    * src:sport > dst:dport: null tuple when it is the same. `dnat`: the binding a new entry gets.
    */
-  private beforeNat(src: number, sport: number, dst: number, dport: number, records: readonly CaptureRecord[], index: number):
+  private beforeNat(src: number, sport: number, dst: number, dport: number, syn: boolean, records: readonly CaptureRecord[], index: number):
     { tuple: { src: number; dst: number; sport: number; dport: number } | null; dnat: { addr: number; port: number } | null; assumed: string | null } {
     const ct = this.replayer.ct;
     const now = Math.max(this.replayer.nowNs, Math.round(this.replayer.timeOf(records[index]) * 1e9));
@@ -252,14 +259,25 @@ export class HostReplayer {
       if (t.src === src && t.dst === dst && t.sport === sport && t.dport === dport) return { tuple: null, dnat, assumed: null };
       return { tuple: { src: t.src, dst: t.dst, sport: t.sport, dport: t.dport }, dnat, assumed: null };
     }
-    // A first packet. Was it redirected? Only if the nat OUTPUT rules send its original to dst:dport.
-    if (!this.host.rules || !this.isLocal(dst)) return { tuple: null, dnat: null, assumed: null };
+    if (!this.host.rules) return { tuple: null, dnat: null, assumed: null };
+    if (!this.isLocal(dst)) {
+      // Captured leaving as addressed. A new connection's SYN passes nat OUTPUT: if the rules
+      // rewrite it whatever socket sent it, the rules and the capture disagree (a mid-stream
+      // packet may belong to an entry older than the rules: its NAT was decided then).
+      if (!syn) return { tuple: null, dnat: null, assumed: null };
+      const targets = this.natOwners().map((o) => this.natOutputTarget(src, sport, dst, dport, o));
+      const first = targets[0];
+      if (!first || targets.some((t) => !t || (t.addr === dst && t.port === dport))) return { tuple: null, dnat: null, assumed: null };
+      return { tuple: null, dnat: null, assumed: `a new connection's SYN seen leaving as addressed, but the nat OUTPUT rules' ${first.what} would have rewritten it whichever socket sent it (${socketOwnersText(this.natOwners())}); tracked as captured: are the rules this host's, from the time of the capture?` };
+    }
+    // A first packet. Was it redirected? Only if the nat OUTPUT rules send its original to dst:dport
+    // (for some socket owner: the capture does not show which socket sent it).
     const orig = this.lookAhead(src, sport, dst, dport, records, index);
     if (!orig) {
       return { tuple: null, dnat: null, assumed: `first packet seen only as ${formatTuple(src, sport, dst, dport)}: no later packet shows where it was addressed before NAT; tracked as captured` };
     }
-    const target = this.natOutputTarget(src, sport, orig.addr, orig.port);
-    if (!target || target.addr !== dst || target.port !== dport) {
+    const target = this.natOwners().map((o) => this.natOutputTarget(src, sport, orig.addr, orig.port, o)).find((t) => t && t.addr === dst && t.port === dport);
+    if (!target) {
       return { tuple: null, dnat: null, assumed: `packet #${orig.n} suggests ${formatIpv4Address(orig.addr)}:${orig.port} as the original destination, but the nat OUTPUT rules do not send it to ${formatIpv4Address(dst)}:${dport}; tracked as captured` };
     }
     return {
@@ -285,13 +303,18 @@ export class HostReplayer {
     return null;
   }
 
-  /** Where the nat OUTPUT chain sends a new locally generated packet (any socket owner but the rules' exceptions). */
-  private natOutputTarget(src: number, sport: number, dst: number, dport: number): { addr: number; port: number; what: string } | null {
+  /** The socket owners a locally generated packet is tried as at nat OUTPUT (computed once). */
+  private natOwners(): SocketOwner[] {
+    this.owners ??= socketOwners(this.host.rules!, 'nat');
+    return this.owners;
+  }
+
+  /** Where the nat OUTPUT chain sends a new locally generated packet from a socket of this owner. */
+  private natOutputTarget(src: number, sport: number, dst: number, dport: number, owner: SocketOwner): { addr: number; port: number; what: string } | null {
     const rules = this.host.rules!;
     const pkt: RulePacket = {
       src, dst, proto: IpProtocol.TCP, sport, dport, length: 60, outIface: this.isLocal(dst) ? 'lo' : this.routeIface(dst),
-      // The capture cannot say which socket sent it: an application's (not the proxy's) is assumed.
-      uid: 0, gid: 0, ctstate: 'NEW', mark: 0, ctNat: 0, addrType: (a) => (this.isLocal(a) ? 2 : 1),
+      uid: owner.uid, gid: owner.gid, ctstate: 'NEW', mark: 0, ctNat: 0, addrType: (a) => (this.isLocal(a) ? 2 : 1),
     };
     const r = rules.evaluate('nat', 'OUTPUT', pkt);
     if (!r.nat) return null;

@@ -74,4 +74,9 @@ export interface RuleRandomSource {
 
 export interface RuleEvaluator {
   evaluate(table: Table, hook: Hook, pkt: RulePacket, random?: RuleRandomSource): RuleResult;
+  /**
+   * The uids and gids that a table's `-m owner` matches name: the socket owners its rules tell
+   * apart (a replayer that cannot see a packet's socket tries root and each of these).
+   */
+  ownerIds?(table: Table): { uids: number[]; gids: number[] };
 }

@@ -119,6 +119,39 @@ describe('replay --host: the real kernel\'s INVALID packets and final table (6.1
   });
 });
 
+describe('replay --host: which socket sent a packet, and rules that disagree with the capture', () => {
+  const NAT = (rule: string) => parseIptablesSave(`*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n${rule}\nCOMMIT\n`);
+  const run = (name: string, rules: ReturnType<typeof NAT> | ReturnType<typeof loadIstioPreset>) =>
+    [...new HostReplayer({ name: 'pod', interfaces: [{ name: 'eth0', addr: ip('198.18.1.10'), prefixLen: 24 }], rules }, { kernel: '6.18', sysctls: SYSCTLS }).replay(records(name))];
+  const DISAGREE = /would have rewritten it whichever socket sent it/;
+
+  it("Istio's rules: the sidecar's upstream SYN leaves unredirected (uid 1337 is exempt), which is no disagreement", () => {
+    for (const [name, invalidDrop] of CASES) {
+      const rows = run(`${name}-pod.pcap`, loadIstioPreset({ invalidDrop }));
+      expect(rows.filter((r) => r.assumed !== null && DISAGREE.test(r.assumed)), name).toEqual([]);
+    }
+  });
+
+  it('rules that redirect every socket: the SYN the capture shows leaving as addressed is flagged, other packets not', () => {
+    const rows = run('half-close-leak-pod.pcap', NAT('-A OUTPUT -p tcp -j REDIRECT --to-ports 15001'));
+    const flagged = rows.filter((r) => r.assumed !== null && DISAGREE.test(r.assumed));
+    expect(flagged.length).toBeGreaterThan(0);
+    for (const r of flagged) {
+      expect({ flags: r.flags, hook: r.hook, iface: r.iface, dst: r.dst }).toEqual({ flags: 'S', hook: 'output', iface: 'eth0', dst: '198.18.1.20' });
+      expect(r.assumed).toContain('REDIRECT --to-ports 15001');
+    }
+  });
+
+  it('a redirect for one uid only: the app\'s SYN seen after REDIRECT still gets its original destination (root is not the only owner tried)', () => {
+    const rows = run('port-collision-pod.pcap', NAT('-A OUTPUT -p tcp -m owner --uid-owner 1000 -j REDIRECT --to-ports 15001'));
+    expect(rows[0].captured).toBe('198.18.1.10:44410 > 127.0.0.1:15001');
+    expect(`${rows[0].dst}:${rows[0].dport}`).toBe('198.18.1.20:8080');
+    expect(rows[0].assumed).toMatch(/original destination 198\.18\.1\.20:8080 from packet #2/);
+    // The sidecar's upstream SYN: root's socket is not redirected by this rule, so no disagreement.
+    expect(rows.filter((r) => r.assumed !== null && DISAGREE.test(r.assumed))).toEqual([]);
+  });
+});
+
 describe('replay --host: the raw table (6.18.44, CT --notrack)', () => {
   // notrack-client-*: 198.18.0.1 on a veth in a namespace, raw OUTPUT --dport 5555 -j NOTRACK (the
   // client's packets untracked), a client on port 40000 sending "hi" to a server on 5555 that

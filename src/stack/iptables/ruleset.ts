@@ -35,6 +35,22 @@ export class Ruleset implements RuleEvaluator {
     return this.tableMap.get(table)?.chains.get(name);
   }
 
+  /** The uids and gids named by the table's `-m owner` matches (--uid-owner, --gid-owner), each once, in rule order. */
+  ownerIds(table: TableName): { uids: number[]; gids: number[] } {
+    const uids = new Set<number>();
+    const gids = new Set<number>();
+    for (const chain of this.tableMap.get(table)?.chains.values() ?? []) {
+      for (const rule of chain.rules) {
+        for (const m of rule.matches) {
+          if (m.kind !== 'owner') continue;
+          if (m.uid) uids.add(m.uid.id);
+          if (m.gid) gids.add(m.gid.id);
+        }
+      }
+    }
+    return { uids: [...uids], gids: [...gids] };
+  }
+
   /** The rule `iptables -t table -L chain n` would show (1-based). */
   rule(table: TableName, chain: string, n: number): Readonly<Rule> | undefined {
     return this.chain(table, chain)?.rules[n - 1];
