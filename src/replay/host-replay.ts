@@ -15,8 +15,9 @@
 //     host's nat OUTPUT rules would indeed redirect it there; every such inference is stated.
 //     The capture does not show which socket sent a packet, so nat OUTPUT is asked as root and
 //     as each uid and gid its owner matches name (Istio's proxy 1337). A new connection's SYN
-//     seen leaving as addressed although the rules would rewrite it for every such owner is
-//     stated too: the rules and the capture disagree (other host, other time);
+//     seen leaving as addressed although the rules would rewrite it for every such owner (and
+//     they match no mark and nothing at random) is stated too: the rules and the capture
+//     disagree (other host, other time);
 //   - before conntrack, the raw table (OUTPUT for a sent packet, PREROUTING for a received one):
 //     its DROP stops the packet untracked, CT --notrack leaves it untracked (no entry, no NAT);
 //   - a lo packet is tracked once, at OUTPUT; only when conntrack marked it INVALID there (no
@@ -264,7 +265,8 @@ export class HostReplayer {
       // Captured leaving as addressed. A new connection's SYN passes nat OUTPUT: if the rules
       // rewrite it whatever socket sent it, the rules and the capture disagree (a mid-stream
       // packet may belong to an entry older than the rules: its NAT was decided then).
-      if (!syn) return { tuple: null, dnat: null, assumed: null };
+      // Rules that match the mark or at random cannot be re-asked without what the capture lacks.
+      if (!syn || this.host.rules.hiddenMatches?.('nat').markOrRandom !== false) return { tuple: null, dnat: null, assumed: null };
       const targets = this.natOwners().map((o) => this.natOutputTarget(src, sport, dst, dport, o));
       const first = targets[0];
       if (!first || targets.some((t) => !t || (t.addr === dst && t.port === dport))) return { tuple: null, dnat: null, assumed: null };

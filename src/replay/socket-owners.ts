@@ -11,7 +11,7 @@ export interface SocketOwner {
 
 /** Root and every uid x gid the table's owner matches name (root's first). */
 export function socketOwners(rules: RuleEvaluator, table: Table): SocketOwner[] {
-  const ids = rules.ownerIds?.(table) ?? { uids: [], gids: [] };
+  const ids = rules.hiddenMatches?.(table) ?? { uids: [], gids: [] };
   const uids = [0, ...ids.uids.filter((u) => u !== 0)];
   const gids = [0, ...ids.gids.filter((g) => g !== 0)];
   return uids.flatMap((uid) => gids.map((gid) => ({ uid, gid })));

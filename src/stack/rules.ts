@@ -72,11 +72,19 @@ export interface RuleRandomSource {
   randomU32(): number;
 }
 
+/** See RuleEvaluator.hiddenMatches. */
+export interface HiddenMatches {
+  uids: number[];
+  gids: number[];
+  markOrRandom: boolean;
+}
+
 export interface RuleEvaluator {
   evaluate(table: Table, hook: Hook, pkt: RulePacket, random?: RuleRandomSource): RuleResult;
   /**
-   * The uids and gids that a table's `-m owner` matches name: the socket owners its rules tell
-   * apart (a replayer that cannot see a packet's socket tries root and each of these).
+   * What a table's rules ask of a packet that a capture does not show: the uids and gids its
+   * `-m owner` matches name (a replayer tries root and each of these as the packet's socket),
+   * and whether a rule matches on the mark or by chance (-m mark, -m statistic).
    */
-  ownerIds?(table: Table): { uids: number[]; gids: number[] };
+  hiddenMatches?(table: Table): HiddenMatches;
 }

@@ -17,11 +17,14 @@ describe('socket owners for a packet whose socket a capture does not show', () =
 
   it('ids from every chain, inverted matches too, each once; none named: root only', () => {
     const rules = nat('-A OUTPUT -m owner --uid-owner 1000 -j X', '-A X -m owner ! --uid-owner 1000 -j RETURN', '-A X -p tcp -m owner --gid-owner 5 -j REDIRECT --to-ports 15001');
-    expect(rules.ownerIds('nat')).toEqual({ uids: [1000], gids: [5] });
+    expect(rules.hiddenMatches('nat')).toEqual({ uids: [1000], gids: [5], markOrRandom: false });
     expect(socketOwners(rules, 'nat')).toEqual([{ uid: 0, gid: 0 }, { uid: 0, gid: 5 }, { uid: 1000, gid: 0 }, { uid: 1000, gid: 5 }]);
     expect(socketOwnersText(socketOwners(rules, 'nat'))).toBe('uid 0, 1000; gid 0, 5');
     expect(socketOwners(nat('-A OUTPUT -p tcp -j REDIRECT --to-ports 15001'), 'nat')).toEqual([{ uid: 0, gid: 0 }]);
     // A table the rules do not have names no owner.
-    expect(nat().ownerIds('raw')).toEqual({ uids: [], gids: [] });
+    expect(nat().hiddenMatches('raw')).toEqual({ uids: [], gids: [], markOrRandom: false });
+    // A mark match or a random one: what the capture does not show decides.
+    expect(nat('-A OUTPUT -m mark --mark 0x539 -j RETURN').hiddenMatches('nat').markOrRandom).toBe(true);
+    expect(nat('-A OUTPUT -m statistic --mode random --probability 0.5 -j RETURN').hiddenMatches('nat').markOrRandom).toBe(true);
   });
 });

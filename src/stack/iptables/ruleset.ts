@@ -3,7 +3,7 @@
 // table like `iptables -L -v -n --line-numbers`, and saves like `iptables-save -c`. Changes go
 // through iptables commands and are checked like the kernel checks a table replace (loops, hook
 // masks) before they take effect; evaluation uses a compiled copy rebuilt after each change.
-import type { RuleEvaluator, RulePacket, RuleRandomSource } from '../rules.js';
+import type { HiddenMatches, RuleEvaluator, RulePacket, RuleRandomSource } from '../rules.js';
 import { applyCommand, cloneTableRules, newTableRules } from './commands.js';
 import { RuleEvalError } from './errors.js';
 import { compileTable, evaluateTable } from './evaluate.js';
@@ -35,20 +35,22 @@ export class Ruleset implements RuleEvaluator {
     return this.tableMap.get(table)?.chains.get(name);
   }
 
-  /** The uids and gids named by the table's `-m owner` matches (--uid-owner, --gid-owner), each once, in rule order. */
-  ownerIds(table: TableName): { uids: number[]; gids: number[] } {
+  /** The ids the table's `-m owner` matches name (each once, in rule order), and whether it matches marks or at random. */
+  hiddenMatches(table: TableName): HiddenMatches {
     const uids = new Set<number>();
     const gids = new Set<number>();
+    let markOrRandom = false;
     for (const chain of this.tableMap.get(table)?.chains.values() ?? []) {
       for (const rule of chain.rules) {
         for (const m of rule.matches) {
+          if (m.kind === 'mark' || m.kind === 'statistic') markOrRandom = true;
           if (m.kind !== 'owner') continue;
           if (m.uid) uids.add(m.uid.id);
           if (m.gid) gids.add(m.gid.id);
         }
       }
     }
-    return { uids: [...uids], gids: [...gids] };
+    return { uids: [...uids], gids: [...gids], markOrRandom };
   }
 
   /** The rule `iptables -t table -L chain n` would show (1-based). */
