@@ -21,6 +21,7 @@
 // carries is a format note, and timeouts one second apart are equal.
 // Length: one comparison (the common representation, alignment, packets, events, facts, outcome)
 // over shared row types and tolerances; its parts only make sense together.
+import { align, pairCrossed } from './align.js';
 import { performance } from 'node:perf_hooks';
 import type { ConntrackEvent } from '../conntrack/events.js';
 import { Status } from '../conntrack/status.js';
@@ -192,6 +193,8 @@ interface Row {
   timeNs: number;
   flow: string;
   where: string;
+  /** The sending endpoint (by name): a packet's direction within its flow. */
+  sender: string;
   text: string;
 }
 
@@ -238,7 +241,7 @@ function packetRows(spec: ScenarioSpec, packets: LadderPacket[], names: Endpoint
     const where = `${p.host} ${p.iface}`;
     // A flow is one connection (both directions) as seen at one place.
     rows.push({
-      timeNs: p.timeNs, where, flow: `${where} ${fromClient ? src : dst}`,
+      timeNs: p.timeNs, where, flow: `${where} ${fromClient ? src : dst}`, sender: src,
       text: `${src} > ${dst} ${p.flags} seq=${seq}${ack !== null ? ` ack=${ack}` : ''}${p.len ? ` len=${p.len}` : ''}`,
     });
   }
@@ -332,38 +335,6 @@ function factText(e: ProgramEvent, names: EndpointNames): string {
 
 // ------------------------------------------------------------ alignment and timing
 
-/** Longest common subsequence alignment, in order, with gaps as nulls (greedy beyond 4M cells). */
-function align<A, B>(a: A[], b: B[], eq: (x: A, y: B) => boolean): Array<[A | null, B | null]> {
-  const n = a.length;
-  const m = b.length;
-  const out: Array<[A | null, B | null]> = [];
-  if (n * m > 4_000_000) {
-    // Too long for a table: walk both in order, pairing equal heads and skipping the other side's.
-    let i = 0;
-    let j = 0;
-    while (i < n && j < m) {
-      if (eq(a[i], b[j])) out.push([a[i++], b[j++]]);
-      else if (j + 1 < m && eq(a[i], b[j + 1])) out.push([null, b[j++]]);
-      else out.push([a[i++], null]);
-    }
-    while (i < n) out.push([a[i++], null]);
-    while (j < m) out.push([null, b[j++]]);
-    return out;
-  }
-  const L: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = eq(a[i], b[j]) ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
-  let i = 0;
-  let j = 0;
-  while (i < n && j < m) {
-    if (eq(a[i], b[j])) out.push([a[i++], b[j++]]);
-    else if (L[i + 1][j] >= L[i][j + 1]) out.push([a[i++], null]);
-    else out.push([null, b[j++]]);
-  }
-  while (i < n) out.push([a[i++], null]);
-  while (j < m) out.push([null, b[j++]]);
-  return out;
-}
-
 const ms = (ns: number) => ns / 1e6;
 
 /** Why a matched pair's timing is off, or null. */
@@ -394,8 +365,16 @@ function comparePackets(sim: Row[], real: Row[], windowNs: number, tol: Readonly
   const realBy = groupBy(real, (r) => r.flow);
   for (const f of flows) {
     let prev: [number, number] | null = null;
-    for (const [c, k] of align(simBy.get(f) ?? [], realBy.get(f) ?? [], (x, y) => x.text === y.text)) {
-      if (c && k) {
+    const same = (x: Row, y: Row) => x.text === y.text;
+    const at = (x: Row) => x.timeNs;
+    const dir = (x: Row) => x.sender;
+    const keys = { timeA: at, timeB: at, dirA: dir, dirB: dir };
+    for (const { a: c, b: k, crossed } of pairCrossed(align(simBy.get(f) ?? [], realBy.get(f) ?? [], same), same, keys, tol.absoluteMs * 1e6)) {
+      if (c && k && crossed) {
+        // The same packet on the other side of a packet it crossed in flight: a timing matter.
+        const d = ms(k.timeNs - c.timeNs);
+        out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: k.timeNs, status: 'timing', note: `captured in another order within its flow (crossed a packet in flight), kernel ${d >= 0 ? '+' : ''}${d.toFixed(1)} ms` });
+      } else if (c && k) {
         const problem = timingProblem(c.timeNs, k.timeNs, prev, false, tol);
         out.push({ where: c.where, packet: c.text, ctsimNs: c.timeNs, kernelNs: k.timeNs, status: problem ? 'timing' : 'ok', ...(problem ? { note: problem } : {}) });
         prev = [c.timeNs, k.timeNs];
