@@ -577,6 +577,14 @@ export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSecond
     const next = simDone && real.program.find((e) => e.ev === 'call' && sim.program.some((x) => x.ev === 'call' && x.process === e.process && x.t >= simDone.t));
     if (next && f.t > next.t) tooSlow = `${f.process} ended at ${(f.t / 1e9).toFixed(1)} s in the real run, after ${next.process}'s calls began (${(next.t / 1e9).toFixed(1)} s): this machine is too slow (or too loaded) for this storm`;
   }
+  // Programs that began late: each timeline runs from the lab's start, so a program that began
+  // seconds late (a slow guest starting its processes) meets the others at other moments than the
+  // scenario says, and the run is not the scenario.
+  const firstCall = (run: ReadonlyArray<{ ev: string; t: number }>) => Math.min(...run.filter((e) => e.ev === 'call').map((e) => e.t));
+  const lateStartNs = firstCall(real.program) - firstCall(sim.program);
+  if (!tooSlow && Number.isFinite(lateStartNs) && lateStartNs > Math.max(1e9, 2 * tol.absoluteMs * 1e6)) {
+    tooSlow = `the programs' first call came ${(lateStartNs / 1e9).toFixed(1)} s late in the real run (ctsim ${(firstCall(sim.program) / 1e9).toFixed(3)} s): this machine is too slow (or too loaded) to start them on time`;
+  }
   return {
     name: spec.name, file: spec.file, kernel: real.kernel, profile, durationSec: spec.durationNs / 1e9, tolerance: tol,
     packets, events, program, outcome, snapshots: real.snapshots, late: real.late, tooSlow,
