@@ -48,6 +48,8 @@ export interface CrossingKeys<A, B> {
   timeB: (y: B) => number;
   dirA: (x: A) => string;
   dirB: (y: B) => string;
+  /** Rows this close in time count as sent at one instant: their order is a race, whatever their direction (default 0). */
+  instantNs?: number;
 }
 
 /**
@@ -60,8 +62,9 @@ export interface CrossingKeys<A, B> {
 export function pairCrossed<A, B>(rows: Array<[A | null, B | null]>, eq: (x: A, y: B) => boolean, k: CrossingKeys<A, B>, maxNs: number): Array<Aligned<A, B>> {
   const { timeA, timeB } = k;
   const dirOf = ([a, b]: [A | null, B | null]) => (a !== null ? k.dirA(a) : k.dirB(b!));
-  const onlyCrossings = (i: number, j: number, dir: string) => {
-    for (let r = Math.min(i, j) + 1; r < Math.max(i, j); r++) if (dirOf(rows[r]) === dir) return false;
+  const timeOf = ([a, b]: [A | null, B | null]) => (a !== null ? timeA(a) : timeB(b!));
+  const onlyCrossings = (i: number, j: number, dir: string, t: number) => {
+    for (let r = Math.min(i, j) + 1; r < Math.max(i, j); r++) if (dirOf(rows[r]) === dir && Math.abs(timeOf(rows[r]) - t) > (k.instantNs ?? 0)) return false;
     return true;
   };
   const lonelyB = rows.flatMap(([a, b], i) => (a === null && b !== null ? [i] : []));
@@ -71,7 +74,7 @@ export function pairCrossed<A, B>(rows: Array<[A | null, B | null]>, eq: (x: A, 
     if (a === null || b !== null) return;
     let best = -1;
     for (const j of lonelyB) {
-      if (taken.has(j) || !eq(a, rows[j][1]!) || !onlyCrossings(i, j, k.dirA(a))) continue;
+      if (taken.has(j) || !eq(a, rows[j][1]!) || !onlyCrossings(i, j, k.dirA(a), timeA(a))) continue;
       const d = Math.abs(timeB(rows[j][1]!) - timeA(a));
       if (d <= maxNs && (best < 0 || d < Math.abs(timeB(rows[best][1]!) - timeA(a)))) best = j;
     }

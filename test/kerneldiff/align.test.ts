@@ -20,11 +20,18 @@ describe('align and pairCrossed', () => {
   });
 
   it('one sender\'s two packets in another order is a real difference: not paired', () => {
-    const ctsim = [p(0, 'app', 'data1'), p(1e6, 'app', 'F')];
-    const kernel = [p(0, 'app', 'F'), p(1e6, 'app', 'data1')];
+    const ctsim = [p(0, 'app', 'data1'), p(5e6, 'app', 'F')];
+    const kernel = [p(0, 'app', 'F'), p(5e6, 'app', 'data1')];
     const rows = pairCrossed(align(ctsim, kernel, same), same, keys, 50e6);
     expect(rows.filter((r) => !r.a || !r.b)).toHaveLength(2);
     expect(rows.some((r) => r.crossed)).toBe(false);
+  });
+
+  it('one sender\'s packets sent at one instant (two timers racing): paired when instantNs allows it', () => {
+    const ctsim = [p(0, 'up', 'data'), p(0.1e6, 'up', 'ack')];
+    const kernel = [p(0, 'up', 'ack'), p(0.1e6, 'up', 'data')];
+    expect(pairCrossed(align(ctsim, kernel, same), same, keys, 50e6).some((r) => r.crossed)).toBe(false);
+    expect(pairCrossed(align(ctsim, kernel, same), same, { ...keys, instantNs: 1e6 }, 50e6).filter((r) => !r.a || !r.b)).toEqual([]);
   });
 
   it('too far apart in time, or different packets: left as gaps', () => {
