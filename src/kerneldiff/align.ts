@@ -57,7 +57,8 @@ export interface CrossingKeys<A, B> {
  * other (the nearest in time within `maxNs`, each used once), at the first side's place, when
  * every row between the two places goes the other way: the same packet, captured before or after
  * packets it crossed in flight. A row of the same direction in between is an order the two sides
- * really differ in, and rows without a partner stay gaps.
+ * really differ in, unless it was sent within `instantNs` of the packet (one instant: a race);
+ * rows without a partner stay gaps.
  */
 export function pairCrossed<A, B>(rows: Array<[A | null, B | null]>, eq: (x: A, y: B) => boolean, k: CrossingKeys<A, B>, maxNs: number): Array<Aligned<A, B>> {
   const { timeA, timeB } = k;
