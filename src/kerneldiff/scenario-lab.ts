@@ -190,6 +190,12 @@ export class LabProcess {
     return this.exited;
   }
 
+  /** Writes one line to the program's standard input (started with `stdin: true`). */
+  send(line: string): void {
+    if (!this.child.stdin) throw new LabError(`${this.name} was started without a standard input`);
+    this.child.stdin.write(`${line}\n`);
+  }
+
   /** Sends `signal` (SIGINT lets tcpdump and conntrack flush), then SIGKILL after graceMs. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
     if (this.exited) return;
@@ -329,10 +335,10 @@ export class ScenarioLab extends OwnedNamespaces {
     return dir;
   }
 
-  /** Starts `cmd args` in a namespace (as `uid`/`gid` when given) with a hard time limit; destroy() kills it if it still runs. */
-  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; gid?: number; limitMs: number; cwd?: string }): LabProcess {
+  /** Starts `cmd args` in a namespace (as `uid`/`gid` when given) with a hard time limit; destroy() kills it if it still runs. `stdin`: a pipe for send(). */
+  start(ns: string, name: string, cmd: string, args: string[], o: { uid?: number; gid?: number; limitMs: number; cwd?: string; stdin?: boolean }): LabProcess {
     const asUser = o.uid ? ['setpriv', '--reuid', String(o.uid), '--regid', String(o.gid ?? o.uid), '--clear-groups'] : [];
     const [program, ...rest] = [...asUser, cmd, ...args];
-    return new LabProcess(name, this.spawnIn(ns, program, rest, { stdio: ['ignore', 'pipe', 'pipe'], cwd: o.cwd }), o.limitMs);
+    return new LabProcess(name, this.spawnIn(ns, program, rest, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], cwd: o.cwd }), o.limitMs);
   }
 }

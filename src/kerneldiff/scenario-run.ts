@@ -23,6 +23,9 @@ import { INVALID_NFLOG_GROUP, ScenarioLab, labPython, type LabProcess } from './
 /** Entries listed per host in a snapshot (as ctsim's own snapshots do). */
 const SNAPSHOT_ENTRIES = 1000;
 
+/** A program that has not said it is ready by then (a very slow guest) fails the run. */
+const READY_TIMEOUT_MS = 30_000;
+
 /** A real run longer than this is refused (a scenario's own timeouts make it long: shorten them with --set). */
 export const MAX_REAL_SECONDS = 300;
 
@@ -42,7 +45,7 @@ export interface RealRun extends RunRecord {
   /** Epoch ns of time 0. */
   t0EpochNs: bigint;
   wallSeconds: number;
-  /** Programs that started after time 0 (a loaded machine): their early steps ran late. */
+  /** Programs that read time 0 only after it had passed (a loaded machine): their early steps ran late. */
   late: string[];
   /**
    * When `conntrack -S` (counters) was read, between these times (ns since time 0): at the end of
@@ -62,7 +65,7 @@ export interface RealRunOptions {
   keepDir?: string;
   /** The kept files' name stem (a seed variant's id; the spec's name by default). */
   captureStem?: string;
-  /** Seconds from the moment the servers are ready to time 0 (room for the other programs to start). */
+  /** Seconds from the moment every program is ready to time 0 (room for each to read it; 0.5 by default). */
   startupSeconds?: number;
 }
 
@@ -133,7 +136,7 @@ function programFacts(p: LabProcess, name: string, t0: bigint): ProgramEvent[] {
     } catch {
       continue; // not one of ours
     }
-    if (typeof d.t !== 'number' || typeof d.ev !== 'string' || d.ev === 'ready' || d.ev === 'exit' || d.ev === 'start') continue;
+    if (typeof d.t !== 'number' || typeof d.ev !== 'string' || d.ev === 'ready' || d.ev === 'go' || d.ev === 'exit' || d.ev === 'start') continue;
     const { t, ...fact } = d;
     out.push({ ...(fact as object), t: Number(epochNs(t as number) - t0), process: name } as ProgramEvent);
   }
@@ -157,7 +160,8 @@ function pythonSteps(steps: Step[]): unknown[] {
   });
 }
 
-function programArgs(p: ProcessSpec, scripts: string, t0: number): string[] {
+/** `t0`: time 0 as epoch seconds, or 'stdin' (the start barrier: sent once every program is ready). */
+function programArgs(p: ProcessSpec, scripts: string, t0: number | 'stdin'): string[] {
   const script = (n: string) => ['-B', join(scripts, n)];
   switch (p.kind) {
     case 'listener':
@@ -271,23 +275,28 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
 
     const procs: Array<{ spec: ProcessSpec; p: LabProcess }> = [];
     const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
-    const startProgram = (ps: ProcessSpec, t0: number) => {
+    const startProgram = (ps: ProcessSpec, t0: number | 'stdin') => {
       const uid = ps.kind === 'inject' ? 0 : ps.uid;
       const py = labPython(uid);
-      const p = lab.start(lab.namespaceOf(ps.host), ps.name, py, programArgs(ps, scripts, t0), { uid, gid: ps.gid, limitMs, cwd: scripts });
+      const p = lab.start(lab.namespaceOf(ps.host), ps.name, py, programArgs(ps, scripts, t0), { uid, gid: ps.gid, limitMs, cwd: scripts, stdin: t0 === 'stdin' });
       procs.push({ spec: ps, p });
       return p;
     };
-    // Servers and proxies first (they listen from time 0 on), then time 0 is fixed a moment ahead.
+    // Servers and proxies first (they listen from time 0 on). Then the start barrier: the timed
+    // programs start, say they are ready and wait; time 0 is fixed a moment after the last one is
+    // ready and sent to each. A program slow to start (a loaded machine, a UML guest) then delays
+    // the whole run instead of running its timeline late against the others'.
     for (const ps of spec.processes) if (ps.kind === 'listener' || ps.kind === 'proxy') startProgram(ps, 0);
-    for (const { p } of procs) await p.waitFor(ready, 15_000, 'ready line');
-    const t0 = Date.now() / 1000 + (o.startupSeconds ?? 1.5);
+    for (const { p } of procs) await p.waitFor(ready, READY_TIMEOUT_MS, 'ready line');
+    const timed = spec.processes.filter((ps) => ps.kind !== 'listener' && ps.kind !== 'proxy' && ps.kind !== 'flood').map((ps) => startProgram(ps, 'stdin'));
+    // A flood's packets are written before time 0 (hundreds of thousands take a while).
+    const floodFiles = spec.processes.flatMap((ps) => (ps.kind === 'flood' ? [{ ps, f: floodCapture(lab, ps) }] : []));
+    for (const p of timed) await p.waitFor(ready, READY_TIMEOUT_MS, 'ready line');
+    const t0 = Date.now() / 1000 + (o.startupSeconds ?? 0.5);
     const t0Ns = epochNs(t0);
-    for (const ps of spec.processes) if (ps.kind !== 'listener' && ps.kind !== 'proxy' && ps.kind !== 'flood') startProgram(ps, t0);
+    for (const p of timed) p.send(String(t0));
     const floods: Array<Promise<ProgramEvent>> = [];
-    for (const ps of spec.processes) {
-      if (ps.kind !== 'flood') continue;
-      const f = floodCapture(lab, ps);
+    for (const { ps, f } of floodFiles) {
       floods.push(sleep(t0 * 1000 + ps.atNs / 1e6 - Date.now()).then(async () => {
         const p = lab.start(lab.namespaceOf(ps.host), ps.name, 'tcpreplay', ['-q', ps.rate ? `--pps=${ps.rate}` : '--topspeed', '-i', f.dev, f.file], { limitMs });
         await p.waitExit(limitMs);
@@ -295,8 +304,9 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
         return { ev: 'flood-done', sent: ps.count, t: Number(BigInt(Math.round(Date.now() * 1e6)) - t0Ns), process: ps.name } as ProgramEvent;
       }));
     }
-    for (const { spec: ps, p } of procs) if (ps.kind === 'inject') await p.waitFor(ready, 15_000, 'ready line');
-    const late = procs.filter(({ p }) => p.lines.some((l) => l.text.includes('"ready"') && (JSON.parse(l.text) as { t: number }).t > t0)).map(({ spec: ps }) => ps.name);
+    const going = (p: LabProcess) => p.lines.some((l) => l.text.includes('"go"'));
+    for (const p of timed) await p.waitFor(going, READY_TIMEOUT_MS, 'time 0 read');
+    const late = procs.filter(({ p }) => p.lines.some((l) => l.text.includes('"go"') && (JSON.parse(l.text) as { t: number }).t > t0)).map(({ spec: ps }) => ps.name);
 
     const snapshots: Array<Snapshot & { epochMs: number }> = [];
     const snap = (label: string) => {

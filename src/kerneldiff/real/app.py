@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # A scenario's app on the real kernel, as src/scenarios/engine/app-process.ts runs it: the timeline
 # of blocking socket calls (--timeline, JSON: the file's steps, times in seconds) from time 0
-# (--t0, an epoch time shared by every program). One event loop: a blocking call (connect, a
+# (--t0: an epoch time shared by every program, or "stdin": the lab sends it once every program is
+# ready, see common.start_clock). One event loop: a blocking call (connect, a
 # wait) keeps reading every other socket meanwhile, so each socket's reader sees data, EOF and
 # errors as they come. Every call's result is a fact (errno names as Linux returns them).
 import argparse
@@ -12,7 +13,7 @@ import socket
 import sys
 import time
 
-from common import Clock, endpoint, errname, errno_name, log
+from common import endpoint, errname, errno_name, log, start_clock
 
 HOW = {"wr": socket.SHUT_WR, "rd": socket.SHUT_RD, "rdwr": socket.SHUT_RDWR}
 
@@ -222,10 +223,9 @@ class App:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--timeline", required=True, help="JSON list of steps (times in seconds)")
-    ap.add_argument("--t0", type=float, required=True, help="epoch time of the scenario's time 0")
+    ap.add_argument("--t0", required=True, help="epoch time of the scenario's time 0, or 'stdin' (read there after 'ready')")
     a = ap.parse_args()
-    clock = Clock(a.t0)
-    app = App(clock)
+    app = App(None)
 
     def end(*_):
         app.report()
@@ -234,8 +234,8 @@ def main():
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, end)
-    log("ready")
-    time.sleep(clock.until(0))
+    app.clock = start_clock(a.t0)
+    time.sleep(app.clock.until(0))
     app.run(json.loads(a.timeline))
     app.pump()  # keep reading until the run ends (SIGTERM)
 

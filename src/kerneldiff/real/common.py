@@ -41,3 +41,20 @@ class Clock:
 
     def until(self, rel):
         return max(0.0, rel - self.now())
+
+
+def start_clock(t0_arg):
+    """The run's time 0: an epoch time given on the command line, or (t0_arg "stdin", the lab's
+    start barrier) read from standard input once every program has said it is ready, so a program
+    slow to start delays time 0 instead of running its timeline late."""
+    log("ready")
+    if t0_arg != "stdin":
+        return Clock(float(t0_arg))
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise SystemExit("no time 0 on standard input")
+    t0 = float(line)
+    log("go", t0=t0)
+    return Clock(t0)
+
+

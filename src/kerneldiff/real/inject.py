@@ -13,7 +13,7 @@ import socket
 import struct
 import time
 
-from common import Clock, log
+from common import log, start_clock
 
 ETH_P_IP = 0x0800
 ETH_P_ALL = 0x0003  # only ETH_P_ALL sockets see outgoing packets (dev_queue_xmit_nit walks ptype_all)
@@ -94,17 +94,16 @@ def segment(f, seq, ack, flags, nbytes):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--t0", type=float, required=True)
+    ap.add_argument("--t0", required=True, help="epoch time of time 0, or 'stdin' (read there after 'ready')")
     ap.add_argument("--segments", required=True)
     a = ap.parse_args()
-    clock = Clock(a.t0)
     segs = json.loads(a.segments)
     sniff = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     flows = Flows()
     queue = [(s["t"], i) for i, s in enumerate(segs)]
     heapq.heapify(queue)
-    log("ready")
+    clock = start_clock(a.t0)
     while True:
         timeout = clock.until(queue[0][0]) if queue else None
         r, _, _ = select.select([sniff], [], [], timeout)
