@@ -105,7 +105,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'scale-reply-only', commit: 'fb366fc7541a', title: 'netfilter: conntrack: correct window scaling with retransmitted SYN', mainline: '6.8', stable: { '6.1': 77, '6.6': 16 },
     sets: ['scaleResetReplyOnly'],
     effect: 'The "both sides must send wscale" reset runs only for the REPLY direction, so a retransmitted ORIGINAL SYN no longer zeroes scaling.',
-    evidence: 'verified: 6.1.77 and 6.6.16 review mails and covers',
+    evidence: 'verified: 6.1.77 and 6.6.16 review mails and covers; present in the 6.6.87 source (the wscale reset under `dir == IP_CT_DIR_REPLY` in tcp_in_window), and real 6.6.87 (UML) confirms it: after a retransmitted SYN with a new ISN, the server\'s FIN|ACK with the second 1,000 bytes moves the entry to FIN_WAIT, where the 6.6 profile (without it) ignores the packet and stays ESTABLISHED',
   },
   {
     id: 'rst-established-unack', commit: '(not determined)', title: 'netfilter: conntrack: tcp: an RST that keeps ESTABLISHED gets the UNACK timeout, not CLOSE\'s', mainline: '99.0', stable: { '6.12': 117 },
@@ -117,7 +117,7 @@ export const KERNEL_CHANGES: readonly KernelChange[] = [
     id: 'rst-dir-check', commit: 'bed6e04be8e6', title: 'netfilter: conntrack: tcp: do not force CLOSE on invalid-seq RST without direction check', mainline: '7.1', stable: { '5.10': 259, '5.15': 210, '6.1': 176, '6.6': 143, '6.12': 117, '6.18': 44, '7.0': 12 },
     sets: ['rstLastDirCheck'],
     effect: 'The shortcut accepting an RST that answers a SYN we let through (ack == last_end) now also needs the SYN to have come from the other direction.',
-    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y: present in Debian\'s linux-source-6.12 6.12.117 (the `last_dir != dir` test in the RST branch of nf_conntrack_tcp_packet) and confirmed by kernel-diff against it built as UML; its first 6.12.y point is not determined (6.12.117 is the earliest proven, 6.12.0-6.12.116 are modelled without it); 6.1.176 confirmed by kernel-diff against Debian\'s user-mode-linux 6.1.176',
+    evidence: 'patch mail 22 May 2026 verified; stable points from 2026 review mails (per the shared reference, not re-checked); 6.18.44 carries it (observed with ctsim kernel-diff: an ORIGINAL RST with ack == last_end after an ignored SYN/ACK was window-checked; the first 6.18.y point release with it is not determined, so 6.18.0-6.18.43 are modelled without it); 6.12.y: present in Debian\'s linux-source-6.12 6.12.117 (the `last_dir != dir` test in the RST branch of nf_conntrack_tcp_packet) and confirmed by kernel-diff against it built as UML; its first 6.12.y point is not determined (6.12.117 is the earliest proven, 6.12.0-6.12.116 are modelled without it); 6.1.176 confirmed by kernel-diff against Debian\'s user-mode-linux 6.1.176; 6.6.y: absent from the 6.6.87 source (no `last_dir` test in that RST branch), and real 6.6.87 (UML) disagrees with the 6.6.143 profile (with it) on 11 of 3,000 mixed cases while agreeing in full with the 6.6.87 profile',
   },
 ];
 

@@ -2,12 +2,12 @@
 // root scripts/ensure-uml.sh (pretest) installs Debian's user-mode-linux. The bounded batch and
 // both seed scenarios must agree in full with ctsim's profile for the guest's 6.1.y kernel.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { HOST_FP_REFUSED, UmlError, resolveUmlKernel, PACKAGED_UML } from '../../src/kerneldiff/uml/uml-kernel.js';
-import { guestInitScript, runInGuest, GUEST_REQUIREMENTS, GUEST_HOST_TMP } from '../../src/kerneldiff/uml/uml-guest.js';
+import { guestInitScript, guestPathOf, runInGuest, GUEST_REQUIREMENTS, GUEST_HOST_TMP } from '../../src/kerneldiff/uml/uml-guest.js';
 // Labs this test runs go on Ctrl-C or at the worker's exit, as in the CLI (the library owns no signals).
 import { cleanUpOnInterrupt } from '../../src/cli/process-guard.js';
 
@@ -93,6 +93,12 @@ describe('UML kernels: bad input gets a clear error', () => {
     expect(text).toContain(`'/usr/bin/node' '${GUEST_HOST_TMP}/clone/dist/src/cli/main.js' 'kernel-diff'`);
     const outside = guestInitScript({ hostOut: '/tmp/o', seedFile: '/tmp/s', modulesDir: null, node: '/usr/bin/node', ctsim: '/work/ctsim/dist/src/cli/main.js', argv: [] });
     expect(outside).not.toContain(GUEST_HOST_TMP);
+    // A file ctsim reads under the host's /tmp (a user's case folder or scenario file) is named by
+    // guestPathOf and mounts the host's /tmp too.
+    expect(guestPathOf('/tmp/my-cases')).toBe(`${GUEST_HOST_TMP}/my-cases`);
+    expect(guestPathOf('/work/my-cases')).toBe('/work/my-cases');
+    const cases = guestInitScript({ hostOut: '/tmp/o', seedFile: '/tmp/s', modulesDir: null, node: '/usr/bin/node', ctsim: '/work/ctsim/dist/src/cli/main.js', argv: ['kernel-diff', '--cases', guestPathOf('/tmp/my-cases')] });
+    expect(cases).toContain(`mount -r -t hostfs -o /tmp hostfs ${GUEST_HOST_TMP}`);
   });
 
   it('the guest init probes every facility the labs need and always powers off', () => {
@@ -118,6 +124,23 @@ describe.skipIf(skipReason !== null)('kernel-diff inside user-mode-linux 6.1.y (
     expect(r.status).toBe(0);
     expect(leftovers()).toEqual([]);
   }, 900_000);
+
+  it('a case folder under the host\'s /tmp is read inside the guest (whose own /tmp is a tmpfs)', () => {
+    const dir = mkdtempSync('/tmp/ctsim-uml-cases-');
+    try {
+      copyFileSync(path.join(ROOT, 'test/kerneldiff/cases/rst-after-ignored-synack.pcap'), path.join(dir, 'one.pcap'));
+      const r = spawnSync(process.execPath, [MAIN, 'kernel-diff', umlArg, '--cases', dir, '--minimise', '0', '--json'], { encoding: 'utf8', timeout: 600_000 });
+      expect(r.stderr).not.toMatch(/not a readable folder/);
+      const rep = JSON.parse(r.stdout) as { cases: number; packets: number; packetAgreement: number };
+      expect(rep.cases).toBe(1);
+      expect(rep.packets).toBe(4);
+      expect(rep.packetAgreement).toBe(4);
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(leftovers()).toEqual([]);
+  }, 600_000);
 
   it("both seed scenarios and Istio's INVALID drop run for real inside the guest: the same packets, conntrack events and outcome (clock ISN half, EADDRNOTAVAIL) as ctsim", () => {
     const run = () => spawnSync(process.execPath, [MAIN, 'kernel-diff', umlArg, '--scenario', 'half-close-leak,port-collision,invalid-drop-mangle-prerouting', '--json'], { encoding: 'utf8', timeout: 900_000 });

@@ -19,7 +19,7 @@ import { INJECT_PPS } from '../../kerneldiff/kernel-batch.js';
 import type { DiffCase } from '../../kerneldiff/prepare-cases.js';
 import { BATCH_REPORT_FORMAT, isComplete, mergeBatchReports, parseBatchReport, parseShard, shardIndices, subShard, toBatchReport, type BatchReport, type CaseSource, type Shard } from '../../kerneldiff/batch-report.js';
 import { LabError, removeLeftovers } from '../../kerneldiff/netns-lab.js';
-import { GUEST_OUT, runInGuest } from '../../kerneldiff/uml/uml-guest.js';
+import { GUEST_OUT, guestPathOf, runInGuest } from '../../kerneldiff/uml/uml-guest.js';
 import { UmlError, resolveUmlKernel } from '../../kerneldiff/uml/uml-kernel.js';
 import { appendRecords, batchRecord, scenarioRecord } from '../../kerneldiff/verification.js';
 import { resolveKernel } from '../../conntrack/kernel-profile.js';
@@ -105,10 +105,13 @@ function positive(name: string, v: number | undefined, max: number): void {
   if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > max)) throw new UsageError(`--${name} must be an integer in 1..${max}, got ${v}`);
 }
 
-/** The options a sub-run (another process, or ctsim inside a guest) repeats. */
-function commonArgs(a: Args): string[] {
+/**
+ * The options a sub-run (another process, or ctsim inside a guest) repeats. A guest covers /tmp
+ * with its own tmpfs: files it reads are named by guestPathOf.
+ */
+function commonArgs(a: Args, where: 'process' | 'guest'): string[] {
   const out: string[] = [];
-  if (a.cases) out.push('--cases', resolve(a.cases));
+  if (a.cases) out.push('--cases', where === 'guest' ? guestPathOf(resolve(a.cases)) : resolve(a.cases));
   if (a['fuzz-count'] !== undefined) out.push('--fuzz-count', String(a['fuzz-count']), '--seed', String(a.seed), '--mode', a.mode, '--max-packets', String(a['max-packets']));
   for (const s of a.sysctl ?? []) out.push('--sysctl', s);
   if (a.profile) out.push('--profile', a.profile);
@@ -177,7 +180,7 @@ async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: numb
   if (a.uml !== undefined) {
     const kernel = resolveUmlKernel(a.uml);
     const reports = await Promise.all(subs.map(async (s, j) => {
-      const argv = ['kernel-diff', ...commonArgs(a), ...(a.pps === undefined ? ['--pps', String(UML_PPS)] : []), '--shard', `${s.index}/${s.count}`, '--report', `${GUEST_OUT}/report.json`, '--out', `${GUEST_OUT}/min`, '--kernel-source', kernel.provenance, '--json'];
+      const argv = ['kernel-diff', ...commonArgs(a, 'guest'), ...(a.pps === undefined ? ['--pps', String(UML_PPS)] : []), '--shard', `${s.index}/${s.count}`, '--report', `${GUEST_OUT}/report.json`, '--out', `${GUEST_OUT}/min`, '--kernel-source', kernel.provenance, '--json'];
       const run = await runInGuest({ kernel, argv, timeoutMs: guestTimeoutMs(a, Math.ceil(src.count / s.count)), tag: `kd${j}`, onConsole: relayConsole(`guest ${j}`) });
       const text = run.files.get('report.json');
       if (!text) throw new UmlError(`ctsim in the guest (${run.release}) wrote no report (exit ${run.exitCode}): ${run.stderr.trim().slice(-800)}`);
@@ -204,7 +207,7 @@ async function runBatchFanOut(a: Args, src: CaseSource, shard: Shard, jobs: numb
   try {
     const reports = await Promise.all(subs.map((s, j) => new Promise<BatchReport>((resolveReport, reject) => {
       const file = join(dir, `report-${j}.json`);
-      const child = spawn(process.execPath, [process.argv[1], 'kernel-diff', ...commonArgs(a), '--shard', `${s.index}/${s.count}`, '--report', file, '--out', a.out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [process.argv[1], 'kernel-diff', ...commonArgs(a, 'process'), '--shard', `${s.index}/${s.count}`, '--report', file, '--out', a.out, '--json'], { stdio: ['ignore', 'ignore', 'pipe'] });
       running.add(child);
       child.once('exit', () => running.delete(child));
       let err = '';
@@ -377,8 +380,9 @@ async function scenarioMode(names: string[], a: Args): Promise<void> {
     const kernel = resolveUmlKernel(a.uml);
     kernelSource = kernel.provenance;
     if (process.stderr.isTTY) process.stderr.write(`kernel-diff: booting ${kernel.provenance} to run ${names.join(', ')} for real...\n`);
-    // The guest sees this machine's files: scenario files by absolute path, overrides as given.
-    const given = names.map((x) => (findVariant(x) || !/[/\\]|\.ya?ml$|\.json$/.test(x) ? x : resolve(x)));
+    // The guest sees this machine's files: scenario files by absolute path (guestPathOf: the
+    // guest's own /tmp is a tmpfs), overrides as given.
+    const given = names.map((x) => (findVariant(x) || !/[/\\]|\.ya?ml$|\.json$/.test(x) ? x : guestPathOf(resolve(x))));
     const overrides = [...(a.kernel ? ['--kernel', a.kernel] : []), ...(a.sysctl ?? []).flatMap((x) => ['--sysctl', x]), ...(a.set ?? []).flatMap((x) => ['--set', x]), ...(a['real-set'] ? [] : ['--no-real-set'])];
     const argv = ['kernel-diff', '--scenario', ...given, ...overrides, '--report', `${GUEST_OUT}/scenarios.json`, '--json', '--uml-timing', '--kernel-source', kernel.provenance, ...(a.profile ? ['--profile', a.profile] : []), ...(a.captures ? ['--captures', `${GUEST_OUT}/captures`] : [])];
     const run = await runInGuest({ kernel, argv, timeoutMs: (a['guest-timeout'] ?? 300) * 1000, tag: 'sc', onConsole: relayConsole('guest') });

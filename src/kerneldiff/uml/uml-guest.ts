@@ -48,7 +48,7 @@ export const GUEST_REQUIREMENTS: ReadonlyArray<{ what: string; config: string; p
 
 export interface GuestRunOptions {
   kernel: UmlKernel;
-  /** ctsim command-line arguments run inside the guest (its standard output goes to out/stdout). */
+  /** ctsim command-line arguments run inside the guest (its standard output goes to out/stdout); host files by guestPathOf. */
   argv: string[];
   /** The guest's deadline, boot included: after it the guest is killed. */
   timeoutMs: number;
@@ -93,9 +93,14 @@ const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
  * node under the host's /tmp (a CI clone, an unpacked tarball) is reached through this mount. */
 export const GUEST_HOST_TMP = '/run/ctsim-host-tmp';
 const underHostTmp = (p: string) => p === '/tmp' || p.startsWith('/tmp/');
-/** The path a host file has inside the guest. */
+/** The path a host file has inside the guest (argv given to runInGuest names host files this way). */
 export function guestPathOf(hostPath: string): string {
   return underHostTmp(hostPath) ? GUEST_HOST_TMP + hostPath.slice('/tmp'.length) : hostPath;
+}
+
+/** Whether the guest needs the host's /tmp: node or ctsim lives there, or an argument names a file there (guestPathOf). */
+function readsHostTmp(o: { node: string; ctsim: string; argv: string[] }): boolean {
+  return underHostTmp(o.node) || underHostTmp(o.ctsim) || o.argv.some((a) => a === GUEST_HOST_TMP || a.startsWith(`${GUEST_HOST_TMP}/`));
 }
 
 /** The guest's init: mounts, modules, requirement probes, then ctsim; always powers off. */
@@ -115,7 +120,7 @@ grep -q ' /dev ' /proc/mounts || mount -t devtmpfs dev /dev 2>/dev/null
 entropy=ok
 python3 -c 'import fcntl, struct, sys; d = open(sys.argv[1], "rb").read(); fcntl.ioctl(open("/dev/random", "wb"), 0x40085203, struct.pack("ii", len(d) * 8, len(d)) + d)' ${shq(o.seedFile)} || entropy=failed
 mount -t tmpfs -o mode=755 tmpfs /run
-${underHostTmp(o.node) || underHostTmp(o.ctsim) ? `mkdir -p ${GUEST_HOST_TMP} && mount -r -t hostfs -o /tmp hostfs ${GUEST_HOST_TMP}` : '# ctsim and node live outside /tmp'}
+${readsHostTmp(o) ? `mkdir -p ${GUEST_HOST_TMP} && mount -r -t hostfs -o /tmp hostfs ${GUEST_HOST_TMP}` : '# ctsim, node and the files ctsim reads live outside /tmp'}
 mount -t tmpfs tmpfs /tmp
 mkdir -p $OUT /run/ctsim-bin /run/netns
 if ! mount -t hostfs -o ${shq(o.hostOut)} hostfs $OUT; then echo 'ctsim-guest: cannot mount the host folder (CONFIG_HOSTFS)'; poweroff -f; fi
