@@ -578,9 +578,10 @@ export function compareScenario(real: RealRun, sim: ScenarioRun, ctsimWallSecond
     const next = simDone && real.program.find((e) => e.ev === 'call' && sim.program.some((x) => x.ev === 'call' && x.process === e.process && x.t >= simDone.t));
     if (next && f.t > next.t) tooSlow = `${f.process} ended at ${(f.t / 1e9).toFixed(1)} s in the real run, after ${next.process}'s calls began (${(next.t / 1e9).toFixed(1)} s): this machine is too slow (or too loaded) for this storm`;
   }
-  // Programs that began late: each timeline runs from the lab's start, so a program that began
-  // seconds late (a slow guest starting its processes) meets the others at other moments than the
-  // scenario says, and the run is not the scenario.
+  // Programs that began late: the lab's start barrier sends time 0 once every program is ready,
+  // but a starved guest can still wake a program seconds after it; that program then meets the
+  // others and the kernel's timers at other moments than the scenario says, and the run is not
+  // the scenario.
   const firstCall = (run: ReadonlyArray<{ ev: string; t: number }>) => Math.min(...run.filter((e) => e.ev === 'call').map((e) => e.t));
   const lateStartNs = firstCall(real.program) - firstCall(sim.program);
   if (!tooSlow && Number.isFinite(lateStartNs) && lateStartNs > Math.max(1e9, 2 * tol.absoluteMs * 1e6)) {
