@@ -29,6 +29,17 @@ for (const dir of OTHER) {
   });
 }
 
+describe('the change a recorded real-kernel case tells apart', () => {
+  it('scale-reply-only (fb366fc7541a) is what makes real 6.6.87 end this case in FIN_WAIT', () => {
+    // A retransmitted SYN with a new ISN, the handshake, then the server's data and a FIN|ACK with
+    // its second 1,000 bytes. Before the change the second SYN's wscale reset zeroes the client's
+    // scale, its window of 502 is taken unscaled, and the FIN is ignored as beyond it.
+    const packets = [...readCaptureFile(path.join(path.dirname(DIR), 'cases-6.6.87', 'retransmitted-syn-keeps-client-wscale.pcap'))].map((r) => r.data);
+    const before = ctsimStates(prepareCases([{ name: 'x', packets }]), resolveKernel('6.6'), []);
+    expect(liveEntries(before.ct, before.endNs).map((e) => entryStateText(before.ct, e))).toEqual(['ESTABLISHED [ASSURED]']);
+  });
+});
+
 describe(`kernel-diff regressions (kernel ${truth.kernel})`, () => {
   // The recorded release of the lab's own kernel ("6.18.44-fc-v595"): an upstream build with a local version.
   const profile = resolveKernel(truth.kernel, { localSuffix: 'strip' });
