@@ -155,6 +155,8 @@ export class LabProcess {
       this.exited = true;
       this.wake();
     });
+    // A line sent to a program that has just died fails with EPIPE: its exit is what the run checks.
+    child.stdin?.on('error', () => {});
     // The hard limit: nothing the lab starts outlives it.
     this.killer = setTimeout(() => child.kill('SIGKILL'), limitMs);
     this.killer.unref();
