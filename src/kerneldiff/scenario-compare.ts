@@ -363,13 +363,13 @@ function comparePackets(sim: Row[], real: Row[], windowNs: number, tol: Readonly
   const flows = [...new Set([...sim.map((r) => r.flow), ...real.map((r) => r.flow)])];
   const simBy = groupBy(sim, (r) => r.flow);
   const realBy = groupBy(real, (r) => r.flow);
+  const same = (x: Row, y: Row) => x.text === y.text;
+  const at = (x: Row) => x.timeNs;
+  const dir = (x: Row) => x.sender;
+  // Two hosts' timers that fire at one instant (1 ms) race: either may send first.
+  const keys = { timeA: at, timeB: at, dirA: dir, dirB: dir, instantNs: 1e6 };
   for (const f of flows) {
     let prev: [number, number] | null = null;
-    const same = (x: Row, y: Row) => x.text === y.text;
-    const at = (x: Row) => x.timeNs;
-    const dir = (x: Row) => x.sender;
-    // Two hosts' timers that fire at one instant (1 ms) race: either may send first.
-    const keys = { timeA: at, timeB: at, dirA: dir, dirB: dir, instantNs: 1e6 };
     for (const { a: c, b: k, crossed } of pairCrossed(align(simBy.get(f) ?? [], realBy.get(f) ?? [], same), same, keys, tol.absoluteMs * 1e6)) {
       if (c && k && crossed) {
         // The same packet on the other side of a packet it crossed in flight: a timing matter.

@@ -128,20 +128,26 @@ function parseStats(text: string, count: string): Record<ConntrackCounter, numbe
 
 /** The JSON facts a program printed, with the scenario's process name and times since time 0. */
 function programFacts(p: LabProcess, name: string, t0: bigint): ProgramEvent[] {
-  const out: ProgramEvent[] = [];
-  for (const l of p.lines) {
-    let d: Record<string, unknown>;
-    try {
-      d = JSON.parse(l.text) as Record<string, unknown>;
-    } catch {
-      continue; // not one of ours
-    }
-    if (typeof d.t !== 'number' || typeof d.ev !== 'string' || d.ev === 'ready' || d.ev === 'go' || d.ev === 'exit' || d.ev === 'start') continue;
-    const { t, ...fact } = d;
-    out.push({ ...(fact as object), t: Number(epochNs(t as number) - t0), process: name } as ProgramEvent);
-  }
-  return out;
+  return p.lines.map((l) => labFact(l.text)).filter((d): d is LabFact => d !== null && !LIFECYCLE_EVENTS.has(d.ev))
+    .map(({ t, ...fact }) => ({ ...fact, t: Number(epochNs(t) - t0), process: name }) as ProgramEvent);
 }
+
+/** What a lab program says about itself rather than about its sockets. */
+const LIFECYCLE_EVENTS = new Set(['ready', 'go', 'exit', 'start']);
+
+type LabFact = { t: number; ev: string } & Record<string, unknown>;
+/** A line a lab program printed as its JSON fact (common.log: epoch seconds `t`, the event `ev`), or null: not one of ours. */
+function labFact(text: string): LabFact | null {
+  try {
+    const d = JSON.parse(text) as { t?: unknown; ev?: unknown } | null;
+    return d !== null && typeof d === 'object' && typeof d.t === 'number' && typeof d.ev === 'string' ? (d as LabFact) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** When the program first printed event `ev` (epoch seconds), or null. */
+const saidAt = (p: LabProcess, ev: string): number | null => p.lines.map((l) => labFact(l.text)).find((d) => d?.ev === ev)?.t ?? null;
 
 /** The app's timeline as app.py reads it: times in seconds, addresses dotted. */
 function pythonSteps(steps: Step[]): unknown[] {
@@ -274,7 +280,7 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
     for (const e of events) await conntrackListening(e.p);
 
     const procs: Array<{ spec: ProcessSpec; p: LabProcess }> = [];
-    const ready = (p: LabProcess) => p.lines.some((l) => l.text.includes('"ready"'));
+    const ready = (p: LabProcess) => saidAt(p, 'ready') !== null;
     const startProgram = (ps: ProcessSpec, t0: number | 'stdin') => {
       const uid = ps.kind === 'inject' ? 0 : ps.uid;
       const py = labPython(uid);
@@ -304,9 +310,8 @@ export async function runRealScenario(spec: ScenarioSpec, o: RealRunOptions = {}
         return { ev: 'flood-done', sent: ps.count, t: Number(BigInt(Math.round(Date.now() * 1e6)) - t0Ns), process: ps.name } as ProgramEvent;
       }));
     }
-    const going = (p: LabProcess) => p.lines.some((l) => l.text.includes('"go"'));
-    for (const p of timed) await p.waitFor(going, READY_TIMEOUT_MS, 'time 0 read');
-    const late = procs.filter(({ p }) => p.lines.some((l) => l.text.includes('"go"') && (JSON.parse(l.text) as { t: number }).t > t0)).map(({ spec: ps }) => ps.name);
+    for (const p of timed) await p.waitFor((x) => saidAt(x, 'go') !== null, READY_TIMEOUT_MS, 'time 0 read');
+    const late = procs.filter(({ p }) => (saidAt(p, 'go') ?? 0) > t0).map(({ spec: ps }) => ps.name);
 
     const snapshots: Array<Snapshot & { epochMs: number }> = [];
     const snap = (label: string) => {

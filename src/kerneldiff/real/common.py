@@ -56,5 +56,3 @@ def start_clock(t0_arg):
     t0 = float(line)
     log("go", t0=t0)
     return Clock(t0)
-
-
