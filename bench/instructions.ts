@@ -1,6 +1,6 @@
 // `npm run bench:instructions [-- --sizes 1e4,1e5] [-- --rounds 60,100,140] [-- --profile 20]
-// [-- --json file]`: the full path's cost per packet in instructions executed, counted by valgrind's cachegrind. Unlike the
-// timed benchmarks, the count does not depend on what else the machine runs (on a shared 2-core
+// [-- --json file]`: the full path's cost per packet in instructions executed, counted by
+// valgrind's cachegrind. Unlike the timed benchmarks, the count does not depend on what else the machine runs (on a shared 2-core
 // VM the same build's time per packet moved by 2x from one hour to the next, its instruction
 // count by 0.05 %), so two builds can be compared on any machine, one change at a time.
 //  - For each mode (track, trackBatch, and the ring fill alone) the driver runs three times, with
@@ -43,6 +43,8 @@ function noAslrPrefix(): string[] {
   return probe.status === 0 ? prefix : [];
 }
 const MODES = ['fill', 'track', 'batch'] as const;
+/** Valgrind runs at a time: one per core, at most 4. */
+const PARALLEL = Math.max(1, Math.min(cpus().length, 4));
 type Mode = (typeof MODES)[number];
 
 class UsageError extends Error {}
@@ -126,7 +128,7 @@ async function profileSize(dir: string, entries: number, rounds: readonly [numbe
   const modes = ['track', 'batch'] as const;
   const [, r2, r3] = rounds;
   process.stderr.write(`  ${entries} entries: ${2 * modes.length} profile runs under callgrind...\n`);
-  const runs = await pool(modes.flatMap((mode) => [r2, r3].map((r) => () => profileRun(dir, mode, entries, r))), Math.max(1, Math.min(cpus().length, 4)));
+  const runs = await pool(modes.flatMap((mode) => [r2, r3].map((r) => () => profileRun(dir, mode, entries, r))), PARALLEL);
   return modes.map((mode, i) => {
     const functions = perPacketByFunction(runs[2 * i], runs[2 * i + 1], (r3 - r2) * FULL_PATH_RING);
     const total = functions.reduce((a, f) => a + f.instructions, 0);
@@ -162,7 +164,7 @@ async function main(): Promise<void> {
     return;
   }
   NO_ASLR = noAslrPrefix();
-  if (NO_ASLR.length === 0) process.stderr.write('setarch -R is not available: the runs keep address-space randomisation, and counts may vary by about 1 % between runs.\n');
+  if (NO_ASLR.length === 0) process.stderr.write("setarch -R is not available: the runs keep address-space randomisation, and V8 compiles differently from run to run (trackBatch's count moved by up to a third).\n");
   const rounds = opts.rounds;
   const dir = mkdtempSync(join(tmpdir(), 'ctsim-instructions-'));
   const records = [];
@@ -174,7 +176,7 @@ async function main(): Promise<void> {
     for (const entries of opts.sizes) {
       const jobs = MODES.flatMap((mode) => rounds.map((r) => () => countRun(dir, mode, entries, r)));
       process.stderr.write(`  ${entries} entries: ${jobs.length} runs under valgrind...\n`);
-      const runs = await pool(jobs, Math.max(1, Math.min(cpus().length, 4)));
+      const runs = await pool(jobs, PARALLEL);
       const cost = new Map<Mode, SteadyCost>(MODES.map((m, i) => [m, steadyCost([runs[3 * i], runs[3 * i + 1], runs[3 * i + 2]], rounds, FULL_PATH_RING)]));
       const fill = cost.get('fill')!.late;
       for (const mode of MODES) {

@@ -35,6 +35,7 @@ export function parseJitdump(buf: Uint8Array): JitCode[] {
   // raw-bytes: a jitdump file's little-endian fields, not packet bytes
   const u64 = (o: number) => Number(dv.getBigUint64(o, true));
   if (buf.byteLength < 40 || u32(0) !== JITDUMP_MAGIC) throw new ProfileFormatError('not a jitdump file (magic "JiTD" missing)');
+  const utf8 = new TextDecoder();
   const codes: JitCode[] = [];
   const byIndex = new Map<number, string>();
   let off = u32(8);
@@ -47,7 +48,7 @@ export function parseJitdump(buf: Uint8Array): JitCode[] {
       // pid u32, tid u32, vma u64, code_addr u64, code_size u64, code_index u64, name\0, code
       const nameEnd = buf.indexOf(0, body + 40);
       if (nameEnd < 0 || nameEnd >= off + size) throw new ProfileFormatError(`jitdump load record at byte ${off} has no name`);
-      const name = new TextDecoder().decode(buf.subarray(body + 40, nameEnd));
+      const name = utf8.decode(buf.subarray(body + 40, nameEnd));
       byIndex.set(u64(body + 32), name);
       codes.push({ start: u64(body + 16), size: u64(body + 24), name, order: codes.length });
     } else if (id === JIT_CODE_MOVE) {
@@ -107,6 +108,7 @@ export const OUTSIDE_JIT = '(node, V8 runtime and GC: native code)';
 export function attribute(codes: readonly JitCode[], counts: ReadonlyMap<number, number>): Map<string, number> {
   const sorted = [...codes].sort((a, b) => a.start - b.start || a.order - b.order);
   const starts = sorted.map((c) => c.start);
+  const labels = sorted.map((c) => functionLabel(c.name)); // once per code, not per address
   const maxSize = sorted.reduce((m, c) => Math.max(m, c.size), 0);
   const out = new Map<string, number>();
   const add = (k: string, n: number) => out.set(k, (out.get(k) ?? 0) + n);
@@ -119,12 +121,12 @@ export function attribute(codes: readonly JitCode[], counts: ReadonlyMap<number,
       if (starts[mid] <= addr) lo = mid + 1;
       else hi = mid;
     }
-    let best: JitCode | null = null;
+    let best = -1;
     for (let i = lo - 1; i >= 0 && starts[i] > addr - maxSize; i--) {
       const c = sorted[i];
-      if (addr < c.start + c.size && (best === null || c.order > best.order)) best = c;
+      if (addr < c.start + c.size && (best < 0 || c.order > sorted[best].order)) best = i;
     }
-    add(best ? functionLabel(best.name) : OUTSIDE_JIT, n);
+    add(best >= 0 ? labels[best] : OUTSIDE_JIT, n);
   }
   return out;
 }
